@@ -1,0 +1,62 @@
+/** Types shared by manifest loading, validation and normalization. */
+
+/** One problem found in a manifest, pointing at the exact place in the user's text. */
+export interface ManifestProblem {
+  /** JSON pointer into the manifest (RFC 6901), '' for the whole document. */
+  pointer: string
+  /** 1-based line in the original text (of the file, or of the issue body). */
+  line: number
+  /** 1-based column in the original text. */
+  column: number
+  /** 1-based last line of the offending node (equal to line for scalars). */
+  endLine: number
+  /** What is wrong, in plain words. */
+  message: string
+  /** How to fix it. */
+  hint: string
+}
+
+/** Where the manifest text came from, used in messages and annotations. */
+export interface ManifestOrigin {
+  /** e.g. 'specs/blog.json', 'issue #12 body', 'API request body' */
+  label: string
+  /** Repository-relative file path when the text is a file (for check-run annotations). */
+  path?: string
+  /** Line offset to add to positions when the text is embedded (fenced block in an issue body). */
+  lineOffset?: number
+  /** 'json' | 'yaml'; when absent the format is guessed from path or content. */
+  format?: 'json' | 'yaml'
+}
+
+/** An HTTP acceptance check from the manifest. */
+export interface AcceptanceCheck {
+  id?: string
+  description?: string
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS'
+  path: string
+  status: number
+  bodyContains?: string[]
+  bodyMatches?: string
+  headers?: Record<string, string>
+  body?: string
+  timeoutMs: number
+}
+
+/** A validated project manifest (the shape of specs/project.schema.json, defaults applied). */
+export interface Manifest {
+  id: string
+  title: string
+  description: string
+  stack: 'php' | 'static'
+  owner?: string
+  generator?: 'scaffold' | 'command'
+  stories: Array<{ id?: string; as: string; want: string; soThat?: string }>
+  acceptance: AcceptanceCheck[]
+  tests: { command: string[]; junit: string; timeoutSeconds: number }
+  deploy: { environment: string; target: 'local' | 'php' | 'ssh' }
+  data?: Record<string, unknown>
+}
+
+export type ParseResult =
+  | { ok: true; manifest: Manifest; text: string }
+  | { ok: false; problems: ManifestProblem[] }

@@ -1,0 +1,149 @@
+/** The store port: every durable record DevSys keeps. Implemented by SQLite (embedded default). */
+
+export type TaskSourceKind = 'issue' | 'push' | 'api'
+
+export const TASK_STATUSES = [
+  'pending',
+  'in_progress',
+  'blocked',
+  'done',
+  'failed',
+  'cancelled',
+] as const
+export type TaskStatus = (typeof TASK_STATUSES)[number]
+
+export interface TaskSource {
+  kind: TaskSourceKind
+  /** 'owner/name' for issue and push sources; null for API tasks not tied to a repository. */
+  repo: string | null
+  /** Issue number for issue sources. */
+  issue?: number
+  /** Commit sha for push sources (and the ref it was pushed to). */
+  commit?: string
+  ref?: string
+  /** Manifest file path, for push sources and issues that name a file. */
+  path?: string
+  /** Stable identity of the source: a task id may only be reused by the same source. */
+  key: string
+  /** GitHub login or API token role that asked for the task. */
+  requester: string
+  /** Web link to the issue or commit, taken from the payload (never built from github.com). */
+  url?: string
+  installationId?: number
+}
+
+export interface Task {
+  id: string
+  title: string
+  status: TaskStatus
+  source: TaskSource
+  /** The manifest as the user wrote it (original text). */
+  manifestText: string
+  /** The normalized task spec (YAML) embedding the validated manifest. */
+  spec: string
+  revision: number
+  createdAt: string
+  updatedAt: string
+}
+
+export interface NewTask {
+  id: string
+  title: string
+  source: TaskSource
+  manifestText: string
+  spec: string
+}
+
+export type SaveTaskResult =
+  | { kind: 'created'; task: Task }
+  | { kind: 'updated'; task: Task }
+  | { kind: 'unchanged'; task: Task }
+  /** The id already belongs to a task from another source; nothing was written. */
+  | { kind: 'conflict'; existing: Task }
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed'
+
+export interface Job {
+  id: number
+  kind: string
+  /** Jobs with the same key never run concurrently, and a queued job with the same key is replaced. */
+  key: string
+  payload: unknown
+  state: JobState
+  attempts: number
+  maxAttempts: number
+  runAt: string
+  lockedBy: string | null
+  lockedUntil: string | null
+  lastError: string | null
+  outcome: unknown
+  deliveryId: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface NewJob {
+  kind: string
+  key: string
+  payload: unknown
+  maxAttempts?: number
+  /** Delay before the job may run, in ms (default 0). */
+  delayMs?: number
+}
+
+export type EnqueueResult =
+  | { kind: 'enqueued'; job: Job }
+  /** A queued (not yet running) job with the same key had its payload replaced. */
+  | { kind: 'coalesced'; job: Job }
+  /** The webhook delivery id was already recorded: nothing was written. */
+  | { kind: 'duplicate-delivery'; deliveryId: string }
+
+export interface Delivery {
+  id: string
+  event: string
+  receivedAt: string
+}
+
+export interface AuditEvent {
+  at: string
+  actor: string
+  action: string
+  subject: string
+  details: Record<string, unknown>
+}
+
+export interface Store {
+  // Deliveries + jobs: the webhook boundary writes both in one transaction.
+  /** Records the delivery (if given) and enqueues the job atomically. */
+  enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult>
+  /** Claims the next runnable job whose key is not running, leasing it to `workerId`. */
+  claimJob(workerId: string, leaseMs: number): Promise<Job | undefined>
+  /** Extends the lease of a running job; false when the lease was lost. */
+  renewLease(jobId: number, workerId: string, leaseMs: number): Promise<boolean>
+  completeJob(jobId: number, workerId: string, outcome: unknown): Promise<void>
+  /** Puts the job back in the queue after `delayMs`, keeping the error. */
+  retryJob(jobId: number, workerId: string, error: string, delayMs: number): Promise<void>
+  failJob(jobId: number, workerId: string, error: string): Promise<void>
+  /** Running jobs whose lease expired (their worker died): returned so the queue can retry or fail them. */
+  expiredJobs(): Promise<Job[]>
+  /** Requeues or fails one expired job; returns the job as it now is, or undefined if another worker took it. */
+  recoverJob(jobId: number, error: string, delayMs: number): Promise<Job | undefined>
+  getJob(jobId: number): Promise<Job | undefined>
+  listJobs(filter?: { state?: JobState; kind?: string }): Promise<Job[]>
+  hasDelivery(id: string): Promise<boolean>
+
+  // Tasks
+  saveTask(task: NewTask): Promise<SaveTaskResult>
+  getTask(id: string): Promise<Task | undefined>
+  listTasks(filter?: { status?: TaskStatus; repo?: string }): Promise<Task[]>
+  setTaskStatus(id: string, status: TaskStatus, actor: string): Promise<Task | undefined>
+
+  // Sticky comments: one DevSys comment per (repo, issue, kind), edited in place.
+  getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined>
+  setCommentId(repo: string, issue: number, kind: string, commentId: number): Promise<void>
+
+  audit(event: Omit<AuditEvent, 'at'>): Promise<void>
+  listAudit(subject?: string): Promise<AuditEvent[]>
+
+  close(): Promise<void>
+}
