@@ -1,0 +1,61 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AppDeps } from '../app-deps.js'
+import { authorize } from './authorize.js'
+import { ApiError, sendError, sendJson } from './http.js'
+import { createTask, getTask, listTasks, patchTask } from './tasks.js'
+
+const TASK_PATH = /^\/api\/tasks\/([^/]+)$/
+
+/**
+ * The manager HTTP API, served by the same process as the webhooks (a Probot `addHandler`).
+ * Returns false for paths it does not own so Probot's other handlers can answer them.
+ */
+export function createApiHandler(deps: Pick<AppDeps, 'store' | 'config' | 'log'>) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const url = new URL(req.url ?? '/', 'http://devsys.invalid')
+    if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return false
+    if (url.pathname.startsWith('/api/github/')) return false
+    try {
+      authorize(req, deps.config.managerApiToken)
+      await route(req, res, url, deps)
+    } catch (error) {
+      if (error instanceof ApiError) {
+        sendError(res, error, error.status === 401 ? { 'www-authenticate': 'Bearer realm="devsys"' } : {})
+      } else {
+        deps.log.error({ err: error, path: url.pathname }, 'manager API request failed')
+        sendError(res, new ApiError(500, 'internal_error', 'DevSys failed to handle the request; see the server log'))
+      }
+    }
+    return true
+  }
+}
+
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  deps: Pick<AppDeps, 'store' | 'config'>,
+): Promise<void> {
+  const method = req.method ?? 'GET'
+  if (url.pathname === '/api/health') {
+    if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
+    return sendJson(res, 200, { status: 'ok' })
+  }
+  if (url.pathname === '/api/tasks') {
+    if (method === 'GET') return listTasks(res, url, deps)
+    if (method === 'POST') return createTask(req, res, url, deps)
+    throw methodNotAllowed(method, url.pathname, ['GET', 'POST'])
+  }
+  const match = TASK_PATH.exec(url.pathname)
+  if (match?.[1]) {
+    const id = decodeURIComponent(match[1])
+    if (method === 'GET') return getTask(res, id, deps)
+    if (method === 'PATCH') return patchTask(req, res, id, deps)
+    throw methodNotAllowed(method, url.pathname, ['GET', 'PATCH'])
+  }
+  throw new ApiError(404, 'not_found', `no API route ${method} ${url.pathname}`)
+}
+
+function methodNotAllowed(method: string, path: string, allowed: string[]): ApiError {
+  return new ApiError(405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`)
+}

@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AppDeps } from '../app-deps.js'
+import { acceptManifest } from '../intake/accept-manifest.js'
+import { TASK_STATUSES, type Task, type TaskStatus } from '../store/store.js'
+import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
+
+const REPO_PATTERN = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
+
+/** The public JSON shape of a task. */
+export function taskJson(task: Task) {
+  return {
+    id: task.id,
+    title: task.title,
+    status: task.status,
+    revision: task.revision,
+    source: task.source,
+    createdAt: task.createdAt,
+    updatedAt: task.updatedAt,
+    manifest: task.manifestText,
+    spec: task.spec,
+  }
+}
+
+/** `POST /api/tasks`: validates a manifest (JSON or YAML body) and creates or updates its task. */
+export async function createTask(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  deps: Pick<AppDeps, 'store' | 'config'>,
+): Promise<void> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  const format = /json$/.test(type) ? 'json' : /ya?ml$/.test(type) ? 'yaml' : undefined
+  if (format === undefined) {
+    throw new ApiError(415, 'unsupported_media_type', 'send the manifest as application/json or application/yaml')
+  }
+  const repo = url.searchParams.get('repo')
+  if (repo !== null && !REPO_PATTERN.test(repo)) {
+    throw new ApiError(400, 'invalid_repo', "the repo query parameter must look like 'owner/name'")
+  }
+  const text = await readBody(req, deps.config.maxManifestBytes)
+  const acceptance = await acceptManifest(deps.store, {
+    text,
+    origin: { label: 'request body', format },
+    source: { kind: 'api', repo, key: 'api', requester: 'manager-api' },
+    maxBytes: deps.config.maxManifestBytes,
+  })
+  switch (acceptance.kind) {
+    case 'invalid':
+      throw new ApiError(422, 'invalid_manifest', describeProblems(acceptance.problems.length), {
+        problems: acceptance.problems,
+      })
+    case 'conflict':
+      throw new ApiError(409, 'task_id_taken', acceptance.problems[0]?.message ?? 'task id taken', {
+        problems: acceptance.problems,
+      })
+    case 'saved':
+      sendJson(res, acceptance.result === 'created' ? 201 : 200, {
+        result: acceptance.result,
+        task: taskJson(acceptance.task),
+      }, acceptance.result === 'created' ? { location: `/api/tasks/${acceptance.task.id}` } : {})
+  }
+}
+
+function describeProblems(count: number): string {
+  return `the manifest has ${count} problem${count === 1 ? '' : 's'}; nothing was created`
+}
+
+/** `GET /api/tasks`: lists tasks, newest first, filtered by `status` and `repo`. */
+export async function listTasks(res: ServerResponse, url: URL, deps: Pick<AppDeps, 'store'>) {
+  const status = url.searchParams.get('status')
+  if (status !== null && !isStatus(status)) throw invalidStatus(status)
+  const repo = url.searchParams.get('repo')
+  const tasks = await deps.store.listTasks({
+    ...(status === null ? {} : { status }),
+    ...(repo === null ? {} : { repo }),
+  })
+  sendJson(res, 200, { tasks: tasks.map(taskJson) })
+}
+
+/** `GET /api/tasks/:id`. */
+export async function getTask(res: ServerResponse, id: string, deps: Pick<AppDeps, 'store'>) {
+  const task = await deps.store.getTask(id)
+  if (!task) throw notFound(id)
+  sendJson(res, 200, { task: taskJson(task) })
+}
+
+/** `PATCH /api/tasks/:id` with `{ "status": ... }`. */
+export async function patchTask(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  deps: Pick<AppDeps, 'store'>,
+): Promise<void> {
+  const body = parseJsonObject(await readBody(req, 64 * 1024))
+  const unknown = Object.keys(body).filter((key) => key !== 'status')
+  if (unknown.length > 0) {
+    throw new ApiError(422, 'invalid_field', `only "status" can be changed, not ${unknown.map((k) => `"${k}"`).join(', ')}`)
+  }
+  const { status } = body
+  if (typeof status !== 'string' || !isStatus(status)) throw invalidStatus(String(status))
+  const task = await deps.store.setTaskStatus(id, status, 'manager-api')
+  if (!task) throw notFound(id)
+  sendJson(res, 200, { task: taskJson(task) })
+}
+
+function isStatus(value: string): value is TaskStatus {
+  return (TASK_STATUSES as readonly string[]).includes(value)
+}
+
+function invalidStatus(value: string): ApiError {
+  return new ApiError(422, 'invalid_status', `status '${value}' is not one of: ${TASK_STATUSES.join(', ')}`)
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError(404, 'task_not_found', `no task with id '${id}'`)
+}

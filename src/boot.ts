@@ -1,0 +1,136 @@
+import { pathToFileURL } from 'node:url'
+import pino, { type Logger } from 'pino'
+import { type ApplicationFunction, Probot, Server } from 'probot'
+import { createApiHandler } from './api/create-api-handler.js'
+import type { AppDeps, GitHubAuth } from './app-deps.js'
+import { type AppConfig, loadEnv } from './config/load-env.js'
+import { devsysApp } from './index.js'
+import { createIntakeIssueJob } from './jobs/intake-issue.js'
+import { createIntakePushJob } from './jobs/intake-push.js'
+import { createQueue, type Queue } from './jobs/queue.js'
+import type { JobHandler } from './jobs/types.js'
+import { openSqliteStore } from './store/sqlite-store.js'
+import type { Store } from './store/store.js'
+
+type HandlerFactory = Parameters<Server['loadHandlerFactory']>[0]
+
+/** A running DevSys: HTTP server (webhooks, manager API, setup page), store and worker. */
+export interface Devsys {
+  port: number
+  mode: 'app' | 'setup'
+  config: AppConfig
+  store: Store
+  queue: Queue
+  stop(): Promise<void>
+}
+
+/** Raised when the environment is invalid; `errors` holds one message per variable. */
+export class ConfigError extends Error {
+  constructor(readonly errors: string[]) {
+    super(`DevSys configuration is invalid:\n${errors.map((e) => `  - ${e}`).join('\n')}`)
+  }
+}
+
+/** The job kinds this process runs. */
+export function jobHandlers(deps: { store: Store; auth: GitHubAuth; config: AppConfig }): JobHandler[] {
+  const intake = { store: deps.store, auth: deps.auth, maxManifestBytes: deps.config.maxManifestBytes }
+  return [createIntakeIssueJob(intake), createIntakePushJob(intake)] as JobHandler[]
+}
+
+/**
+ * Starts DevSys from environment variables: validates them, opens the store, serves webhooks
+ * and the manager API, and starts the job worker. Without GitHub App credentials it serves
+ * Probot's setup page (to register the app from app.yml) and the manager API.
+ */
+export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }): Promise<Devsys> {
+  // 1. Configuration, validated once at the boundary.
+  const loaded = loadEnv(opts.env)
+  if (!loaded.ok) throw new ConfigError(loaded.errors)
+  const config = loaded.config
+  const log = opts.log ?? pino({ name: 'devsys', level: config.logLevel })
+
+  // 2. The durable store and the queue over it.
+  const store = openSqliteStore({ dataDir: config.dataDir, log })
+  let probot: Probot | undefined
+  const auth: GitHubAuth = async (installationId) => {
+    if (!probot) throw new Error('DevSys has no GitHub App credentials (APP_ID, PRIVATE_KEY)')
+    return probot.auth(installationId)
+  }
+  const queue = createQueue({
+    store,
+    handlers: jobHandlers({ store, auth, config }),
+    log,
+    concurrency: config.workerConcurrency,
+    leaseMs: config.jobLeaseMs,
+    maxAttempts: config.jobMaxAttempts,
+  })
+  const deps: AppDeps = { config, store, queue, log }
+
+  // 3. The HTTP server: the app itself, or the setup page when the app is not registered yet.
+  const credentials = config.appId !== undefined && config.privateKey !== undefined
+  const server = credentials
+    ? new Server({
+        Probot: Probot.defaults({
+          appId: config.appId,
+          privateKey: config.privateKey,
+          secret: config.webhookSecret,
+          ...(config.gheHost ? { baseUrl: `${config.gheProtocol ?? 'https'}://${config.gheHost}/api/v3` } : {}),
+          log,
+        }),
+        port: config.port,
+        host: config.host,
+        webhookPath: config.webhookPath,
+        log,
+      })
+    : new Server({
+        // Probot's setup mode never uses these; it needs some value (probot#1512).
+        Probot: Probot.defaults({ appId: 1, privateKey: 'unused in setup mode', log }),
+        port: config.port,
+        host: config.host,
+        log,
+      })
+  if (credentials) {
+    const app: ApplicationFunction = devsysApp(deps)
+    await server.load(async (instance, options) => {
+      probot = instance
+      await app(instance, options)
+    })
+  } else {
+    server.addHandler(createApiHandler(deps))
+    await server.loadHandlerFactory(await setupPage(config, log))
+  }
+  await server.start()
+
+  // 4. The worker: only with credentials, since every job talks to GitHub.
+  if (credentials && config.worker) queue.start()
+  log.info(
+    { port: config.port, mode: credentials ? 'app' : 'setup', worker: credentials && config.worker, dataDir: config.dataDir },
+    credentials ? 'DevSys is running' : `DevSys needs registering: open http://localhost:${config.port}/probot`,
+  )
+  return {
+    port: config.port,
+    mode: credentials ? 'app' : 'setup',
+    config,
+    store,
+    queue,
+    async stop() {
+      await queue.stop()
+      await server.stop()
+      await store.close()
+    },
+  }
+}
+
+/**
+ * Probot's setup page (register the GitHub App from app.yml). Probot does not export it, so it
+ * is loaded from Probot's own files; the version is pinned in package.json for that reason.
+ */
+async function setupPage(config: AppConfig, log: Logger): Promise<HandlerFactory> {
+  // Smee (a public webhook relay) is unreachable offline; opt in with NO_SMEE_SETUP=false.
+  process.env.NO_SMEE_SETUP ??= 'true'
+  const setupUrl = new URL('./apps/setup.js', import.meta.resolve('probot'))
+  const { setupAppFactory } = (await import(pathToFileURL(setupUrl.pathname).href)) as {
+    setupAppFactory: (options: { host: string; port: number; log: Logger }) => HandlerFactory
+  }
+  return setupAppFactory({ host: config.host, port: config.port, log: log.child({ name: 'setup' }) })
+}

@@ -1,0 +1,112 @@
+import type { GitHubClient } from '../app-deps.js'
+
+type ChecksApi = Pick<GitHubClient['rest']['checks'], 'create' | 'update' | 'listForRef'>
+
+export interface CheckAnnotation {
+  path: string
+  start_line: number
+  end_line: number
+  start_column?: number
+  end_column?: number
+  annotation_level: 'notice' | 'warning' | 'failure'
+  title?: string
+  message: string
+}
+
+export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required'
+
+/** GitHub rejects check-run summaries and texts over 65,535 characters. */
+export const CHECK_TEXT_LIMIT = 65_535
+/** GitHub accepts at most 50 annotations per create or update request. */
+export const ANNOTATIONS_PER_REQUEST = 50
+
+const CUT_MARKER = '\n\n… (cut: the full report is longer than GitHub allows in a check run)'
+
+/** Shortens `text` to GitHub's limit, ending with a visible marker when something was cut. */
+export function fitCheckText(text: string, limit = CHECK_TEXT_LIMIT): string {
+  if (text.length <= limit) return text
+  return text.slice(0, limit - CUT_MARKER.length) + CUT_MARKER
+}
+
+interface CheckTarget {
+  owner: string
+  repo: string
+}
+
+/** Creates a check run already in progress on `headSha` and returns its id. */
+export async function startCheckRun(
+  github: { rest: { checks: ChecksApi } },
+  target: CheckTarget & { name: string; headSha: string; externalId?: string; title: string },
+): Promise<number> {
+  const { data } = await github.rest.checks.create({
+    owner: target.owner,
+    repo: target.repo,
+    name: target.name,
+    head_sha: target.headSha,
+    status: 'in_progress',
+    started_at: new Date().toISOString(),
+    ...(target.externalId === undefined ? {} : { external_id: target.externalId }),
+    output: { title: target.title, summary: 'DevSys is working on it.' },
+  })
+  return data.id
+}
+
+/**
+ * Completes a check run with its conclusion and output. Annotations beyond the first 50 are
+ * sent in follow-up updates of 50 each, as GitHub requires.
+ */
+export async function completeCheckRun(
+  github: { rest: { checks: ChecksApi } },
+  target: CheckTarget & {
+    checkRunId: number
+    conclusion: CheckConclusion
+    title: string
+    summary: string
+    text?: string
+    annotations?: CheckAnnotation[]
+  },
+): Promise<void> {
+  const annotations = target.annotations ?? []
+  const output = {
+    title: target.title.slice(0, 255),
+    summary: fitCheckText(target.summary),
+    ...(target.text === undefined ? {} : { text: fitCheckText(target.text) }),
+  }
+  const batches: CheckAnnotation[][] = []
+  for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) {
+    batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST))
+  }
+  await github.rest.checks.update({
+    owner: target.owner,
+    repo: target.repo,
+    check_run_id: target.checkRunId,
+    status: 'completed',
+    conclusion: target.conclusion,
+    completed_at: new Date().toISOString(),
+    output: { ...output, ...(batches[0] ? { annotations: batches[0] } : {}) },
+  })
+  for (const batch of batches.slice(1)) {
+    await github.rest.checks.update({
+      owner: target.owner,
+      repo: target.repo,
+      check_run_id: target.checkRunId,
+      output: { ...output, annotations: batch },
+    })
+  }
+}
+
+/** Finds the newest check run called `name` on `ref`, e.g. to complete it after a crash. */
+export async function findCheckRun(
+  github: { rest: { checks: ChecksApi } },
+  target: CheckTarget & { ref: string; name: string },
+): Promise<{ id: number; status: string } | undefined> {
+  const { data } = await github.rest.checks.listForRef({
+    owner: target.owner,
+    repo: target.repo,
+    ref: target.ref,
+    check_name: target.name,
+    filter: 'latest',
+  })
+  const run = data.check_runs[0]
+  return run ? { id: run.id, status: run.status } : undefined
+}

@@ -1,0 +1,4 @@
+import type { NewJob } from '../store/store.js'
+
+/** What a webhook asks DevSys to do: a job to store, or a reason to do nothing. */
+export type Trigger = { kind: 'job'; job: NewJob } | { kind: 'ignore'; reason: string }

@@ -1,0 +1,21 @@
+import type { Probot } from 'probot'
+import type { AppDeps } from '../app-deps.js'
+import { ISSUE_INTAKE_EVENTS, receiveIssue } from './issues.js'
+import { PUSH_EVENTS, receivePush } from './push.js'
+
+/**
+ * Every webhook DevSys handles, with the function that registers its handler. app.yml's
+ * `default_events` must name exactly these events (test/app-manifest.test.ts checks it).
+ */
+export const subscriptions = [
+  {
+    events: ISSUE_INTAKE_EVENTS,
+    register: (app: Probot, deps: AppDeps) =>
+      app.on([...ISSUE_INTAKE_EVENTS], (context) => receiveIssue(context, deps)),
+  },
+  {
+    events: PUSH_EVENTS,
+    register: (app: Probot, deps: AppDeps) =>
+      app.on([...PUSH_EVENTS], (context) => receivePush(context, deps)),
+  },
+] as const
