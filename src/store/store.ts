@@ -104,6 +104,11 @@ export interface Delivery {
   receivedAt: string
 }
 
+/** The audit subject of a task's events: `listAudit(taskSubject(id))` is its history. */
+export function taskSubject(taskId: string): string {
+  return `task:${taskId}`
+}
+
 export interface AuditEvent {
   at: string
   actor: string
@@ -120,10 +125,14 @@ export interface Store {
   claimJob(workerId: string, leaseMs: number): Promise<Job | undefined>
   /** Extends the lease of a running job; false when the lease was lost. */
   renewLease(jobId: number, workerId: string, leaseMs: number): Promise<boolean>
-  completeJob(jobId: number, workerId: string, outcome: unknown): Promise<void>
+  /**
+   * completeJob, retryJob and failJob only write while `workerId` still holds the job's lease
+   * (state running, locked_by = workerId); they resolve false, writing nothing, otherwise.
+   */
+  completeJob(jobId: number, workerId: string, outcome: unknown): Promise<boolean>
   /** Puts the job back in the queue after `delayMs`, keeping the error. */
-  retryJob(jobId: number, workerId: string, error: string, delayMs: number): Promise<void>
-  failJob(jobId: number, workerId: string, error: string): Promise<void>
+  retryJob(jobId: number, workerId: string, error: string, delayMs: number): Promise<boolean>
+  failJob(jobId: number, workerId: string, error: string): Promise<boolean>
   /** Running jobs whose lease expired (their worker died): returned so the queue can retry or fail them. */
   expiredJobs(): Promise<Job[]>
   /** Requeues or fails one expired job; returns the job as it now is, or undefined if another worker took it. */

@@ -1,0 +1,130 @@
+import type { Database } from 'better-sqlite3'
+
+/** One schema change. Versions are applied in order and recorded in `schema_migrations`. */
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+/**
+ * Every schema change, oldest first. Never edit a migration that has shipped: a database that
+ * already recorded its version would not see the edit. Append a new one instead.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    // Timestamps are ISO-8601 UTC strings from Date#toISOString, which sort as text, so
+    // `run_at <= @now` compares times correctly without date functions.
+    sql: `
+      CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        event TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        run_at TEXT NOT NULL,
+        locked_by TEXT,
+        locked_until TEXT,
+        last_error TEXT,
+        outcome TEXT,
+        delivery_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      -- claimJob: due queued jobs in order.
+      CREATE INDEX jobs_claim ON jobs (state, run_at, id);
+      -- claimJob / enqueue: is this key running or queued?
+      CREATE INDEX jobs_key_state ON jobs (key, state, id);
+      -- expiredJobs: running jobs by lease end.
+      CREATE INDEX jobs_lease ON jobs (state, locked_until);
+      -- The core guarantee, enforced by the database itself: one running job per key.
+      CREATE UNIQUE INDEX jobs_one_running_per_key ON jobs (key) WHERE state = 'running';
+
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        source TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        repo TEXT,
+        manifest_text TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX tasks_repo ON tasks (repo, created_at);
+      CREATE INDEX tasks_status ON tasks (status, created_at);
+
+      CREATE TABLE comments (
+        repo TEXT NOT NULL,
+        issue INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        comment_id INTEGER NOT NULL,
+        PRIMARY KEY (repo, issue, kind)
+      );
+
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_subject ON audit (subject, id);
+    `,
+  },
+]
+
+/**
+ * Applies the migrations this database has not seen, in one immediate transaction, so two
+ * processes opening the same file at once cannot both apply a version. Returns the versions
+ * applied now.
+ */
+export function migrate(
+  db: Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+  nowIso: () => string = () => new Date().toISOString(),
+): number[] {
+  const run = db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at TEXT NOT NULL
+    )`)
+    const rows = db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all()
+    const applied = new Set(rows.map((r) => r.version))
+    const known = new Set(migrations.map((m) => m.version))
+    const unknown = [...applied].filter((v) => !known.has(v))
+    if (unknown.length > 0) {
+      throw new Error(
+        `The database ${db.name} has schema version(s) ${unknown.join(', ')} that this DevSys ` +
+          'does not know: it was written by a newer DevSys. Upgrade DevSys, or point it at ' +
+          'another data directory.',
+      )
+    }
+    const record = db.prepare<[number, string, string]>(
+      'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+    )
+    const done: number[] = []
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue
+      db.exec(m.sql)
+      record.run(m.version, m.name, nowIso())
+      done.push(m.version)
+    }
+    return done
+  })
+  return run.immediate()
+}

@@ -1,0 +1,234 @@
+import type { Database, Statement } from 'better-sqlite3'
+import type { EnqueueResult, Job, JobState, NewJob } from './store.js'
+
+/** Used when neither the job nor the queue says how many attempts a job gets. */
+export const DEFAULT_MAX_ATTEMPTS = 5
+/** Errors are stored for people to read; a runaway stack trace must not bloat every row. */
+const MAX_ERROR_CHARS = 8000
+
+interface JobRow {
+  id: number
+  kind: string
+  key: string
+  payload: string
+  state: JobState
+  attempts: number
+  max_attempts: number
+  run_at: string
+  locked_by: string | null
+  locked_until: string | null
+  last_error: string | null
+  outcome: string | null
+  delivery_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+type Params = Record<string, string | number | null>
+
+/** The jobs and deliveries half of the SQLite store: synchronous, statements prepared once. */
+export class SqliteJobs {
+  private readonly s: {
+    insertDelivery: Statement<[string, string, string]>
+    hasDelivery: Statement<[string], { one: number }>
+    newestQueued: Statement<[string], JobRow>
+    coalesce: Statement<Params, JobRow>
+    insert: Statement<Params, JobRow>
+    claim: Statement<Params, JobRow>
+    renew: Statement<Params>
+    complete: Statement<Params>
+    retry: Statement<Params>
+    fail: Statement<Params>
+    expired: Statement<[string], JobRow>
+    recover: Statement<Params, JobRow>
+    get: Statement<[number], JobRow>
+    list: Statement<Params, JobRow>
+  }
+  private readonly enqueueTx: (
+    job: NewJob,
+    delivery?: { id: string; event: string },
+  ) => EnqueueResult
+
+  constructor(
+    db: Database,
+    private readonly now: () => number,
+  ) {
+    const owned = `id = @id AND locked_by = @worker AND state = 'running'`
+    this.s = {
+      insertDelivery: db.prepare(
+        'INSERT INTO deliveries (id, event, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      hasDelivery: db.prepare('SELECT 1 AS one FROM deliveries WHERE id = ?'),
+      // Newest: after a retry there may be two queued jobs for a key; the newer event replaces
+      // the one that has not started yet, and the retried one keeps its place in line.
+      newestQueued: db.prepare(
+        `SELECT * FROM jobs WHERE key = ? AND state = 'queued' ORDER BY id DESC LIMIT 1`,
+      ),
+      coalesce: db.prepare(`UPDATE jobs SET kind = @kind, payload = @payload,
+          max_attempts = coalesce(@maxAttempts, max_attempts), run_at = min(run_at, @runAt),
+          delivery_id = coalesce(@deliveryId, delivery_id), updated_at = @now
+        WHERE id = @id RETURNING *`),
+      insert: db.prepare(`INSERT INTO jobs (kind, key, payload, state, attempts, max_attempts,
+          run_at, delivery_id, created_at, updated_at)
+        VALUES (@kind, @key, @payload, 'queued', 0, @maxAttempts, @runAt, @deliveryId, @now, @now)
+        RETURNING *`),
+      // One statement, so the pick and the update happen under one write lock even when several
+      // processes share the file. Per key, jobs run in id order: a newer queued job waits for an
+      // older one that is waiting out a retry delay, so an old payload never runs after a new one.
+      claim: db.prepare(`UPDATE jobs SET state = 'running', attempts = attempts + 1,
+          locked_by = @worker, locked_until = @until, updated_at = @now
+        WHERE id = (
+          SELECT j.id FROM jobs j
+          WHERE j.state = 'queued' AND j.run_at <= @now
+            AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
+            AND NOT EXISTS (SELECT 1 FROM jobs q
+                            WHERE q.key = j.key AND q.state = 'queued' AND q.id < j.id)
+          ORDER BY j.run_at, j.id LIMIT 1)
+        RETURNING *`),
+      renew: db.prepare(`UPDATE jobs SET locked_until = @until, updated_at = @now WHERE ${owned}`),
+      // locked_by is kept on finished jobs: it says which worker ran them.
+      complete: db.prepare(`UPDATE jobs SET state = 'done', outcome = @outcome,
+          locked_until = NULL, updated_at = @now WHERE ${owned}`),
+      retry: db.prepare(`UPDATE jobs SET state = 'queued', run_at = @runAt, last_error = @error,
+          locked_by = NULL, locked_until = NULL, updated_at = @now WHERE ${owned}`),
+      fail: db.prepare(`UPDATE jobs SET state = 'failed', last_error = @error,
+          locked_until = NULL, updated_at = @now WHERE ${owned}`),
+      expired: db.prepare(
+        `SELECT * FROM jobs WHERE state = 'running' AND locked_until < ? ORDER BY id`,
+      ),
+      // The WHERE re-checks expiry, so of two processes recovering the same job only one wins.
+      recover: db.prepare(`UPDATE jobs SET
+          state = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,
+          run_at = CASE WHEN attempts < max_attempts THEN @runAt ELSE run_at END,
+          locked_by = CASE WHEN attempts < max_attempts THEN NULL ELSE locked_by END,
+          locked_until = NULL, last_error = @error, updated_at = @now
+        WHERE id = @id AND state = 'running' AND locked_until < @now
+        RETURNING *`),
+      get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      list: db.prepare(`SELECT * FROM jobs
+        WHERE (@state IS NULL OR state = @state) AND (@kind IS NULL OR kind = @kind)
+        ORDER BY id`),
+    }
+    // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
+    // writes later can fail with SQLITE_BUSY instead of waiting when another process writes.
+    const tx = db.transaction((job: NewJob, delivery?: { id: string; event: string }) =>
+      this.enqueueIn(job, delivery),
+    )
+    this.enqueueTx = (job, delivery) => tx.immediate(job, delivery)
+  }
+
+  enqueue(job: NewJob, delivery?: { id: string; event: string }): EnqueueResult {
+    return this.enqueueTx(job, delivery)
+  }
+
+  private enqueueIn(job: NewJob, delivery?: { id: string; event: string }): EnqueueResult {
+    const now = this.now()
+    if (delivery) {
+      const inserted = this.s.insertDelivery.run(delivery.id, delivery.event, iso(now))
+      if (inserted.changes === 0) return { kind: 'duplicate-delivery', deliveryId: delivery.id }
+    }
+    const params = {
+      kind: job.kind,
+      payload: JSON.stringify(job.payload ?? null),
+      maxAttempts: job.maxAttempts ?? null,
+      runAt: iso(now + Math.max(0, job.delayMs ?? 0)),
+      deliveryId: delivery?.id ?? null,
+      now: iso(now),
+    }
+    const queued = this.s.newestQueued.get(job.key)
+    if (queued) {
+      const row = this.s.coalesce.get({ ...params, id: queued.id })
+      if (row) return { kind: 'coalesced', job: toJob(row) }
+    }
+    const row = this.s.insert.get({
+      ...params,
+      key: job.key,
+      maxAttempts: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    })
+    if (!row) throw new Error(`Inserting job ${job.kind} (${job.key}) returned no row`)
+    return { kind: 'enqueued', job: toJob(row) }
+  }
+
+  hasDelivery(id: string): boolean {
+    return this.s.hasDelivery.get(id) !== undefined
+  }
+
+  claim(worker: string, leaseMs: number): Job | undefined {
+    const now = this.now()
+    const row = this.s.claim.get({ worker, until: iso(now + leaseMs), now: iso(now) })
+    return row && toJob(row)
+  }
+
+  renew(id: number, worker: string, leaseMs: number): boolean {
+    const now = this.now()
+    return this.s.renew.run({ id, worker, until: iso(now + leaseMs), now: iso(now) }).changes > 0
+  }
+
+  complete(id: number, worker: string, outcome: unknown): boolean {
+    const params = { id, worker, outcome: JSON.stringify(outcome ?? null), now: iso(this.now()) }
+    return this.s.complete.run(params).changes > 0
+  }
+
+  retry(id: number, worker: string, error: string, delayMs: number): boolean {
+    const now = this.now()
+    const params = { id, worker, error: clip(error), runAt: iso(now + delayMs), now: iso(now) }
+    return this.s.retry.run(params).changes > 0
+  }
+
+  fail(id: number, worker: string, error: string): boolean {
+    const params = { id, worker, error: clip(error), now: iso(this.now()) }
+    return this.s.fail.run(params).changes > 0
+  }
+
+  expired(): Job[] {
+    return this.s.expired.all(iso(this.now())).map(toJob)
+  }
+
+  recover(id: number, error: string, delayMs: number): Job | undefined {
+    const now = this.now()
+    const row = this.s.recover.get({
+      id,
+      error: clip(error),
+      runAt: iso(now + delayMs),
+      now: iso(now),
+    })
+    return row && toJob(row)
+  }
+
+  get(id: number): Job | undefined {
+    const row = this.s.get.get(id)
+    return row && toJob(row)
+  }
+
+  list(filter: { state?: JobState; kind?: string } = {}): Job[] {
+    return this.s.list.all({ state: filter.state ?? null, kind: filter.kind ?? null }).map(toJob)
+  }
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+function clip(error: string): string {
+  return error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}…` : error
+}
+
+function toJob(r: JobRow): Job {
+  return {
+    id: r.id,
+    kind: r.kind,
+    key: r.key,
+    payload: JSON.parse(r.payload) as unknown,
+    state: r.state,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    runAt: r.run_at,
+    lockedBy: r.locked_by,
+    lockedUntil: r.locked_until,
+    lastError: r.last_error,
+    outcome: r.outcome === null ? null : (JSON.parse(r.outcome) as unknown),
+    deliveryId: r.delivery_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
+}

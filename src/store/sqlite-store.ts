@@ -1,0 +1,171 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database, { type Database as Db, type Statement } from 'better-sqlite3'
+import type { Logger } from 'pino'
+import { migrate } from './migrations.js'
+import { SqliteJobs } from './sqlite-jobs.js'
+import { SqliteTasks } from './sqlite-tasks.js'
+import type {
+  AuditEvent,
+  EnqueueResult,
+  Job,
+  JobState,
+  NewJob,
+  NewTask,
+  SaveTaskResult,
+  Store,
+  Task,
+  TaskStatus,
+} from './store.js'
+
+export interface SqliteStoreOptions {
+  /** Created (mode 0700) if missing: it holds tokens' owners, manifests and audit records. */
+  dataDir: string
+  /** Default `devsys.sqlite`. */
+  fileName?: string
+  log?: Logger
+  /** Milliseconds since the epoch; tests inject a clock to move leases and delays. */
+  now?: () => number
+  /** How long a write waits for another process's lock before failing (default 5000 ms). */
+  busyTimeoutMs?: number
+  /** SQLite `synchronous` setting (default FULL); NORMAL trades OS-crash durability for speed. */
+  synchronous?: 'FULL' | 'NORMAL'
+}
+
+/**
+ * Opens (creating and migrating as needed) the SQLite store, in WAL mode.
+ *
+ * Durability: with `synchronous` FULL (the default) every commit is fsynced before the call
+ * returns, so an enqueue that a webhook acknowledged survives even an OS crash or power loss;
+ * GitHub will not redeliver a webhook we answered. Measured cost: about 0.3 ms per enqueue
+ * against 0.12 ms with NORMAL. NORMAL still survives any process death (crash, SIGKILL), because
+ * the commit is in the WAL file; only an OS crash may lose the last commits.
+ */
+export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
+  const path = join(opts.dataDir, opts.fileName ?? 'devsys.sqlite')
+  const db = new Database(path)
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`)
+    db.pragma('journal_mode = WAL')
+    db.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`)
+    db.pragma('foreign_keys = ON')
+    const now = opts.now ?? Date.now
+    const applied = migrate(db, undefined, () => new Date(now()).toISOString())
+    opts.log?.info({ path, applied }, 'SQLite store open')
+    return new SqliteStore(db, now, path)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+/**
+ * The embedded Store. Methods are async to match the port (a Postgres store will be truly
+ * async); the SQLite work inside is synchronous, so each call is atomic with respect to the
+ * other calls of this process.
+ */
+export class SqliteStore implements Store {
+  private readonly jobs: SqliteJobs
+  private readonly tasks: SqliteTasks
+  private readonly comments: {
+    get: Statement<[string, number, string], { comment_id: number }>
+    set: Statement<[string, number, string, number]>
+  }
+
+  constructor(
+    private readonly db: Db,
+    now: () => number,
+    /** The database file, for logs and for tools that inspect it. */
+    readonly path: string,
+  ) {
+    this.jobs = new SqliteJobs(db, now)
+    this.tasks = new SqliteTasks(db, now)
+    this.comments = {
+      get: db.prepare('SELECT comment_id FROM comments WHERE repo = ? AND issue = ? AND kind = ?'),
+      set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
+        ON CONFLICT (repo, issue, kind) DO UPDATE SET comment_id = excluded.comment_id`),
+    }
+  }
+
+  async enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult> {
+    return this.jobs.enqueue(job, delivery)
+  }
+
+  async claimJob(workerId: string, leaseMs: number): Promise<Job | undefined> {
+    return this.jobs.claim(workerId, leaseMs)
+  }
+
+  async renewLease(jobId: number, workerId: string, leaseMs: number): Promise<boolean> {
+    return this.jobs.renew(jobId, workerId, leaseMs)
+  }
+
+  async completeJob(jobId: number, workerId: string, outcome: unknown): Promise<boolean> {
+    return this.jobs.complete(jobId, workerId, outcome)
+  }
+
+  async retryJob(jobId: number, workerId: string, error: string, delayMs: number) {
+    return this.jobs.retry(jobId, workerId, error, delayMs)
+  }
+
+  async failJob(jobId: number, workerId: string, error: string): Promise<boolean> {
+    return this.jobs.fail(jobId, workerId, error)
+  }
+
+  async expiredJobs(): Promise<Job[]> {
+    return this.jobs.expired()
+  }
+
+  async recoverJob(jobId: number, error: string, delayMs: number): Promise<Job | undefined> {
+    return this.jobs.recover(jobId, error, delayMs)
+  }
+
+  async getJob(jobId: number): Promise<Job | undefined> {
+    return this.jobs.get(jobId)
+  }
+
+  async listJobs(filter?: { state?: JobState; kind?: string }): Promise<Job[]> {
+    return this.jobs.list(filter)
+  }
+
+  async hasDelivery(id: string): Promise<boolean> {
+    return this.jobs.hasDelivery(id)
+  }
+
+  async saveTask(task: NewTask): Promise<SaveTaskResult> {
+    return this.tasks.save(task)
+  }
+
+  async getTask(id: string): Promise<Task | undefined> {
+    return this.tasks.get(id)
+  }
+
+  async listTasks(filter?: { status?: TaskStatus; repo?: string }): Promise<Task[]> {
+    return this.tasks.list(filter)
+  }
+
+  async setTaskStatus(id: string, status: TaskStatus, actor: string): Promise<Task | undefined> {
+    return this.tasks.setStatus(id, status, actor)
+  }
+
+  async getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined> {
+    return this.comments.get.get(repo, issue, kind)?.comment_id
+  }
+
+  async setCommentId(repo: string, issue: number, kind: string, commentId: number) {
+    this.comments.set.run(repo, issue, kind, commentId)
+  }
+
+  async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
+    this.tasks.audit(event)
+  }
+
+  async listAudit(subject?: string): Promise<AuditEvent[]> {
+    return this.tasks.listAudit(subject)
+  }
+
+  /** Closes the database; idempotent, so shutdown paths may call it more than once. */
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close()
+  }
+}

@@ -1,0 +1,190 @@
+import type { Database, Statement } from 'better-sqlite3'
+import { iso } from './sqlite-jobs.js'
+import {
+  type AuditEvent,
+  type NewTask,
+  type SaveTaskResult,
+  type Task,
+  type TaskSource,
+  type TaskStatus,
+  taskSubject,
+} from './store.js'
+
+interface TaskRow {
+  id: string
+  title: string
+  status: TaskStatus
+  source: string
+  source_key: string
+  repo: string | null
+  manifest_text: string
+  spec: string
+  revision: number
+  created_at: string
+  updated_at: string
+}
+
+interface AuditRow {
+  at: string
+  actor: string
+  action: string
+  subject: string
+  details: string
+}
+
+type Params = Record<string, string | number | null>
+
+/** Tasks and the audit trail of the SQLite store: every task change writes its audit event in the same transaction. */
+export class SqliteTasks {
+  private readonly s: {
+    get: Statement<[string], TaskRow>
+    insert: Statement<Params, TaskRow>
+    update: Statement<Params, TaskRow>
+    setStatus: Statement<Params, TaskRow>
+    list: Statement<Params, TaskRow>
+    audit: Statement<Params>
+    listAudit: Statement<Params, AuditRow>
+  }
+  private readonly saveTx: (task: NewTask) => SaveTaskResult
+  private readonly setStatusTx: (id: string, status: TaskStatus, actor: string) => Task | undefined
+
+  constructor(
+    db: Database,
+    private readonly now: () => number,
+  ) {
+    this.s = {
+      get: db.prepare('SELECT * FROM tasks WHERE id = ?'),
+      insert: db.prepare(`INSERT INTO tasks (id, title, status, source, source_key, repo,
+          manifest_text, spec, revision, created_at, updated_at)
+        VALUES (@id, @title, 'pending', @source, @sourceKey, @repo, @manifestText, @spec, 1,
+          @now, @now)
+        RETURNING *`),
+      update: db.prepare(`UPDATE tasks SET title = @title, source = @source, repo = @repo,
+          manifest_text = @manifestText, spec = @spec, revision = revision + 1, updated_at = @now
+        WHERE id = @id RETURNING *`),
+      setStatus: db.prepare(
+        'UPDATE tasks SET status = @status, updated_at = @now WHERE id = @id RETURNING *',
+      ),
+      // rowid breaks ties between tasks created in the same millisecond.
+      list: db.prepare(`SELECT * FROM tasks
+        WHERE (@status IS NULL OR status = @status) AND (@repo IS NULL OR repo = @repo)
+        ORDER BY created_at DESC, rowid DESC`),
+      audit: db.prepare(`INSERT INTO audit (at, actor, action, subject, details)
+        VALUES (@at, @actor, @action, @subject, @details)`),
+      listAudit: db.prepare(`SELECT at, actor, action, subject, details FROM audit
+        WHERE (@subject IS NULL OR subject = @subject) ORDER BY id`),
+    }
+    const save = db.transaction((task: NewTask) => this.saveIn(task))
+    this.saveTx = (task) => save.immediate(task)
+    const setStatus = db.transaction((id: string, status: TaskStatus, actor: string) =>
+      this.setStatusIn(id, status, actor),
+    )
+    this.setStatusTx = (id, status, actor) => setStatus.immediate(id, status, actor)
+  }
+
+  save(task: NewTask): SaveTaskResult {
+    return this.saveTx(task)
+  }
+
+  private saveIn(task: NewTask): SaveTaskResult {
+    const now = iso(this.now())
+    const existing = this.s.get.get(task.id)
+    const params = {
+      id: task.id,
+      title: task.title,
+      source: JSON.stringify(task.source),
+      repo: task.source.repo,
+      manifestText: task.manifestText,
+      spec: task.spec,
+      now,
+    }
+    if (!existing) {
+      const row = must(this.s.insert.get({ ...params, sourceKey: task.source.key }), task.id)
+      this.auditIn(task.source.requester, 'task.created', task.id, {
+        revision: 1,
+        source: task.source.kind,
+      })
+      return { kind: 'created', task: toTask(row) }
+    }
+    // A task id is only ever reused by the source that created it (the same issue or file);
+    // anything else is a collision the caller must report, not an overwrite.
+    if (existing.source_key !== task.source.key) {
+      return { kind: 'conflict', existing: toTask(existing) }
+    }
+    if (existing.manifest_text === task.manifestText && existing.spec === task.spec) {
+      return { kind: 'unchanged', task: toTask(existing) }
+    }
+    const row = must(this.s.update.get(params), task.id)
+    this.auditIn(task.source.requester, 'task.updated', task.id, {
+      revision: row.revision,
+      source: task.source.kind,
+    })
+    return { kind: 'updated', task: toTask(row) }
+  }
+
+  get(id: string): Task | undefined {
+    const row = this.s.get.get(id)
+    return row && toTask(row)
+  }
+
+  list(filter: { status?: TaskStatus; repo?: string } = {}): Task[] {
+    return this.s.list.all({ status: filter.status ?? null, repo: filter.repo ?? null }).map(toTask)
+  }
+
+  setStatus(id: string, status: TaskStatus, actor: string): Task | undefined {
+    return this.setStatusTx(id, status, actor)
+  }
+
+  private setStatusIn(id: string, status: TaskStatus, actor: string): Task | undefined {
+    const before = this.s.get.get(id)
+    if (!before) return undefined
+    // Not a state change, so no audit event: the trail stays a list of real transitions.
+    if (before.status === status) return toTask(before)
+    const row = must(this.s.setStatus.get({ id, status, now: iso(this.now()) }), id)
+    this.auditIn(actor, 'task.status', id, { from: before.status, to: status })
+    return toTask(row)
+  }
+
+  audit(event: Omit<AuditEvent, 'at'>): void {
+    this.s.audit.run({
+      at: iso(this.now()),
+      actor: event.actor,
+      action: event.action,
+      subject: event.subject,
+      details: JSON.stringify(event.details),
+    })
+  }
+
+  listAudit(subject?: string): AuditEvent[] {
+    return this.s.listAudit.all({ subject: subject ?? null }).map((r) => ({
+      at: r.at,
+      actor: r.actor,
+      action: r.action,
+      subject: r.subject,
+      details: JSON.parse(r.details) as Record<string, unknown>,
+    }))
+  }
+
+  private auditIn(actor: string, action: string, taskId: string, details: Record<string, unknown>) {
+    this.audit({ actor, action, subject: taskSubject(taskId), details })
+  }
+}
+
+function must(row: TaskRow | undefined, id: string): TaskRow {
+  if (!row) throw new Error(`Writing task ${id} returned no row`)
+  return row
+}
+
+function toTask(r: TaskRow): Task {
+  return {
+    id: r.id,
+    title: r.title,
+    status: r.status,
+    source: JSON.parse(r.source) as TaskSource,
+    manifestText: r.manifest_text,
+    spec: r.spec,
+    revision: r.revision,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }
+}
