@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs'
+import type { ErrorObject } from 'ajv/dist/2020.js'
+import { compileSchema, readSchema } from '../manifest/compile-schema.js'
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+
+/** DevSys's own settings, read once from the environment (specs/env.schema.json). */
+export interface AppConfig {
+  appId?: number
+  /** PEM text, from PRIVATE_KEY (unescaped or base64-decoded) or read from PRIVATE_KEY_PATH. */
+  privateKey?: string
+  webhookSecret?: string
+  webhookPath: string
+  port: number
+  host: string
+  logLevel: LogLevel
+  dataDir: string
+  managerApiToken?: string
+  gheHost?: string
+  gheProtocol?: 'http' | 'https'
+  workerConcurrency: number
+  jobMaxAttempts: number
+  jobLeaseMs: number
+  /** DEVSYS_WORKER=on: this process runs jobs. */
+  worker: boolean
+  maxManifestBytes: number
+}
+
+export type LoadEnvResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] }
+
+/** Variables whose values never appear in a message. */
+const SECRETS = new Set(['PRIVATE_KEY', 'WEBHOOK_SECRET', 'MANAGER_API_TOKEN'])
+const PEM = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/
+
+type Schema = Record<string, unknown>
+type Env = Record<string, string | number | undefined>
+
+const getValidator = compileSchema('env.schema.json', { coerceTypes: true })
+let envSchema: { properties: Record<string, Schema> } | undefined
+
+/**
+ * Reads and checks DevSys's environment variables. Empty values count as unset. On failure
+ * there is one message per variable naming it, the bad value (never for secrets) and what to set.
+ */
+export function loadEnv(env: NodeJS.ProcessEnv): LoadEnvResult {
+  envSchema ??= readSchema('env.schema.json') as { properties: Record<string, Schema> }
+  const properties = envSchema.properties
+  // 1. Only DevSys's own variables are validated; everything else in the environment is ignored.
+  const values: Env = {}
+  for (const name of Object.keys(properties)) {
+    const value = env[name]
+    if (value !== undefined && value !== '') values[name] = value
+  }
+  const errors = new Map<string, string>()
+  const fail = (name: string, message: string): void => {
+    if (!errors.has(name)) errors.set(name, `${name}: ${message}`)
+  }
+
+  // 2. Types, ranges and defaults from the schema.
+  const validate = getValidator()
+  if (!validate(values)) {
+    for (const error of validate.errors ?? []) {
+      const name = error.instancePath.slice(1)
+      fail(name, describeError(name, error, properties[name] ?? {}))
+    }
+  }
+
+  // 3. Rules across variables, and the private key's content.
+  const privateKey = readPrivateKey(values, fail)
+  const hasKey = values.PRIVATE_KEY !== undefined || values.PRIVATE_KEY_PATH !== undefined
+  if (values.APP_ID !== undefined && !hasKey) {
+    fail('APP_ID', 'is set but no private key is; also set PRIVATE_KEY or PRIVATE_KEY_PATH')
+  }
+  if (values.APP_ID === undefined && hasKey) {
+    const name = values.PRIVATE_KEY !== undefined ? 'PRIVATE_KEY' : 'PRIVATE_KEY_PATH'
+    fail(name, "is set but APP_ID is not; also set APP_ID (the number on the App's settings page)")
+  }
+  if (values.APP_ID !== undefined && values.WEBHOOK_SECRET === undefined) {
+    fail(
+      'WEBHOOK_SECRET',
+      "is not set; set it to the App's webhook secret so that webhook signatures are verified",
+    )
+  }
+  if (values.GHE_PROTOCOL !== undefined && values.GHE_HOST === undefined) {
+    fail('GHE_PROTOCOL', 'is set but GHE_HOST is not; set GHE_HOST or unset GHE_PROTOCOL')
+  }
+  if (errors.size > 0) return { ok: false, errors: [...errors.values()] }
+  return { ok: true, config: toAppConfig(values, privateKey) }
+}
+
+/** The PEM text from PRIVATE_KEY or PRIVATE_KEY_PATH, reporting unreadable or non-PEM keys. */
+function readPrivateKey(values: Env, fail: (name: string, message: string) => void) {
+  const inline = values.PRIVATE_KEY
+  const path = values.PRIVATE_KEY_PATH
+  if (typeof inline === 'string' && typeof path === 'string') {
+    fail('PRIVATE_KEY_PATH', 'is set together with PRIVATE_KEY; set only one of them')
+    return undefined
+  }
+  if (typeof inline === 'string') {
+    const key = decodeKey(inline)
+    if (!PEM.test(key)) {
+      fail(
+        'PRIVATE_KEY',
+        "is (value hidden), which is not a PEM private key; paste the .pem file's contents (newlines may be written as \\n) or set PRIVATE_KEY_PATH to the file",
+      )
+      return undefined
+    }
+    return key
+  }
+  if (typeof path !== 'string') return undefined
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+    fail(
+      'PRIVATE_KEY_PATH',
+      `is ${JSON.stringify(path)}, which cannot be read (${code}); set it to the path of the App's .pem file`,
+    )
+    return undefined
+  }
+  if (!PEM.test(text)) {
+    fail(
+      'PRIVATE_KEY_PATH',
+      `is ${JSON.stringify(path)}, which does not hold a PEM private key; point it to the .pem file downloaded from the App's settings page`,
+    )
+    return undefined
+  }
+  return text
+}
+
+/** Accepts a key with literal \n escapes (one-line .env files) or base64-encoded, like Probot. */
+function decodeKey(value: string): string {
+  const unescaped = value.replaceAll('\\n', '\n')
+  if (PEM.test(unescaped)) return unescaped
+  const decoded = Buffer.from(value, 'base64').toString('utf8')
+  return PEM.test(decoded) ? decoded : unescaped
+}
+
+function describeError(name: string, error: ErrorObject, schema: Schema): string {
+  const value = SECRETS.has(name) ? '(value hidden)' : JSON.stringify(String(error.data))
+  const about = typeof schema.description === 'string' ? ` (${schema.description})` : ''
+  const params = error.params as Record<string, unknown>
+  const wholeNumber = `set ${name} to a whole number ${rangeText(schema)}${about}`
+  switch (error.keyword) {
+    case 'type':
+      return `is ${value}, which is not a whole number; ${wholeNumber}`
+    case 'minimum':
+    case 'maximum':
+      return `is ${value}, which is out of range; ${wholeNumber}`
+    case 'enum':
+      return `is ${value}, which is not allowed; set ${name} to one of: ${(params.allowedValues as unknown[]).join(', ')}`
+    case 'minLength':
+      return `is ${value}, which is shorter than ${params.limit} characters; set ${name} to a random value of at least ${params.limit} characters, e.g. from \`openssl rand -hex 32\``
+    case 'pattern':
+      return `is ${value}, which is not in the expected form; ${String(schema['x-hint'] ?? `set ${name} to match ${params.pattern}`)}`
+    default:
+      return `is ${value}, which ${error.message ?? 'is invalid'}; check ${name}${about}`
+  }
+}
+
+function rangeText(schema: Schema): string {
+  const min = schema.minimum
+  const max = schema.maximum
+  if (min !== undefined && max !== undefined) return `from ${min} to ${max}`
+  if (min !== undefined) return `of at least ${min}`
+  return ''
+}
+
+function toAppConfig(values: Env, privateKey: string | undefined): AppConfig {
+  const str = (name: string): string | undefined => {
+    const value = values[name]
+    return value === undefined ? undefined : String(value)
+  }
+  const num = (name: string): number => Number(values[name])
+  const appId = values.APP_ID
+  const webhookSecret = str('WEBHOOK_SECRET')
+  const managerApiToken = str('MANAGER_API_TOKEN')
+  const gheHost = str('GHE_HOST')
+  const gheProtocol = str('GHE_PROTOCOL') as AppConfig['gheProtocol']
+  return {
+    ...(appId === undefined ? {} : { appId: Number(appId) }),
+    ...(privateKey === undefined ? {} : { privateKey }),
+    ...(webhookSecret === undefined ? {} : { webhookSecret }),
+    webhookPath: String(values.WEBHOOK_PATH),
+    port: num('PORT'),
+    host: String(values.HOST),
+    logLevel: values.LOG_LEVEL as LogLevel,
+    dataDir: String(values.DATA_DIR),
+    ...(managerApiToken === undefined ? {} : { managerApiToken }),
+    ...(gheHost === undefined ? {} : { gheHost }),
+    ...(gheProtocol === undefined ? {} : { gheProtocol }),
+    workerConcurrency: num('WORKER_CONCURRENCY'),
+    jobMaxAttempts: num('JOB_MAX_ATTEMPTS'),
+    jobLeaseMs: num('JOB_LEASE_MS'),
+    worker: values.DEVSYS_WORKER === 'on',
+    maxManifestBytes: num('MAX_MANIFEST_BYTES'),
+  }
+}

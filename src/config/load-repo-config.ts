@@ -1,0 +1,66 @@
+import { compileSchema } from '../manifest/compile-schema.js'
+import { loadDocument } from '../manifest/load-document.js'
+import type { ManifestProblem } from '../manifest/types.js'
+import { sortProblems, validateDocument } from '../manifest/validate-document.js'
+
+export type Permission = 'read' | 'triage' | 'write' | 'maintain' | 'admin'
+export type CommandName = 'deploy' | 'rollback' | 'test' | 'revise' | 'help' | 'intake'
+
+/** One deploy environment from `.github/devsys.yml`. */
+export interface EnvironmentConfig {
+  target: 'local' | 'php' | 'ssh'
+  url?: string
+  /** Overrides permissions.deploy for this environment. */
+  deployPermission?: Permission
+  keepReleases: number
+  /** Present when target is 'ssh'. */
+  ssh?: { host: string; port: number; user: string; path: string }
+}
+
+/** The repository's `.github/devsys.yml` with every default applied (specs/config.schema.json). */
+export interface RepoConfig {
+  label: string
+  manifests: string[]
+  environments: Record<string, EnvironmentConfig>
+  runner: 'local' | 'docker' | 'remote-ssh' | 'auto'
+  generator: {
+    kind: 'scaffold' | 'command'
+    /** Present when kind is 'command'. */
+    command?: string[]
+    timeoutSeconds: number
+    forbiddenPaths: string[]
+  }
+  draftUntilTestsPass: boolean
+  permissions: Record<CommandName, Permission>
+}
+
+export type RepoConfigResult =
+  | { ok: true; config: RepoConfig }
+  | { ok: false; problems: ManifestProblem[] }
+
+/** Largest repo config read, in UTF-8 bytes. */
+const MAX_CONFIG_BYTES = 256 * 1024
+
+const getValidator = compileSchema('config.schema.json')
+
+/**
+ * Parses and validates the repo config. null (no file), empty text or a file of only comments
+ * give the full defaults; otherwise every problem is returned, positioned in the file.
+ */
+export function parseRepoConfig(
+  text: string | null,
+  path = '.github/devsys.yml',
+): RepoConfigResult {
+  const loaded = loadDocument(
+    text ?? '',
+    { label: path, path, format: 'yaml' },
+    { maxBytes: MAX_CONFIG_BYTES, what: 'config file', emptyValue: {} },
+  )
+  if (!loaded.ok) return loaded
+  const problems = sortProblems([
+    ...loaded.problems,
+    ...validateDocument(loaded.doc, getValidator()),
+  ])
+  if (problems.length > 0) return { ok: false, problems }
+  return { ok: true, config: loaded.doc.value as RepoConfig }
+}
