@@ -114,6 +114,8 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
   // True right after '{' or '[': no comma is expected before the first entry.
   let fresh = value === 'opened'
   for (;;) {
+    // Where the last value or bracket ended: a missing comma belongs right here.
+    const afterValue = i
     skipSpace()
     const top = stack.at(-1)
     if (top === undefined) break
@@ -127,8 +129,13 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
     }
     if (!fresh) {
       if (c !== ',') {
-        const what = top === '{' ? "',' or '}' after a property value" : "',' or ']' after an item"
-        return at(i, `expected ${what} but found ${show(i)}`, 'add the missing comma or bracket')
+        const what =
+          top === '{' ? "',' or '}' after the property value" : "',' or ']' after the item"
+        return at(
+          afterValue,
+          `expected ${what}`,
+          `add ',' here if more entries follow, or close the ${top === '{' ? 'object with }' : 'list with ]'}`,
+        )
       }
       i++
       skipSpace()

@@ -40,7 +40,8 @@ const YAML_HINTS: Record<string, string> = {
   BLOCK_AS_IMPLICIT_KEY: 'check this line and the one above: a "key: value" pair may be broken',
   MULTILINE_IMPLICIT_KEY:
     'a key must fit on one line and be followed by ": "; check for a missing colon or an unquoted value',
-  MISSING_CHAR: 'add the missing closing character (quote or bracket)',
+  MISSING_CHAR:
+    "something is missing here: check the indentation, a '- ' before a list item, or a closing quote or bracket",
   UNEXPECTED_TOKEN:
     'put values that contain special characters (: # { } [ ] , & * ! | > \' " % @ `) in quotes',
   ALIAS_PROPS: 'an alias (*name) cannot have a tag or anchor; remove it',
@@ -218,7 +219,8 @@ function walk(
   for (const segment of segments) {
     let next: Node | null = null
     if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(p.key) === segment)
+      // The last of repeated keys, as its value is the one that counts (like JSON.parse).
+      const pair = node.items.findLast((p) => keyText(p.key) === segment)
       if (pair) {
         key = isScalar(pair.key) ? pair.key : null
         next = resolveAlias(pair.value as Node | null, doc)
