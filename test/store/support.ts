@@ -20,8 +20,13 @@ export function capturingLog(): { log: Logger; lines: string[] } {
   return { log, lines }
 }
 
+export interface Deferred<T> {
+  promise: Promise<T>
+  resolve(value: T): void
+}
+
 /** A promise with its resolve function, for handlers that wait on the test. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): void } {
+export function deferred<T = void>(): Deferred<T> {
   let resolve: (value: T) => void = () => undefined
   const promise = new Promise<T>((r) => {
     resolve = r

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Logger } from 'pino'
+import type { EnqueueResult, Job, NewJob, Store } from '../store/store.js'
+import { type Backoff, backoffDelay } from './backoff.js'
+import { type Claim, crashError, jobLogger, runJob, tellFailed } from './run-job.js'
+import type { JobHandler } from './types.js'
+
+export interface QueueOptions {
+  store: Store
+  handlers: JobHandler[]
+  log: Logger
+  /** Jobs run at once by this process (default 2). */
+  concurrency?: number
+  /** How long a claim lasts without renewal (default 30000); renewed every leaseMs/3. */
+  leaseMs?: number
+  /** Attempts for jobs enqueued without their own maxAttempts (default 5). */
+  maxAttempts?: number
+  backoff?: Partial<Backoff>
+  /** How often to look for due retries and expired leases of dead workers (default 1000). */
+  pollMs?: number
+  /** Identifies this process in `locked_by` (default host:pid:random). */
+  workerId?: string
+  /** stop() waits this long for running jobs, aborts them, and waits this long again (default 10000). */
+  graceMs?: number
+  /** Milliseconds since the epoch; must match the store's clock (used by drain()). */
+  now?: () => number
+}
+
+export interface Queue {
+  /** Stores the job (deduplicated by delivery, coalesced by key) and wakes the worker at once. */
+  enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult>
+  /** Recovers jobs of dead workers, then claims and runs jobs until stop(). */
+  start(): void
+  /** Waits for running jobs, aborting their signals after the grace period. */
+  stop(): Promise<void>
+  /**
+   * Resolves when no job is running, due, or waiting to be retried; jobs enqueued with a delay
+   * that has not passed are not waited for. Needs start(). For tests and scripts.
+   */
+  drain(): Promise<void>
+  /** Retries or fails running jobs whose lease expired; returns how many it changed. */
+  recover(): Promise<number>
+}
+
+/** The in-process queue over the store: durable jobs, one running job per key, leases, retries. */
+export function createQueue(opts: QueueOptions): Queue {
+  const { store, log } = opts
+  const concurrency = Math.max(1, opts.concurrency ?? 2)
+  const leaseMs = opts.leaseMs ?? 30_000
+  const maxAttempts = opts.maxAttempts ?? 5
+  const backoff: Backoff = { baseMs: 1000, maxMs: 60_000, ...opts.backoff }
+  const pollMs = opts.pollMs ?? 1000
+  const graceMs = opts.graceMs ?? 10_000
+  const now = opts.now ?? Date.now
+  const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  const handlers = new Map<string, JobHandler>()
+  for (const h of opts.handlers) {
+    if (handlers.has(h.kind)) throw new Error(`Two job handlers for kind "${h.kind}"`)
+    handlers.set(h.kind, h)
+  }
+
+  const active = new Map<number, Claim>()
+  const running = new Set<Promise<void>>()
+  const timers = new Set<NodeJS.Timeout>()
+  const listeners = new Set<() => void>()
+  let started = false
+  let stopping = false
+  let claims = 0
+  let pumping: Promise<void> | undefined
+  let pumpAgain = false
+  let recovering: Promise<number> | undefined
+
+  const changed = () => {
+    for (const l of listeners) l()
+  }
+
+  // Called on enqueue, job end, retry due and poll; never overlaps itself.
+  const wake = () => {
+    if (!started || stopping) return
+    if (pumping) {
+      pumpAgain = true
+      return
+    }
+    pumping = pump().finally(() => {
+      pumping = undefined
+      changed()
+      // A wake that arrived after pump's last check but before this callback must not be lost.
+      if (pumpAgain) wake()
+    })
+  }
+
+  const pump = async () => {
+    try {
+      do {
+        pumpAgain = false
+        while (!stopping && active.size < concurrency) {
+          // A lock id per claim, not per process: if this process loses a lease and later
+          // claims the same job again, the stale run still cannot write its result.
+          const lock = `${workerId}#${++claims}`
+          const job = await store.claimJob(lock, leaseMs)
+          if (!job) break
+          launch(job, lock)
+        }
+      } while (pumpAgain && !stopping)
+    } catch (err) {
+      log.error({ err, worker: workerId }, 'Claiming a job failed; trying again at the next poll')
+    }
+  }
+
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t)
+      fn()
+    }, ms)
+    t.unref()
+    timers.add(t)
+  }
+
+  const runDeps = {
+    store,
+    handlers,
+    log,
+    leaseMs,
+    backoff,
+    onRetry: (ms: number) => later(ms, wake),
+  }
+
+  const launch = (job: Job, lock: string) => {
+    const entry: Claim = { lock, controller: new AbortController(), leaseLost: false, stopping }
+    active.set(job.id, entry)
+    const done = runJob(job, entry, runDeps)
+      .catch((err: unknown) => log.error({ err, job: job.id }, 'Recording a job result failed'))
+      .finally(() => {
+        active.delete(job.id)
+        running.delete(done)
+        wake()
+        changed()
+      })
+    running.add(done)
+  }
+
+  const recoverOnce = async (): Promise<number> => {
+    let changedJobs = 0
+    for (const job of await store.expiredJobs()) {
+      // Our own job past its lease (event loop stalled): its renewal timer settles it.
+      if (active.get(job.id)?.lock === job.lockedBy) continue
+      const error = crashError(job)
+      const delayMs = backoffDelay(job.attempts, backoff)
+      const after = await store.recoverJob(job.id, error, delayMs)
+      if (!after) continue // another process recovered it first
+      changedJobs++
+      const jobLog = jobLogger(log, job)
+      if (after.state === 'failed') {
+        jobLog.error({ lockedBy: job.lockedBy, attempts: job.attempts }, 'Job worker died; gave up')
+        const handler = handlers.get(after.kind)
+        const signal = new AbortController().signal
+        if (handler) await tellFailed(handler, after, error, { job: after, log: jobLog, signal })
+      } else {
+        jobLog.warn(
+          { lockedBy: job.lockedBy, attempt: job.attempts, delayMs },
+          'Job worker died; requeued',
+        )
+        later(delayMs, wake)
+      }
+    }
+    if (changedJobs > 0) wake()
+    return changedJobs
+  }
+
+  const recover = () => {
+    recovering ??= recoverOnce().finally(() => {
+      recovering = undefined
+    })
+    return recovering
+  }
+
+  const poll = () => {
+    if (!started || stopping) return
+    recover().catch((err: unknown) => log.error({ err }, 'Recovering expired jobs failed'))
+    wake()
+    later(pollMs, poll)
+  }
+
+  const settle = (ms: number) =>
+    Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, ms).unref())])
+
+  return {
+    async enqueue(job, delivery) {
+      const result = await store.enqueue(
+        { ...job, maxAttempts: job.maxAttempts ?? maxAttempts },
+        delivery,
+      )
+      if (result.kind !== 'duplicate-delivery') wake()
+      return result
+    },
+    start() {
+      if (started) return
+      started = true
+      stopping = false
+      log.info({ worker: workerId, concurrency, leaseMs }, 'Job queue started')
+      poll()
+    },
+    async stop() {
+      if (!started) return
+      stopping = true
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+      await pumping
+      await recovering?.catch(() => undefined)
+      await settle(graceMs)
+      if (active.size > 0) {
+        log.warn({ jobs: [...active.keys()] }, 'Jobs still running at shutdown; aborting them')
+        for (const entry of active.values()) {
+          entry.stopping = true
+          entry.controller.abort(new Error('DevSys is stopping'))
+        }
+        await settle(graceMs)
+      }
+      // Whatever still runs keeps its lease until it expires; the next start() recovers it.
+      if (active.size > 0) log.warn({ jobs: [...active.keys()] }, 'Jobs ignored the abort')
+      started = false
+      log.info({ worker: workerId }, 'Job queue stopped')
+    },
+    async drain() {
+      for (;;) {
+        if (active.size === 0 && !pumping) {
+          const due = new Date(now()).toISOString()
+          const busy = (await store.listJobs({ state: 'running' })).length > 0
+          const queued = await store.listJobs({ state: 'queued' })
+          // A retry (attempts > 0) counts however long its backoff: it is unfinished work.
+          if (!busy && !queued.some((j) => j.runAt <= due || j.attempts > 0)) return
+        }
+        // Not unref'd: whoever awaits drain() wants the process to stay up until it resolves.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(t)
+            listeners.delete(done)
+            resolve()
+          }
+          const t = setTimeout(done, Math.min(pollMs, 50))
+          listeners.add(done)
+        })
+      }
+    },
+    recover,
+  }
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest'
+import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import { capturingLog, deferred, jobOf } from '../store/support.js'
+import { done, useQueueFixture } from './queue-fixture.js'
+
+const fx = useQueueFixture()
+const makeQueue = fx.makeQueue
+
+describe('queue leases, shutdown and recovery', () => {
+  it('aborts a job whose lease another worker took, and does not record its result', async () => {
+    const started = deferred<number>()
+    const aborted = deferred<unknown>()
+    const queue = makeQueue(
+      [
+        {
+          kind: 'slow',
+          async run(_p, ctx) {
+            started.resolve(ctx.job.id)
+            await new Promise((r) => ctx.signal.addEventListener('abort', r))
+            aborted.resolve(ctx.signal.reason)
+            return done('stale result')
+          },
+        },
+      ],
+      { leaseMs: 300 },
+    )
+    await queue.enqueue({ kind: 'slow', key: 'k', payload: {} })
+    queue.start()
+    const id = await started.promise
+    // Another process whose clock is ahead sees the lease expired and takes the job over.
+    const other = openSqliteStore({ dataDir: fx.dir(), now: () => Date.now() + 10_000 })
+    expect(await other.recoverJob(id, 'lease expired', 0)).toMatchObject({ state: 'queued' })
+    expect(await other.claimJob('other-worker', 60_000)).toMatchObject({ id, attempts: 2 })
+    expect(String(await aborted.promise)).toMatch(/lost the lease/)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(await fx.store().getJob(id)).toMatchObject({
+      state: 'running',
+      lockedBy: 'other-worker',
+      outcome: null,
+    })
+    expect(await other.completeJob(id, 'other-worker', done('fresh result'))).toBe(true)
+    await other.close()
+    expect((await fx.store().getJob(id))?.outcome).toEqual(done('fresh result'))
+  })
+
+  it('stop() lets a quick job finish, then aborts a slow one and queues it again', async () => {
+    const quickGate = deferred()
+    const slowStarted = deferred()
+    const quickStarted = deferred()
+    const queue = makeQueue([
+      {
+        kind: 'quick',
+        async run() {
+          quickStarted.resolve()
+          await quickGate.promise
+          return done('quick')
+        },
+      },
+      {
+        kind: 'slow',
+        async run(_p, ctx) {
+          slowStarted.resolve()
+          await new Promise((r) => ctx.signal.addEventListener('abort', r))
+          throw new Error('aborted by shutdown')
+        },
+      },
+    ])
+    const quick = jobOf(await queue.enqueue({ kind: 'quick', key: 'q', payload: {} }))
+    const slow = jobOf(await queue.enqueue({ kind: 'slow', key: 's', payload: {} }))
+    queue.start()
+    await Promise.all([quickStarted.promise, slowStarted.promise])
+    setTimeout(() => quickGate.resolve(), 50)
+    await queue.stop()
+    expect(await fx.store().getJob(quick.id)).toMatchObject({ state: 'done' })
+    expect(await fx.store().getJob(slow.id)).toMatchObject({
+      state: 'queued',
+      attempts: 1,
+      lastError: 'DevSys stopped during the job: aborted by shutdown',
+    })
+  })
+
+  it('logs job ids, never payloads', async () => {
+    const { log, lines } = capturingLog()
+    let calls = 0
+    const queue = makeQueue(
+      [
+        {
+          kind: 'gen',
+          async run() {
+            if (++calls === 1) throw new Error('transient')
+            return done('ok')
+          },
+        },
+      ],
+      { log },
+    )
+    const job = jobOf(
+      await queue.enqueue(
+        { kind: 'gen', key: 'task:x', payload: { token: 'ghs_SECRET123' } },
+        { id: 'dlv-1', event: 'issues' },
+      ),
+    )
+    queue.start()
+    await queue.drain()
+    const logged = lines.join('')
+    expect(logged).not.toContain('ghs_SECRET123')
+    const started = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'Job started')
+    expect(started).toHaveLength(2)
+    expect(started[0]).toMatchObject({
+      job: job.id,
+      kind: 'gen',
+      key: 'task:x',
+      delivery: 'dlv-1',
+      attempt: 1,
+    })
+  })
+
+  it('recover() requeues a job whose worker died, in this process', async () => {
+    const job = jobOf(
+      await fx.store().enqueue({ kind: 'gen', key: 'k', payload: {}, maxAttempts: 2 }),
+    )
+    await fx.store().claimJob('dead-worker', 20)
+    await new Promise((r) => setTimeout(r, 40))
+    const attempts: number[] = []
+    const queue = makeQueue([
+      {
+        kind: 'gen',
+        async run(_p, ctx) {
+          attempts.push(ctx.job.attempts)
+          return done('ok')
+        },
+      },
+    ])
+    expect(await queue.recover()).toBe(1)
+    expect(await fx.store().getJob(job.id)).toMatchObject({ state: 'queued', lockedBy: null })
+    queue.start()
+    await queue.drain()
+    expect(attempts).toEqual([2])
+  })
+})

@@ -1,0 +1,202 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
+import { type NewTask, taskSubject } from '../../src/store/store.js'
+import { tempDir } from './support.js'
+
+let tmp: ReturnType<typeof tempDir>
+let store: SqliteStore
+let t: number
+const start = Date.parse('2026-03-01T10:00:00.000Z')
+const at = (ms: number) => new Date(start + ms).toISOString()
+
+beforeEach(() => {
+  tmp = tempDir()
+  t = start
+  store = openSqliteStore({ dataDir: tmp.dir, now: () => t })
+})
+afterEach(async () => {
+  await store.close()
+  tmp.remove()
+})
+
+function newTask(overrides: Partial<NewTask> = {}): NewTask {
+  return {
+    id: 'shop-api',
+    title: 'Shop API',
+    source: {
+      kind: 'issue',
+      repo: 'acme/shop',
+      issue: 12,
+      key: 'issue:acme/shop#12',
+      requester: 'alice',
+    },
+    manifestText: '{"name":"shop-api"}',
+    spec: 'name: shop-api\n',
+    ...overrides,
+  }
+}
+
+describe('saveTask', () => {
+  it('creates a pending task at revision 1 and audits it', async () => {
+    const result = await store.saveTask(newTask())
+    expect(result).toEqual({
+      kind: 'created',
+      task: {
+        ...newTask(),
+        status: 'pending',
+        revision: 1,
+        createdAt: at(0),
+        updatedAt: at(0),
+      },
+    })
+    expect(await store.getTask('shop-api')).toEqual(
+      result.kind === 'created' ? result.task : undefined,
+    )
+    expect(await store.listAudit(taskSubject('shop-api'))).toEqual([
+      {
+        at: at(0),
+        actor: 'alice',
+        action: 'task.created',
+        subject: 'task:shop-api',
+        details: { revision: 1, source: 'issue' },
+      },
+    ])
+  })
+
+  it('is unchanged for the same manifest and spec, and writes no audit event', async () => {
+    await store.saveTask(newTask())
+    t += 1000
+    const result = await store.saveTask(newTask({ title: 'Renamed only' }))
+    expect(result).toMatchObject({
+      kind: 'unchanged',
+      task: { revision: 1, title: 'Shop API', updatedAt: at(0) },
+    })
+    expect(await store.listAudit(taskSubject('shop-api'))).toHaveLength(1)
+  })
+
+  it('updates a changed manifest from the same source: revision + 1, status kept', async () => {
+    await store.saveTask(newTask())
+    await store.setTaskStatus('shop-api', 'in_progress', 'devsys')
+    t += 1000
+    const edited = newTask({
+      title: 'Shop API v2',
+      manifestText: '{"name":"shop-api","v":2}',
+      spec: 'name: shop-api\nv: 2\n',
+      source: { ...newTask().source, requester: 'bob' },
+    })
+    const result = await store.saveTask(edited)
+    expect(result).toEqual({
+      kind: 'updated',
+      task: {
+        ...edited,
+        status: 'in_progress',
+        revision: 2,
+        createdAt: at(0),
+        updatedAt: at(1000),
+      },
+    })
+    const actions = (await store.listAudit(taskSubject('shop-api'))).map((e) => [
+      e.action,
+      e.actor,
+      e.details,
+    ])
+    expect(actions).toEqual([
+      ['task.created', 'alice', { revision: 1, source: 'issue' }],
+      ['task.status', 'devsys', { from: 'pending', to: 'in_progress' }],
+      ['task.updated', 'bob', { revision: 2, source: 'issue' }],
+    ])
+  })
+
+  it('refuses an id owned by another source and writes nothing', async () => {
+    await store.saveTask(newTask())
+    const other = newTask({
+      manifestText: '{"other":true}',
+      source: {
+        kind: 'push',
+        repo: 'acme/other',
+        commit: 'abc',
+        path: 'specs/x.json',
+        key: 'push:acme/other:specs/x.json',
+        requester: 'eve',
+      },
+    })
+    const result = await store.saveTask(other)
+    expect(result).toMatchObject({
+      kind: 'conflict',
+      existing: { id: 'shop-api', revision: 1, source: { key: 'issue:acme/shop#12' } },
+    })
+    expect(await store.getTask('shop-api')).toMatchObject({
+      manifestText: '{"name":"shop-api"}',
+      revision: 1,
+    })
+    expect(await store.listAudit()).toHaveLength(1)
+  })
+})
+
+describe('task status and listing', () => {
+  it('audits each status change, and only real changes', async () => {
+    await store.saveTask(newTask())
+    t += 5
+    expect(await store.setTaskStatus('shop-api', 'done', 'carol')).toMatchObject({
+      status: 'done',
+      updatedAt: at(5),
+    })
+    expect(await store.setTaskStatus('shop-api', 'done', 'carol')).toMatchObject({ status: 'done' })
+    expect(await store.setTaskStatus('missing', 'done', 'carol')).toBeUndefined()
+    const events = await store.listAudit(taskSubject('shop-api'))
+    expect(events.map((e) => [e.at, e.actor, e.action, e.details])).toEqual([
+      [at(0), 'alice', 'task.created', { revision: 1, source: 'issue' }],
+      [at(5), 'carol', 'task.status', { from: 'pending', to: 'done' }],
+    ])
+  })
+
+  it('lists newest first, filtered by status and repo', async () => {
+    await store.saveTask(newTask({ id: 'a' }))
+    t += 1
+    await store.saveTask(
+      newTask({ id: 'b', source: { ...newTask().source, key: 'k-b', repo: 'acme/web' } }),
+    )
+    t += 1
+    await store.saveTask(newTask({ id: 'c', source: { ...newTask().source, key: 'k-c' } }))
+    await store.setTaskStatus('c', 'failed', 'devsys')
+    const ids = async (f?: Parameters<SqliteStore['listTasks']>[0]) =>
+      (await store.listTasks(f)).map((x) => x.id)
+    expect(await ids()).toEqual(['c', 'b', 'a'])
+    expect(await ids({ repo: 'acme/shop' })).toEqual(['c', 'a'])
+    expect(await ids({ status: 'pending' })).toEqual(['b', 'a'])
+    expect(await ids({ status: 'failed', repo: 'acme/shop' })).toEqual(['c'])
+  })
+})
+
+describe('comments and audit', () => {
+  it('keeps one comment id per repo, issue and kind, replaced in place', async () => {
+    expect(await store.getCommentId('acme/shop', 12, 'validation')).toBeUndefined()
+    await store.setCommentId('acme/shop', 12, 'validation', 1001)
+    await store.setCommentId('acme/shop', 12, 'status', 1002)
+    await store.setCommentId('acme/shop', 12, 'validation', 1003)
+    expect(await store.getCommentId('acme/shop', 12, 'validation')).toBe(1003)
+    expect(await store.getCommentId('acme/shop', 12, 'status')).toBe(1002)
+    expect(await store.getCommentId('acme/shop', 13, 'validation')).toBeUndefined()
+  })
+
+  it('records free-form audit events in order, all or by subject', async () => {
+    await store.audit({
+      actor: 'api:admin',
+      action: 'deploy.requested',
+      subject: 'env:prod',
+      details: { ref: 'main' },
+    })
+    t += 1
+    await store.audit({ actor: 'alice', action: 'rollback', subject: 'env:stage', details: {} })
+    expect((await store.listAudit()).map((e) => e.action)).toEqual(['deploy.requested', 'rollback'])
+    expect(await store.listAudit('env:prod')).toEqual([
+      {
+        at: at(0),
+        actor: 'api:admin',
+        action: 'deploy.requested',
+        subject: 'env:prod',
+        details: { ref: 'main' },
+      },
+    ])
+  })
+})
