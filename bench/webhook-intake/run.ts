@@ -1,0 +1,260 @@
+/**
+ * Webhook intake benchmark: a bare Probot app vs DevSys, both on loopback in this process, each
+ * receiving the same signed `issues.labeled` deliveries at a fixed concurrency.
+ *
+ *   npx tsx bench/webhook-intake/run.ts [--n=2000] [--concurrency=16] [--warmup=1000] [--rounds=3]
+ *   (or BENCH_N, BENCH_CONCURRENCY, BENCH_WARMUP, BENCH_ROUNDS)
+ *
+ * DevSys runs with DEVSYS_WORKER=off, so every delivery is stored as a job but none runs
+ * (GitHub is unreachable). Afterwards the store must hold exactly one job per delivery.
+ */
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
+import { Probot, Server } from 'probot'
+import { startDevsys } from '../../src/boot.js'
+import { type Delivery, medianRound, type RoundResult, sendAll } from './load.js'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const SECRET = 'bench-webhook-secret'
+const APP_ID = 1
+const WEBHOOK_PATH = '/api/github/webhooks'
+
+function option(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`))
+  const raw = arg?.slice(name.length + 3) ?? process.env[`BENCH_${name.toUpperCase()}`]
+  const value = raw === undefined ? fallback : Number(raw)
+  if (!Number.isInteger(value) || value < 0 || value > 1_000_000) {
+    throw new Error(`--${name} must be an integer between 0 and 1000000, got ${raw}`)
+  }
+  return value
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+
+/** A free loopback port (the OS picks one, then it is released for the server to take). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** The official `issues.labeled` example with an installation and the `devsys` label. */
+async function basePayload(): Promise<Record<string, unknown>> {
+  const file = path.join(
+    HERE,
+    '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
+  )
+  const groups = JSON.parse(await readFile(file, 'utf8')) as {
+    name: string
+    examples: Record<string, unknown>[]
+  }[]
+  const example = groups
+    .find((g) => g.name === 'issues')
+    ?.examples.find((e) => e.action === 'labeled')
+  if (!example) throw new Error('@octokit/webhooks-examples has no issues.labeled example')
+  const label = { ...(example.label as object), name: 'devsys' }
+  const issue = example.issue as Record<string, unknown>
+  return {
+    ...example,
+    label,
+    issue: { ...issue, labels: [label] },
+    installation: { id: 1234, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMTIzNA==' },
+  }
+}
+
+let issueCounter = 1_000
+
+/** `count` signed deliveries, each for its own issue (DevSys coalesces queued jobs per issue). */
+function makeDeliveries(base: Record<string, unknown>, count: number): Delivery[] {
+  return Array.from({ length: count }, () => {
+    const id = randomUUID()
+    const issue = { ...(base.issue as object), number: ++issueCounter }
+    const body = JSON.stringify({ ...base, issue })
+    const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`
+    return {
+      id,
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'GitHub-Hookshot/bench',
+        'x-github-event': 'issues',
+        'x-github-delivery': id,
+        'x-github-hook-id': '1',
+        'x-hub-signature-256': signature,
+      },
+    }
+  })
+}
+
+const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
+
+async function main(): Promise<void> {
+  const n = option('n', 2000)
+  const concurrency = Math.max(1, option('concurrency', 16))
+  const warmup = option('warmup', 1000)
+  const rounds = Math.max(1, option('rounds', 3))
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  })
+  const log = pino({ level: 'warn' })
+  const base = await basePayload()
+
+  // 1. Bare Probot: verifies the signature, runs an empty handler.
+  const barePort = await freePort()
+  const bare = new Server({
+    Probot: Probot.defaults({ appId: APP_ID, privateKey, secret: SECRET, log }),
+    port: barePort,
+    host: '127.0.0.1',
+    log,
+  })
+  await bare.load((app) => {
+    app.on('issues.labeled', async () => {})
+  })
+  await bare.start()
+
+  // 2. DevSys: the same, plus trigger decision and one SQLite transaction per delivery.
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'devsys-bench-'))
+  const devsys = await startDevsys({
+    env: {
+      APP_ID: String(APP_ID),
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: SECRET,
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      DEVSYS_WORKER: 'off',
+      LOG_LEVEL: 'warn',
+    },
+    log,
+  })
+  const targets = {
+    bare: new URL(`http://127.0.0.1:${barePort}${WEBHOOK_PATH}`),
+    devsys: new URL(`http://127.0.0.1:${devsys.port}${WEBHOOK_PATH}`),
+  }
+  const sentToDevsys: string[] = []
+  try {
+    // 3. Warm both up, then alternate rounds so neither always runs first.
+    print(`webhook intake: n=${n} concurrency=${concurrency} warmup=${warmup} rounds=${rounds}`)
+    for (const name of ['bare', 'devsys'] as const) {
+      const deliveries = makeDeliveries(base, warmup)
+      if (name === 'devsys') sentToDevsys.push(...deliveries.map((d) => d.id))
+      await sendAll(targets[name], deliveries, concurrency)
+    }
+    const results: Record<'bare' | 'devsys', RoundResult[]> = { bare: [], devsys: [] }
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (['bare', 'devsys'] as const) : (['devsys', 'bare'] as const)
+      for (const name of order) {
+        const deliveries = makeDeliveries(base, n)
+        if (name === 'devsys') sentToDevsys.push(...deliveries.map((d) => d.id))
+        const result = await sendAll(targets[name], deliveries, concurrency)
+        results[name].push(result)
+        print(
+          `  round ${round + 1} ${name.padEnd(6)} p50 ${fmt(result.p50Ms)} ms  p99 ${fmt(result.p99Ms)} ms  ${fmt(result.throughput, 0)} req/s  errors ${result.errors}`,
+        )
+      }
+    }
+
+    // 4. Every delivery DevSys acknowledged must be exactly one stored job.
+    const jobs = await devsys.store.listJobs()
+    const byDelivery = new Map<string, number>()
+    for (const job of jobs) {
+      if (job.deliveryId) byDelivery.set(job.deliveryId, (byDelivery.get(job.deliveryId) ?? 0) + 1)
+    }
+    const missing = sentToDevsys.filter((id) => !byDelivery.has(id)).length
+    const duplicated = [...byDelivery.values()].filter((count) => count > 1).length
+    let deliveriesRecorded = 0
+    for (const id of sentToDevsys) if (await devsys.store.hasDelivery(id)) deliveriesRecorded++
+    const store = {
+      deliveriesSent: sentToDevsys.length,
+      deliveriesRecorded,
+      jobs: jobs.length,
+      jobsQueued: jobs.filter((j) => j.state === 'queued').length,
+      missing,
+      duplicated,
+      exactlyOnePerDelivery:
+        missing === 0 && duplicated === 0 && jobs.length === sentToDevsys.length,
+    }
+
+    // 5. Report.
+    const bareMedian = medianRound(results.bare)
+    const devsysMedian = medianRound(results.devsys)
+    const report = renderReport({ n, concurrency, warmup, rounds }, bareMedian, devsysMedian, store)
+    print('')
+    print(report)
+    await writeFile(path.join(HERE, 'results.md'), report)
+    await writeFile(
+      path.join(HERE, 'results.json'),
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          node: process.version,
+          cpus: os.cpus().length,
+          options: { n, concurrency, warmup, rounds },
+          median: { bare: bareMedian, devsys: devsysMedian },
+          rounds: results,
+          store,
+        },
+        null,
+        2,
+      )}\n`,
+    )
+    if (!store.exactlyOnePerDelivery || bareMedian.errors + devsysMedian.errors > 0) {
+      process.exitCode = 1
+    }
+  } finally {
+    await devsys.stop()
+    await bare.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+function renderReport(
+  options: { n: number; concurrency: number; warmup: number; rounds: number },
+  bare: RoundResult,
+  devsys: RoundResult,
+  store: Record<string, number | boolean>,
+): string {
+  const row = (label: string, b: number, d: number, digits: number): string =>
+    `| ${label} | ${fmt(b, digits)} | ${fmt(d, digits)} | ${fmt(d / b)} |`
+  return [
+    '# Webhook intake: bare Probot vs DevSys',
+    '',
+    `${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} CPUs, loopback HTTP/1.1 keep-alive.`,
+    `${options.n} signed \`issues.labeled\` deliveries per round, ${options.concurrency} in flight, ` +
+      `${options.warmup} warm-up deliveries each, ${options.rounds} alternating rounds; median round shown.`,
+    '',
+    '| metric | bare Probot | DevSys | DevSys / bare |',
+    '|---|---:|---:|---:|',
+    row('ack latency p50 (ms)', bare.p50Ms, devsys.p50Ms, 2),
+    row('ack latency p99 (ms)', bare.p99Ms, devsys.p99Ms, 2),
+    row('throughput (req/s)', bare.throughput, devsys.throughput, 0),
+    `| errors (all rounds) | ${bare.errors} | ${devsys.errors} | |`,
+    '',
+    `DevSys store after the run: ${store.deliveriesSent} deliveries sent, ${store.deliveriesRecorded} recorded, ` +
+      `${store.jobs} jobs (${store.jobsQueued} queued), ${store.missing} missing, ${store.duplicated} duplicated: ` +
+      `${store.exactlyOnePerDelivery ? 'exactly one job per delivery' : 'NOT one job per delivery'}.`,
+    '',
+  ].join('\n')
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  )
+  process.exitCode = 1
+})
