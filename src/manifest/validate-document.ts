@@ -20,7 +20,7 @@ export function validateDocument(
   const seen = new Set<string>()
   for (const error of validate.errors ?? []) {
     if (SKIPPED_KEYWORDS.has(error.keyword)) continue
-    const problem = toProblem(doc, error)
+    const problem = toProblem(doc, error, validate.schema as Schema)
     const key = `${problem.pointer}\n${problem.message}`
     if (seen.has(key)) continue
     seen.add(key)
@@ -36,7 +36,7 @@ export function sortProblems(problems: ManifestProblem[]): ManifestProblem[] {
   )
 }
 
-function toProblem(doc: LoadedDocument, error: ErrorObject): ManifestProblem {
+function toProblem(doc: LoadedDocument, error: ErrorObject, root: Schema): ManifestProblem {
   const segments = parsePointer(error.instancePath)
   const parent = (error.parentSchema ?? {}) as Schema
   const hintOf = (fallback: string): string =>
@@ -59,7 +59,7 @@ function toProblem(doc: LoadedDocument, error: ErrorObject): ManifestProblem {
   switch (error.keyword) {
     case 'required': {
       const missing = String(params.missingProperty)
-      const described = schemaProperty(parent, missing)
+      const described = schemaProperty(parent, missing) ?? propertyBesideThen(root, parent, missing)
       const about = described?.description ? ` (${String(described.description)})` : ''
       // The property does not exist, so the position is that of the object it belongs in.
       return {
@@ -165,6 +165,22 @@ export function describeValue(data: unknown): string {
 function schemaProperty(parent: Schema, name: string): Schema | undefined {
   const properties = parent.properties as Record<string, Schema> | undefined
   return properties?.[name]
+}
+
+/**
+ * The declaration of a property that a `required` inside `then` names: it sits beside the `if`,
+ * in the schema whose `then` is the failing one (ajv keeps our schema objects, so identity works).
+ */
+function propertyBesideThen(root: Schema, then: Schema, name: string): Schema | undefined {
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (typeof node !== 'object' || node === null) continue
+    const schema = node as Schema
+    if (schema.then === then || schema.else === then) return schemaProperty(schema, name)
+    stack.push(...Object.values(schema))
+  }
+  return undefined
 }
 
 function about(schema: Schema): string {
