@@ -41,8 +41,9 @@ let envSchema: { properties: Record<string, Schema> } | undefined
 /**
  * Reads and checks DevSys's environment variables. Empty values count as unset. On failure
  * there is one message per variable naming it, the bad value (never for secrets) and what to set.
+ * Takes any string map (process.env fits) so tests may pass values outside ProcessEnv's typing.
  */
-export function loadEnv(env: NodeJS.ProcessEnv): LoadEnvResult {
+export function loadEnv(env: Readonly<Record<string, string | undefined>>): LoadEnvResult {
   envSchema ??= readSchema('env.schema.json') as { properties: Record<string, Schema> }
   const properties = envSchema.properties
   // 1. Only DevSys's own variables are validated; everything else in the environment is ignored.

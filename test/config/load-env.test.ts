@@ -1,0 +1,160 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { type AppConfig, loadEnv } from '../../src/config/load-env.js'
+
+// A key made for this run only (none is committed), written where PRIVATE_KEY_PATH can read it.
+const PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+  type: 'pkcs8',
+  format: 'pem',
+}) as string
+const KEY_PATH = join(mkdtempSync(join(tmpdir(), 'devsys-env-')), 'app.pem')
+writeFileSync(KEY_PATH, PEM)
+
+function errorsOf(env: Record<string, string | undefined>): string[] {
+  const result = loadEnv(env)
+  if (result.ok) throw new Error('expected errors')
+  return result.errors
+}
+
+const DEFAULTS: AppConfig = {
+  webhookPath: '/api/github/webhooks',
+  port: 3000,
+  host: 'localhost',
+  logLevel: 'info',
+  dataDir: '.data',
+  workerConcurrency: 2,
+  jobMaxAttempts: 5,
+  jobLeaseMs: 30000,
+  worker: true,
+  maxManifestBytes: 1048576,
+}
+
+describe('loadEnv', () => {
+  it('gives defaults for an empty environment, ignoring unrelated and empty variables', () => {
+    expect(loadEnv({ PATH: '/usr/bin', PORT: '', HOME: '/root' })).toEqual({
+      ok: true,
+      config: DEFAULTS,
+    })
+  })
+
+  it('converts every variable to its type', () => {
+    const result = loadEnv({
+      APP_ID: '12345',
+      PRIVATE_KEY_PATH: KEY_PATH,
+      WEBHOOK_SECRET: 'shh',
+      WEBHOOK_PATH: '/hooks',
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'debug',
+      DATA_DIR: '/var/lib/devsys',
+      MANAGER_API_TOKEN: '0123456789abcdef',
+      GHE_HOST: 'github.example.com',
+      GHE_PROTOCOL: 'http',
+      WORKER_CONCURRENCY: '4',
+      JOB_MAX_ATTEMPTS: '3',
+      JOB_LEASE_MS: '60000',
+      DEVSYS_WORKER: 'off',
+      MAX_MANIFEST_BYTES: '2048',
+    })
+    expect(result).toEqual({
+      ok: true,
+      config: {
+        appId: 12345,
+        privateKey: PEM,
+        webhookSecret: 'shh',
+        webhookPath: '/hooks',
+        port: 8080,
+        host: '0.0.0.0',
+        logLevel: 'debug',
+        dataDir: '/var/lib/devsys',
+        managerApiToken: '0123456789abcdef',
+        gheHost: 'github.example.com',
+        gheProtocol: 'http',
+        workerConcurrency: 4,
+        jobMaxAttempts: 3,
+        jobLeaseMs: 60000,
+        worker: false,
+        maxManifestBytes: 2048,
+      },
+    })
+  })
+
+  it('accepts a private key with escaped newlines or base64-encoded, as Probot does', () => {
+    const base = { APP_ID: '1', WEBHOOK_SECRET: 'shh' }
+    const escaped = loadEnv({ ...base, PRIVATE_KEY: PEM.replaceAll('\n', '\\n') })
+    const encoded = loadEnv({ ...base, PRIVATE_KEY: Buffer.from(PEM).toString('base64') })
+    expect(escaped.ok && escaped.config.privateKey).toBe(PEM)
+    expect(encoded.ok && encoded.config.privateKey).toBe(PEM)
+  })
+
+  it('gives one message per bad variable, naming it, its value and what to set', () => {
+    expect(
+      errorsOf({
+        PORT: 'eighty',
+        WORKER_CONCURRENCY: '64',
+        JOB_MAX_ATTEMPTS: '2.5',
+        LOG_LEVEL: 'loud',
+        GHE_HOST: 'https://github.example.com',
+        DEVSYS_WORKER: 'yes',
+      }),
+    ).toEqual([
+      'PORT: is "eighty", which is not a whole number; set PORT to a whole number from 1 to 65535 (TCP port of the HTTP server.)',
+      'LOG_LEVEL: is "loud", which is not allowed; set LOG_LEVEL to one of: trace, debug, info, warn, error, fatal, silent',
+      'GHE_HOST: is "https://github.example.com", which is not in the expected form; write only the host name (and optional :port), without https:// or a path, e.g. github.example.com',
+      'WORKER_CONCURRENCY: is "64", which is out of range; set WORKER_CONCURRENCY to a whole number from 1 to 32 (How many jobs this process runs at the same time.)',
+      'JOB_MAX_ATTEMPTS: is "2.5", which is not a whole number; set JOB_MAX_ATTEMPTS to a whole number from 1 to 20 (How many times a failing job is tried before it fails for good.)',
+      'DEVSYS_WORKER: is "yes", which is not allowed; set DEVSYS_WORKER to one of: on, off',
+    ])
+  })
+
+  it('never prints a secret value', () => {
+    const secrets = {
+      MANAGER_API_TOKEN: 'short-secret',
+      PRIVATE_KEY: 'not-a-key-but-secret',
+      APP_ID: '7',
+    }
+    const errors = errorsOf(secrets)
+    expect(errors).toEqual([
+      'MANAGER_API_TOKEN: is (value hidden), which is shorter than 16 characters; set MANAGER_API_TOKEN to a random value of at least 16 characters, e.g. from `openssl rand -hex 32`',
+      "PRIVATE_KEY: is (value hidden), which is not a PEM private key; paste the .pem file's contents (newlines may be written as \\n) or set PRIVATE_KEY_PATH to the file",
+      "WEBHOOK_SECRET: is not set; set it to the App's webhook secret so that webhook signatures are verified",
+    ])
+    for (const value of Object.values(secrets).slice(0, 2)) {
+      expect(errors.join('\n')).not.toContain(value)
+    }
+  })
+
+  it('requires APP_ID and a private key together', () => {
+    expect(errorsOf({ APP_ID: '1', WEBHOOK_SECRET: 'shh' })).toEqual([
+      'APP_ID: is set but no private key is; also set PRIVATE_KEY or PRIVATE_KEY_PATH',
+    ])
+    expect(errorsOf({ PRIVATE_KEY_PATH: KEY_PATH })).toEqual([
+      "PRIVATE_KEY_PATH: is set but APP_ID is not; also set APP_ID (the number on the App's settings page)",
+    ])
+    expect(
+      errorsOf({
+        APP_ID: '1',
+        WEBHOOK_SECRET: 'shh',
+        PRIVATE_KEY: PEM,
+        PRIVATE_KEY_PATH: KEY_PATH,
+      }),
+    ).toEqual(['PRIVATE_KEY_PATH: is set together with PRIVATE_KEY; set only one of them'])
+    expect(errorsOf({ GHE_PROTOCOL: 'https' })).toEqual([
+      'GHE_PROTOCOL: is set but GHE_HOST is not; set GHE_HOST or unset GHE_PROTOCOL',
+    ])
+  })
+
+  it('checks that PRIVATE_KEY_PATH is a readable PEM file', () => {
+    const base = { APP_ID: '1', WEBHOOK_SECRET: 'shh' }
+    expect(errorsOf({ ...base, PRIVATE_KEY_PATH: '/nonexistent/app.pem' })).toEqual([
+      `PRIVATE_KEY_PATH: is "/nonexistent/app.pem", which cannot be read (ENOENT); set it to the path of the App's .pem file`,
+    ])
+    const notPem = new URL('../../package.json', import.meta.url).pathname
+    expect(errorsOf({ ...base, PRIVATE_KEY_PATH: notPem })).toEqual([
+      `PRIVATE_KEY_PATH: is ${JSON.stringify(notPem)}, which does not hold a PEM private key; point it to the .pem file downloaded from the App's settings page`,
+    ])
+  })
+})
