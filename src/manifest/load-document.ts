@@ -1,5 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Node, parseAllDocuments } from 'yaml'
+import { findDuplicateKeys, keyText } from './find-duplicate-keys.js'
 import { findJsonSyntaxError } from './find-json-syntax-error.js'
+import { toPointer } from './json-pointer.js'
 import type { ManifestOrigin, ManifestProblem } from './types.js'
 
 /** A place in the original text: 1-based, with the origin's line offset applied. */
@@ -46,16 +48,6 @@ const YAML_HINTS: Record<string, string> = {
     'put values that contain special characters (: # { } [ ] , & * ! | > \' " % @ `) in quotes',
   ALIAS_PROPS: 'an alias (*name) cannot have a tag or anchor; remove it',
   BAD_ALIAS: 'make sure the alias refers to an anchor (&name) defined earlier',
-}
-
-/** Escapes one JSON pointer segment (RFC 6901). */
-export function escapePointerSegment(segment: string): string {
-  return segment.replaceAll('~', '~0').replaceAll('/', '~1')
-}
-
-/** Joins segments into a JSON pointer ('' for the whole document). */
-export function toPointer(segments: readonly string[]): string {
-  return segments.map((s) => `/${escapePointerSegment(s)}`).join('')
 }
 
 /** Formats a byte count the way limits are written: '1 MiB', '512 KiB', '1000 bytes'. */
@@ -241,43 +233,6 @@ function resolveAlias(
 ): Node | null {
   if (node && isAlias(node) && doc) return (node.resolve(doc) as Node | undefined) ?? null
   return node ?? null
-}
-
-function keyText(key: unknown): string | null {
-  if (isScalar(key)) return String(key.value)
-  return typeof key === 'string' ? key : null
-}
-
-/** Every repeated key in every object, positioned at the repetition. */
-function findDuplicateKeys(
-  node: unknown,
-  segments: string[],
-  pos: (start: number, end?: number) => SourcePosition,
-): ManifestProblem[] {
-  const problems: ManifestProblem[] = []
-  if (isMap(node)) {
-    const seen = new Set<string>()
-    for (const pair of node.items) {
-      const name = keyText(pair.key)
-      if (name === null) continue
-      const path = [...segments, name]
-      if (seen.has(name) && isScalar(pair.key) && pair.key.range) {
-        problems.push({
-          pointer: toPointer(path),
-          ...pos(pair.key.range[0], pair.key.range[1]),
-          message: `duplicate key '${name}'`,
-          hint: `each key may appear once in an object; remove or merge the repeated '${name}'`,
-        })
-      }
-      seen.add(name)
-      problems.push(...findDuplicateKeys(pair.value, path, pos))
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((item, index) => {
-      problems.push(...findDuplicateKeys(item, [...segments, String(index)], pos))
-    })
-  }
-  return problems
 }
 
 function lineStarts(text: string): number[] {

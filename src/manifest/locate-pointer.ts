@@ -1,6 +1,6 @@
-import { type SourcePosition, loadDocument } from './load-document.js'
+import { parsePointer } from './json-pointer.js'
+import { loadDocument, type SourcePosition } from './load-document.js'
 import type { ManifestOrigin } from './types.js'
-import { parsePointer } from './validate-document.js'
 
 /**
  * Where the value at a JSON pointer was written in a manifest's text (or its nearest written

@@ -1,5 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
-import { type LoadedDocument, toPointer } from './load-document.js'
+import { parsePointer, toPointer } from './json-pointer.js'
+import type { LoadedDocument } from './load-document.js'
 import type { ManifestProblem } from './types.js'
 
 // Wrappers whose own error only repeats the errors of their subschemas.
@@ -131,15 +132,6 @@ function toProblem(doc: LoadedDocument, error: ErrorObject, root: Schema): Manif
     default:
       return at(segments, `${name} ${error.message ?? 'is invalid'}`, describeOf(parent, ''))
   }
-}
-
-/** Splits a JSON pointer into unescaped segments. */
-export function parsePointer(pointer: string): string[] {
-  if (pointer === '') return []
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
 }
 
 /** 'stack', 'acceptance[0].path', or 'the top level'. */

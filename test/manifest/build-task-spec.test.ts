@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { buildTaskSpec, type TaskSpecMeta } from '../../src/manifest/build-task-spec.js'
 import { parseManifest } from '../../src/manifest/parse-manifest.js'
 import type { Manifest } from '../../src/manifest/types.js'
