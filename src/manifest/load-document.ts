@@ -1,7 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, type Node, parseAllDocuments } from 'yaml'
 import { findDuplicateKeys, keyText } from './find-duplicate-keys.js'
 import { findJsonSyntaxError } from './find-json-syntax-error.js'
-import { toPointer } from './json-pointer.js'
 import type { ManifestOrigin, ManifestProblem } from './types.js'
 
 /** A place in the original text: 1-based, with the origin's line offset applied. */
