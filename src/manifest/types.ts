@@ -42,14 +42,20 @@ export interface AcceptanceCheck {
   timeoutMs: number
 }
 
-/** A validated project manifest (the shape of specs/project.schema.json, defaults applied). */
+/**
+ * A validated project manifest (the shape of specs/project.schema.json, defaults applied: `tests`
+ * from the stack when absent, see DEFAULT_TESTS in apply-stack-defaults.ts).
+ */
 export interface Manifest {
+  /** Safe slug `^[a-z0-9][a-z0-9-]{0,62}$`: usable in branch names and paths as is. */
   id: string
   title: string
+  /** '' when the manifest has none. */
   description: string
   stack: 'php' | 'static'
   owner?: string
-  generator?: 'scaffold' | 'command'
+  /** Always present after parsing (default 'scaffold'). */
+  generator: 'scaffold' | 'command'
   stories: Array<{ id?: string; as: string; want: string; soThat?: string }>
   acceptance: AcceptanceCheck[]
   tests: { command: string[]; junit: string; timeoutSeconds: number }
@@ -58,5 +64,7 @@ export interface Manifest {
 }
 
 export type ParseResult =
+  /** text is the manifest exactly as written (what the store keeps as manifestText). */
   | { ok: true; manifest: Manifest; text: string }
+  /** Every problem found, sorted by position; never empty. */
   | { ok: false; problems: ManifestProblem[] }
