@@ -32,8 +32,16 @@ export class ConfigError extends Error {
 }
 
 /** The job kinds this process runs. */
-export function jobHandlers(deps: { store: Store; auth: GitHubAuth; config: AppConfig }): JobHandler[] {
-  const intake = { store: deps.store, auth: deps.auth, maxManifestBytes: deps.config.maxManifestBytes }
+export function jobHandlers(deps: {
+  store: Store
+  auth: GitHubAuth
+  config: AppConfig
+}): JobHandler[] {
+  const intake = {
+    store: deps.store,
+    auth: deps.auth,
+    maxManifestBytes: deps.config.maxManifestBytes,
+  }
   return [createIntakeIssueJob(intake), createIntakePushJob(intake)] as JobHandler[]
 }
 
@@ -74,7 +82,9 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
           appId: config.appId,
           privateKey: config.privateKey,
           secret: config.webhookSecret,
-          ...(config.gheHost ? { baseUrl: `${config.gheProtocol ?? 'https'}://${config.gheHost}/api/v3` } : {}),
+          ...(config.gheHost
+            ? { baseUrl: `${config.gheProtocol ?? 'https'}://${config.gheHost}/api/v3` }
+            : {}),
           log,
         }),
         port: config.port,
@@ -104,8 +114,15 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   // 4. The worker: only with credentials, since every job talks to GitHub.
   if (credentials && config.worker) queue.start()
   log.info(
-    { port: config.port, mode: credentials ? 'app' : 'setup', worker: credentials && config.worker, dataDir: config.dataDir },
-    credentials ? 'DevSys is running' : `DevSys needs registering: open http://localhost:${config.port}/probot`,
+    {
+      port: config.port,
+      mode: credentials ? 'app' : 'setup',
+      worker: credentials && config.worker,
+      dataDir: config.dataDir,
+    },
+    credentials
+      ? 'DevSys is running'
+      : `DevSys needs registering: open http://localhost:${config.port}/probot`,
   )
   return {
     port: config.port,
@@ -132,5 +149,9 @@ async function setupPage(config: AppConfig, log: Logger): Promise<HandlerFactory
   const { setupAppFactory } = (await import(pathToFileURL(setupUrl.pathname).href)) as {
     setupAppFactory: (options: { host: string; port: number; log: Logger }) => HandlerFactory
   }
-  return setupAppFactory({ host: config.host, port: config.port, log: log.child({ name: 'setup' }) })
+  return setupAppFactory({
+    host: config.host,
+    port: config.port,
+    log: log.child({ name: 'setup' }),
+  })
 }

@@ -18,7 +18,10 @@ async function main(): Promise<void> {
       })
     }
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : `DevSys failed to start: ${(error as Error).stack}`
+    const message =
+      error instanceof ConfigError
+        ? error.message
+        : `DevSys failed to start: ${(error as Error).stack}`
     process.stderr.write(`${message}\n`)
     process.exit(1)
   }

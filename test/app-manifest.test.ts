@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { subscriptions } from '../src/webhooks/index.js'
 
-const manifest = parse(readFileSync(new URL('../app.yml', import.meta.url), 'utf8')) as Record<string, unknown>
+const manifest = parse(readFileSync(new URL('../app.yml', import.meta.url), 'utf8')) as Record<
+  string,
+  unknown
+>
 
 describe('app.yml', () => {
   it('subscribes to exactly the events DevSys handles', () => {

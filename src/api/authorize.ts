@@ -39,7 +39,11 @@ export function authorize(req: IncomingMessage, token: string | undefined): void
   }
   const presented = presentedToken(req)
   if (presented === undefined) {
-    throw new ApiError(401, 'unauthorized', 'send the manager API token as "Authorization: Bearer <token>" or "X-Api-Token: <token>"')
+    throw new ApiError(
+      401,
+      'unauthorized',
+      'send the manager API token as "Authorization: Bearer <token>" or "X-Api-Token: <token>"',
+    )
   }
   if (!sameSecret(presented, token)) {
     throw new ApiError(401, 'unauthorized', 'the manager API token is not valid')

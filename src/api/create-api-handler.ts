@@ -20,10 +20,21 @@ export function createApiHandler(deps: Pick<AppDeps, 'store' | 'config' | 'log'>
       await route(req, res, url, deps)
     } catch (error) {
       if (error instanceof ApiError) {
-        sendError(res, error, error.status === 401 ? { 'www-authenticate': 'Bearer realm="devsys"' } : {})
+        sendError(
+          res,
+          error,
+          error.status === 401 ? { 'www-authenticate': 'Bearer realm="devsys"' } : {},
+        )
       } else {
         deps.log.error({ err: error, path: url.pathname }, 'manager API request failed')
-        sendError(res, new ApiError(500, 'internal_error', 'DevSys failed to handle the request; see the server log'))
+        sendError(
+          res,
+          new ApiError(
+            500,
+            'internal_error',
+            'DevSys failed to handle the request; see the server log',
+          ),
+        )
       }
     }
     return true
@@ -57,5 +68,9 @@ async function route(
 }
 
 function methodNotAllowed(method: string, path: string, allowed: string[]): ApiError {
-  return new ApiError(405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`)
+  return new ApiError(
+    405,
+    'method_not_allowed',
+    `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
+  )
 }

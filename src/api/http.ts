@@ -31,7 +31,12 @@ export function sendJson(
 
 /** Sends an ApiError as `{ error: { code, message, ...details } }`. */
 export function sendError(res: ServerResponse, error: ApiError, headers?: Record<string, string>) {
-  sendJson(res, error.status, { error: { code: error.code, message: error.message, ...error.details } }, headers)
+  sendJson(
+    res,
+    error.status,
+    { error: { code: error.code, message: error.message, ...error.details } },
+    headers,
+  )
 }
 
 /**
@@ -69,7 +74,11 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   try {
     value = JSON.parse(text)
   } catch (error) {
-    throw new ApiError(400, 'invalid_json', `request body is not valid JSON: ${(error as Error).message}`)
+    throw new ApiError(
+      400,
+      'invalid_json',
+      `request body is not valid JSON: ${(error as Error).message}`,
+    )
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError(400, 'invalid_body', 'request body must be a JSON object')

@@ -31,7 +31,11 @@ export async function createTask(
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   const format = /json$/.test(type) ? 'json' : /ya?ml$/.test(type) ? 'yaml' : undefined
   if (format === undefined) {
-    throw new ApiError(415, 'unsupported_media_type', 'send the manifest as application/json or application/yaml')
+    throw new ApiError(
+      415,
+      'unsupported_media_type',
+      'send the manifest as application/json or application/yaml',
+    )
   }
   const repo = url.searchParams.get('repo')
   if (repo !== null && !REPO_PATTERN.test(repo)) {
@@ -54,10 +58,15 @@ export async function createTask(
         problems: acceptance.problems,
       })
     case 'saved':
-      sendJson(res, acceptance.result === 'created' ? 201 : 200, {
-        result: acceptance.result,
-        task: taskJson(acceptance.task),
-      }, acceptance.result === 'created' ? { location: `/api/tasks/${acceptance.task.id}` } : {})
+      sendJson(
+        res,
+        acceptance.result === 'created' ? 201 : 200,
+        {
+          result: acceptance.result,
+          task: taskJson(acceptance.task),
+        },
+        acceptance.result === 'created' ? { location: `/api/tasks/${acceptance.task.id}` } : {},
+      )
   }
 }
 
@@ -94,7 +103,11 @@ export async function patchTask(
   const body = parseJsonObject(await readBody(req, 64 * 1024))
   const unknown = Object.keys(body).filter((key) => key !== 'status')
   if (unknown.length > 0) {
-    throw new ApiError(422, 'invalid_field', `only "status" can be changed, not ${unknown.map((k) => `"${k}"`).join(', ')}`)
+    throw new ApiError(
+      422,
+      'invalid_field',
+      `only "status" can be changed, not ${unknown.map((k) => `"${k}"`).join(', ')}`,
+    )
   }
   const { status } = body
   if (typeof status !== 'string' || !isStatus(status)) throw invalidStatus(String(status))
@@ -108,7 +121,11 @@ function isStatus(value: string): value is TaskStatus {
 }
 
 function invalidStatus(value: string): ApiError {
-  return new ApiError(422, 'invalid_status', `status '${value}' is not one of: ${TASK_STATUSES.join(', ')}`)
+  return new ApiError(
+    422,
+    'invalid_status',
+    `status '${value}' is not one of: ${TASK_STATUSES.join(', ')}`,
+  )
 }
 
 function notFound(id: string): ApiError {

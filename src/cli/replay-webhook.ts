@@ -25,7 +25,9 @@ async function main(): Promise<number> {
   }
   const secret = process.env.WEBHOOK_SECRET
   if (!secret) {
-    process.stderr.write('WEBHOOK_SECRET is not set: use the secret the running DevSys was started with\n')
+    process.stderr.write(
+      'WEBHOOK_SECRET is not set: use the secret the running DevSys was started with\n',
+    )
     return 2
   }
   const body = readFileSync(file, 'utf8')
@@ -40,7 +42,9 @@ async function main(): Promise<number> {
     },
     body,
   })
-  process.stdout.write(`delivery ${delivery}: ${response.status} ${(await response.text()).trim()}\n`)
+  process.stdout.write(
+    `delivery ${delivery}: ${response.status} ${(await response.text()).trim()}\n`,
+  )
   return response.ok ? 0 : 1
 }
 

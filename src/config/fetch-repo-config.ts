@@ -15,7 +15,11 @@ export async function fetchRepoConfig(
   github: { rest: { repos: Pick<GitHubClient['rest']['repos'], 'getContent'> } },
   target: { owner: string; repo: string },
 ): Promise<{ ok: true; config: RepoConfig } | { ok: false; problems: ManifestProblem[] }> {
-  const file = await readRepoFile(github, { ...target, path: REPO_CONFIG_PATH, maxBytes: MAX_CONFIG_BYTES })
+  const file = await readRepoFile(github, {
+    ...target,
+    path: REPO_CONFIG_PATH,
+    maxBytes: MAX_CONFIG_BYTES,
+  })
   switch (file.kind) {
     case 'missing':
       return parseRepoConfig(null, REPO_CONFIG_PATH)
@@ -24,12 +28,22 @@ export async function fetchRepoConfig(
     case 'too-large':
       return {
         ok: false,
-        problems: [wholeFileProblem(`${REPO_CONFIG_PATH} is ${file.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`, 'keep the repo config short')],
+        problems: [
+          wholeFileProblem(
+            `${REPO_CONFIG_PATH} is ${file.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`,
+            'keep the repo config short',
+          ),
+        ],
       }
     case 'not-a-file':
       return {
         ok: false,
-        problems: [wholeFileProblem(`${REPO_CONFIG_PATH} is a ${file.type}, not a file`, 'make it a YAML file')],
+        problems: [
+          wholeFileProblem(
+            `${REPO_CONFIG_PATH} is a ${file.type}, not a file`,
+            'make it a YAML file',
+          ),
+        ],
       }
   }
 }

@@ -28,18 +28,27 @@ interface FileResult {
 export function createIntakePushJob(deps: IntakeDeps): JobHandler<PushIntakePayload> {
   return {
     kind: 'intake-push',
-    async run(payload) {
+    async run(payload, ctx) {
       const github = await deps.auth(payload.installationId)
-      return intakePush(github, deps, payload)
+      return intakePush(github, deps, payload, ctx.job.attempts)
     },
     async onFailed(payload, error) {
       // Never leave the check run in progress: complete it (or create it completed) with the reason.
       const github = await deps.auth(payload.installationId)
       const target = { owner: payload.owner, repo: payload.repo }
-      const existing = await findCheckRun(github, { ...target, ref: payload.sha, name: MANIFEST_CHECK })
+      const existing = await findCheckRun(github, {
+        ...target,
+        ref: payload.sha,
+        name: MANIFEST_CHECK,
+      })
       const checkRunId =
         existing?.id ??
-        (await startCheckRun(github, { ...target, name: MANIFEST_CHECK, headSha: payload.sha, title: 'Checking manifests' }))
+        (await startCheckRun(github, {
+          ...target,
+          name: MANIFEST_CHECK,
+          headSha: payload.sha,
+          title: 'Checking manifests',
+        }))
       await completeCheckRun(github, {
         ...target,
         checkRunId,
@@ -55,12 +64,18 @@ async function intakePush(
   github: GitHubClient,
   deps: IntakeDeps,
   payload: PushIntakePayload,
+  attempt: number,
 ): Promise<Outcome> {
   const target = { owner: payload.owner, repo: payload.repo }
   // 1. Which changed files are manifests is the repo config's call.
   const loaded = await fetchRepoConfig(github, target)
   if (!loaded.ok) {
-    const checkRunId = await startCheckRun(github, { ...target, name: MANIFEST_CHECK, headSha: payload.sha, title: 'Reading the repo config' })
+    const checkRunId = await startCheckRun(github, {
+      ...target,
+      name: MANIFEST_CHECK,
+      headSha: payload.sha,
+      title: 'Reading the repo config',
+    })
     await completeCheckRun(github, {
       ...target,
       checkRunId,
@@ -71,19 +86,30 @@ async function intakePush(
     })
     return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
   }
-  const manifests = payload.changedFiles.filter((path) => matchesManifestGlobs(path, loaded.config.manifests))
+  const manifests = payload.changedFiles.filter((path) =>
+    matchesManifestGlobs(path, loaded.config.manifests),
+  )
   if (manifests.length === 0) {
     return { status: 'skipped', reason: 'no-manifests', summary: 'the push changed no manifest' }
   }
-  // 2. Report progress on the pushed commit, then check each manifest as it is in that commit.
-  const checkRunId = await startCheckRun(github, {
-    ...target,
-    name: MANIFEST_CHECK,
-    headSha: payload.sha,
-    title: `Checking ${manifests.length} manifest${manifests.length === 1 ? '' : 's'}`,
-  })
+  // 2. Report progress on the pushed commit (a retry reuses the check run its first attempt
+  //    started), then check each manifest as it is in that commit.
+  const previous =
+    attempt > 1
+      ? await findCheckRun(github, { ...target, ref: payload.sha, name: MANIFEST_CHECK })
+      : undefined
+  const checkRunId =
+    previous && previous.status !== 'completed'
+      ? previous.id
+      : await startCheckRun(github, {
+          ...target,
+          name: MANIFEST_CHECK,
+          headSha: payload.sha,
+          title: `Checking ${manifests.length} manifest${manifests.length === 1 ? '' : 's'}`,
+        })
   const results: FileResult[] = []
-  for (const path of manifests) results.push({ path, acceptance: await checkFile(github, deps, payload, path) })
+  for (const path of manifests)
+    results.push({ path, acceptance: await checkFile(github, deps, payload, path) })
   // 3. One conclusion for the push, with an annotation on every problem's line.
   const failed = results.filter((r) => r.acceptance.kind !== 'saved')
   await completeCheckRun(github, {
@@ -95,7 +121,9 @@ async function intakePush(
         ? `${results.length} manifest${results.length === 1 ? '' : 's'} accepted`
         : `${failed.length} of ${results.length} manifest${results.length === 1 ? '' : 's'} invalid`,
     summary: summarize(results),
-    annotations: failed.flatMap((r) => (r.acceptance.kind === 'saved' ? [] : annotate(r.path, r.acceptance.problems))),
+    annotations: failed.flatMap((r) =>
+      r.acceptance.kind === 'saved' ? [] : annotate(r.path, r.acceptance.problems),
+    ),
   })
   const summary = `${results.length - failed.length} accepted, ${failed.length} invalid`
   if (failed.length > 0) return { status: 'rejected', reason: 'invalid-manifest', summary }
@@ -128,7 +156,16 @@ async function checkFile(
           : `manifest path is a ${file.type}, not a file`
     return {
       kind: 'invalid',
-      problems: [{ pointer: '', line: 1, column: 1, endLine: 1, message, hint: 'push a manifest file under the limit' }],
+      problems: [
+        {
+          pointer: '',
+          line: 1,
+          column: 1,
+          endLine: 1,
+          message,
+          hint: 'push a manifest file under the limit',
+        },
+      ],
     }
   }
   return acceptManifest(deps.store, {
@@ -158,7 +195,10 @@ function summarize(results: FileResult[]): string {
     '| manifest | result | task |',
     '| --- | --- | --- |',
     ...results.map((r) => {
-      const task = r.acceptance.kind === 'saved' ? `\`${r.acceptance.task.id}\` (revision ${r.acceptance.task.revision})` : '—'
+      const task =
+        r.acceptance.kind === 'saved'
+          ? `\`${r.acceptance.task.id}\` (revision ${r.acceptance.task.revision})`
+          : '—'
       return `| \`${r.path}\` | ${resultOf(r.acceptance)} | ${task} |`
     }),
   ]

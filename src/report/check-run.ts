@@ -13,7 +13,14 @@ export interface CheckAnnotation {
   message: string
 }
 
-export type CheckConclusion = 'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required'
+export type CheckConclusion =
+  | 'success'
+  | 'failure'
+  | 'neutral'
+  | 'cancelled'
+  | 'skipped'
+  | 'timed_out'
+  | 'action_required'
 
 /** GitHub rejects check-run summaries and texts over 65,535 characters. */
 export const CHECK_TEXT_LIMIT = 65_535

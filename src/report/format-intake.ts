@@ -11,7 +11,8 @@ function cell(text: string): string {
 /** A Markdown table of every problem, each with its place in the file and how to fix it. */
 export function formatProblems(label: string, problems: ManifestProblem[]): string {
   const rows = problems.map(
-    (p) => `| ${p.line}:${p.column} | \`${cell(p.pointer || '/')}\` | ${cell(p.message)} | ${cell(p.hint)} |`,
+    (p) =>
+      `| ${p.line}:${p.column} | \`${cell(p.pointer || '/')}\` | ${cell(p.message)} | ${cell(p.hint)} |`,
   )
   return [
     `**${label}** has ${problems.length} problem${problems.length === 1 ? '' : 's'}:`,
@@ -23,7 +24,10 @@ export function formatProblems(label: string, problems: ManifestProblem[]): stri
 }
 
 /** The sticky issue comment for a manifest DevSys could not accept. */
-export function formatRejectedComment(label: string, acceptance: Exclude<Acceptance, { kind: 'saved' }>): string {
+export function formatRejectedComment(
+  label: string,
+  acceptance: Exclude<Acceptance, { kind: 'saved' }>,
+): string {
   return [
     '### DevSys could not accept this manifest',
     '',
@@ -34,8 +38,12 @@ export function formatRejectedComment(label: string, acceptance: Exclude<Accepta
 }
 
 /** The sticky issue comment for an accepted task. */
-export function formatAcceptedComment(task: Task, result: 'created' | 'updated' | 'unchanged'): string {
-  const verb = result === 'created' ? 'created' : result === 'updated' ? 'updated' : 'checked (no change)'
+export function formatAcceptedComment(
+  task: Task,
+  result: 'created' | 'updated' | 'unchanged',
+): string {
+  const verb =
+    result === 'created' ? 'created' : result === 'updated' ? 'updated' : 'checked (no change)'
   return [
     `### DevSys task \`${task.id}\` ${verb}`,
     '',

@@ -1,6 +1,14 @@
 import type { GitHubClient } from '../app-deps.js'
 
-export type ReactionContent = '+1' | '-1' | 'laugh' | 'confused' | 'heart' | 'hooray' | 'rocket' | 'eyes'
+export type ReactionContent =
+  | '+1'
+  | '-1'
+  | 'laugh'
+  | 'confused'
+  | 'heart'
+  | 'hooray'
+  | 'rocket'
+  | 'eyes'
 
 /** Reacts to an issue (or PR) body. GitHub ignores a reaction the app already gave. */
 export async function reactToIssue(

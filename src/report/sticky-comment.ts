@@ -34,7 +34,12 @@ export async function upsertStickyComment(
       if (!isNotFound(error)) throw error
     }
   }
-  const { data } = await github.rest.issues.createComment({ owner, repo, issue_number: issue, body })
+  const { data } = await github.rest.issues.createComment({
+    owner,
+    repo,
+    issue_number: issue,
+    body,
+  })
   await store.setCommentId(fullName, issue, kind, data.id)
   return { id: data.id, url: data.html_url, created: true }
 }

@@ -54,6 +54,10 @@ export function issueIntakeTrigger(payload: IssuesPayload): Trigger {
   // One key per issue: rapid edits coalesce into one run that sees the newest body.
   return {
     kind: 'job',
-    job: { kind: 'intake-issue', key: `intake:${repository.full_name}#${issue.number}`, payload: job },
+    job: {
+      kind: 'intake-issue',
+      key: `intake:${repository.full_name}#${issue.number}`,
+      payload: job,
+    },
   }
 }

@@ -61,6 +61,10 @@ export function pushIntakeTrigger(payload: PushPayload): Trigger {
   }
   return {
     kind: 'job',
-    job: { kind: 'intake-push', key: `intake:${repository.full_name}@${payload.after}`, payload: job },
+    job: {
+      kind: 'intake-push',
+      key: `intake:${repository.full_name}@${payload.after}`,
+      payload: job,
+    },
   }
 }

@@ -20,7 +20,13 @@ export async function enqueueTrigger(
   const result = await deps.queue.enqueue(trigger.job, delivery)
   const job = result.kind === 'duplicate-delivery' ? undefined : result.job.id
   log.info(
-    { delivery: delivery.id, event: delivery.event, job, key: trigger.job.key, result: result.kind },
+    {
+      delivery: delivery.id,
+      event: delivery.event,
+      job,
+      key: trigger.job.key,
+      result: result.kind,
+    },
     'event queued',
   )
 }

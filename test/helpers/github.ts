@@ -46,10 +46,13 @@ export async function createTestProbot(appFn?: ApplicationFunction): Promise<Pro
     appId: TEST_APP_ID,
     privateKey: testPrivateKey(),
     secret: TEST_WEBHOOK_SECRET,
-    Octokit: ProbotOctokit.defaults({
+    // A defaults *function* runs after Probot's own defaults, which would otherwise turn the
+    // throttle back on (its object defaults replace ours) and space writes 1-3 s apart.
+    Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+      ...options,
       retry: { enabled: false },
-      throttle: { enabled: false },
-    }),
+      throttle: { ...(options.throttle as object), enabled: false },
+    })),
     log: testLogger(),
   })
   if (appFn) await probot.load(appFn)

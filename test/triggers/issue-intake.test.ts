@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { type IssueIntakePayload, issueIntakeTrigger } from '../../src/triggers/issue-intake.js'
 import { examplePayload, TEST_INSTALLATION_ID } from '../helpers/payloads.js'
+import { testLabel } from '../intake/harness.js'
 
 describe('issueIntakeTrigger', () => {
   it('turns a labelled issue into an intake job keyed by the issue', () => {
     const payload = examplePayload('issues', 'labeled', (p) => {
-      p.label = { ...p.label, name: 'devsys' } as typeof p.label
+      p.label = testLabel('devsys')
     })
     const trigger = issueIntakeTrigger(payload)
     expect(trigger.kind).toBe('job')
@@ -53,6 +54,9 @@ describe('issueIntakeTrigger', () => {
     const noInstallation = examplePayload('issues', 'labeled', (p) => {
       delete (p as { installation?: unknown }).installation
     })
-    expect(issueIntakeTrigger(noInstallation)).toEqual({ kind: 'ignore', reason: 'no-installation' })
+    expect(issueIntakeTrigger(noInstallation)).toEqual({
+      kind: 'ignore',
+      reason: 'no-installation',
+    })
   })
 })

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { changedFilesOf, type PushIntakePayload, pushIntakeTrigger } from '../../src/triggers/push-intake.js'
+import {
+  changedFilesOf,
+  type PushIntakePayload,
+  pushIntakeTrigger,
+} from '../../src/triggers/push-intake.js'
 import { examplePayload } from '../helpers/payloads.js'
 
 type Commit = ReturnType<typeof examplePayload<'push'>>['commits'][number]
@@ -9,7 +13,12 @@ function commit(files: { added?: string[]; modified?: string[]; removed?: string
     p.commits = p.commits.length > 0 ? p.commits : []
   })
   const template = base.commits[0] ?? (base.head_commit as Commit)
-  return { ...template, added: files.added ?? [], modified: files.modified ?? [], removed: files.removed ?? [] }
+  return {
+    ...template,
+    added: files.added ?? [],
+    modified: files.modified ?? [],
+    removed: files.removed ?? [],
+  }
 }
 
 function pushWith(commits: Commit[], ref = 'refs/heads/main') {
@@ -44,7 +53,10 @@ describe('pushIntakeTrigger', () => {
 
   it('ignores tags, deletions, DevSys branches and pushes without file changes', () => {
     const files = [commit({ added: ['specs/blog.json'] })]
-    expect(pushIntakeTrigger(pushWith(files, 'refs/tags/v1'))).toEqual({ kind: 'ignore', reason: 'not-a-branch' })
+    expect(pushIntakeTrigger(pushWith(files, 'refs/tags/v1'))).toEqual({
+      kind: 'ignore',
+      reason: 'not-a-branch',
+    })
     expect(pushIntakeTrigger(pushWith(files, 'refs/heads/devsys/blog'))).toEqual({
       kind: 'ignore',
       reason: 'devsys-branch',

@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApiHandler } from '../../src/api/create-api-handler.js'
+import { loadEnv } from '../../src/config/load-env.js'
+import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import type { Store } from '../../src/store/store.js'
+import { testLogger } from '../helpers/github.js'
+
+/** The JSON bodies the manager API answers with, loosely typed for assertions. */
+export interface ApiBody {
+  result: string
+  task: {
+    id: string
+    status: string
+    revision: number
+    title: string
+    manifest: string
+    spec: string
+    source: Record<string, unknown>
+  }
+  tasks: Array<{ id: string }>
+  error: {
+    code: string
+    message: string
+    problems: Array<{
+      pointer: string
+      line: number
+      column: number
+      message: string
+      hint: string
+    }>
+  }
+}
+
+/** The manager API on a loopback port over a real SQLite store in a temporary directory. */
+export interface ApiServer {
+  url: string
+  store: Store
+  close(): Promise<void>
+}
+
+export async function startApiServer(env: Record<string, string> = {}): Promise<ApiServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'devsys-api-'))
+  const loaded = loadEnv({ DATA_DIR: dataDir, ...env })
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
+  const store = openSqliteStore({ dataDir })
+  const handler = createApiHandler({ store, config: loaded.config, log: testLogger() })
+  const server: Server = createServer((req, res) => {
+    void handler(req, res).then((handled) => {
+      if (!handled) res.writeHead(404).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    store,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await store.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}

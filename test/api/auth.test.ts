@@ -1,0 +1,51 @@
+import type { IncomingMessage } from 'node:http'
+import { afterEach, describe, expect, it } from 'vitest'
+import { authorize } from '../../src/api/authorize.js'
+import { ApiError } from '../../src/api/http.js'
+import { httpRequest } from '../helpers/http.js'
+import { type ApiBody, type ApiServer, startApiServer } from './api-server.js'
+
+const TOKEN = 'manager-token-0123456789'
+let api: ApiServer | undefined
+
+afterEach(async () => {
+  await api?.close()
+  api = undefined
+})
+
+describe('manager API: authentication', () => {
+  it('requires the token when MANAGER_API_TOKEN is set, in either header', async () => {
+    api = await startApiServer({ MANAGER_API_TOKEN: TOKEN })
+    const none = await httpRequest(`${api.url}/api/tasks`)
+    expect(none.status).toBe(401)
+    expect(none.headers['www-authenticate']).toContain('Bearer')
+    expect(none.json<ApiBody>().error.message).toContain('Authorization: Bearer')
+    const wrong = await httpRequest(`${api.url}/api/tasks`, {
+      headers: { authorization: `Bearer ${TOKEN}x` },
+    })
+    expect(wrong.status).toBe(401)
+    expect(wrong.text).not.toContain(TOKEN)
+    const bearer = await httpRequest(`${api.url}/api/tasks`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    expect(bearer.status).toBe(200)
+    const header = await httpRequest(`${api.url}/api/tasks`, { headers: { 'x-api-token': TOKEN } })
+    expect(header.status).toBe(200)
+  })
+
+  it('without a token, serves local callers and refuses remote ones', () => {
+    const from = (remoteAddress: string) =>
+      ({ headers: {}, socket: { remoteAddress } }) as unknown as IncomingMessage
+    expect(() => authorize(from('127.0.0.1'), undefined)).not.toThrow()
+    expect(() => authorize(from('::1'), undefined)).not.toThrow()
+    let error: unknown
+    try {
+      authorize(from('10.1.2.3'), undefined)
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ApiError)
+    expect((error as ApiError).status).toBe(403)
+    expect((error as ApiError).message).toContain('MANAGER_API_TOKEN')
+  })
+})

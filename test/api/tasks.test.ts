@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { httpRequest } from '../helpers/http.js'
+import { type ApiBody, type ApiServer, startApiServer } from './api-server.js'
+
+const blog = readFileSync(new URL('../../specs/create-blog.json', import.meta.url), 'utf8')
+const blogId = (JSON.parse(blog) as { id: string }).id
+
+let api: ApiServer
+
+async function post(body: string, type = 'application/json', path = '/api/tasks') {
+  const response = await httpRequest(`${api.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body,
+  })
+  return { status: response.status, json: response.json<ApiBody>() }
+}
+
+describe('manager API: tasks', () => {
+  beforeEach(async () => {
+    api = await startApiServer()
+  })
+  afterEach(async () => {
+    await api.close()
+  })
+
+  it('creates a task from a JSON manifest, then lists, reads and updates it', async () => {
+    const created = await post(blog, 'application/json', '/api/tasks?repo=octo/blog')
+    expect(created.status).toBe(201)
+    expect(created.json.result).toBe('created')
+    expect(created.json.task).toMatchObject({ id: blogId, status: 'pending', revision: 1 })
+    expect(created.json.task.source).toMatchObject({ kind: 'api', repo: 'octo/blog' })
+    expect(created.json.task.spec).toContain(`id: ${blogId}`)
+
+    const list = (await httpRequest(`${api.url}/api/tasks`)).json<ApiBody>()
+    expect(list.tasks.map((t) => t.id)).toEqual([blogId])
+
+    const one = await httpRequest(`${api.url}/api/tasks/${blogId}`)
+    expect(one.status).toBe(200)
+    expect(one.json<ApiBody>().task.manifest).toBe(blog)
+
+    const patched = await httpRequest(`${api.url}/api/tasks/${blogId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'cancelled' }),
+    })
+    expect(patched.status).toBe(200)
+    expect(patched.json<ApiBody>().task.status).toBe('cancelled')
+    expect((await api.store.getTask(blogId))?.status).toBe('cancelled')
+  })
+
+  it('posting the same manifest again is unchanged; a changed one is a new revision', async () => {
+    expect((await post(blog)).status).toBe(201)
+    const again = await post(blog)
+    expect(again.status).toBe(200)
+    expect(again.json.result).toBe('unchanged')
+    const changed = JSON.stringify({ ...JSON.parse(blog), title: 'A different title' })
+    const updated = await post(changed)
+    expect(updated.json).toMatchObject({
+      result: 'updated',
+      task: { revision: 2, title: 'A different title' },
+    })
+  })
+
+  it('answers 422 with every problem, positioned in the request body, and stores nothing', async () => {
+    const bad = '{\n  "id": "../etc",\n  "title": "x",\n  "stack": "cobol"\n}'
+    const response = await post(bad)
+    expect(response.status).toBe(422)
+    expect(response.json.error.code).toBe('invalid_manifest')
+    const problems = response.json.error.problems
+    const at = (pointer: string) => problems.find((p) => p.pointer === pointer)
+    expect(at('/id')).toMatchObject({ line: 2, column: 9 })
+    expect(at('/stack')).toMatchObject({ line: 4 })
+    expect(at('/stack')?.hint).toMatch(/php/)
+    expect(problems.length).toBeGreaterThanOrEqual(4) // id, stack, and the missing stories and acceptance
+    expect(await api.store.listTasks()).toEqual([])
+  })
+
+  it('answers 422 for malformed JSON with the line and column', async () => {
+    const response = await post('{\n  "id": "blog",\n  "title": oops\n}')
+    expect(response.status).toBe(422)
+    expect(response.json.error.problems[0]).toMatchObject({ line: 3, column: 12 })
+  })
+
+  it('accepts YAML manifests', async () => {
+    const yaml = Object.entries(JSON.parse(blog) as Record<string, unknown>)
+      .map(([key, value]) => `${key}: ${JSON.stringify(value)}`)
+      .join('\n')
+    const response = await post(yaml, 'application/yaml')
+    expect(response.status).toBe(201)
+  })
+
+  it('refuses bodies over 1 MiB with 413, and other content types with 415', async () => {
+    const huge = `{"id":"big","title":"${'x'.repeat(1024 * 1024)}"}`
+    const response = await post(huge)
+    expect(response.status).toBe(413)
+    expect(response.json.error.code).toBe('payload_too_large')
+    expect((await post(blog, 'text/plain')).status).toBe(415)
+    expect(await api.store.listTasks()).toEqual([])
+  })
+
+  it('refuses a task id that belongs to another source with 409', async () => {
+    await api.store.saveTask({
+      id: blogId,
+      title: 'from an issue',
+      source: {
+        kind: 'issue',
+        repo: 'octo/blog',
+        issue: 7,
+        key: 'issue:octo/blog#7',
+        requester: 'octocat',
+      },
+      manifestText: '{}',
+      spec: 'spec',
+    })
+    const response = await post(blog)
+    expect(response.status).toBe(409)
+    expect(response.json.error.message).toContain('issue #7 in octo/blog')
+    expect(response.json.error.problems[0]).toMatchObject({ pointer: '/id', line: 2 })
+    expect((await api.store.getTask(blogId))?.title).toBe('from an issue')
+  })
+
+  it('answers 404, 405 and 422 for unknown tasks, methods and statuses', async () => {
+    expect((await httpRequest(`${api.url}/api/tasks/nope`)).status).toBe(404)
+    expect((await httpRequest(`${api.url}/api/tasks`, { method: 'DELETE' })).status).toBe(405)
+    expect((await httpRequest(`${api.url}/api/nothing`)).status).toBe(404)
+    await post(blog)
+    const bad = await httpRequest(`${api.url}/api/tasks/${blogId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'finished' }),
+    })
+    expect(bad.status).toBe(422)
+    expect(bad.json<ApiBody>().error.message).toContain('pending')
+    const badJson = await httpRequest(`${api.url}/api/tasks/${blogId}`, {
+      method: 'PATCH',
+      body: '{',
+    })
+    expect(badJson.status).toBe(400)
+  })
+})

@@ -1,0 +1,145 @@
+import { createHmac, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import nock from 'nock'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConfigError, type Devsys, startDevsys } from '../src/boot.js'
+import { testLogger, testPrivateKey } from './helpers/github.js'
+import { httpRequest } from './helpers/http.js'
+import { examplePayload } from './helpers/payloads.js'
+import { testLabel } from './intake/harness.js'
+
+const SECRET = 'boot-test-secret'
+let devsys: Devsys | undefined
+const dirs: string[] = []
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+async function start(env: Record<string, string>): Promise<Devsys> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'devsys-boot-'))
+  dirs.push(dataDir)
+  devsys = await startDevsys({
+    env: { DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), ...env },
+    log: testLogger(),
+  })
+  return devsys
+}
+
+function appEnv(extra: Record<string, string> = {}) {
+  return { APP_ID: '1', PRIVATE_KEY: testPrivateKey(), WEBHOOK_SECRET: SECRET, ...extra }
+}
+
+async function sendWebhook(
+  port: number,
+  event: string,
+  payload: object,
+  opts: { delivery?: string; secret?: string; path?: string } = {},
+) {
+  const body = JSON.stringify(payload)
+  const signature = `sha256=${createHmac('sha256', opts.secret ?? SECRET)
+    .update(body)
+    .digest('hex')}`
+  return httpRequest(`http://127.0.0.1:${port}${opts.path ?? '/api/github/webhooks'}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': opts.delivery ?? randomUUID(),
+      'x-hub-signature-256': signature,
+    },
+    body,
+  })
+}
+
+afterEach(async () => {
+  await devsys?.stop()
+  devsys = undefined
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  nock.cleanAll()
+  nock.enableNetConnect()
+})
+
+describe('startDevsys', () => {
+  it('without credentials serves the registration page and the manager API', async () => {
+    const { port, mode } = await start({})
+    expect(mode).toBe('setup')
+    const page = await httpRequest(`http://127.0.0.1:${port}/probot`)
+    expect(page.status).toBe(200)
+    expect(page.text).toContain('Register GitHub App')
+    const health = await httpRequest(`http://127.0.0.1:${port}/api/health`)
+    expect(health.json()).toEqual({ status: 'ok' })
+    expect((await httpRequest(`http://127.0.0.1:${port}/api/tasks`)).status).toBe(200)
+  })
+
+  it('stores one job per signed delivery, refuses bad signatures and ignores redeliveries', async () => {
+    const { port, store } = await start(appEnv({ DEVSYS_WORKER: 'off' }))
+    const payload = examplePayload('issues', 'labeled')
+    const first = await sendWebhook(port, 'issues', payload, { delivery: 'd-1' })
+    expect(first.status).toBe(200)
+    expect((await sendWebhook(port, 'issues', payload, { delivery: 'd-1' })).status).toBe(200)
+    const forged = await sendWebhook(port, 'issues', payload, { delivery: 'd-2', secret: 'wrong' })
+    expect(forged.status).toBe(400)
+    // Registration points GitHub at the server root: deliveries there are received too.
+    const other = examplePayload('issues', 'labeled', (p) => {
+      p.issue.number = 2
+    })
+    expect((await sendWebhook(port, 'issues', other, { delivery: 'd-3', path: '/' })).status).toBe(
+      200,
+    )
+    const jobs = await store.listJobs()
+    expect(jobs.map((j) => j.deliveryId).sort()).toEqual(['d-1', 'd-3'])
+    expect(await store.hasDelivery('d-2')).toBe(false)
+  })
+
+  it('reports every bad variable at once, without echoing secrets', async () => {
+    const error = await start({
+      PORT: 'eighty',
+      APP_ID: 'abc',
+      MANAGER_API_TOKEN: 'short-secret',
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ConfigError)
+    const { errors, message } = error as ConfigError
+    expect(errors.some((e) => e.includes('PORT'))).toBe(true)
+    expect(errors.some((e) => e.includes('APP_ID'))).toBe(true)
+    expect(errors.some((e) => e.includes('MANAGER_API_TOKEN'))).toBe(true)
+    expect(message).not.toContain('short-secret')
+  })
+
+  it('talks to GitHub Enterprise Server when GHE_HOST is set', async () => {
+    nock.disableNetConnect()
+    nock.enableNetConnect('127.0.0.1')
+    const ghe = nock('https://ghe.example.test/api/v3')
+      .post('/app/installations/1234/access_tokens')
+      .reply(201, {
+        token: 'ghs_ghe000000000000000000000000000000',
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      })
+      .get('/repos/Codertocat/Hello-World/contents/.github%2Fdevsys.yml')
+      .reply(200, {
+        type: 'file',
+        encoding: 'base64',
+        size: 14,
+        content: Buffer.from('label: other\n').toString('base64'),
+      })
+    const { port, queue, store } = await start(appEnv({ GHE_HOST: 'ghe.example.test' }))
+    const payload = examplePayload('issues', 'labeled', (p) => {
+      p.label = testLabel('devsys')
+    })
+    expect((await sendWebhook(port, 'issues', payload)).status).toBe(200)
+    await queue.drain()
+    expect(ghe.isDone()).toBe(true)
+    const [job] = await store.listJobs()
+    expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'not-labelled' })
+  })
+})

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Probot } from 'probot'
+import { jobHandlers } from '../../src/boot.js'
+import { loadEnv } from '../../src/config/load-env.js'
+import { devsysApp } from '../../src/index.js'
+import { createQueue, type Queue } from '../../src/jobs/queue.js'
+import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import type { Store } from '../../src/store/store.js'
+import { createTestProbot, testLogger } from '../helpers/github.js'
+
+/** DevSys as a test sees it: a real Probot with the app loaded, a real SQLite store and queue. */
+export interface IntakeHarness {
+  probot: Probot
+  store: Store
+  queue: Queue
+  /** Delivers an event through Probot (as the webhook server would) and waits for its jobs. */
+  deliver(name: string, payload: object, id?: string): Promise<void>
+  close(): Promise<void>
+}
+
+export async function startIntake(opts: { maxAttempts?: number } = {}): Promise<IntakeHarness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'devsys-intake-'))
+  const loaded = loadEnv({ DATA_DIR: dataDir })
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
+  const config = loaded.config
+  const log = testLogger()
+  const store = openSqliteStore({ dataDir })
+  let probot: Probot | undefined
+  const queue = createQueue({
+    store,
+    handlers: jobHandlers({
+      store,
+      config,
+      auth: (installationId) => {
+        if (!probot) throw new Error('probot not ready')
+        return probot.auth(installationId)
+      },
+    }),
+    log,
+    maxAttempts: opts.maxAttempts ?? 2,
+    backoff: { baseMs: 5, maxMs: 20 },
+    pollMs: 20,
+  })
+  probot = await createTestProbot()
+  await probot.load(devsysApp({ config, store, queue, log }), {
+    cwd: process.cwd(),
+    addHandler: () => {},
+  })
+  queue.start()
+  let deliveries = 0
+  return {
+    probot,
+    store,
+    queue,
+    async deliver(name, payload, id) {
+      deliveries += 1
+      await probot.receive({ id: id ?? `delivery-${deliveries}`, name, payload } as Parameters<
+        Probot['receive']
+      >[0])
+      await queue.drain()
+    },
+    async close() {
+      await queue.stop()
+      await store.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A repository label as GitHub sends it in payloads. */
+export function testLabel(name: string) {
+  return {
+    id: 1,
+    node_id: 'LA_test',
+    url: `https://api.github.com/repos/Codertocat/Hello-World/labels/${name}`,
+    name,
+    color: 'ededed',
+    default: false,
+    description: null,
+  }
+}
