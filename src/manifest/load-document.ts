@@ -34,6 +34,9 @@ export type LoadResult =
   | { ok: true; doc: LoadedDocument; problems: ManifestProblem[] }
   | { ok: false; problems: ManifestProblem[] }
 
+/** Deepest [ and { nesting accepted; real manifests need fewer than 10. */
+const MAX_NESTING = 100
+
 const YAML_HINTS: Record<string, string> = {
   BAD_INDENT:
     'check the indentation: entries of the same list or object start in the same column, indented with spaces',
@@ -94,6 +97,16 @@ export function loadDocument(text: string, origin: ManifestOrigin, opts: LoadOpt
       0,
       `${opts.what} is ${bytes} bytes, over the ${formatBytes(opts.maxBytes)} limit`,
       `shorten the ${opts.what} to at most ${opts.maxBytes} bytes, e.g. by moving large data out of it`,
+    )
+  }
+  // Deep flow nesting exhausts the parsers' stack, and V8 can then die compiling a regular
+  // expression (a fatal out-of-memory, not a catchable error), so refuse it before parsing.
+  const tooDeep = findExcessNesting(text, MAX_NESTING)
+  if (tooDeep !== undefined) {
+    return fatal(
+      tooDeep,
+      `${opts.what} nests brackets more than ${MAX_NESTING} levels deep`,
+      'flatten the nested lists and objects',
     )
   }
   const format = detectFormat(text, origin)
@@ -232,6 +245,22 @@ function resolveAlias(
 ): Node | null {
   if (node && isAlias(node) && doc) return (node.resolve(doc) as Node | undefined) ?? null
   return node ?? null
+}
+
+/**
+ * Offset of the first [ or { opened deeper than max, counting every bracket (also in strings,
+ * which only makes the check stricter for text with many unbalanced brackets).
+ */
+function findExcessNesting(text: string, max: number): number | undefined {
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x5b || c === 0x7b) {
+      depth++
+      if (depth > max) return i
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--
+  }
+  return undefined
 }
 
 function lineStarts(text: string): number[] {

@@ -356,6 +356,18 @@ describe('parseManifest: size and embedding', () => {
     ])
   })
 
+  it('refuses brackets nested over 100 deep before parsing (deep nesting can crash V8)', () => {
+    // depth counts every open bracket: the top-level {, data's {, then depth - 2 lists.
+    const nested = (depth: number): string =>
+      `${JSON.stringify(MINIMAL).slice(0, -1)},\n"data": {"x": ${'['.repeat(depth - 2)}${']'.repeat(depth - 2)}}}`
+    expect(parseManifest(nested(100), { label: 'x' }).ok).toBe(true)
+    for (const format of ['json', 'yaml'] as const) {
+      expect(summarize(parseManifest(nested(101), { label: 'x', format }))).toEqual([
+        ' 2:113-2 manifest nests brackets more than 100 levels deep',
+      ])
+    }
+  })
+
   it('shifts every position by the line offset of a block inside an issue body', () => {
     const text = fixture('unknown-stack.invalid.json')
     const problems = problemsOf(parseManifest(text, { label: 'issue #1 body', lineOffset: 10 }))
