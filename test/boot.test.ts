@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process'
 import { createHmac, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import nock from 'nock'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError, type Devsys, startDevsys } from '../src/boot.js'
@@ -141,5 +143,31 @@ describe('startDevsys', () => {
     expect(ghe.isDone()).toBe(true)
     const [job] = await store.listJobs()
     expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'not-labelled' })
+  })
+
+  it('receives a fixture replayed with the README command, and ignores its redelivery', async () => {
+    const { port, store } = await start(appEnv({ DEVSYS_WORKER: 'off' }))
+    const replay = (delivery: string) =>
+      promisify(execFile)(
+        'npx',
+        [
+          'tsx',
+          'src/cli/replay-webhook.ts',
+          'issues',
+          'test/fixtures/webhooks/issues.labeled.json',
+          '--url',
+          `http://127.0.0.1:${port}/api/github/webhooks`,
+          '--delivery',
+          delivery,
+        ],
+        { env: { ...process.env, WEBHOOK_SECRET: SECRET } },
+      )
+    const { stdout } = await replay('replayed-1')
+    expect(stdout).toContain('delivery replayed-1: 200')
+    await replay('replayed-1')
+    const jobs = await store.listJobs()
+    expect(jobs).toHaveLength(1)
+    expect(jobs[0]).toMatchObject({ kind: 'intake-issue', deliveryId: 'replayed-1' })
+    expect(JSON.stringify(jobs[0]?.payload)).toContain('create-blog')
   })
 })
