@@ -58,7 +58,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   const log = opts.log ?? pino({ name: 'devsys', level: config.logLevel })
 
   // 2. The durable store and the queue over it.
-  const store = openSqliteStore({ dataDir: config.dataDir, log })
+  const store = openSqliteStore({ dataDir: config.dataDir, log, synchronous: config.storeSync })
   let probot: Probot | undefined
   const auth: GitHubAuth = async (installationId) => {
     if (!probot) throw new Error('DevSys has no GitHub App credentials (APP_ID, PRIVATE_KEY)')

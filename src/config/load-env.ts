@@ -23,6 +23,8 @@ export interface AppConfig {
   jobLeaseMs: number
   /** DEVSYS_WORKER=on: this process runs jobs. */
   worker: boolean
+  /** SQLite `synchronous` setting for the store. */
+  storeSync: 'NORMAL' | 'FULL'
   maxManifestBytes: number
 }
 
@@ -195,6 +197,7 @@ function toAppConfig(values: Env, privateKey: string | undefined): AppConfig {
     jobMaxAttempts: num('JOB_MAX_ATTEMPTS'),
     jobLeaseMs: num('JOB_LEASE_MS'),
     worker: values.DEVSYS_WORKER === 'on',
+    storeSync: values.STORE_SYNC === 'full' ? 'FULL' : 'NORMAL',
     maxManifestBytes: num('MAX_MANIFEST_BYTES'),
   }
 }

@@ -29,6 +29,7 @@ const DEFAULTS: AppConfig = {
   jobMaxAttempts: 5,
   jobLeaseMs: 30000,
   worker: true,
+  storeSync: 'NORMAL',
   maxManifestBytes: 1048576,
 }
 
@@ -57,6 +58,7 @@ describe('loadEnv', () => {
       JOB_MAX_ATTEMPTS: '3',
       JOB_LEASE_MS: '60000',
       DEVSYS_WORKER: 'off',
+      STORE_SYNC: 'full',
       MAX_MANIFEST_BYTES: '2048',
     })
     expect(result).toEqual({
@@ -77,6 +79,7 @@ describe('loadEnv', () => {
         jobMaxAttempts: 3,
         jobLeaseMs: 60000,
         worker: false,
+        storeSync: 'FULL',
         maxManifestBytes: 2048,
       },
     })
