@@ -127,7 +127,8 @@ async function main(): Promise<void> {
   })
   await bare.start()
 
-  // 2. DevSys: the same, plus trigger decision and one SQLite transaction per delivery.
+  // 2. DevSys: the same, plus the trigger decision and the delivery + job written to SQLite
+  //    (group-committed with concurrent deliveries). STORE_SYNC=full measures fsync per commit.
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'devsys-bench-'))
   const devsys = await startDevsys({
     env: {
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
       DATA_DIR: dataDir,
       DEVSYS_WORKER: 'off',
       LOG_LEVEL: 'warn',
+      STORE_SYNC: process.env.STORE_SYNC ?? 'normal',
     },
     log,
   })
@@ -234,7 +236,7 @@ function renderReport(
   return [
     '# Webhook intake: bare Probot vs DevSys',
     '',
-    `${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} CPUs, loopback HTTP/1.1 keep-alive.`,
+    `${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} CPUs, loopback HTTP/1.1 keep-alive, DevSys STORE_SYNC=${process.env.STORE_SYNC ?? "normal"}.`,
     `${options.n} signed \`issues.labeled\` deliveries per round, ${options.concurrency} in flight, ` +
       `${options.warmup} warm-up deliveries each, ${options.rounds} alternating rounds; median round shown.`,
     '',

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { redactSecrets } from '../report/redact.js'
 import type { Job, Store } from '../store/store.js'
 import { type Backoff, backoffDelay } from './backoff.js'
 import type { JobContext, JobHandler, Outcome } from './types.js'
@@ -118,7 +119,12 @@ export function crashError(job: Job): string {
   return `${base}; DevSys gave up. Check the DevSys logs from that time, then ask again (re-run the command or push again).`
 }
 
+/** The error as stored and shown to users, with anything shaped like a secret removed. */
 function errorText(err: unknown): string {
+  return redactSecrets(rawErrorText(err))
+}
+
+function rawErrorText(err: unknown): string {
   if (err instanceof Error) return err.message || err.name
   if (typeof err === 'string') return err
   try {

@@ -27,6 +27,15 @@ interface JobRow {
 type Params = Record<string, string | number | null>
 
 /** The jobs and deliveries half of the SQLite store: synchronous, statements prepared once. */
+interface PendingEnqueue {
+  job: NewJob
+  delivery: { id: string; event: string } | undefined
+  resolve(result: EnqueueResult): void
+  reject(error: unknown): void
+}
+
+type Settled = { ok: true; value: EnqueueResult } | { ok: false; error: unknown }
+
 export class SqliteJobs {
   private readonly s: {
     insertDelivery: Statement<[string, string, string]>
@@ -44,6 +53,8 @@ export class SqliteJobs {
     get: Statement<[number], JobRow>
     list: Statement<Params, JobRow>
   }
+  private readonly pending: PendingEnqueue[] = []
+  private readonly batchTx: (batch: PendingEnqueue[]) => Settled[]
   private readonly enqueueTx: (
     job: NewJob,
     delivery?: { id: string; event: string },
@@ -115,10 +126,52 @@ export class SqliteJobs {
       this.enqueueIn(job, delivery),
     )
     this.enqueueTx = (job, delivery) => tx.immediate(job, delivery)
+    // Inside the batch transaction `tx` runs as a savepoint, so one failing enqueue rolls back
+    // alone while the others commit.
+    const batchTx = db.transaction((batch: PendingEnqueue[]) =>
+      batch.map((item): Settled => {
+        try {
+          return { ok: true, value: tx(item.job, item.delivery) }
+        } catch (error) {
+          return { ok: false, error }
+        }
+      }),
+    )
+    this.batchTx = (batch) => batchTx.immediate(batch)
   }
 
   enqueue(job: NewJob, delivery?: { id: string; event: string }): EnqueueResult {
     return this.enqueueTx(job, delivery)
+  }
+
+  /**
+   * Group commit: enqueues that arrive in the same turn of the event loop (concurrent webhooks)
+   * share one transaction, so the pages they touch are written to the WAL once instead of once
+   * each. Every promise resolves only after the commit, so an acknowledged webhook is stored.
+   */
+  enqueueBatched(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ job, delivery, resolve, reject })
+      if (this.pending.length === 1) setImmediate(() => this.flush())
+    })
+  }
+
+  /** Commits the enqueues waiting for the next turn of the event loop (also called on close). */
+  flush(): void {
+    if (this.pending.length === 0) return
+    const batch = this.pending.splice(0)
+    let settled: Settled[]
+    try {
+      settled = this.batchTx(batch)
+    } catch (error) {
+      for (const item of batch) item.reject(error)
+      return
+    }
+    batch.forEach((item, i) => {
+      const result = settled[i]
+      if (result?.ok) item.resolve(result.value)
+      else item.reject(result?.error ?? new Error('enqueue was not run'))
+    })
   }
 
   private enqueueIn(job: NewJob, delivery?: { id: string; event: string }): EnqueueResult {

@@ -65,6 +65,20 @@ describe('issue intake', () => {
     expect(task?.spec).toContain(blogId)
   })
 
+  it('reads a manifest from an issue opened with the label (official issues.opened payload)', async () => {
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'maintain')
+    nockCreateReaction(OWNER, REPO, 1)
+    const comment = nockCreateIssueComment(OWNER, REPO, 1)
+    const opened = examplePayload('issues', 'opened', (p) => {
+      p.issue.body = fenced(blog)
+      p.issue.labels = [testLabel('devsys')]
+    })
+    await devsys.deliver('issues', opened)
+    expect((await comment.body).body).toContain(`task \`${blogId}\` created`)
+    expect((await devsys.store.getTask(blogId))?.source.issue).toBe(opened.issue.number)
+  })
+
   it('lists every problem with its line in the issue body, edits the same comment next time, and creates nothing', async () => {
     const broken = '{\n  "id": "../etc",\n  "title": "Blog",\n  "stack": "cobol"\n}'
     nockGetContent(OWNER, REPO, CONFIG, null, null)

@@ -50,6 +50,42 @@ describe('enqueue', () => {
     expect(retry.kind).toBe('enqueued')
   })
 
+  it('commits concurrent enqueues together, each with its own result', async () => {
+    // Started in the same turn of the event loop: one group commit.
+    const results = await Promise.all([
+      store.enqueue(job('k:1', { n: 1 }), { id: 'g-1', event: 'issues' }),
+      store.enqueue(job('k:2', { n: 2 }), { id: 'g-2', event: 'issues' }),
+      store.enqueue(job('k:1', { n: 3 }), { id: 'g-3', event: 'issues' }),
+      store.enqueue(job('k:4', { n: 4 }), { id: 'g-1', event: 'issues' }),
+    ])
+    expect(results.map((r) => r.kind)).toEqual(['enqueued', 'enqueued', 'coalesced', 'duplicate-delivery'])
+    const jobs = await store.listJobs()
+    expect(jobs.map((j) => [j.key, j.payload, j.deliveryId])).toEqual([
+      ['k:1', { n: 3 }, 'g-3'],
+      ['k:2', { n: 2 }, 'g-2'],
+    ])
+    // Every promise resolved after the commit: another connection already sees the rows.
+    const reader = new Database(store.path, { readonly: true })
+    expect(reader.prepare('SELECT count(*) AS n FROM deliveries').get()).toEqual({ n: 3 })
+    reader.close()
+  })
+
+  it('fails only the enqueue that breaks, and commits the rest of its group', async () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const [good, bad, alsoGood] = await Promise.allSettled([
+      store.enqueue(job('k:a'), { id: 'e-1', event: 'issues' }),
+      store.enqueue(job('k:b', cyclic), { id: 'e-2', event: 'issues' }),
+      store.enqueue(job('k:c'), { id: 'e-3', event: 'issues' }),
+    ])
+    expect(good.status).toBe('fulfilled')
+    expect(bad.status).toBe('rejected')
+    expect(alsoGood.status).toBe('fulfilled')
+    expect((await store.listJobs()).map((j) => j.key)).toEqual(['k:a', 'k:c'])
+    // The failed delivery was rolled back with its job, so GitHub's redelivery is accepted.
+    expect(await store.hasDelivery('e-2')).toBe(false)
+  })
+
   it('coalesces a queued job with the same key: the newer payload and delivery win', async () => {
     const a = jobOf(await store.enqueue(job('task:a', { v: 1 }), { id: 'd-1', event: 'issues' }))
     t += 10
