@@ -236,7 +236,7 @@ function renderReport(
   return [
     '# Webhook intake: bare Probot vs DevSys',
     '',
-    `${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} CPUs, loopback HTTP/1.1 keep-alive, DevSys STORE_SYNC=${process.env.STORE_SYNC ?? "normal"}.`,
+    `${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} CPUs, loopback HTTP/1.1 keep-alive, DevSys STORE_SYNC=${process.env.STORE_SYNC ?? 'normal'}.`,
     `${options.n} signed \`issues.labeled\` deliveries per round, ${options.concurrency} in flight, ` +
       `${options.warmup} warm-up deliveries each, ${options.rounds} alternating rounds; median round shown.`,
     '',

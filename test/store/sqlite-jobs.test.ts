@@ -58,7 +58,12 @@ describe('enqueue', () => {
       store.enqueue(job('k:1', { n: 3 }), { id: 'g-3', event: 'issues' }),
       store.enqueue(job('k:4', { n: 4 }), { id: 'g-1', event: 'issues' }),
     ])
-    expect(results.map((r) => r.kind)).toEqual(['enqueued', 'enqueued', 'coalesced', 'duplicate-delivery'])
+    expect(results.map((r) => r.kind)).toEqual([
+      'enqueued',
+      'enqueued',
+      'coalesced',
+      'duplicate-delivery',
+    ])
     const jobs = await store.listJobs()
     expect(jobs.map((j) => [j.key, j.payload, j.deliveryId])).toEqual([
       ['k:1', { n: 3 }, 'g-3'],
