@@ -1,4 +1,5 @@
 import { posix } from 'node:path'
+import picomatch from 'picomatch'
 
 /** Where an issue body's manifest is. */
 export type ExtractedManifest =
@@ -69,10 +70,10 @@ export function extractManifestFromIssue(body: string | null): ExtractedManifest
   return { kind: 'none' }
 }
 
-/** True when path is a safe relative path matching one of the globs (Node's path.matchesGlob). */
+/** True when path is a safe relative path matching one of the globs (picomatch syntax). */
 export function matchesManifestGlobs(path: string, globs: readonly string[]): boolean {
-  if (unsafePathReason(path) !== undefined) return false
-  return globs.some((glob) => posix.matchesGlob(path, glob))
+  if (unsafePathReason(path) !== undefined || globs.length === 0) return false
+  return picomatch([...globs])(path)
 }
 
 function checkReference(raw: string): ExtractedManifest {
