@@ -1,10 +1,11 @@
 import { pathToFileURL } from 'node:url'
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
 import { type ApplicationFunction, Probot, Server } from 'probot'
 import { createApiHandler } from './api/create-api-handler.js'
 import type { AppDeps, GitHubAuth } from './app-deps.js'
 import { type AppConfig, loadEnv } from './config/load-env.js'
 import { devsysApp } from './index.js'
+import { createLogger } from './logger.js'
 import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
 import { createQueue, type Queue } from './jobs/queue.js'
@@ -55,7 +56,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   const loaded = loadEnv(opts.env)
   if (!loaded.ok) throw new ConfigError(loaded.errors)
   const config = loaded.config
-  const log = opts.log ?? pino({ name: 'devsys', level: config.logLevel })
+  const log = opts.log ?? createLogger(config.logLevel)
 
   // 2. The durable store and the queue over it.
   const store = openSqliteStore({ dataDir: config.dataDir, log, synchronous: config.storeSync })

@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import nock from 'nock'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError, type Devsys, startDevsys } from '../src/boot.js'
+import { createLogger } from '../src/logger.js'
 import { testLogger, testPrivateKey } from './helpers/github.js'
 import { httpRequest } from './helpers/http.js'
 import { examplePayload } from './helpers/payloads.js'
@@ -169,5 +170,37 @@ describe('startDevsys', () => {
     expect(jobs).toHaveLength(1)
     expect(jobs[0]).toMatchObject({ kind: 'intake-issue', deliveryId: 'replayed-1' })
     expect(JSON.stringify(jobs[0]?.payload)).toContain('create-blog')
+  })
+
+  it('never logs the manager API token or webhook signatures', async () => {
+    const lines: string[] = []
+    const log = createLogger('info', { write: (line: string) => lines.push(line) })
+    const token = 'manager-token-never-logged-0123'
+    const dataDir = mkdtempSync(join(tmpdir(), 'devsys-boot-'))
+    dirs.push(dataDir)
+    devsys = await startDevsys({
+      env: {
+        DATA_DIR: dataDir,
+        HOST: '127.0.0.1',
+        PORT: String(await freePort()),
+        MANAGER_API_TOKEN: token,
+        ...appEnv({ DEVSYS_WORKER: 'off' }),
+      },
+      log,
+    })
+    const api = await httpRequest(`http://127.0.0.1:${devsys.port}/api/tasks`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(api.status).toBe(200)
+    await httpRequest(`http://127.0.0.1:${devsys.port}/api/tasks`, {
+      headers: { 'x-api-token': token },
+    })
+    const hook = await sendWebhook(devsys.port, 'issues', examplePayload('issues', 'labeled'))
+    expect(hook.status).toBe(200)
+    const logged = lines.join('')
+    expect(logged).toContain('GET /api/tasks 200') // the requests were logged...
+    expect(logged).toContain('[redacted]') // ...with their secret headers censored
+    expect(logged).not.toContain(token)
+    expect(logged).not.toMatch(/sha256=[0-9a-f]{64}/)
   })
 })
