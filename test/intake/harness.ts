@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Probot } from 'probot'
+import { afterEach, beforeEach } from 'vitest'
 import { jobHandlers } from '../../src/boot.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { devsysApp } from '../../src/index.js'
@@ -66,6 +67,22 @@ export async function startIntake(opts: { maxAttempts?: number } = {}): Promise<
       await store.close()
       rmSync(dataDir, { recursive: true, force: true })
     },
+  }
+}
+
+/** Starts a fresh harness before each test and closes it after; call the result inside tests. */
+export function useIntake(opts: { maxAttempts?: number } = {}): () => IntakeHarness {
+  let current: IntakeHarness | undefined
+  beforeEach(async () => {
+    current = await startIntake(opts)
+  })
+  afterEach(async () => {
+    await current?.close()
+    current = undefined
+  })
+  return () => {
+    if (!current) throw new Error('useIntake(): the harness only exists inside a test')
+    return current
   }
 }
 

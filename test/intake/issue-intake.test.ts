@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   githubRequests,
   nockCreateIssueComment,
@@ -10,7 +10,7 @@ import {
   useGitHubMock,
 } from '../helpers/github.js'
 import { examplePayload } from '../helpers/payloads.js'
-import { type IntakeHarness, startIntake, testLabel } from './harness.js'
+import { testLabel, useIntake } from './harness.js'
 
 const OWNER = 'Codertocat'
 const REPO = 'Hello-World'
@@ -30,15 +30,8 @@ function fenced(text: string, lang = 'json'): string {
   return `Please build this.\n\n\`\`\`${lang}\n${text}\n\`\`\`\n`
 }
 
-let devsys: IntakeHarness
 const mockGitHubScope = useGitHubMock()
-
-beforeEach(async () => {
-  devsys = await startIntake()
-})
-afterEach(async () => {
-  await devsys.close()
-})
+const devsys = useIntake()
 
 describe('issue intake', () => {
   it('turns a labelled issue with a valid manifest into a task, with a reaction and a status comment', async () => {
@@ -47,13 +40,13 @@ describe('issue intake', () => {
     const reaction = nockCreateReaction(OWNER, REPO, 1)
     const comment = nockCreateIssueComment(OWNER, REPO, 1)
 
-    await devsys.deliver('issues', labelled(fenced(blog)))
+    await devsys().deliver('issues', labelled(fenced(blog)))
 
     expect(await reaction.body).toEqual({ content: 'rocket' })
     const { body } = await comment.body
     expect(body).toContain('<!-- devsys:intake -->')
     expect(body).toContain(`task \`${blogId}\` created`)
-    const task = await devsys.store.getTask(blogId)
+    const task = await devsys().store.getTask(blogId)
     expect(task).toMatchObject({ status: 'pending', revision: 1 })
     expect(task?.source).toMatchObject({
       kind: 'issue',
@@ -74,9 +67,9 @@ describe('issue intake', () => {
       p.issue.body = fenced(blog)
       p.issue.labels = [testLabel('devsys')]
     })
-    await devsys.deliver('issues', opened)
+    await devsys().deliver('issues', opened)
     expect((await comment.body).body).toContain(`task \`${blogId}\` created`)
-    expect((await devsys.store.getTask(blogId))?.source.issue).toBe(opened.issue.number)
+    expect((await devsys().store.getTask(blogId))?.source.issue).toBe(opened.issue.number)
   })
 
   it('lists every problem with its line in the issue body, edits the same comment next time, and creates nothing', async () => {
@@ -85,14 +78,14 @@ describe('issue intake', () => {
     nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
     nockCreateReaction(OWNER, REPO, 1)
     const first = nockCreateIssueComment(OWNER, REPO, 1)
-    await devsys.deliver('issues', labelled(fenced(broken)))
+    await devsys().deliver('issues', labelled(fenced(broken)))
 
     const { body } = await first.body
     // The fence opens on line 3 of the body, so the manifest's line 2 is the body's line 5.
     expect(body).toMatch(/\| 5:9 \| `\/id` \|/)
     expect(body).toMatch(/\| 7:12 \| `\/stack` \|.*php/)
     expect(body).toContain('Nothing was created')
-    expect(await devsys.store.listTasks()).toEqual([])
+    expect(await devsys().store.listTasks()).toEqual([])
 
     // The user fixes the manifest: the same comment is edited in place.
     nockGetContent(OWNER, REPO, CONFIG, null, null)
@@ -104,9 +97,9 @@ describe('issue intake', () => {
       p.issue.labels = [testLabel('devsys')]
       p.changes = { body: { from: fenced(broken) } }
     })
-    await devsys.deliver('issues', fixed)
+    await devsys().deliver('issues', fixed)
     expect((await edited.body).body).toContain(`task \`${blogId}\` created`)
-    expect(await devsys.store.getTask(blogId)).toBeDefined()
+    expect(await devsys().store.getTask(blogId)).toBeDefined()
   })
 
   it('does the work once when GitHub redelivers the same webhook', async () => {
@@ -115,9 +108,9 @@ describe('issue intake', () => {
     nockCreateReaction(OWNER, REPO, 1)
     nockCreateIssueComment(OWNER, REPO, 1)
     const payload = labelled(fenced(blog))
-    await devsys.deliver('issues', payload, 'same-delivery')
-    await devsys.deliver('issues', payload, 'same-delivery')
-    expect(await devsys.store.listJobs()).toHaveLength(1)
+    await devsys().deliver('issues', payload, 'same-delivery')
+    await devsys().deliver('issues', payload, 'same-delivery')
+    expect(await devsys().store.listJobs()).toHaveLength(1)
     expect(
       githubRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/comments')),
     ).toHaveLength(1)
@@ -129,11 +122,11 @@ describe('issue intake', () => {
     nockGetContent(OWNER, REPO, 'specs/create-blog.json', 'master', blog)
     nockCreateReaction(OWNER, REPO, 1)
     nockCreateIssueComment(OWNER, REPO, 1)
-    await devsys.deliver(
+    await devsys().deliver(
       'issues',
       labelled('Build the blog.\n\nmanifest: specs/create-blog.json\n'),
     )
-    expect((await devsys.store.getTask(blogId))?.source.path).toBe('specs/create-blog.json')
+    expect((await devsys().store.getTask(blogId))?.source.path).toBe('specs/create-blog.json')
   })
 
   it('refuses a file reference that leaves the repository, without reading anything', async () => {
@@ -141,15 +134,15 @@ describe('issue intake', () => {
     nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
     nockCreateReaction(OWNER, REPO, 1)
     const comment = nockCreateIssueComment(OWNER, REPO, 1)
-    await devsys.deliver('issues', labelled('manifest: ../../etc/passwd\n'))
+    await devsys().deliver('issues', labelled('manifest: ../../etc/passwd\n'))
     expect((await comment.body).body).toContain('..')
     expect(githubRequests().some((r) => r.path.includes('passwd'))).toBe(false)
   })
 
   it('ignores issues without the configured label and refuses requesters without permission', async () => {
     nockGetContent(OWNER, REPO, CONFIG, null, 'label: build-me\n')
-    await devsys.deliver('issues', labelled(fenced(blog)))
-    expect(await devsys.store.listTasks()).toEqual([])
+    await devsys().deliver('issues', labelled(fenced(blog)))
+    expect(await devsys().store.listTasks()).toEqual([])
     expect(
       githubRequests().filter((r) => r.method !== 'GET' && !r.path.includes('access_tokens')),
     ).toEqual([])
@@ -157,13 +150,13 @@ describe('issue intake', () => {
     nockGetContent(OWNER, REPO, CONFIG, null, null)
     nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'read')
     const comment = nockCreateIssueComment(OWNER, REPO, 1)
-    await devsys.deliver('issues', labelled(fenced(blog)))
+    await devsys().deliver('issues', labelled(fenced(blog)))
     expect((await comment.body).body).toMatch(/'read' role .* needs 'write'/)
-    expect(await devsys.store.listTasks()).toEqual([])
+    expect(await devsys().store.listTasks()).toEqual([])
   })
 
   it('refuses a task id already used by another issue, pointing at the id', async () => {
-    await devsys.store.saveTask({
+    await devsys().store.saveTask({
       id: blogId,
       title: 'Blog',
       source: {
@@ -180,7 +173,7 @@ describe('issue intake', () => {
     nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
     nockCreateReaction(OWNER, REPO, 1)
     const comment = nockCreateIssueComment(OWNER, REPO, 1)
-    await devsys.deliver('issues', labelled(fenced(blog)))
+    await devsys().deliver('issues', labelled(fenced(blog)))
     const { body } = await comment.body
     expect(body).toContain(`already used by issue #9 in ${OWNER}/${REPO}`)
     expect(body).toMatch(/\| 5:\d+ \| `\/id` \|/)
@@ -189,7 +182,7 @@ describe('issue intake', () => {
   it('reports an invalid repo config on the issue with its line', async () => {
     nockGetContent(OWNER, REPO, CONFIG, null, 'label: devsys\nrunner: kubernetes\n')
     const comment = nockCreateIssueComment(OWNER, REPO, 1)
-    await devsys.deliver('issues', labelled(fenced(blog)))
+    await devsys().deliver('issues', labelled(fenced(blog)))
     const { body } = await comment.body
     expect(body).toContain('.github/devsys.yml')
     expect(body).toMatch(/\| 2:\d+ \| `\/runner` \|/)
@@ -206,9 +199,9 @@ describe('issue intake', () => {
       .times(2)
       .reply(500, { message: 'GitHub is having a bad day' })
     const comment = nockCreateIssueComment(OWNER, REPO, 1)
-    await devsys.deliver('issues', labelled(fenced(blog)))
+    await devsys().deliver('issues', labelled(fenced(blog)))
 
-    const [job] = await devsys.store.listJobs()
+    const [job] = await devsys().store.listJobs()
     expect(job).toMatchObject({ state: 'failed', attempts: 2 })
     const { body } = await comment.body
     expect(body).toContain('DevSys could not process this issue')

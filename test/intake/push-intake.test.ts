@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   githubRequests,
   nockCreateCheckRun,
@@ -8,7 +8,7 @@ import {
   useGitHubMock,
 } from '../helpers/github.js'
 import { examplePayload } from '../helpers/payloads.js'
-import { type IntakeHarness, startIntake } from './harness.js'
+import { useIntake } from './harness.js'
 
 const OWNER = 'Codertocat'
 const REPO = 'Hello-World'
@@ -34,15 +34,8 @@ function pushOf(files: { added?: string[]; modified?: string[]; removed?: string
 }
 const SHA = 'c0ffee'.padEnd(40, '0')
 
-let devsys: IntakeHarness
 const github = useGitHubMock()
-
-beforeEach(async () => {
-  devsys = await startIntake()
-})
-afterEach(async () => {
-  await devsys.close()
-})
+const devsys = useIntake()
 
 describe('push intake', () => {
   it('validates only the changed manifests, from the pushed commit, and reports a passing check run', async () => {
@@ -51,7 +44,7 @@ describe('push intake', () => {
     const created = nockCreateCheckRun(OWNER, REPO, 77)
     const completed = nockUpdateCheckRun(OWNER, REPO, 77)
 
-    await devsys.deliver(
+    await devsys().deliver(
       'push',
       pushOf({ added: ['specs/create-blog.json', 'README.md', 'src/index.php'] }),
     )
@@ -64,7 +57,7 @@ describe('push intake', () => {
     const done = await completed.body
     expect(done).toMatchObject({ status: 'completed', conclusion: 'success' })
     expect(done.output?.summary).toContain('`specs/create-blog.json` | created')
-    const task = await devsys.store.getTask(blogId)
+    const task = await devsys().store.getTask(blogId)
     expect(task?.source).toMatchObject({
       kind: 'push',
       commit: SHA,
@@ -82,7 +75,7 @@ describe('push intake', () => {
     nockCreateCheckRun(OWNER, REPO, 78)
     const completed = nockUpdateCheckRun(OWNER, REPO, 78)
 
-    await devsys.deliver('push', pushOf({ modified: ['.devsys/blog.yml'] }))
+    await devsys().deliver('push', pushOf({ modified: ['.devsys/blog.yml'] }))
 
     const done = await completed.body
     expect(done).toMatchObject({ conclusion: 'failure' })
@@ -95,7 +88,7 @@ describe('push intake', () => {
     expect(at('/id')).toMatchObject({ path: '.devsys/blog.yml', start_line: 1 })
     expect(at('/stack')).toMatchObject({ start_line: 3 })
     expect(at('/stories')).toMatchObject({ start_line: 4 })
-    expect(await devsys.store.listTasks()).toEqual([])
+    expect(await devsys().store.listTasks()).toEqual([])
   })
 
   it('sends more than 50 annotations in batches of 50', async () => {
@@ -111,7 +104,7 @@ describe('push intake', () => {
     const first = nockUpdateCheckRun(OWNER, REPO, 79)
     const second = nockUpdateCheckRun(OWNER, REPO, 79)
 
-    await devsys.deliver('push', pushOf({ added: ['specs/blog.json'] }))
+    await devsys().deliver('push', pushOf({ added: ['specs/blog.json'] }))
 
     const batch1 = await first.body
     const batch2 = await second.body
@@ -143,7 +136,7 @@ describe('push intake', () => {
       })
     nockCreateCheckRun(OWNER, REPO, 80)
     const completed = nockUpdateCheckRun(OWNER, REPO, 80)
-    await devsys.deliver('push', pushOf({ added: ['specs/huge.json'] }))
+    await devsys().deliver('push', pushOf({ added: ['specs/huge.json'] }))
     const done = await completed.body
     expect(done.conclusion).toBe('failure')
     expect(done.output?.summary).toContain('2097152 bytes, over the 1048576-byte limit')
@@ -151,11 +144,11 @@ describe('push intake', () => {
 
   it('does nothing visible for a push that changes no manifest', async () => {
     nockGetContent(OWNER, REPO, CONFIG, null, null)
-    await devsys.deliver('push', pushOf({ modified: ['README.md'] }))
+    await devsys().deliver('push', pushOf({ modified: ['README.md'] }))
     expect(
       githubRequests().filter((r) => r.method !== 'GET' && !r.path.includes('access_tokens')),
     ).toEqual([])
-    const [job] = await devsys.store.listJobs()
+    const [job] = await devsys().store.listJobs()
     expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'no-manifests' })
   })
 
@@ -178,12 +171,12 @@ describe('push intake', () => {
       .reply(200, { total_count: 1, check_runs: [{ id: 81, status: 'in_progress' }] })
     const completed = nockUpdateCheckRun(OWNER, REPO, 81)
 
-    await devsys.deliver('push', pushOf({ added: ['specs/blog.json'] }))
+    await devsys().deliver('push', pushOf({ added: ['specs/blog.json'] }))
 
     expect((await created.body).status).toBe('in_progress')
     const done = await completed.body
     expect(done).toMatchObject({ status: 'completed', conclusion: 'failure' })
     expect(done.output?.summary).toContain('Server Error')
-    expect((await devsys.store.listJobs())[0]?.state).toBe('failed')
+    expect((await devsys().store.listJobs())[0]?.state).toBe('failed')
   })
 })
