@@ -14,6 +14,7 @@ export function taskJson(task: Task) {
     status: task.status,
     revision: task.revision,
     source: task.source,
+    code: task.code,
     createdAt: task.createdAt,
     updatedAt: task.updatedAt,
     manifest: task.manifestText,

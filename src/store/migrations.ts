@@ -85,6 +85,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_subject ON audit (subject, id);
     `,
   },
+  {
+    version: 2,
+    name: 'task code links',
+    // Where a task's generated code lives: its branch, the commit pushed last and its PR.
+    sql: `
+      ALTER TABLE tasks ADD COLUMN branch TEXT;
+      ALTER TABLE tasks ADD COLUMN head_sha TEXT;
+      ALTER TABLE tasks ADD COLUMN pr_number INTEGER;
+      ALTER TABLE tasks ADD COLUMN pr_url TEXT;
+      CREATE UNIQUE INDEX tasks_pull_request ON tasks (repo, pr_number) WHERE pr_number IS NOT NULL;
+    `,
+  },
 ]
 
 /**

@@ -15,6 +15,7 @@ import type {
   SaveTaskResult,
   Store,
   Task,
+  TaskCode,
   TaskStatus,
 } from './store.js'
 
@@ -146,6 +147,14 @@ export class SqliteStore implements Store {
 
   async setTaskStatus(id: string, status: TaskStatus, actor: string): Promise<Task | undefined> {
     return this.tasks.setStatus(id, status, actor)
+  }
+
+  async setTaskCode(id: string, code: TaskCode, actor: string): Promise<Task | undefined> {
+    return this.tasks.setCode(id, code, actor)
+  }
+
+  async findTaskByPullRequest(repo: string, number: number): Promise<Task | undefined> {
+    return this.tasks.findByPullRequest(repo, number)
   }
 
   async getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined> {

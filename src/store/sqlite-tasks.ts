@@ -5,6 +5,7 @@ import {
   type NewTask,
   type SaveTaskResult,
   type Task,
+  type TaskCode,
   type TaskSource,
   type TaskStatus,
   taskSubject,
@@ -20,6 +21,10 @@ interface TaskRow {
   manifest_text: string
   spec: string
   revision: number
+  branch: string | null
+  head_sha: string | null
+  pr_number: number | null
+  pr_url: string | null
   created_at: string
   updated_at: string
 }
@@ -41,12 +46,15 @@ export class SqliteTasks {
     insert: Statement<Params, TaskRow>
     update: Statement<Params, TaskRow>
     setStatus: Statement<Params, TaskRow>
+    setCode: Statement<Params, TaskRow>
+    byPullRequest: Statement<Params, TaskRow>
     list: Statement<Params, TaskRow>
     audit: Statement<Params>
     listAudit: Statement<Params, AuditRow>
   }
   private readonly saveTx: (task: NewTask) => SaveTaskResult
   private readonly setStatusTx: (id: string, status: TaskStatus, actor: string) => Task | undefined
+  private readonly setCodeTx: (id: string, code: TaskCode, actor: string) => Task | undefined
 
   constructor(
     db: Database,
@@ -66,6 +74,9 @@ export class SqliteTasks {
         'UPDATE tasks SET status = @status, updated_at = @now WHERE id = @id RETURNING *',
       ),
       // rowid breaks ties between tasks created in the same millisecond.
+      setCode: db.prepare(`UPDATE tasks SET branch = @branch, head_sha = @headSha,
+          pr_number = @prNumber, pr_url = @prUrl, updated_at = @now WHERE id = @id RETURNING *`),
+      byPullRequest: db.prepare('SELECT * FROM tasks WHERE repo = @repo AND pr_number = @number'),
       list: db.prepare(`SELECT * FROM tasks
         WHERE (@status IS NULL OR status = @status) AND (@repo IS NULL OR repo = @repo)
         ORDER BY created_at DESC, rowid DESC`),
@@ -80,6 +91,10 @@ export class SqliteTasks {
       this.setStatusIn(id, status, actor),
     )
     this.setStatusTx = (id, status, actor) => setStatus.immediate(id, status, actor)
+    const setCode = db.transaction((id: string, code: TaskCode, actor: string) =>
+      this.setCodeIn(id, code, actor),
+    )
+    this.setCodeTx = (id, code, actor) => setCode.immediate(id, code, actor)
   }
 
   save(task: NewTask): SaveTaskResult {
@@ -145,6 +160,29 @@ export class SqliteTasks {
     return toTask(row)
   }
 
+  setCode(id: string, code: TaskCode, actor: string): Task | undefined {
+    return this.setCodeTx(id, code, actor)
+  }
+
+  private setCodeIn(id: string, code: TaskCode, actor: string): Task | undefined {
+    const row = this.s.setCode.get({
+      id,
+      branch: code.branch,
+      headSha: code.headSha,
+      prNumber: code.pullRequest?.number ?? null,
+      prUrl: code.pullRequest?.url ?? null,
+      now: iso(this.now()),
+    })
+    if (!row) return undefined
+    this.auditIn(actor, 'task.code', id, { ...code })
+    return toTask(row)
+  }
+
+  findByPullRequest(repo: string, number: number): Task | undefined {
+    const row = this.s.byPullRequest.get({ repo, number })
+    return row && toTask(row)
+  }
+
   audit(event: Omit<AuditEvent, 'at'>): void {
     this.s.audit.run({
       at: iso(this.now()),
@@ -184,6 +222,17 @@ function toTask(r: TaskRow): Task {
     manifestText: r.manifest_text,
     spec: r.spec,
     revision: r.revision,
+    code:
+      r.branch === null || r.head_sha === null
+        ? null
+        : {
+            branch: r.branch,
+            headSha: r.head_sha,
+            pullRequest:
+              r.pr_number === null || r.pr_url === null
+                ? null
+                : { number: r.pr_number, url: r.pr_url },
+          },
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   }

@@ -27,6 +27,8 @@ export interface TaskSource {
   key: string
   /** GitHub login or API token role that asked for the task. */
   requester: string
+  /** The requester's GitHub user id, for the commit's Co-authored-by trailer. */
+  requesterId?: number
   /** Web link to the issue or commit, taken from the payload (never built from github.com). */
   url?: string
   installationId?: number
@@ -42,8 +44,16 @@ export interface Task {
   /** The normalized task spec (YAML) embedding the validated manifest. */
   spec: string
   revision: number
+  /** The task's generated code: branch, last pushed commit and pull request (null until generated). */
+  code: TaskCode | null
   createdAt: string
   updatedAt: string
+}
+
+export interface TaskCode {
+  branch: string
+  headSha: string
+  pullRequest: { number: number; url: string } | null
 }
 
 export interface NewTask {
@@ -146,6 +156,10 @@ export interface Store {
   getTask(id: string): Promise<Task | undefined>
   listTasks(filter?: { status?: TaskStatus; repo?: string }): Promise<Task[]>
   setTaskStatus(id: string, status: TaskStatus, actor: string): Promise<Task | undefined>
+  /** Records where the task's generated code is (branch, pushed commit, PR); audited. */
+  setTaskCode(id: string, code: TaskCode, actor: string): Promise<Task | undefined>
+  /** The task whose pull request is `number` in `repo` ('owner/name'). */
+  findTaskByPullRequest(repo: string, number: number): Promise<Task | undefined>
 
   // Sticky comments: one DevSys comment per (repo, issue, kind), edited in place.
   getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined>

@@ -79,27 +79,34 @@ describe('migrations', () => {
   it('applies a new migration once, in order, after the existing ones', async () => {
     const store = openSqliteStore({ dataDir: tmp.dir })
     await store.close()
-    const next = [...MIGRATIONS, { version: 2, name: 'extra', sql: 'CREATE TABLE extra (a TEXT)' }]
+    const shipped = MIGRATIONS.map((m) => m.version)
+    const version = shipped.length + 1
+    const next = [...MIGRATIONS, { version, name: 'extra', sql: 'CREATE TABLE extra (a TEXT)' }]
     const db = new Database(store.path)
-    expect(migrate(db, next)).toEqual([2])
+    expect(migrate(db, next)).toEqual([version])
     expect(migrate(db, next)).toEqual([])
     db.close()
-    expect(versions(store.path).map((v) => v.version)).toEqual([1, 2])
+    expect(versions(store.path).map((v) => v.version)).toEqual([...shipped, version])
   })
 
   it('rolls back a failing migration entirely', async () => {
     const store = openSqliteStore({ dataDir: tmp.dir })
     await store.close()
+    const shipped = MIGRATIONS.map((m) => m.version)
     const broken = [
       ...MIGRATIONS,
-      { version: 2, name: 'broken', sql: 'CREATE TABLE half (a TEXT); NOT SQL AT ALL' },
+      {
+        version: shipped.length + 1,
+        name: 'broken',
+        sql: 'CREATE TABLE half (a TEXT); NOT SQL AT ALL',
+      },
     ]
     const db = new Database(store.path)
     expect(() => migrate(db, broken)).toThrow()
     const half = db.prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).get()
     db.close()
     expect(half).toBeUndefined()
-    expect(versions(store.path).map((v) => v.version)).toEqual([1])
+    expect(versions(store.path).map((v) => v.version)).toEqual(shipped)
   })
 
   it('refuses a database written by a newer DevSys', async () => {

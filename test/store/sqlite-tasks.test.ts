@@ -45,6 +45,7 @@ describe('saveTask', () => {
         ...newTask(),
         status: 'pending',
         revision: 1,
+        code: null,
         createdAt: at(0),
         updatedAt: at(0),
       },
@@ -91,6 +92,7 @@ describe('saveTask', () => {
         ...edited,
         status: 'in_progress',
         revision: 2,
+        code: null,
         createdAt: at(0),
         updatedAt: at(1000),
       },
@@ -198,5 +200,48 @@ describe('comments and audit', () => {
         details: { ref: 'main' },
       },
     ])
+  })
+})
+
+describe('task code', () => {
+  it('records branch, pushed commit and pull request, finds the task by its PR, and audits it', async () => {
+    await store.saveTask(newTask())
+    t += 500
+    const code = {
+      branch: 'devsys/shop-api',
+      headSha: 'a'.repeat(40),
+      pullRequest: { number: 7, url: 'https://github.com/acme/shop/pull/7' },
+    }
+    const task = await store.setTaskCode('shop-api', code, 'devsys')
+    expect(task).toMatchObject({ code, updatedAt: at(500) })
+    expect((await store.findTaskByPullRequest('acme/shop', 7))?.id).toBe('shop-api')
+    expect(await store.findTaskByPullRequest('acme/shop', 8)).toBeUndefined()
+    expect(await store.findTaskByPullRequest('acme/other', 7)).toBeUndefined()
+    const events = await store.listAudit(taskSubject('shop-api'))
+    expect(events.at(-1)).toMatchObject({ actor: 'devsys', action: 'task.code', details: code })
+    expect(await store.setTaskCode('missing', code, 'devsys')).toBeUndefined()
+  })
+
+  it('refuses one pull request for two tasks of a repository', async () => {
+    await store.saveTask(newTask())
+    await store.saveTask(
+      newTask({
+        id: 'other',
+        source: { ...newTask().source, key: 'issue:acme/shop#13', issue: 13 },
+      }),
+    )
+    const pr = { number: 7, url: 'https://github.com/acme/shop/pull/7' }
+    await store.setTaskCode(
+      'shop-api',
+      { branch: 'devsys/shop-api', headSha: 'a'.repeat(40), pullRequest: pr },
+      'devsys',
+    )
+    await expect(
+      store.setTaskCode(
+        'other',
+        { branch: 'devsys/other', headSha: 'b'.repeat(40), pullRequest: pr },
+        'devsys',
+      ),
+    ).rejects.toThrow(/UNIQUE/)
   })
 })
