@@ -14,5 +14,11 @@ export interface AppDeps {
   log: Logger
 }
 
-/** Returns a GitHub client for an installation; jobs use it, webhook handlers never do. */
-export type GitHubAuth = (installationId: number) => Promise<GitHubClient>
+/**
+ * Returns a GitHub client for an installation, or authenticated as the app itself when no
+ * installation is given; jobs use it, webhook handlers never do.
+ */
+export type GitHubAuth = (installationId?: number) => Promise<GitHubClient>
+
+/** The queue's enqueue, as jobs use it to start follow-up jobs. */
+export type Enqueue = AppDeps['queue']['enqueue']

@@ -2,13 +2,17 @@ import { pathToFileURL } from 'node:url'
 import type { Logger } from 'pino'
 import { type ApplicationFunction, Probot, Server } from 'probot'
 import { createApiHandler } from './api/create-api-handler.js'
-import type { AppDeps, GitHubAuth } from './app-deps.js'
+import { join } from 'node:path'
+import type { AppDeps, Enqueue, GitHubAuth } from './app-deps.js'
 import { type AppConfig, loadEnv } from './config/load-env.js'
 import { devsysApp } from './index.js'
 import { createLogger } from './logger.js'
+import { createGitWorkspaces, type GitWorkspaces } from './git/create-git-workspaces.js'
+import { createGenerateJob } from './jobs/generate-task.js'
 import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
 import { createQueue, type Queue } from './jobs/queue.js'
+import { createPrCommandJob } from './jobs/run-pr-command.js'
 import type { JobHandler } from './jobs/types.js'
 import { openSqliteStore } from './store/sqlite-store.js'
 import type { Store } from './store/store.js'
@@ -32,18 +36,31 @@ export class ConfigError extends Error {
   }
 }
 
-/** The job kinds this process runs. */
-export function jobHandlers(deps: {
+/** What the job handlers share. */
+export interface JobDeps {
   store: Store
   auth: GitHubAuth
   config: AppConfig
-}): JobHandler[] {
-  const intake = {
-    store: deps.store,
-    auth: deps.auth,
-    maxManifestBytes: deps.config.maxManifestBytes,
-  }
-  return [createIntakeIssueJob(intake), createIntakePushJob(intake)] as JobHandler[]
+  enqueue: Enqueue
+  git: GitWorkspaces
+}
+
+/** The job kinds this process runs. */
+export function jobHandlers(deps: JobDeps): JobHandler[] {
+  const { store, auth, enqueue, git } = deps
+  const maxManifestBytes = deps.config.maxManifestBytes
+  const intake = { store, auth, enqueue, maxManifestBytes }
+  return [
+    createIntakeIssueJob(intake),
+    createIntakePushJob(intake),
+    createGenerateJob({ store, auth, git, maxManifestBytes }),
+    createPrCommandJob({ store, auth, enqueue }),
+  ] as JobHandler[]
+}
+
+/** The git workspaces of this process: mirrors cached under DATA_DIR/git. */
+export function gitWorkspaces(config: AppConfig, log: Logger): GitWorkspaces {
+  return createGitWorkspaces({ cacheDir: join(config.dataDir, 'git'), log })
 }
 
 /**
@@ -65,9 +82,11 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     if (!probot) throw new Error('DevSys has no GitHub App credentials (APP_ID, PRIVATE_KEY)')
     return probot.auth(installationId)
   }
-  const queue = createQueue({
+  // The handlers enqueue follow-up jobs through the queue they run in.
+  const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
+  const queue: Queue = createQueue({
     store,
-    handlers: jobHandlers({ store, auth, config }),
+    handlers: jobHandlers({ store, auth, config, enqueue, git: gitWorkspaces(config, log) }),
     log,
     concurrency: config.workerConcurrency,
     leaseMs: config.jobLeaseMs,

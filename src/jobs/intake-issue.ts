@@ -1,8 +1,9 @@
-import type { GitHubAuth, GitHubClient } from '../app-deps.js'
+import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import { getRole, hasRole } from '../github/check-permission.js'
 import { readRepoFile } from '../github/read-repo-file.js'
 import { acceptManifest } from '../intake/accept-manifest.js'
+import { startGeneration } from '../intake/start-generation.js'
 import { extractManifestFromIssue } from '../manifest/extract-manifest.js'
 import type { ManifestOrigin } from '../manifest/types.js'
 import {
@@ -23,6 +24,8 @@ export const INTAKE_COMMENT = 'intake'
 export interface IntakeDeps {
   store: Store
   auth: GitHubAuth
+  /** Starts follow-up jobs (the generation of an accepted task). */
+  enqueue: Enqueue
   maxManifestBytes: number
 }
 
@@ -129,6 +132,7 @@ async function intakeIssue(
       ...(found.origin.path === undefined ? {} : { path: found.origin.path }),
       key: `issue:${payload.fullName}#${payload.issue}`,
       requester: payload.requester,
+      requesterId: payload.requesterId,
       url: payload.issueUrl,
       installationId: payload.installationId,
     },
@@ -143,9 +147,22 @@ async function intakeIssue(
       summary: `${acceptance.problems.length} problem(s)`,
     }
   }
-  // 5. Acknowledge: a reaction and the sticky status comment.
+  // 5. Acknowledge (a reaction and the sticky status comment), then generate the code.
   await reactToIssue(github, { owner, repo, issue: payload.issue, content: 'rocket' })
   await comment(github, deps, payload, formatAcceptedComment(acceptance.task, acceptance.result))
+  await startGeneration(deps.enqueue, acceptance.task, acceptance.result, {
+    installationId: payload.installationId,
+    repo: {
+      owner,
+      name: repo,
+      fullName: payload.fullName,
+      cloneUrl: payload.cloneUrl,
+      htmlUrl: payload.htmlUrl,
+      defaultBranch: payload.defaultBranch,
+    },
+    requester: payload.requester,
+    requesterId: payload.requesterId,
+  })
   return {
     status: 'done',
     summary: `task ${acceptance.task.id} ${acceptance.result}`,

@@ -2,6 +2,7 @@ import type { GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import { readRepoFile } from '../github/read-repo-file.js'
 import { type Acceptance, acceptManifest } from '../intake/accept-manifest.js'
+import { startGeneration } from '../intake/start-generation.js'
 import { matchesManifestGlobs } from '../manifest/extract-manifest.js'
 import type { ManifestProblem } from '../manifest/types.js'
 import {
@@ -108,8 +109,25 @@ async function intakePush(
           title: `Checking ${manifests.length} manifest${manifests.length === 1 ? '' : 's'}`,
         })
   const results: FileResult[] = []
-  for (const path of manifests)
-    results.push({ path, acceptance: await checkFile(github, deps, payload, path) })
+  for (const path of manifests) {
+    const acceptance = await checkFile(github, deps, payload, path)
+    results.push({ path, acceptance })
+    if (acceptance.kind === 'saved') {
+      await startGeneration(deps.enqueue, acceptance.task, acceptance.result, {
+        installationId: payload.installationId,
+        repo: {
+          owner: payload.owner,
+          name: payload.repo,
+          fullName: payload.fullName,
+          cloneUrl: payload.cloneUrl,
+          htmlUrl: payload.htmlUrl,
+          defaultBranch: payload.defaultBranch,
+        },
+        requester: payload.requester,
+        ...(payload.requesterId === undefined ? {} : { requesterId: payload.requesterId }),
+      })
+    }
+  }
   // 3. One conclusion for the push, with an annotation on every problem's line.
   const failed = results.filter((r) => r.acceptance.kind !== 'saved')
   await completeCheckRun(github, {
@@ -179,6 +197,7 @@ async function checkFile(
       path,
       key: `push:${payload.fullName}:${path}`,
       requester: payload.requester,
+      ...(payload.requesterId === undefined ? {} : { requesterId: payload.requesterId }),
       url: payload.commitUrl,
       installationId: payload.installationId,
     },

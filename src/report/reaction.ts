@@ -22,3 +22,18 @@ export async function reactToIssue(
     content: target.content,
   })
 }
+
+/** Reacts to an issue or PR comment (a command), e.g. 👀 when starting and 🚀 when done. */
+export async function reactToComment(
+  github: {
+    rest: { reactions: Pick<GitHubClient['rest']['reactions'], 'createForIssueComment'> }
+  },
+  target: { owner: string; repo: string; commentId: number; content: ReactionContent },
+): Promise<void> {
+  await github.rest.reactions.createForIssueComment({
+    owner: target.owner,
+    repo: target.repo,
+    comment_id: target.commentId,
+    content: target.content,
+  })
+}

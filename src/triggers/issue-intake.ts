@@ -11,6 +11,9 @@ export interface IssueIntakePayload {
   /** 'owner/name' as GitHub reports it. */
   fullName: string
   defaultBranch: string
+  /** Where generated code is pushed: the repository as GitHub reports it (GHE-safe). */
+  cloneUrl: string
+  htmlUrl: string
   issue: number
   issueUrl: string
   body: string | null
@@ -18,6 +21,7 @@ export interface IssueIntakePayload {
   /** Label added by an `issues.labeled` event, if that is what triggered the job. */
   addedLabel: string | null
   requester: string
+  requesterId: number
 }
 
 /**
@@ -44,12 +48,15 @@ export function issueIntakeTrigger(payload: IssuesPayload): Trigger {
     repo: repository.name,
     fullName: repository.full_name,
     defaultBranch: repository.default_branch,
+    cloneUrl: repository.clone_url,
+    htmlUrl: repository.html_url,
     issue: issue.number,
     issueUrl: issue.html_url,
     body: issue.body ?? null,
     labels,
     addedLabel: payload.action === 'labeled' ? (payload.label?.name ?? null) : null,
     requester: payload.sender.login,
+    requesterId: payload.sender.id,
   }
   // One key per issue: rapid edits coalesce into one run that sees the newest body.
   return {

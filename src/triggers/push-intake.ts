@@ -10,6 +10,8 @@ export interface PushIntakePayload {
   repo: string
   fullName: string
   defaultBranch: string
+  cloneUrl: string
+  htmlUrl: string
   ref: string
   /** The pushed commit: manifests are read from it, and its check run reports the result. */
   sha: string
@@ -17,6 +19,7 @@ export interface PushIntakePayload {
   /** Files added or modified by the push and still present after it, in push order. */
   changedFiles: string[]
   requester: string
+  requesterId?: number
 }
 
 /** Branches DevSys pushes itself: their commits are generated code, never new manifests. */
@@ -53,11 +56,14 @@ export function pushIntakeTrigger(payload: PushPayload): Trigger {
     repo: repository.name,
     fullName: repository.full_name,
     defaultBranch: repository.default_branch ?? repository.master_branch ?? 'main',
+    cloneUrl: repository.clone_url,
+    htmlUrl: repository.html_url,
     ref: payload.ref,
     sha: payload.after,
     commitUrl: payload.head_commit?.url ?? payload.compare,
     changedFiles,
     requester: payload.sender?.login ?? payload.pusher.name,
+    ...(payload.sender ? { requesterId: payload.sender.id } : {}),
   }
   return {
     kind: 'job',

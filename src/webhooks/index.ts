@@ -1,5 +1,6 @@
 import type { Probot } from 'probot'
 import type { AppDeps } from '../app-deps.js'
+import { COMMENT_EVENTS, receiveComment } from './issue-comment.js'
 import { ISSUE_INTAKE_EVENTS, receiveIssue } from './issues.js'
 import { PUSH_EVENTS, receivePush } from './push.js'
 
@@ -17,5 +18,10 @@ export const subscriptions = [
     events: PUSH_EVENTS,
     register: (app: Probot, deps: AppDeps) =>
       app.on([...PUSH_EVENTS], (context) => receivePush(context, deps)),
+  },
+  {
+    events: COMMENT_EVENTS,
+    register: (app: Probot, deps: AppDeps) =>
+      app.on([...COMMENT_EVENTS], (context) => receiveComment(context, deps)),
   },
 ] as const

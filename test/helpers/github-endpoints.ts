@@ -283,3 +283,73 @@ export function nockGetCollaboratorPermission(
       },
     })
 }
+
+/** GET /app (as the app, with its JWT) and GET /users/{slug}[bot]: the bot identity commits use. */
+export function nockBotIdentity(slug = 'devsys', botId = 41898282): nock.Scope {
+  return nock(API)
+    .get('/app')
+    .reply(200, {
+      id: 1,
+      slug,
+      name: 'DevSys',
+      owner: { login: 'octo-org' },
+      html_url: `https://github.com/apps/${slug}`,
+    })
+    .get(`/users/${encodeURIComponent(`${slug}[bot]`)}`)
+    .reply(200, { login: `${slug}[bot]`, id: botId, type: 'Bot' })
+}
+
+/** GET /repos/{owner}/{repo}/pulls?head=owner:branch&state=open → the open PRs from `branch`. */
+export function nockListPulls(
+  owner: string,
+  repo: string,
+  branch: string,
+  numbers: number[] = [],
+): nock.Scope {
+  return nock(API)
+    .get(`/repos/${owner}/${repo}/pulls`)
+    .query({ head: `${owner}:${branch}`, state: 'open', per_page: '1' })
+    .reply(
+      200,
+      numbers.map((number) => ({
+        number,
+        html_url: `https://github.com/${owner}/${repo}/pull/${number}`,
+      })),
+    )
+}
+
+/** Fields of a pull request body that tests assert on. */
+export interface PullBody {
+  title?: string
+  body?: string
+  head?: string
+  base?: string
+  draft?: boolean
+}
+
+/** POST /repos/{owner}/{repo}/pulls → 201 with PR `number`. */
+export function nockCreatePull(owner: string, repo: string, number: number): Captured<PullBody> {
+  return mockJson<PullBody>('post', `/repos/${owner}/${repo}/pulls`, 201, (sent) => ({
+    number,
+    html_url: `https://github.com/${owner}/${repo}/pull/${number}`,
+    draft: sent.draft ?? false,
+    title: sent.title,
+    state: 'open',
+  }))
+}
+
+/** PATCH /repos/{owner}/{repo}/pulls/{number} → 200. */
+export function nockUpdatePull(
+  owner: string,
+  repo: string,
+  number: number,
+  draft = true,
+): Captured<PullBody> {
+  return mockJson<PullBody>('patch', `/repos/${owner}/${repo}/pulls/${number}`, 200, (sent) => ({
+    number,
+    html_url: `https://github.com/${owner}/${repo}/pull/${number}`,
+    draft,
+    title: sent.title,
+    state: 'open',
+  }))
+}

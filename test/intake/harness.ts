@@ -3,10 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Probot } from 'probot'
 import { afterEach, beforeEach } from 'vitest'
+import type { Enqueue } from '../../src/app-deps.js'
 import { jobHandlers } from '../../src/boot.js'
+import { createGitWorkspaces } from '../../src/git/create-git-workspaces.js'
+import { resetBotIdentity } from '../../src/github/bot-identity.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { devsysApp } from '../../src/index.js'
 import { createQueue, type Queue } from '../../src/jobs/queue.js'
+import type { JobHandler } from '../../src/jobs/types.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { createTestProbot, testLogger } from '../helpers/github.js'
@@ -21,7 +25,15 @@ export interface IntakeHarness {
   close(): Promise<void>
 }
 
-export async function startIntake(opts: { maxAttempts?: number } = {}): Promise<IntakeHarness> {
+export interface IntakeOptions {
+  maxAttempts?: number
+  /** Where git workspaces make their temporary clones (to check none is left behind). */
+  tmpDir?: string
+  /** Only these job kinds run; others fail as unknown (tests of one step stop the pipeline there). */
+  jobs?: string[]
+}
+
+export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'devsys-intake-'))
   const loaded = loadEnv({ DATA_DIR: dataDir })
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
@@ -29,21 +41,32 @@ export async function startIntake(opts: { maxAttempts?: number } = {}): Promise<
   const log = testLogger()
   const store = openSqliteStore({ dataDir })
   let probot: Probot | undefined
-  const queue = createQueue({
+  const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
+  const queue: Queue = createQueue({
     store,
-    handlers: jobHandlers({
-      store,
-      config,
-      auth: (installationId) => {
-        if (!probot) throw new Error('probot not ready')
-        return probot.auth(installationId)
-      },
-    }),
+    handlers: onlyJobs(
+      opts.jobs,
+      jobHandlers({
+        store,
+        config,
+        enqueue,
+        git: createGitWorkspaces({
+          cacheDir: join(dataDir, 'git'),
+          ...(opts.tmpDir === undefined ? {} : { tmpDir: opts.tmpDir }),
+          log,
+        }),
+        auth: (installationId) => {
+          if (!probot) throw new Error('probot not ready')
+          return probot.auth(installationId)
+        },
+      }),
+    ),
     log,
     maxAttempts: opts.maxAttempts ?? 2,
     backoff: { baseMs: 5, maxMs: 20 },
     pollMs: 20,
   })
+  resetBotIdentity()
   probot = await createTestProbot()
   await probot.load(devsysApp({ config, store, queue, log }), {
     cwd: process.cwd(),
@@ -70,8 +93,12 @@ export async function startIntake(opts: { maxAttempts?: number } = {}): Promise<
   }
 }
 
+function onlyJobs(kinds: string[] | undefined, handlers: JobHandler[]): JobHandler[] {
+  return kinds === undefined ? handlers : handlers.filter((h) => kinds.includes(h.kind))
+}
+
 /** Starts a fresh harness before each test and closes it after; call the result inside tests. */
-export function useIntake(opts: { maxAttempts?: number } = {}): () => IntakeHarness {
+export function useIntake(opts: IntakeOptions = {}): () => IntakeHarness {
   let current: IntakeHarness | undefined
   beforeEach(async () => {
     current = await startIntake(opts)

@@ -31,7 +31,8 @@ function fenced(text: string, lang = 'json'): string {
 }
 
 const mockGitHubScope = useGitHubMock()
-const devsys = useIntake()
+// Intake only: the generation it queues is tested in test/jobs/generate-task.test.ts.
+const devsys = useIntake({ jobs: ['intake-issue'] })
 
 describe('issue intake', () => {
   it('turns a labelled issue with a valid manifest into a task, with a reaction and a status comment', async () => {
@@ -56,6 +57,18 @@ describe('issue intake', () => {
       url: 'https://github.com/Codertocat/Hello-World/issues/1',
     })
     expect(task?.spec).toContain(blogId)
+    // The accepted task's code generation is queued (and runs in the generate job's tests).
+    const [generate] = await devsys().store.listJobs({ kind: 'generate' })
+    expect(generate).toMatchObject({ key: `generate:${blogId}` })
+    expect(generate?.payload).toMatchObject({
+      taskId: blogId,
+      reason: 'intake',
+      repo: {
+        fullName: `${OWNER}/${REPO}`,
+        cloneUrl: 'https://github.com/Codertocat/Hello-World.git',
+      },
+      requester: 'Codertocat',
+    })
   })
 
   it('reads a manifest from an issue opened with the label (official issues.opened payload)', async () => {
@@ -110,7 +123,7 @@ describe('issue intake', () => {
     const payload = labelled(fenced(blog))
     await devsys().deliver('issues', payload, 'same-delivery')
     await devsys().deliver('issues', payload, 'same-delivery')
-    expect(await devsys().store.listJobs()).toHaveLength(1)
+    expect(await devsys().store.listJobs({ kind: 'intake-issue' })).toHaveLength(1)
     expect(
       githubRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/comments')),
     ).toHaveLength(1)

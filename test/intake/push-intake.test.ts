@@ -35,7 +35,8 @@ function pushOf(files: { added?: string[]; modified?: string[]; removed?: string
 const SHA = 'c0ffee'.padEnd(40, '0')
 
 const github = useGitHubMock()
-const devsys = useIntake()
+// Intake only: the generation it queues is tested in test/jobs/generate-task.test.ts.
+const devsys = useIntake({ jobs: ['intake-push'] })
 
 describe('push intake', () => {
   it('validates only the changed manifests, from the pushed commit, and reports a passing check run', async () => {

@@ -1,0 +1,294 @@
+import type { Logger } from 'pino'
+import type { GitHubAuth, GitHubClient } from '../app-deps.js'
+import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
+import { createGenerator } from '../generate/create-generator.js'
+import { type Generation, runGeneration } from '../generate/run-generation.js'
+import { GenerateError } from '../generate/types.js'
+import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
+import type { GitWorkspaces } from '../git/create-git-workspaces.js'
+import { GitError } from '../git/git-error.js'
+import type { RepoRef } from '../git/types.js'
+import { parseManifest } from '../manifest/parse-manifest.js'
+import { formatProblems, formatStopComment } from '../report/format-intake.js'
+import {
+  formatGeneratedComment,
+  formatPullRequestBody,
+  formatPullRequestTitle,
+} from '../report/format-pull-request.js'
+import { upsertPullRequest } from '../report/pull-request.js'
+import { reactToComment } from '../report/reaction.js'
+import { upsertStickyComment } from '../report/sticky-comment.js'
+import type { Store, Task } from '../store/store.js'
+import type { JobHandler, Outcome } from './types.js'
+
+/** Payload of a `generate` job: (re)generate a task's code on its branch and open or update its PR. */
+export interface GeneratePayload {
+  installationId: number
+  taskId: string
+  repo: RepoRef & { owner: string; name: string; htmlUrl: string }
+  reason: 'intake' | 'revise'
+  feedback?: string
+  requester: string
+  requesterId?: number
+  /** The `/revise` comment on the PR, reacted to when the job ends. */
+  commentId?: number
+}
+
+export interface GenerateDeps {
+  store: Store
+  auth: GitHubAuth
+  git: GitWorkspaces
+  maxManifestBytes: number
+}
+
+/** Sticky comment kinds: the task's status on its PR, and the intake result on its issue. */
+export const PR_STATUS_COMMENT = 'status'
+const INTAKE_COMMENT = 'intake'
+
+/** The job key that serializes all code changes of one task. */
+export function generateJobKey(taskId: string): string {
+  return `generate:${taskId}`
+}
+
+/** The `generate` job. */
+export function createGenerateJob(deps: GenerateDeps): JobHandler<GeneratePayload> {
+  return {
+    kind: 'generate',
+    async run(payload, ctx) {
+      const github = await deps.auth(payload.installationId)
+      return generateTask(github, deps, payload, ctx.log, ctx.signal)
+    },
+    async onFailed(payload, error) {
+      const github = await deps.auth(payload.installationId)
+      const task = await deps.store.getTask(payload.taskId)
+      await report(
+        github,
+        deps,
+        payload,
+        task,
+        formatStopComment(
+          `DevSys could not generate \`${payload.taskId}\``,
+          `${error}\n\nNothing was pushed. DevSys gave up after retrying; comment \`/revise\` on the pull request or edit the issue to try again.`,
+        ),
+      )
+      if (payload.commentId !== undefined) await react(github, payload, 'confused')
+    },
+  }
+}
+
+async function generateTask(
+  github: GitHubClient,
+  deps: GenerateDeps,
+  payload: GeneratePayload,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const { repo } = payload
+  const target = { owner: repo.owner, repo: repo.name }
+  // 1. The task as stored, and its manifest (validated again: the store may predate a schema change).
+  const task = await deps.store.getTask(payload.taskId)
+  if (!task)
+    return {
+      status: 'skipped',
+      reason: 'task-gone',
+      summary: `task ${payload.taskId} no longer exists`,
+    }
+  const parsed = parseManifest(
+    task.manifestText,
+    { label: `task ${task.id}` },
+    { maxBytes: deps.maxManifestBytes },
+  )
+  if (!parsed.ok) {
+    await report(
+      github,
+      deps,
+      payload,
+      task,
+      formatStopComment(
+        'DevSys cannot generate this task',
+        formatProblems(`task ${task.id}`, parsed.problems),
+      ),
+    )
+    return {
+      status: 'rejected',
+      reason: 'invalid-manifest',
+      summary: 'stored manifest no longer valid',
+    }
+  }
+  const manifest = parsed.manifest
+  // 2. Settings from the default branch, and who commits.
+  const loaded = await fetchRepoConfig(github, target)
+  if (!loaded.ok) {
+    await report(
+      github,
+      deps,
+      payload,
+      task,
+      formatStopComment(
+        `DevSys cannot read ${REPO_CONFIG_PATH}`,
+        formatProblems(REPO_CONFIG_PATH, loaded.problems),
+      ),
+    )
+    return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
+  }
+  const config = loaded.config
+  const webHost = new URL(repo.htmlUrl).host
+  const bot = await getBotIdentity(await deps.auth(), webHost)
+  const identity = commitIdentity(
+    bot,
+    { login: payload.requester, id: payload.requesterId },
+    webHost,
+  )
+  const token = await installationToken(github)
+  const branch = `devsys/${task.id}`
+  const generatorKind = manifest.generator ?? config.generator.kind
+
+  // 3. Generate, commit and push in a temporary clone; an expected failure pushes nothing.
+  let pushed: Generation
+  try {
+    const generator = createGenerator(generatorKind, config.generator)
+    pushed = await runGeneration({
+      git: deps.git,
+      repo,
+      branch,
+      auth: { token },
+      generator,
+      manifest,
+      spec: task.spec,
+      feedback: payload.feedback,
+      identity,
+      message:
+        payload.reason === 'revise'
+          ? `Revise ${task.id}: ${firstLine(payload.feedback)}`
+          : `Generate ${task.id} (revision ${task.revision})`,
+      signal,
+      log,
+    })
+  } catch (error) {
+    if (error instanceof GenerateError) {
+      await report(
+        github,
+        deps,
+        payload,
+        task,
+        formatStopComment(
+          `DevSys could not generate \`${task.id}\``,
+          `${error.message}\n\nNothing was pushed.`,
+        ),
+      )
+      if (payload.commentId !== undefined) await react(github, payload, 'confused')
+      return { status: 'rejected', reason: `generator-${error.code}`, summary: error.message }
+    }
+    // Git failures (a moved branch, an unreachable remote) may pass: let the queue retry.
+    if (error instanceof GitError)
+      log.warn({ code: error.code }, 'git step failed; the job will retry')
+    throw error
+  }
+
+  // 4. The pull request: created once, then kept up to date.
+  const pr = await upsertPullRequest(github, {
+    ...target,
+    head: branch,
+    base: repo.defaultBranch,
+    title: formatPullRequestTitle(task),
+    body: formatPullRequestBody({
+      task,
+      manifest,
+      files: pushed.files,
+      generator: generatorKind,
+      headSha: pushed.sha,
+    }),
+    draft: config.draftUntilTestsPass,
+    knownNumber: task.code?.pullRequest?.number ?? null,
+  })
+  const updated = await deps.store.setTaskCode(
+    task.id,
+    { branch, headSha: pushed.sha, pullRequest: { number: pr.number, url: pr.url } },
+    'devsys',
+  )
+  if (task.status === 'pending') await deps.store.setTaskStatus(task.id, 'in_progress', 'devsys')
+
+  // 5. Tell people: the PR's status comment, and the issue that asked for the task.
+  await upsertStickyComment(github, deps.store, {
+    ...target,
+    issue: pr.number,
+    kind: PR_STATUS_COMMENT,
+    body: formatGeneratedComment({
+      task: updated ?? task,
+      headSha: pushed.sha,
+      committed: pushed.committed,
+      files: pushed.files.length,
+      summary: pushed.summary,
+      feedback: payload.feedback,
+    }),
+  })
+  if (
+    task.source.kind === 'issue' &&
+    task.source.issue !== undefined &&
+    task.source.repo === repo.fullName
+  ) {
+    await upsertStickyComment(github, deps.store, {
+      ...target,
+      issue: task.source.issue,
+      kind: INTAKE_COMMENT,
+      body: [
+        `### DevSys task \`${task.id}\`: pull request #${pr.number}`,
+        '',
+        `The code is on branch \`${branch}\` in ${pr.url} (${pr.draft ? 'draft until its tests pass' : 'ready for review'}).`,
+      ].join('\n'),
+    })
+  }
+  if (payload.commentId !== undefined) await react(github, payload, 'rocket')
+  return {
+    status: 'done',
+    summary: `${pushed.committed ? 'pushed' : 'no changes at'} ${pushed.sha.slice(0, 7)}, PR #${pr.number}`,
+    details: {
+      sha: pushed.sha,
+      pr: pr.number,
+      files: pushed.files.length,
+      committed: pushed.committed,
+    },
+  }
+}
+
+async function installationToken(github: GitHubClient): Promise<string> {
+  const auth = (await github.auth({ type: 'installation' })) as { token?: unknown }
+  if (typeof auth.token !== 'string') throw new Error('GitHub returned no installation token')
+  return auth.token
+}
+
+/** Reports on the PR when the task has one, else on the issue it came from. */
+async function report(
+  github: GitHubClient,
+  deps: GenerateDeps,
+  payload: GeneratePayload,
+  task: Task | undefined,
+  body: string,
+) {
+  const { owner, name } = payload.repo
+  const pr = task?.code?.pullRequest?.number
+  const issue = pr ?? (task?.source.kind === 'issue' ? task.source.issue : undefined)
+  if (issue === undefined) return
+  await upsertStickyComment(github, deps.store, {
+    owner,
+    repo: name,
+    issue,
+    kind: pr === undefined ? INTAKE_COMMENT : PR_STATUS_COMMENT,
+    body,
+  })
+}
+
+function react(github: GitHubClient, payload: GeneratePayload, content: 'rocket' | 'confused') {
+  if (payload.commentId === undefined) return Promise.resolve()
+  return reactToComment(github, {
+    owner: payload.repo.owner,
+    repo: payload.repo.name,
+    commentId: payload.commentId,
+    content,
+  })
+}
+
+function firstLine(text: string | undefined): string {
+  const line = (text ?? '').split('\n')[0]?.trim() ?? ''
+  return line.length > 60 ? `${line.slice(0, 60)}…` : line
+}

@@ -1,0 +1,186 @@
+import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
+import { fetchRepoConfig } from '../config/fetch-repo-config.js'
+import { getRole, hasRole } from '../github/check-permission.js'
+import { formatHelp } from '../report/format-help.js'
+import { formatStopComment } from '../report/format-intake.js'
+import { reactToComment } from '../report/reaction.js'
+import { upsertStickyComment } from '../report/sticky-comment.js'
+import type { Store } from '../store/store.js'
+import type { PrCommandPayload } from '../triggers/pr-command.js'
+import { type GeneratePayload, generateJobKey } from './generate-task.js'
+import type { JobHandler, Outcome } from './types.js'
+
+/** Commands this DevSys version carries out; the others are listed by /help as coming. */
+export const AVAILABLE_COMMANDS: ReadonlySet<string> = new Set(['revise', 'help'])
+
+/** Sticky comment kind for answers to commands on a PR. */
+export const COMMAND_COMMENT = 'command'
+
+export interface PrCommandDeps {
+  store: Store
+  auth: GitHubAuth
+  enqueue: Enqueue
+}
+
+/** The `pr-command` job: checks who asked, reacts, and starts the work or explains why not. */
+export function createPrCommandJob(deps: PrCommandDeps): JobHandler<PrCommandPayload> {
+  return {
+    kind: 'pr-command',
+    async run(payload) {
+      const github = await deps.auth(payload.installationId)
+      return runCommand(github, deps, payload)
+    },
+    async onFailed(payload, error) {
+      const github = await deps.auth(payload.installationId)
+      await answer(
+        github,
+        deps,
+        payload,
+        formatStopComment('DevSys could not run the command', error),
+      )
+      await react(github, payload, 'confused')
+    },
+  }
+}
+
+async function runCommand(
+  github: GitHubClient,
+  deps: PrCommandDeps,
+  payload: PrCommandPayload,
+): Promise<Outcome> {
+  const { parsed } = payload
+  // 1. Say what is wrong with a malformed command.
+  if (parsed.kind === 'invalid') {
+    await react(github, payload, 'confused')
+    await answer(
+      github,
+      deps,
+      payload,
+      formatStopComment(`DevSys did not understand \`/${parsed.name}\``, parsed.message),
+    )
+    return { status: 'rejected', reason: 'invalid-command', summary: parsed.message }
+  }
+  const { command } = parsed
+  if (command.name === 'help') {
+    await answer(github, deps, payload, formatHelp(AVAILABLE_COMMANDS))
+    return { status: 'done', summary: 'help shown' }
+  }
+  // 2. Only people with the configured role may change code, test or deploy.
+  const loaded = await fetchRepoConfig(github, { owner: payload.owner, repo: payload.repo })
+  if (!loaded.ok) {
+    await react(github, payload, 'confused')
+    await answer(
+      github,
+      deps,
+      payload,
+      formatStopComment(
+        'DevSys cannot read its repo config',
+        'Fix `.github/devsys.yml` on the default branch, then try again.',
+      ),
+    )
+    return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
+  }
+  const required = loaded.config.permissions[command.name]
+  const role = await getRole(github, {
+    owner: payload.owner,
+    repo: payload.repo,
+    user: payload.commenter,
+  })
+  if (!hasRole(role, required)) {
+    await react(github, payload, 'confused')
+    await answer(
+      github,
+      deps,
+      payload,
+      formatStopComment(
+        `DevSys did not run \`/${command.name}\``,
+        `@${payload.commenter} has the '${role}' role on ${payload.fullName}; \`/${command.name}\` needs '${required}'.`,
+      ),
+    )
+    return {
+      status: 'rejected',
+      reason: 'permission',
+      summary: `${payload.commenter} lacks ${required}`,
+    }
+  }
+  if (!AVAILABLE_COMMANDS.has(command.name)) {
+    await react(github, payload, 'confused')
+    await answer(
+      github,
+      deps,
+      payload,
+      formatStopComment(
+        `\`/${command.name}\` is not available yet`,
+        'This DevSys version does not carry it out yet. Comment `/help` for the commands it has.',
+      ),
+    )
+    return {
+      status: 'rejected',
+      reason: 'not-available',
+      summary: `/${command.name} not available`,
+    }
+  }
+  // 3. The PR must be a DevSys task's.
+  const task = await deps.store.findTaskByPullRequest(payload.fullName, payload.pr)
+  if (!task) {
+    await react(github, payload, 'confused')
+    await answer(
+      github,
+      deps,
+      payload,
+      formatStopComment(
+        'This pull request is not a DevSys task',
+        'DevSys commands work on the pull requests DevSys opened for a task.',
+      ),
+    )
+    return { status: 'rejected', reason: 'not-a-task', summary: 'PR has no task' }
+  }
+  // 4. /revise: acknowledge now, regenerate in the task's own serialized job.
+  if (command.name === 'revise') {
+    await react(github, payload, 'eyes')
+    const job: GeneratePayload = {
+      installationId: payload.installationId,
+      taskId: task.id,
+      repo: {
+        owner: payload.owner,
+        name: payload.repo,
+        fullName: payload.fullName,
+        cloneUrl: payload.cloneUrl,
+        htmlUrl: payload.htmlUrl,
+        defaultBranch: payload.defaultBranch,
+      },
+      reason: 'revise',
+      feedback: command.feedback,
+      requester: payload.commenter,
+      requesterId: payload.commenterId,
+      commentId: payload.commentId,
+    }
+    await deps.enqueue({ kind: 'generate', key: generateJobKey(task.id), payload: job })
+    return { status: 'done', summary: `revision of ${task.id} queued` }
+  }
+  return { status: 'skipped', reason: 'unhandled', summary: `/${command.name} has no handler` }
+}
+
+function answer(
+  github: GitHubClient,
+  deps: PrCommandDeps,
+  payload: PrCommandPayload,
+  body: string,
+) {
+  return upsertStickyComment(github, deps.store, {
+    owner: payload.owner,
+    repo: payload.repo,
+    issue: payload.pr,
+    kind: COMMAND_COMMENT,
+    body,
+  })
+}
+
+function react(github: GitHubClient, payload: PrCommandPayload, content: 'eyes' | 'confused') {
+  return reactToComment(github, {
+    owner: payload.owner,
+    repo: payload.repo,
+    commentId: payload.commentId,
+    content,
+  })
+}

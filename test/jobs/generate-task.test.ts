@@ -1,0 +1,302 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createRemote, filesOn, git, hasBranch } from '../helpers/git-remote.js'
+import {
+  githubRequests,
+  nockBotIdentity,
+  nockCreateCommentReaction,
+  nockCreateIssueComment,
+  nockCreatePull,
+  nockCreateReaction,
+  nockGetCollaboratorPermission,
+  nockGetContent,
+  nockListPulls,
+  nockUpdateIssueComment,
+  nockUpdatePull,
+  TEST_INSTALLATION_TOKEN,
+  useGitHubMock,
+} from '../helpers/github.js'
+import { httpRequest } from '../helpers/http.js'
+import { examplePayload } from '../helpers/payloads.js'
+import { requireTool } from '../helpers/require-tool.js'
+import { startIntake, type IntakeHarness, testLabel } from '../intake/harness.js'
+
+const OWNER = 'Codertocat'
+const REPO = 'Hello-World'
+const CONFIG = '.github/devsys.yml'
+const blogText = readFileSync(new URL('../../specs/create-blog.json', import.meta.url), 'utf8')
+const BRANCH = 'devsys/create-blog'
+const hasPhp =
+  requireTool('phpunit', 'the generated blog is checked with its own PHPUnit suite') &&
+  requireTool('php', 'the generated blog is served with php -S')
+
+let remote: { root: string; bare: string }
+let tmp: string
+let devsys: IntakeHarness
+useGitHubMock()
+
+beforeEach(async () => {
+  remote = createRemote()
+  tmp = mkdtempSync(join(tmpdir(), 'devsys-ws-'))
+  devsys = await startIntake({ tmpDir: tmp, maxAttempts: 2 })
+})
+afterEach(async () => {
+  await devsys.close()
+  rmSync(remote.root, { recursive: true, force: true })
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+function labelledIssue(manifest = blogText) {
+  return examplePayload('issues', 'labeled', (p) => {
+    p.issue.body = `Build it.\n\n\`\`\`json\n${manifest}\n\`\`\`\n`
+    p.label = testLabel('devsys')
+    p.issue.labels = [testLabel('devsys')]
+    p.repository.clone_url = remote.bare
+  })
+}
+
+function mockIntake(configYaml: string | null = null) {
+  nockGetContent(OWNER, REPO, CONFIG, null, configYaml)
+  nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
+  nockCreateReaction(OWNER, REPO, 1)
+  nockCreateIssueComment(OWNER, REPO, 1)
+}
+
+describe('generate job', () => {
+  it('generates the blog on devsys/<id>, opens a draft PR that closes the issue, and links it from the issue', async () => {
+    mockIntake()
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockBotIdentity()
+    nockListPulls(OWNER, REPO, BRANCH)
+    const pr = nockCreatePull(OWNER, REPO, 5)
+    const status = nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
+    const issueLink = nockUpdateIssueComment(OWNER, REPO, 1001)
+
+    await devsys.deliver('issues', labelledIssue())
+
+    // The branch in the "GitHub" repository: generated files, authored by the bot, crediting the requester.
+    const files = filesOn(remote.bare, BRANCH)
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'public/index.php',
+        'public/post.php',
+        'data/posts.json',
+        'phpunit.xml',
+      ]),
+    )
+    expect(git(remote.bare, 'log', '-1', '--format=%an <%ae>|%cn <%ce>', BRANCH)).toBe(
+      'devsys[bot] <41898282+devsys[bot]@users.noreply.github.com>|devsys[bot] <41898282+devsys[bot]@users.noreply.github.com>',
+    )
+    expect(
+      git(remote.bare, 'log', '-1', '--format=%(trailers:key=Co-authored-by,valueonly)', BRANCH),
+    ).toBe('Codertocat <21031067+Codertocat@users.noreply.github.com>')
+    expect(git(remote.bare, 'rev-parse', 'main')).toBe(git(remote.bare, 'rev-parse', `${BRANCH}~1`))
+
+    const opened = await pr.body
+    expect(opened).toMatchObject({
+      head: BRANCH,
+      base: 'master',
+      draft: true,
+      title: 'DevSys: A small PHP blog',
+    })
+    expect(opened.body).toContain('Closes #1.')
+    expect(opened.body).toContain('`public/index.php`')
+    expect((await status.body).body).toContain('pushed')
+    expect((await issueLink.body).body).toContain('pull request #5')
+    const task = await devsys.store.getTask('create-blog')
+    expect(task?.code).toEqual({
+      branch: BRANCH,
+      headSha: git(remote.bare, 'rev-parse', BRANCH),
+      pullRequest: { number: 5, url: 'https://github.com/Codertocat/Hello-World/pull/5' },
+    })
+    expect(task?.status).toBe('in_progress')
+    // No temporary clone is left behind, and the token is nowhere on disk or in the store.
+    expect(readdirSync(tmp)).toEqual([])
+    const stored = JSON.stringify([
+      await devsys.store.listJobs(),
+      await devsys.store.listTasks(),
+      await devsys.store.listAudit(),
+    ])
+    expect(stored).not.toContain(TEST_INSTALLATION_TOKEN)
+  })
+
+  it.skipIf(!hasPhp)(
+    'pushes a blog whose own PHPUnit suite passes and whose pages answer under php -S',
+    async () => {
+      mockIntake()
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      nockBotIdentity()
+      nockListPulls(OWNER, REPO, BRANCH)
+      nockCreatePull(OWNER, REPO, 5)
+      nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      await devsys.deliver('issues', labelledIssue())
+
+      const checkout = join(remote.root, 'checkout')
+      git(remote.root, 'clone', '-q', '-b', BRANCH, remote.bare, checkout)
+      const phpunit = await promisify(execFile)('phpunit', ['--log-junit', 'build/junit.xml'], {
+        cwd: checkout,
+      })
+      expect(phpunit.stdout).toMatch(/OK \(\d+ tests?/)
+      const server = await servePhp(join(checkout, 'public'))
+      try {
+        const manifest = JSON.parse(blogText) as {
+          acceptance: Array<{ path: string; status: number; bodyContains?: string[] }>
+        }
+        for (const check of manifest.acceptance) {
+          const response = await fetchText(`${server.url}${check.path}`)
+          expect(response.status, check.path).toBe(check.status)
+          for (const text of check.bodyContains ?? [])
+            expect(response.body, check.path).toContain(text)
+        }
+      } finally {
+        server.stop()
+      }
+    },
+  )
+
+  it('/revise on the PR regenerates with the feedback as a new commit on the same branch and PR', async () => {
+    mockIntake()
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockBotIdentity()
+    nockListPulls(OWNER, REPO, BRANCH)
+    nockCreatePull(OWNER, REPO, 5)
+    nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
+    nockUpdateIssueComment(OWNER, REPO, 1001)
+    await devsys.deliver('issues', labelledIssue())
+    const first = git(remote.bare, 'rev-parse', BRANCH)
+
+    // The command: checked, acknowledged with 👀, then the task's generate job runs.
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
+    const eyes = nockCreateCommentReaction(OWNER, REPO, 492700400)
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    const updated = nockUpdatePull(OWNER, REPO, 5)
+    const status = nockUpdateIssueComment(OWNER, REPO, 2001)
+    nockUpdateIssueComment(OWNER, REPO, 1001)
+    const done = nockCreateCommentReaction(OWNER, REPO, 492700400)
+    await devsys.deliver('issue_comment', revise('/revise Put the newest post first, please'))
+
+    expect(await eyes.body).toEqual({ content: 'eyes' })
+    expect(await done.body).toEqual({ content: 'rocket' })
+    const second = git(remote.bare, 'rev-parse', BRANCH)
+    expect(second).not.toBe(first)
+    expect(git(remote.bare, 'rev-parse', `${BRANCH}~1`)).toBe(first)
+    expect(git(remote.bare, 'log', '-1', '--format=%s', BRANCH)).toBe(
+      'Revise create-blog: Put the newest post first, please',
+    )
+    expect(git(remote.bare, 'show', `${BRANCH}:.devsys/feedback.md`)).toContain(
+      'Put the newest post first, please',
+    )
+    expect((await updated.body).body).toContain('Closes #1.')
+    expect((await status.body).body).toContain('Put the newest post first, please')
+    // Still one PR: the revision updated #5, it never listed or created another.
+    expect(
+      githubRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/pulls')),
+    ).toHaveLength(1)
+  })
+
+  it('refuses /revise from someone without write permission', async () => {
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'read')
+    const reaction = nockCreateCommentReaction(OWNER, REPO, 492700400)
+    const answer = nockCreateIssueComment(OWNER, REPO, 5)
+    await devsys.deliver('issue_comment', revise('/revise do something'))
+    expect(await reaction.body).toEqual({ content: 'confused' })
+    expect((await answer.body).body).toMatch(/'read' role .* needs 'write'/)
+    expect(await devsys.store.listJobs({ kind: 'generate' })).toEqual([])
+  })
+
+  it('fails with a clear message and pushes nothing when the generator fails', async () => {
+    const config =
+      'generator:\n  kind: command\n  command: ["node", "-e", "console.log(\'half done\'); process.exit(3)"]\n'
+    mockIntake(config)
+    nockGetContent(OWNER, REPO, CONFIG, null, config)
+    nockBotIdentity()
+    const failure = nockUpdateIssueComment(OWNER, REPO, 1001)
+    await devsys.deliver('issues', labelledIssue())
+    const { body } = await failure.body
+    expect(body).toContain('could not generate `create-blog`')
+    expect(body).toContain('exit')
+    expect(body).toContain('half done')
+    expect(body).toContain('Nothing was pushed')
+    expect(hasBranch(remote.bare, BRANCH)).toBe(false)
+    expect(readdirSync(tmp)).toEqual([])
+  })
+
+  it('reports a rejected push on the issue after retrying, leaving the remote untouched', async () => {
+    // A server-side hook that refuses DevSys's branches, as a protected branch rule would.
+    const hook = join(remote.bare, 'hooks', 'pre-receive')
+    writeFileSync(hook, '#!/bin/sh\necho "branch is protected" >&2\nexit 1\n', { mode: 0o755 })
+    mockIntake()
+    for (let attempt = 0; attempt < 2; attempt += 1) nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockBotIdentity()
+    const failure = nockUpdateIssueComment(OWNER, REPO, 1001)
+    await devsys.deliver('issues', labelledIssue())
+    const { body } = await failure.body
+    expect(body).toContain('could not generate `create-blog`')
+    expect(body).toMatch(/push/i)
+    expect(body).not.toContain(TEST_INSTALLATION_TOKEN)
+    expect(hasBranch(remote.bare, BRANCH)).toBe(false)
+    expect((await devsys.store.listJobs({ kind: 'generate' }))[0]).toMatchObject({
+      state: 'failed',
+      attempts: 2,
+    })
+    expect(readdirSync(tmp)).toEqual([])
+  })
+
+  it('reports a clone that fails', async () => {
+    mockIntake()
+    for (let attempt = 0; attempt < 2; attempt += 1) nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockBotIdentity()
+    const failure = nockUpdateIssueComment(OWNER, REPO, 1001)
+    const payload = labelledIssue()
+    payload.repository.clone_url = join(remote.root, 'no-such-repo.git')
+    await devsys.deliver('issues', payload)
+    expect((await failure.body).body).toMatch(/clone/i)
+    expect(readdirSync(tmp)).toEqual([])
+  })
+})
+
+function revise(body: string) {
+  return examplePayload('issue_comment', 'created', (p) => {
+    p.issue.number = 5
+    p.issue.pull_request = {
+      url: 'https://api.github.com/repos/Codertocat/Hello-World/pulls/5',
+      html_url: 'https://github.com/Codertocat/Hello-World/pull/5',
+      diff_url: 'https://github.com/Codertocat/Hello-World/pull/5.diff',
+      patch_url: 'https://github.com/Codertocat/Hello-World/pull/5.patch',
+      merged_at: null,
+    }
+    p.comment.body = body
+    p.repository.clone_url = remote.bare
+  })
+}
+
+async function servePhp(docroot: string): Promise<{ url: string; stop(): void }> {
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  const child: ChildProcess = spawn('php', ['-S', `127.0.0.1:${port}`, '-t', docroot], {
+    stdio: 'ignore',
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 100; i += 1) {
+    try {
+      await fetchText(`${url}/`)
+      return { url, stop: () => child.kill() }
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  child.kill()
+  throw new Error(`php -S did not start on port ${port}`)
+}
+
+async function fetchText(url: string): Promise<{ status: number; body: string }> {
+  const response = await httpRequest(url)
+  return { status: response.status, body: response.text }
+}
