@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import type { Logger } from 'pino'
@@ -47,8 +48,9 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
 
   // 2. The repository, its base branch and its repo config (read from that branch).
   const repoPath = resolve(opts.repoPath)
-  const git = simpleGit(repoPath)
-  if (!(await git.checkIsRepo().catch(() => false))) {
+  // simple-git refuses a directory that does not exist, so look before handing it over.
+  const git = existsSync(repoPath) ? simpleGit(repoPath) : undefined
+  if (!git || !(await git.checkIsRepo().catch(() => false))) {
     out(
       `✗ ${repoPath} is not a git repository: create one with \`git init\` and commit something first`,
     )

@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { git } from '../helpers/git-remote.js'
+
+const run = promisify(execFile)
+let root: string
+let repo: string
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'devsys-cli-'))
+  repo = join(root, 'my-blog')
+  mkdirSync(repo)
+  git(repo, 'init', '-q', '-b', 'main')
+  git(repo, 'config', 'user.name', 'Mona Lisa')
+  git(repo, 'config', 'user.email', 'mona@example.com')
+  writeFileSync(join(repo, 'README.md'), '# my blog\n')
+  git(repo, 'add', '-A')
+  git(repo, 'commit', '-q', '-m', 'start')
+})
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true })
+})
+
+function devsys(...args: string[]) {
+  return run('npx', ['tsx', 'src/cli/devsys.ts', ...args], {
+    env: { ...process.env, DATA_DIR: join(root, 'data') },
+  }).then(
+    (r) => ({ code: 0, stdout: r.stdout }),
+    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+  )
+}
+
+describe('devsys run (local mode)', () => {
+  it('validates the manifest and commits the generated code on devsys/<id>, leaving the work tree alone', async () => {
+    writeFileSync(join(repo, 'notes.txt'), 'uncommitted work\n')
+    const result = await devsys('run', 'specs/create-blog.json', '--repo', repo)
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("manifest 'create-blog' is valid")
+    expect(result.stdout).toMatch(/committed [0-9a-f]{12} on devsys\/create-blog \(from main\)/)
+    const files = git(repo, 'ls-tree', '-r', '--name-only', 'devsys/create-blog').split('\n')
+    expect(files).toEqual(expect.arrayContaining(['README.md', 'public/index.php', 'phpunit.xml']))
+    expect(result.stdout).toContain('public/index.php')
+    expect(git(repo, 'log', '-1', '--format=%an|%(trailers:key=Co-authored-by,valueonly)', 'devsys/create-blog')).toBe(
+      'DevSys|Mona Lisa <mona@example.com>',
+    )
+    // The user's checkout is untouched: same branch, uncommitted file still there.
+    expect(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main')
+    expect(git(repo, 'status', '--porcelain')).toBe('?? notes.txt')
+
+    const again = await devsys('run', 'specs/create-blog.json', '--repo', repo)
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('nothing to change')
+  })
+
+  it('prints every problem of an invalid manifest with file:line:column and commits nothing', async () => {
+    const bad = join(root, 'bad.json')
+    writeFileSync(bad, '{\n  "id": "Bad Id",\n  "title": "x",\n  "stack": "cobol"\n}\n')
+    const result = await devsys('run', bad, '--repo', repo)
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain(`${bad}:2:9 /id:`)
+    expect(result.stdout).toContain(`${bad}:4:12 /stack:`)
+    expect(result.stdout).toContain('how to fix: use one of: php, static')
+    expect(git(repo, 'branch', '--list', 'devsys/*')).toBe('')
+  })
+
+  it('explains a path that is not a git repository', async () => {
+    const result = await devsys('run', 'specs/create-blog.json', '--repo', join(root, 'nowhere'))
+    expect(result.code).toBe(2)
+    expect(result.stdout).toContain('is not a git repository')
+  })
+})
