@@ -35,6 +35,8 @@ export type GenerateErrorCode =
   | 'forbidden-path'
   | 'unsupported-stack'
   | 'not-configured'
+  /** The manifest's free-form `data` does not have the shape the scaffold needs. */
+  | 'invalid-data'
 
 /**
  * An expected generator failure, with a message that tells the user what happened and what to
