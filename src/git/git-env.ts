@@ -69,10 +69,16 @@ export function authEnv(cloneUrl: string, auth: GitAuth | undefined): Record<str
 }
 
 /**
- * simple-git bound to `dir` with exactly `env` as the environment. simple-git refuses
- * GIT_CONFIG_COUNT unless allowed, because config from the environment can name programs to run;
- * it is allowed only when DevSys built that environment itself (authEnv), and the configured key
- * is still checked by simple-git against its list of keys that run programs.
+ * simple-git bound to `dir` with exactly `env` as the environment, for every git command DevSys
+ * runs (and the ones a job runs through `Workspace.git`).
+ *
+ * - Any non-zero exit fails the command. simple-git on its own resolves when git exits non-zero
+ *   with nothing on stderr (`merge-base --is-ancestor`, a failing hook), which would read as success.
+ * - `core.hooksPath=/dev/null`: no hook ever runs, so nothing in a repository or in the machine's
+ *   template directory can execute code or see the token in the environment. simple-git refuses
+ *   core.hooksPath unless allowed; the value here is DevSys's own constant.
+ * - GIT_CONFIG_COUNT is allowed only when DevSys built that environment itself (authEnv); the
+ *   key it sets is still checked by simple-git against its list of keys that run programs.
  *
  * Note: simple-git's debug output (DEBUG=simple-git*) prints each command's environment, which
  * holds the token; createGitWorkspaces warns when that is switched on.
@@ -85,8 +91,16 @@ export function openGit(
 ): SimpleGit {
   const options: Partial<SimpleGitOptions> = {
     baseDir: dir,
-    config,
-    unsafe: { allowUnsafeConfigEnvCount: 'GIT_CONFIG_COUNT' in env },
+    config: ['core.hooksPath=/dev/null', ...config],
+    unsafe: { allowUnsafeConfigEnvCount: 'GIT_CONFIG_COUNT' in env, allowUnsafeHooksPath: true },
+    errors(error, result) {
+      if (error || result.exitCode === 0) return error
+      return Buffer.concat([
+        ...result.stdOut,
+        ...result.stdErr,
+        Buffer.from(`git exited with code ${result.exitCode}`),
+      ])
+    },
   }
   if (signal) options.abort = signal
   return simpleGit(options).env(env)
