@@ -1,0 +1,171 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { simpleGit } from 'simple-git'
+import { redactSecrets } from '../../report/redact.js'
+import { checkChanges } from '../check-changes.js'
+import { recordTask } from '../record-task.js'
+import type { GenerateRequest, GenerateResult, Generator } from '../types.js'
+import { GenerateError } from '../types.js'
+import { writeFileInside } from '../write-file-inside.js'
+import { buildPrompt } from './build-prompt.js'
+import { restoreGitDir, snapshotGitDir } from './guard-git-dir.js'
+import { type AgentRun, runAgent } from './run-agent.js'
+import { findOutsideWrites, snapshotOutside } from './watch-outside.js'
+
+/** Where the prompt is written in the workspace while the agent runs; never committed. */
+export const PROMPT_PATH = '.devsys/prompt.md'
+/** Output kept for error messages. */
+const TAIL_BYTES = 64 * 1024
+
+export interface CommandOptions {
+  /** The agent command as an argument list. */
+  command: readonly string[]
+  timeoutSeconds: number
+  forbiddenPaths: readonly string[]
+  maxOutputBytes: number
+  /** Between SIGTERM and SIGKILL when the agent is stopped; default 5 s. */
+  killGraceMs?: number
+}
+
+/**
+ * A generator that runs an external coding agent in the workspace: no shell, its own process
+ * group, a scrubbed environment (PATH, LANG, a temporary HOME and DEVSYS_* only), a time limit,
+ * and the same checks of what it changed as the scaffold.
+ */
+export function createCommandGenerator(opts: CommandOptions): Generator {
+  return { kind: 'command', generate: (request) => generateWithCommand(request, opts) }
+}
+
+async function generateWithCommand(
+  request: GenerateRequest,
+  opts: CommandOptions,
+): Promise<GenerateResult> {
+  const { workspace, log } = request
+  const limits = { forbiddenPaths: opts.forbiddenPaths, maxOutputBytes: opts.maxOutputBytes }
+
+  // 1. Record the task, write the prompt, and hide the prompt from `git add` by the agent.
+  await recordTask(workspace, request.spec, request.feedback)
+  await writeFileInside(workspace, PROMPT_PATH, await buildPrompt(request, limits))
+  const git = simpleGit({ baseDir: workspace })
+  const excludeFile = join((await git.revparse(['--absolute-git-dir'])).trim(), 'info', 'exclude')
+  const exclude = await readFile(excludeFile, 'utf8').catch(() => null)
+  await writeFileOrCreate(excludeFile, `${exclude ?? ''}\n/${PROMPT_PATH}\n`)
+
+  // 2. Note what the agent must not change outside the work tree.
+  const gitDir = await snapshotGitDir(workspace)
+  const outside = await snapshotOutside(workspace)
+  if (outside === null) {
+    log.warn({ workspace }, 'workspace parent is shared; writes next to the workspace go unseen')
+  }
+
+  // 3. Run the agent, then always remove the prompt, the temporary HOME and the exclude line.
+  const home = await mkdtemp(join(tmpdir(), 'devsys-agent-home-'))
+  const started = Date.now()
+  let run: AgentRun
+  try {
+    run = await runAgent({
+      argv: opts.command,
+      cwd: workspace,
+      env: agentEnv(request, home),
+      timeoutMs: opts.timeoutSeconds * 1000,
+      killGraceMs: opts.killGraceMs ?? 5000,
+      tailBytes: TAIL_BYTES,
+      signal: request.signal,
+    }).catch((error: unknown) => {
+      throw startError(error, opts.command)
+    })
+  } finally {
+    await rm(join(workspace, PROMPT_PATH), { force: true })
+    await rm(home, { recursive: true, force: true })
+    if (exclude === null) await rm(excludeFile, { force: true })
+    else await writeFileOrCreate(excludeFile, exclude)
+  }
+  log.info(
+    { generator: 'command', exitCode: run.exitCode, outputBytes: run.outputBytes },
+    `agent finished in ${Date.now() - started} ms`,
+  )
+
+  // 4. Judge how it ended, then what it changed.
+  if (run.timedOut)
+    throw failure(
+      'timeout',
+      `did not finish within ${opts.timeoutSeconds} s and was stopped`,
+      run,
+      'Ask for a smaller change, or raise generator.timeoutSeconds in .github/devsys.yml.',
+    )
+  if (run.exitCode !== 0) {
+    const how =
+      run.exitCode === null ? `was ended by ${run.exitSignal}` : `exited with code ${run.exitCode}`
+    throw failure(
+      'exit-code',
+      how,
+      run,
+      'Check the output below, fix the cause, and ask again (for example with /revise).',
+    )
+  }
+  if (outside !== null) {
+    const written = await findOutsideWrites(outside)
+    if (written.length > 0) {
+      throw new GenerateError(
+        'escape',
+        `The generator wrote outside the repository, next to it: ${written.join(', ')}. Nothing was committed. Generated code must stay inside the repository.`,
+      )
+    }
+  }
+  await restoreGitDir(workspace, gitDir)
+  // An agent that committed the prompt despite the exclude line: unstage and drop it.
+  await git.raw(['rm', '-q', '--cached', '--ignore-unmatch', '--', PROMPT_PATH])
+  await recordTask(workspace, request.spec, request.feedback)
+  const files = await checkChanges(workspace, limits)
+  const summary = `Ran ${opts.command[0] ?? 'the agent'}: ${files.length} file${files.length === 1 ? '' : 's'} changed.`
+  return { files, summary }
+}
+
+/** The agent's whole environment: nothing from DevSys's own (tokens, keys, settings). */
+function agentEnv(request: GenerateRequest, home: string): Record<string, string> {
+  const promptFile = join(request.workspace, PROMPT_PATH)
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    DEVSYS_TASK_SPEC: promptFile,
+    DEVSYS_PROMPT_FILE: promptFile,
+    DEVSYS_TASK_ID: request.manifest.id,
+    DEVSYS_WORKSPACE: request.workspace,
+  }
+}
+
+function failure(
+  code: 'timeout' | 'exit-code',
+  what: string,
+  run: AgentRun,
+  advice: string,
+): GenerateError {
+  const shown = Buffer.byteLength(run.tail)
+  const omitted = run.outputBytes - shown
+  const note = omitted > 0 ? ` (last ${shown} of ${run.outputBytes} bytes)` : ''
+  const output =
+    run.outputBytes === 0
+      ? 'It printed nothing.'
+      : `Its output${note}:\n\n${redactSecrets(run.tail)}`
+  return new GenerateError(
+    code,
+    `The generator command ${what}. Nothing was committed. ${advice}\n\n${output}`,
+  )
+}
+
+/** A command that cannot be started is a configuration problem, not the agent's failure. */
+function startError(error: unknown, command: readonly string[]): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  if (code !== 'ENOENT' && code !== 'EACCES') return error
+  return new GenerateError(
+    'not-configured',
+    `The generator command ${JSON.stringify(command[0])} could not be started (${code}). Install it on the DevSys host (it is looked up on PATH), or fix generator.command in .github/devsys.yml.`,
+  )
+}
+
+async function writeFileOrCreate(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, content)
+}
