@@ -7,7 +7,7 @@ import { checkChanges } from '../check-changes.js'
 import { recordTask } from '../record-task.js'
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js'
 import { GenerateError } from '../types.js'
-import { writeFileInside } from '../write-file-inside.js'
+import { removeFileInside, writeFileInside } from '../write-file-inside.js'
 import { buildPrompt } from './build-prompt.js'
 import { restoreGitDir, snapshotGitDir } from './guard-git-dir.js'
 import { type AgentRun, runAgent } from './run-agent.js'
@@ -44,26 +44,26 @@ async function generateWithCommand(
   const { workspace, log } = request
   const limits = { forbiddenPaths: opts.forbiddenPaths, maxOutputBytes: opts.maxOutputBytes }
 
-  // 1. Record the task, write the prompt, and hide the prompt from `git add` by the agent.
-  await recordTask(workspace, request.spec, request.feedback)
-  await writeFileInside(workspace, PROMPT_PATH, await buildPrompt(request, limits))
-  const git = simpleGit({ baseDir: workspace })
-  const excludeFile = join((await git.revparse(['--absolute-git-dir'])).trim(), 'info', 'exclude')
-  const exclude = await readFile(excludeFile, 'utf8').catch(() => null)
-  await writeFileOrCreate(excludeFile, `${exclude ?? ''}\n/${PROMPT_PATH}\n`)
-
-  // 2. Note what the agent must not change outside the work tree.
+  // 1. Note what the agent must not change outside the work tree.
   const gitDir = await snapshotGitDir(workspace)
   const outside = await snapshotOutside(workspace)
   if (outside === null) {
     log.warn({ workspace }, 'workspace parent is shared; writes next to the workspace go unseen')
   }
 
-  // 3. Run the agent, then always remove the prompt, the temporary HOME and the exclude line.
-  const home = await mkdtemp(join(tmpdir(), 'devsys-agent-home-'))
+  // 2. Record the task, write the prompt (hidden from `git add` by the agent), run the agent,
+  //    and always remove the prompt, the temporary HOME and the exclude line again.
+  await recordTask(workspace, request.spec, request.feedback)
+  const git = simpleGit({ baseDir: workspace })
+  const excludeFile = join(gitDir.gitDir, 'info', 'exclude')
+  const exclude = await readFile(excludeFile, 'utf8').catch(() => null)
   const started = Date.now()
+  let home: string | undefined
   let run: AgentRun
   try {
+    await writeFileInside(workspace, PROMPT_PATH, await buildPrompt(request, limits))
+    await writeFileOrCreate(excludeFile, `${exclude ?? ''}\n/${PROMPT_PATH}\n`)
+    home = await mkdtemp(join(tmpdir(), 'devsys-agent-home-'))
     run = await runAgent({
       argv: opts.command,
       cwd: workspace,
@@ -76,10 +76,11 @@ async function generateWithCommand(
       throw startError(error, opts.command)
     })
   } finally {
-    await rm(join(workspace, PROMPT_PATH), { force: true })
-    await rm(home, { recursive: true, force: true })
+    if (home !== undefined) await rm(home, { recursive: true, force: true })
     if (exclude === null) await rm(excludeFile, { force: true })
     else await writeFileOrCreate(excludeFile, exclude)
+    // Last: it refuses (throws) if the agent turned .devsys into a symlink out of the workspace.
+    await removeFileInside(workspace, PROMPT_PATH)
   }
   log.info(
     { generator: 'command', exitCode: run.exitCode, outputBytes: run.outputBytes },
