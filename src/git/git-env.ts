@@ -39,6 +39,11 @@ export function gitEnv(extra: Record<string, string> = {}): Record<string, strin
     GCM_INTERACTIVE: 'never',
     // English messages, so push rejections can be recognised.
     LC_ALL: 'C',
+    // No global (~/.gitconfig, ~/.config/git) or system config: a credential helper, askpass
+    // program, url rewrite or template of the machine or user DevSys runs as could answer GitHub
+    // with other credentials or run code. CA certificates and proxies come from the variables above.
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
     ...extra,
   }
 }
@@ -79,6 +84,7 @@ export function authEnv(cloneUrl: string, auth: GitAuth | undefined): Record<str
  *   core.hooksPath unless allowed; the value here is DevSys's own constant.
  * - GIT_CONFIG_COUNT is allowed only when DevSys built that environment itself (authEnv); the
  *   key it sets is still checked by simple-git against its list of keys that run programs.
+ *   GIT_CONFIG_GLOBAL is allowed only as gitEnv sets it, to /dev/null.
  *
  * Note: simple-git's debug output (DEBUG=simple-git*) prints each command's environment, which
  * holds the token; createGitWorkspaces warns when that is switched on.
@@ -92,7 +98,11 @@ export function openGit(
   const options: Partial<SimpleGitOptions> = {
     baseDir: dir,
     config: ['core.hooksPath=/dev/null', ...config],
-    unsafe: { allowUnsafeConfigEnvCount: 'GIT_CONFIG_COUNT' in env, allowUnsafeHooksPath: true },
+    unsafe: {
+      allowUnsafeConfigEnvCount: 'GIT_CONFIG_COUNT' in env,
+      allowUnsafeConfigPaths: env.GIT_CONFIG_GLOBAL === '/dev/null',
+      allowUnsafeHooksPath: true,
+    },
     errors(error, result) {
       if (error || result.exitCode === 0) return error
       return Buffer.concat([

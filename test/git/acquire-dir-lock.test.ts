@@ -43,13 +43,13 @@ describe('acquireDirLock', () => {
 
   it('keeps a held lock fresh so that waiters do not take it over', async () => {
     const path = join(box.root, 'repo.git.lock')
-    const release = await acquireDirLock(path, { staleMs: 150, pollMs: 5 })
+    const release = await acquireDirLock(path, { staleMs: 400, pollMs: 5 })
     let taken = false
-    const waiting = acquireDirLock(path, { staleMs: 150, pollMs: 5 }).then((r) => {
+    const waiting = acquireDirLock(path, { staleMs: 400, pollMs: 5 }).then((r) => {
       taken = true
       return r
     })
-    await sleep(500)
+    await sleep(1_500)
     expect(taken).toBe(false)
     await release()
     await (await waiting)()

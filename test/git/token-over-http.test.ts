@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises'
+import { access, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { simpleGit } from 'simple-git'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -121,6 +121,35 @@ describe('installation tokens over real smart HTTP', () => {
     expectNoSecret(push.message)
     expect(await tipOf(bare, 'devsys/x')).toBeUndefined()
     expect(await readdir(box.tmpDir)).toEqual([])
+  })
+
+  it('never lets a credential helper or askpass of the machine answer for DevSys', async () => {
+    const home = join(box.root, 'home')
+    const marker = join(box.root, 'helper-ran')
+    await mkdir(home)
+    // A user-level helper that would hand git the right token: DevSys must not use it.
+    const helper = `!f() { echo ran >> '${marker}'; echo username=x-access-token; echo password=${TOKEN}; }; f`
+    await writeFile(
+      join(home, '.gitconfig'),
+      `[credential]\n\thelper = "${helper}"\n[core]\n\taskPass = /bin/false\n`,
+    )
+    const realHome = process.env.HOME
+    process.env.HOME = home
+    try {
+      const ws = createGitWorkspaces({
+        cacheDir: box.cacheDir,
+        tmpDir: box.tmpDir,
+        log: capturingLog().log,
+      })
+      const error = await gitErrorOf(
+        ws.withWorkspace(repo, 'devsys/x', undefined, async () => 'never'),
+      )
+      expect(error).toMatchObject({ code: 'clone-failed' })
+      expect(error.message).toMatch(/terminal prompts disabled/)
+    } finally {
+      process.env.HOME = realHome
+    }
+    await expect(access(marker)).rejects.toThrow()
   })
 
   it('stops a git command that hangs on the network when the job is aborted, and cleans up', async () => {
