@@ -11,20 +11,21 @@ let cached: Promise<{ slug: string; id: number }> | undefined
 /**
  * The app's bot user, as GitHub shows it on commits: `<slug>[bot]` with the noreply address
  * GitHub links to the app. Read once per process (the app's slug and bot id never change).
+ * `/app` needs the app's own token; the bot user is read with an installation's token.
  */
 export async function getBotIdentity(
-  appClient: {
-    rest: {
-      apps: Pick<GitHubClient['rest']['apps'], 'getAuthenticated'>
-      users: Pick<GitHubClient['rest']['users'], 'getByUsername'>
-    }
+  clients: {
+    app: { rest: { apps: Pick<GitHubClient['rest']['apps'], 'getAuthenticated'> } }
+    installation: { rest: { users: Pick<GitHubClient['rest']['users'], 'getByUsername'> } }
   },
   webHost: string,
 ): Promise<BotIdentity> {
   cached ??= (async () => {
-    const { data: app } = await appClient.rest.apps.getAuthenticated()
+    const { data: app } = await clients.app.rest.apps.getAuthenticated()
     const slug = app?.slug ?? 'devsys'
-    const { data: user } = await appClient.rest.users.getByUsername({ username: `${slug}[bot]` })
+    const { data: user } = await clients.installation.rest.users.getByUsername({
+      username: `${slug}[bot]`,
+    })
     return { slug, id: user.id }
   })()
   try {

@@ -133,13 +133,13 @@ async function generateTask(
   }
   const config = loaded.config
   const webHost = new URL(repo.htmlUrl).host
-  const bot = await getBotIdentity(await deps.auth(), webHost)
+  const bot = await getBotIdentity({ app: await deps.auth(), installation: github }, webHost)
   const identity = commitIdentity(
     bot,
     { login: payload.requester, id: payload.requesterId },
     webHost,
   )
-  const token = await installationToken(github)
+  const token = await installationToken(github, payload.installationId)
   const branch = `devsys/${task.id}`
   const generatorKind = manifest.generator ?? config.generator.kind
 
@@ -251,8 +251,8 @@ async function generateTask(
   }
 }
 
-async function installationToken(github: GitHubClient): Promise<string> {
-  const auth = (await github.auth({ type: 'installation' })) as { token?: unknown }
+async function installationToken(github: GitHubClient, installationId: number): Promise<string> {
+  const auth = (await github.auth({ type: 'installation', installationId })) as { token?: unknown }
   if (typeof auth.token !== 'string') throw new Error('GitHub returned no installation token')
   return auth.token
 }

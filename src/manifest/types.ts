@@ -55,7 +55,8 @@ export interface Manifest {
   stack: 'php' | 'static'
   owner?: string
   /** Always present after parsing (default 'scaffold'). */
-  generator: 'scaffold' | 'command'
+  /** Absent: the repo config's generator.kind decides. */
+  generator?: 'scaffold' | 'command'
   stories: Array<{ id?: string; as: string; want: string; soThat?: string }>
   acceptance: AcceptanceCheck[]
   tests: { command: string[]; junit: string; timeoutSeconds: number }

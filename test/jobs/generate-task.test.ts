@@ -56,6 +56,7 @@ function labelledIssue(manifest = blogText) {
     p.label = testLabel('devsys')
     p.issue.labels = [testLabel('devsys')]
     p.repository.clone_url = remote.bare
+    p.repository.default_branch = 'main'
   })
 }
 
@@ -100,7 +101,7 @@ describe('generate job', () => {
     const opened = await pr.body
     expect(opened).toMatchObject({
       head: BRANCH,
-      base: 'master',
+      base: 'main',
       draft: true,
       title: 'DevSys: A small PHP blog',
     })
@@ -275,6 +276,7 @@ function revise(body: string) {
     }
     p.comment.body = body
     p.repository.clone_url = remote.bare
+    p.repository.default_branch = 'main'
   })
 }
 

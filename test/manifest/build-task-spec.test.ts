@@ -85,7 +85,6 @@ describe('buildTaskSpec', () => {
       'description',
       'stack',
       'owner',
-      'generator',
       'stories',
       'acceptance',
       'tests',

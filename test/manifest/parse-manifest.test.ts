@@ -83,7 +83,6 @@ describe('parseManifest: valid manifests', () => {
       title: 'Hello page',
       description: '',
       stack: 'static',
-      generator: 'scaffold',
       stories: [{ as: 'visitor', want: 'to be greeted' }],
       acceptance: [
         { path: '/', method: 'GET', status: 200, bodyContains: ['Hello'], timeoutMs: 5000 },
