@@ -55,7 +55,11 @@ export function createGitWorkspaces(opts: GitWorkspacesOptions): GitWorkspaces {
       const [owner, name] = repo.fullName.split('/') as [string, string]
       const mirrorDir = join(opts.cacheDir, owner, `${name}.git`)
       await mkdir(join(opts.cacheDir, owner), { recursive: true })
-      const dir = await mkdtemp(join(tmpRoot, 'devsys-ws-'))
+      // The clone sits alone in its own temporary folder, so anything a generator writes beside
+      // it (`../x`) lands in that folder, where the command generator can see it and refuse it.
+      const box = await mkdtemp(join(tmpRoot, 'devsys-ws-'))
+      const dir = join(box, 'repo')
+      await mkdir(dir)
       try {
         const ws = await mutex.run(
           repo.fullName,
@@ -84,8 +88,8 @@ export function createGitWorkspaces(opts: GitWorkspacesOptions): GitWorkspaces {
           signal,
         })
       } finally {
-        await rm(dir, { recursive: true, force: true, maxRetries: 3 })
-        log.debug({ dir }, 'workspace removed')
+        await rm(box, { recursive: true, force: true, maxRetries: 3 })
+        log.debug({ dir: box }, 'workspace removed')
       }
     },
   }

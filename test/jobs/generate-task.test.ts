@@ -230,6 +230,20 @@ describe('generate job', () => {
     expect(readdirSync(tmp)).toEqual([])
   })
 
+  it('refuses an agent that writes outside its work tree, through the real workspace layout', async () => {
+    const config = `generator:\n  kind: command\n  command: ["node", "-e", "require('fs').writeFileSync('../outside.txt', 'x')"]\n`
+    mockIntake(config)
+    nockGetContent(OWNER, REPO, CONFIG, null, config)
+    nockBotIdentity()
+    const failure = nockUpdateIssueComment(OWNER, REPO, 1001)
+    await devsys.deliver('issues', labelledIssue())
+    const { body } = await failure.body
+    expect(body).toContain('outside.txt')
+    expect(body).toContain('Nothing was pushed')
+    expect(hasBranch(remote.bare, BRANCH)).toBe(false)
+    expect(readdirSync(tmp)).toEqual([])
+  })
+
   it('reports a rejected push on the issue after retrying, leaving the remote untouched', async () => {
     // A server-side hook that refuses DevSys's branches, as a protected branch rule would.
     const hook = join(remote.bare, 'hooks', 'pre-receive')
