@@ -44,9 +44,15 @@ describe('devsys run (local mode)', () => {
     const files = git(repo, 'ls-tree', '-r', '--name-only', 'devsys/create-blog').split('\n')
     expect(files).toEqual(expect.arrayContaining(['README.md', 'public/index.php', 'phpunit.xml']))
     expect(result.stdout).toContain('public/index.php')
-    expect(git(repo, 'log', '-1', '--format=%an|%(trailers:key=Co-authored-by,valueonly)', 'devsys/create-blog')).toBe(
-      'DevSys|Mona Lisa <mona@example.com>',
-    )
+    expect(
+      git(
+        repo,
+        'log',
+        '-1',
+        '--format=%an|%(trailers:key=Co-authored-by,valueonly)',
+        'devsys/create-blog',
+      ),
+    ).toBe('DevSys|Mona Lisa <mona@example.com>')
     // The user's checkout is untouched: same branch, uncommitted file still there.
     expect(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main')
     expect(git(repo, 'status', '--porcelain')).toBe('?? notes.txt')
