@@ -80,6 +80,6 @@ export function formatGeneratedComment(input: {
     `### DevSys generated \`${input.task.id}\``,
     '',
     `${input.summary} DevSys ${what}.`,
-    ...(input.feedback ? ['', '> ' + input.feedback.split('\n').join('\n> ')] : []),
+    ...(input.feedback ? ['', `> ${input.feedback.split('\n').join('\n> ')}`] : []),
   ].join('\n')
 }

@@ -244,6 +244,49 @@ describe('generate job', () => {
     expect(readdirSync(tmp)).toEqual([])
   })
 
+  it.each([
+    {
+      name: 'a generator that runs past its time limit',
+      config:
+        'generator:\n  kind: command\n  timeoutSeconds: 1\n  command: ["node", "-e", "setTimeout(() => {}, 60000)"]\n',
+      message: /did not finish within 1 s/,
+    },
+    {
+      name: 'a symlink pointing out of the work tree',
+      config: `generator:\n  kind: command\n  command: ["node", "-e", "require('fs').symlinkSync('/etc', 'etc-link')"]\n`,
+      message: /etc-link/,
+    },
+    {
+      name: 'a change under a forbidden path',
+      config: `generator:\n  kind: command\n  command: ["node", "-e", "const fs = require('fs'); fs.mkdirSync('.github/workflows', { recursive: true }); fs.writeFileSync('.github/workflows/x.yml', 'on: push')"]\n`,
+      message: /\.github\/workflows\/x\.yml/,
+    },
+    {
+      name: 'output over the size limit',
+      config: `generator:\n  kind: command\n  command: ["node", "-e", "require('fs').writeFileSync('big.bin', Buffer.alloc(21 * 1024 * 1024))"]\n`,
+      message: /limit/i,
+    },
+  ])(
+    'fails the job on $name, with the reason on the issue and nothing pushed',
+    async ({ config, message }) => {
+      mockIntake(config)
+      nockGetContent(OWNER, REPO, CONFIG, null, config)
+      nockBotIdentity()
+      const failure = nockUpdateIssueComment(OWNER, REPO, 1001)
+      await devsys.deliver('issues', labelledIssue())
+      const { body } = await failure.body
+      expect(body).toContain('could not generate `create-blog`')
+      expect(body).toMatch(message)
+      expect(body).toContain('Nothing was pushed')
+      expect(hasBranch(remote.bare, BRANCH)).toBe(false)
+      expect((await devsys.store.listJobs({ kind: 'generate' }))[0]).toMatchObject({
+        state: 'done',
+        attempts: 1,
+      })
+      expect(readdirSync(tmp)).toEqual([])
+    },
+  )
+
   it('reports a rejected push on the issue after retrying, leaving the remote untouched', async () => {
     // A server-side hook that refuses DevSys's branches, as a protected branch rule would.
     const hook = join(remote.bare, 'hooks', 'pre-receive')
