@@ -97,6 +97,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX tasks_pull_request ON tasks (repo, pr_number) WHERE pr_number IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'test runs',
+    // One row per run of a task's tests; the parsed report is kept whole for the API.
+    sql: `
+      CREATE TABLE test_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL,
+        head_sha TEXT NOT NULL,
+        check_run_id INTEGER,
+        runner TEXT,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'in_progress', 'completed')),
+        conclusion TEXT,
+        summary TEXT,
+        report TEXT,
+        created_at TEXT NOT NULL,
+        completed_at TEXT
+      );
+      CREATE INDEX test_runs_task ON test_runs (task_id, id);
+    `,
+  },
 ]
 
 /**

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { migrate } from './migrations.js'
 import { SqliteJobs } from './sqlite-jobs.js'
 import { SqliteTasks } from './sqlite-tasks.js'
+import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
   AuditEvent,
   EnqueueResult,
@@ -16,6 +17,7 @@ import type {
   Store,
   Task,
   TaskCode,
+  TestRun,
   TaskStatus,
 } from './store.js'
 
@@ -69,6 +71,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
 export class SqliteStore implements Store {
   private readonly jobs: SqliteJobs
   private readonly tasks: SqliteTasks
+  private readonly testRuns: SqliteTestRuns
   private readonly comments: {
     get: Statement<[string, number, string], { comment_id: number }>
     set: Statement<[string, number, string, number]>
@@ -82,6 +85,7 @@ export class SqliteStore implements Store {
   ) {
     this.jobs = new SqliteJobs(db, now)
     this.tasks = new SqliteTasks(db, now)
+    this.testRuns = new SqliteTestRuns(db, now)
     this.comments = {
       get: db.prepare('SELECT comment_id FROM comments WHERE repo = ? AND issue = ? AND kind = ?'),
       set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
@@ -155,6 +159,22 @@ export class SqliteStore implements Store {
 
   async findTaskByPullRequest(repo: string, number: number): Promise<Task | undefined> {
     return this.tasks.findByPullRequest(repo, number)
+  }
+
+  async startTestRun(run: { taskId: string; headSha: string; checkRunId: number | null }) {
+    return this.testRuns.start(run)
+  }
+
+  async updateTestRun(id: number, change: Parameters<SqliteTestRuns['update']>[1]) {
+    return this.testRuns.update(id, change)
+  }
+
+  async getTestRun(id: number): Promise<TestRun | undefined> {
+    return this.testRuns.get(id)
+  }
+
+  async latestTestRun(taskId: string): Promise<TestRun | undefined> {
+    return this.testRuns.latest(taskId)
   }
 
   async getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined> {

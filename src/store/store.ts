@@ -114,6 +114,26 @@ export interface Delivery {
   receivedAt: string
 }
 
+export type TestRunState = 'queued' | 'in_progress' | 'completed'
+
+/** One run of a task's tests, as reported in its `DevSys / tests` check run. */
+export interface TestRun {
+  id: number
+  taskId: string
+  headSha: string
+  checkRunId: number | null
+  runner: string | null
+  state: TestRunState
+  /** The check run's conclusion once completed (success, failure, timed_out, …). */
+  conclusion: string | null
+  /** Counts and the reason shown to people, e.g. { tests, passed, failed, …, reason }. */
+  summary: Record<string, unknown> | null
+  /** The parsed JUnit report (null when there was none). */
+  report: unknown
+  createdAt: string
+  completedAt: string | null
+}
+
 /** The audit subject of a task's events: `listAudit(taskSubject(id))` is its history. */
 export function taskSubject(taskId: string): string {
   return `task:${taskId}`
@@ -160,6 +180,27 @@ export interface Store {
   setTaskCode(id: string, code: TaskCode, actor: string): Promise<Task | undefined>
   /** The task whose pull request is `number` in `repo` ('owner/name'). */
   findTaskByPullRequest(repo: string, number: number): Promise<Task | undefined>
+
+  // Test runs
+  startTestRun(run: {
+    taskId: string
+    headSha: string
+    checkRunId: number | null
+  }): Promise<TestRun>
+  updateTestRun(
+    id: number,
+    change: {
+      state: TestRunState
+      checkRunId?: number
+      runner?: string
+      conclusion?: string
+      summary?: Record<string, unknown>
+      report?: unknown
+    },
+  ): Promise<TestRun | undefined>
+  getTestRun(id: number): Promise<TestRun | undefined>
+  /** The task's newest test run, in any state. */
+  latestTestRun(taskId: string): Promise<TestRun | undefined>
 
   // Sticky comments: one DevSys comment per (repo, issue, kind), edited in place.
   getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined>

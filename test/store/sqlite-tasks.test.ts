@@ -245,3 +245,46 @@ describe('task code', () => {
     ).rejects.toThrow(/UNIQUE/)
   })
 })
+
+describe('test runs', () => {
+  it('records a run from queued to completed, keeping what each step wrote, newest first', async () => {
+    await store.saveTask(newTask())
+    const run = await store.startTestRun({
+      taskId: 'shop-api',
+      headSha: 'a'.repeat(40),
+      checkRunId: null,
+    })
+    expect(run).toMatchObject({
+      state: 'queued',
+      checkRunId: null,
+      conclusion: null,
+      report: null,
+      completedAt: null,
+    })
+    await store.updateTestRun(run.id, { state: 'in_progress', checkRunId: 42, runner: 'local' })
+    t += 2000
+    const done = await store.updateTestRun(run.id, {
+      state: 'completed',
+      conclusion: 'failure',
+      summary: { tests: 3, failed: 1 },
+      report: { cases: [{ name: 'a', status: 'failed' }] },
+    })
+    expect(done).toMatchObject({
+      state: 'completed',
+      checkRunId: 42,
+      runner: 'local',
+      conclusion: 'failure',
+      summary: { tests: 3, failed: 1 },
+      report: { cases: [{ name: 'a', status: 'failed' }] },
+      completedAt: at(2000),
+    })
+    const second = await store.startTestRun({
+      taskId: 'shop-api',
+      headSha: 'b'.repeat(40),
+      checkRunId: 43,
+    })
+    expect((await store.latestTestRun('shop-api'))?.id).toBe(second.id)
+    expect(await store.latestTestRun('other')).toBeUndefined()
+    expect((await store.getTestRun(run.id))?.conclusion).toBe('failure')
+  })
+})
