@@ -37,6 +37,8 @@ export interface RunResult {
   exitCode: number | null
   timedOut: boolean
   durationMs: number
+  /** The directory the command ran in, as the command saw it (to make report paths relative). */
+  workdir?: string
   stdout: CapturedOutput
   stderr: CapturedOutput
   report: ReportFile

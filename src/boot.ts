@@ -13,8 +13,10 @@ import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
 import { createQueue, type Queue } from './jobs/queue.js'
 import { createPrCommandJob } from './jobs/run-pr-command.js'
+import { createRunTestsJob, type RunTestsDeps } from './jobs/run-tests.js'
 import type { JobHandler } from './jobs/types.js'
 import { openSqliteStore } from './store/sqlite-store.js'
+import { createRunner, readRunnerConfig } from '../runner/create-runner.js'
 import type { Store } from './store/store.js'
 
 type HandlerFactory = Parameters<Server['loadHandlerFactory']>[0]
@@ -43,6 +45,8 @@ export interface JobDeps {
   config: AppConfig
   enqueue: Enqueue
   git: GitWorkspaces
+  /** The test runner for a repo config's choice. */
+  runner: RunTestsDeps['runner']
 }
 
 /** The job kinds this process runs. */
@@ -53,9 +57,16 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
   return [
     createIntakeIssueJob(intake),
     createIntakePushJob(intake),
-    createGenerateJob({ store, auth, git, maxManifestBytes }),
+    createGenerateJob({ store, auth, git, enqueue, maxManifestBytes }),
+    createRunTestsJob({ store, auth, git, runner: deps.runner, maxManifestBytes }),
     createPrCommandJob({ store, auth, enqueue }),
   ] as JobHandler[]
+}
+
+/** Test runners as the environment configures them (TEST_RUNNER, DOCKER_*, REMOTE_SSH_*). */
+export function runnerFactory(env: NodeJS.ProcessEnv): RunTestsDeps['runner'] {
+  const config = readRunnerConfig(env)
+  return (kind, log) => createRunner(config.kind ?? kind, config, log)
 }
 
 /** The git workspaces of this process: mirrors cached under DATA_DIR/git. */
@@ -86,7 +97,14 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
   const queue: Queue = createQueue({
     store,
-    handlers: jobHandlers({ store, auth, config, enqueue, git: gitWorkspaces(config, log) }),
+    handlers: jobHandlers({
+      store,
+      auth,
+      config,
+      enqueue,
+      git: gitWorkspaces(config, log),
+      runner: runnerFactory(opts.env),
+    }),
     log,
     concurrency: config.workerConcurrency,
     leaseMs: config.jobLeaseMs,

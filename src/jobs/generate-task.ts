@@ -1,10 +1,11 @@
 import type { Logger } from 'pino'
-import type { GitHubAuth, GitHubClient } from '../app-deps.js'
+import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import { createGenerator } from '../generate/create-generator.js'
 import { type Generation, runGeneration } from '../generate/run-generation.js'
 import { GenerateError } from '../generate/types.js'
 import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
+import { installationToken } from '../github/installation-token.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
 import type { RepoRef } from '../git/types.js'
@@ -16,6 +17,7 @@ import {
   formatPullRequestTitle,
 } from '../report/format-pull-request.js'
 import { upsertPullRequest } from '../report/pull-request.js'
+import { startTests } from '../intake/start-tests.js'
 import { reactToComment } from '../report/reaction.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store, Task } from '../store/store.js'
@@ -38,6 +40,8 @@ export interface GenerateDeps {
   store: Store
   auth: GitHubAuth
   git: GitWorkspaces
+  /** Starts the tests of what was pushed. */
+  enqueue: Enqueue
   maxManifestBytes: number
 }
 
@@ -238,6 +242,17 @@ async function generateTask(
       ].join('\n'),
     })
   }
+  // 6. Test what was pushed: the check run is queued now, the tests run in their own job.
+  const lastRun = await deps.store.latestTestRun(task.id)
+  if (pushed.committed || lastRun?.headSha !== pushed.sha) {
+    await startTests(github, deps.enqueue, {
+      installationId: payload.installationId,
+      taskId: task.id,
+      repo,
+      headSha: pushed.sha,
+      reason: 'generated',
+    })
+  }
   if (payload.commentId !== undefined) await react(github, payload, 'rocket')
   return {
     status: 'done',
@@ -249,12 +264,6 @@ async function generateTask(
       committed: pushed.committed,
     },
   }
-}
-
-async function installationToken(github: GitHubClient, installationId: number): Promise<string> {
-  const auth = (await github.auth({ type: 'installation', installationId })) as { token?: unknown }
-  if (typeof auth.token !== 'string') throw new Error('GitHub returned no installation token')
-  return auth.token
 }
 
 /** Reports on the PR when the task has one, else on the issue it came from. */

@@ -1,6 +1,7 @@
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig } from '../config/fetch-repo-config.js'
 import { getRole, hasRole } from '../github/check-permission.js'
+import { startTests } from '../intake/start-tests.js'
 import { formatHelp } from '../report/format-help.js'
 import { formatStopComment } from '../report/format-intake.js'
 import { reactToComment } from '../report/reaction.js'
@@ -11,7 +12,7 @@ import { type GeneratePayload, generateJobKey } from './generate-task.js'
 import type { JobHandler, Outcome } from './types.js'
 
 /** Commands this DevSys version carries out; the others are listed by /help as coming. */
-export const AVAILABLE_COMMANDS: ReadonlySet<string> = new Set(['revise', 'help'])
+export const AVAILABLE_COMMANDS: ReadonlySet<string> = new Set(['revise', 'test', 'help'])
 
 /** Sticky comment kind for answers to commands on a PR. */
 export const COMMAND_COMMENT = 'command'
@@ -141,14 +142,7 @@ async function runCommand(
     const job: GeneratePayload = {
       installationId: payload.installationId,
       taskId: task.id,
-      repo: {
-        owner: payload.owner,
-        name: payload.repo,
-        fullName: payload.fullName,
-        cloneUrl: payload.cloneUrl,
-        htmlUrl: payload.htmlUrl,
-        defaultBranch: payload.defaultBranch,
-      },
+      repo: repoOf(payload),
       reason: 'revise',
       feedback: command.feedback,
       requester: payload.commenter,
@@ -158,7 +152,48 @@ async function runCommand(
     await deps.enqueue({ kind: 'generate', key: generateJobKey(task.id), payload: job })
     return { status: 'done', summary: `revision of ${task.id} queued` }
   }
+  // 5. /test: the PR's current head, tested in the task's own serialized job.
+  if (command.name === 'test') {
+    const { data: pr } = await github.rest.pulls.get({
+      owner: payload.owner,
+      repo: payload.repo,
+      pull_number: payload.pr,
+    })
+    if (pr.head.repo?.full_name !== payload.fullName) {
+      await react(github, payload, 'confused')
+      await answer(
+        github,
+        deps,
+        payload,
+        formatStopComment(
+          'DevSys does not test forks',
+          'The branch of this pull request lives in another repository.',
+        ),
+      )
+      return { status: 'rejected', reason: 'fork', summary: 'PR head is in a fork' }
+    }
+    await react(github, payload, 'eyes')
+    await startTests(github, deps.enqueue, {
+      installationId: payload.installationId,
+      taskId: task.id,
+      repo: repoOf(payload),
+      headSha: pr.head.sha,
+      reason: 'command',
+    })
+    return { status: 'done', summary: `tests of ${task.id} at ${pr.head.sha.slice(0, 7)} queued` }
+  }
   return { status: 'skipped', reason: 'unhandled', summary: `/${command.name} has no handler` }
+}
+
+function repoOf(payload: PrCommandPayload) {
+  return {
+    owner: payload.owner,
+    name: payload.repo,
+    fullName: payload.fullName,
+    cloneUrl: payload.cloneUrl,
+    htmlUrl: payload.htmlUrl,
+    defaultBranch: payload.defaultBranch,
+  }
 }
 
 function answer(

@@ -40,6 +40,38 @@ interface CheckTarget {
   repo: string
 }
 
+/** Creates a queued check run on `headSha` (the first step of its life) and returns its id. */
+export async function createCheckRun(
+  github: { rest: { checks: ChecksApi } },
+  target: CheckTarget & { name: string; headSha: string; externalId?: string },
+): Promise<number> {
+  const { data } = await github.rest.checks.create({
+    owner: target.owner,
+    repo: target.repo,
+    name: target.name,
+    head_sha: target.headSha,
+    status: 'queued',
+    ...(target.externalId === undefined ? {} : { external_id: target.externalId }),
+    output: { title: 'Queued', summary: 'DevSys will start shortly.' },
+  })
+  return data.id
+}
+
+/** Moves a check run to in progress. */
+export async function markCheckRunInProgress(
+  github: { rest: { checks: ChecksApi } },
+  target: CheckTarget & { checkRunId: number },
+): Promise<void> {
+  await github.rest.checks.update({
+    owner: target.owner,
+    repo: target.repo,
+    check_run_id: target.checkRunId,
+    status: 'in_progress',
+    started_at: new Date().toISOString(),
+    output: { title: 'Running', summary: 'DevSys is running the tests.' },
+  })
+}
+
 /** Creates a check run already in progress on `headSha` and returns its id. */
 export async function startCheckRun(
   github: { rest: { checks: ChecksApi } },

@@ -79,3 +79,24 @@ function isDraftUnsupported(error: unknown): boolean {
     return false
   return /draft/i.test(String((error as { message?: unknown }).message ?? ''))
 }
+
+/**
+ * Marks a draft pull request ready for review. REST cannot do this; GitHub's GraphQL API has
+ * the `markPullRequestReadyForReview` mutation, which takes the PR's node id.
+ */
+export async function markReadyForReview(
+  github: { rest: { pulls: Pick<PullsApi, 'get'> }; graphql: GitHubClient['graphql'] },
+  pr: { owner: string; repo: string; number: number },
+): Promise<boolean> {
+  const { data } = await github.rest.pulls.get({
+    owner: pr.owner,
+    repo: pr.repo,
+    pull_number: pr.number,
+  })
+  if (!data.draft) return false
+  await github.graphql(
+    'mutation($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { isDraft } } }',
+    { id: data.node_id },
+  )
+  return true
+}

@@ -1,7 +1,9 @@
 import type { Probot } from 'probot'
 import type { AppDeps } from '../app-deps.js'
+import { CHECK_RUN_EVENTS, receiveCheckRerun } from './check-run.js'
 import { COMMENT_EVENTS, receiveComment } from './issue-comment.js'
 import { ISSUE_INTAKE_EVENTS, receiveIssue } from './issues.js'
+import { PULL_REQUEST_EVENTS, receivePullRequestPush } from './pull-request.js'
 import { PUSH_EVENTS, receivePush } from './push.js'
 
 /**
@@ -23,5 +25,15 @@ export const subscriptions = [
     events: COMMENT_EVENTS,
     register: (app: Probot, deps: AppDeps) =>
       app.on([...COMMENT_EVENTS], (context) => receiveComment(context, deps)),
+  },
+  {
+    events: PULL_REQUEST_EVENTS,
+    register: (app: Probot, deps: AppDeps) =>
+      app.on([...PULL_REQUEST_EVENTS], (context) => receivePullRequestPush(context, deps)),
+  },
+  {
+    events: CHECK_RUN_EVENTS,
+    register: (app: Probot, deps: AppDeps) =>
+      app.on([...CHECK_RUN_EVENTS], (context) => receiveCheckRerun(context, deps)),
   },
 ] as const

@@ -182,6 +182,9 @@ function describeError(error: ErrorObject): string {
 export function validateGitHubRequest(method: string, url: string, body: unknown): string[] {
   const m = method.toLowerCase()
   const { path, segments } = pathSegments(url)
+  // GraphQL is not in the REST description: check the request's shape (the one mutation DevSys
+  // sends is checked in detail by the test that expects it).
+  if (path === '/graphql') return validateGraphQLRequest(m, body)
   const label = `${m.toUpperCase()} ${path}`
   const candidates = matchingRoutes(segments)
   const route = candidates.find((r) => r.operations.has(m))
@@ -213,4 +216,21 @@ export function validateGitHubRequest(method: string, url: string, body: unknown
   const validate = validatorFor(route.template, m)
   if (validate(body)) return []
   return (validate.errors ?? []).map((e) => `${name}: ${describeError(e)}`)
+}
+
+/** A GraphQL request must be a POST of `{ query, variables? }` holding one named operation. */
+function validateGraphQLRequest(method: string, body: unknown): string[] {
+  const label = `${method.toUpperCase()} /graphql`
+  if (method !== 'post') return [`${label}: GraphQL requests are POSTs`]
+  if (typeof body !== 'object' || body === null) return [`${label}: body must be a JSON object`]
+  const { query, variables, ...rest } = body as Record<string, unknown>
+  const problems: string[] = []
+  if (typeof query !== 'string' || !/^\s*(query|mutation)\b/.test(query)) {
+    problems.push(`${label}: body /query must be a GraphQL query or mutation`)
+  }
+  if (variables !== undefined && (typeof variables !== 'object' || variables === null)) {
+    problems.push(`${label}: body /variables must be an object`)
+  }
+  for (const key of Object.keys(rest)) problems.push(`${label}: unexpected body property /${key}`)
+  return problems
 }

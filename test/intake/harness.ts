@@ -10,7 +10,9 @@ import { resetBotIdentity } from '../../src/github/bot-identity.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { devsysApp } from '../../src/index.js'
 import { createQueue, type Queue } from '../../src/jobs/queue.js'
+import type { RunTestsDeps } from '../../src/jobs/run-tests.js'
 import type { JobHandler } from '../../src/jobs/types.js'
+import { createLocalRunner } from '../../runner/local/create-local-runner.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { createTestProbot, testLogger } from '../helpers/github.js'
@@ -31,6 +33,8 @@ export interface IntakeOptions {
   tmpDir?: string
   /** Only these job kinds run; others fail as unknown (tests of one step stop the pipeline there). */
   jobs?: string[]
+  /** The test runner (default: the local runner). */
+  runner?: RunTestsDeps['runner']
 }
 
 export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarness> {
@@ -50,6 +54,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
         store,
         config,
         enqueue,
+        runner: opts.runner ?? (async () => createLocalRunner()),
         git: createGitWorkspaces({
           cacheDir: join(dataDir, 'git'),
           ...(opts.tmpDir === undefined ? {} : { tmpDir: opts.tmpDir }),

@@ -8,6 +8,7 @@ import { createRemote, filesOn, git, hasBranch } from '../helpers/git-remote.js'
 import {
   githubRequests,
   nockBotIdentity,
+  nockCreateCheckRun,
   nockCreateCommentReaction,
   nockCreateIssueComment,
   nockCreatePull,
@@ -42,7 +43,12 @@ useGitHubMock()
 beforeEach(async () => {
   remote = createRemote()
   tmp = mkdtempSync(join(tmpdir(), 'devsys-ws-'))
-  devsys = await startIntake({ tmpDir: tmp, maxAttempts: 2 })
+  // Up to the pushed branch: the tests it queues run in test/jobs/run-tests.test.ts.
+  devsys = await startIntake({
+    tmpDir: tmp,
+    maxAttempts: 2,
+    jobs: ['intake-issue', 'generate', 'pr-command'],
+  })
 })
 afterEach(async () => {
   await devsys.close()
@@ -76,6 +82,7 @@ describe('generate job', () => {
     const pr = nockCreatePull(OWNER, REPO, 5)
     const status = nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
     const issueLink = nockUpdateIssueComment(OWNER, REPO, 1001)
+    const queued = nockCreateCheckRun(OWNER, REPO)
 
     await devsys.deliver('issues', labelledIssue())
 
@@ -116,6 +123,18 @@ describe('generate job', () => {
       pullRequest: { number: 5, url: 'https://github.com/Codertocat/Hello-World/pull/5' },
     })
     expect(task?.status).toBe('in_progress')
+    // The tests of the pushed commit are queued, visibly: a queued check run on that commit.
+    expect(await queued.body).toMatchObject({
+      name: 'DevSys / tests',
+      status: 'queued',
+      head_sha: git(remote.bare, 'rev-parse', BRANCH),
+      external_id: 'create-blog',
+    })
+    expect((await devsys.store.listJobs({ kind: 'run-tests' }))[0]?.payload).toMatchObject({
+      taskId: 'create-blog',
+      checkRunId: 4242,
+      headSha: git(remote.bare, 'rev-parse', BRANCH),
+    })
     // No temporary clone is left behind, and the token is nowhere on disk or in the store.
     expect(readdirSync(tmp)).toEqual([])
     const stored = JSON.stringify([
@@ -169,6 +188,7 @@ describe('generate job', () => {
     nockCreatePull(OWNER, REPO, 5)
     nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
     nockUpdateIssueComment(OWNER, REPO, 1001)
+    nockCreateCheckRun(OWNER, REPO)
     await devsys.deliver('issues', labelledIssue())
     const first = git(remote.bare, 'rev-parse', BRANCH)
 
@@ -180,6 +200,7 @@ describe('generate job', () => {
     const updated = nockUpdatePull(OWNER, REPO, 5)
     const status = nockUpdateIssueComment(OWNER, REPO, 2001)
     nockUpdateIssueComment(OWNER, REPO, 1001)
+    nockCreateCheckRun(OWNER, REPO, 4243)
     const done = nockCreateCommentReaction(OWNER, REPO, 492700400)
     await devsys.deliver('issue_comment', revise('/revise Put the newest post first, please'))
 

@@ -1,0 +1,284 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { RunnerError } from '../../runner/types.js'
+import { createRemote, git } from '../helpers/git-remote.js'
+import {
+  type CheckRunBody,
+  nockCreateCheckRun,
+  nockCreateIssueComment,
+  nockGetContent,
+  nockUpdateCheckRun,
+  useGitHubMock,
+} from '../helpers/github.js'
+import { examplePayload } from '../helpers/payloads.js'
+import { type IntakeHarness, type IntakeOptions, startIntake } from '../intake/harness.js'
+
+const OWNER = 'octo-org'
+const REPO = 'hello-world'
+const CONFIG = '.github/devsys.yml'
+const TASK = 'hello'
+const BRANCH = `devsys/${TASK}`
+
+/** A test command for every situation a test run can end in, committed on the task's branch. */
+const SCRIPT = `
+import { mkdirSync, writeFileSync } from 'node:fs'
+const mode = process.argv[2]
+const cases = (n, failing) => Array.from({ length: n }, (_, i) => i < failing
+  ? \`<testcase name="case \${i}" classname="Suite" file="src/app.js" line="\${i + 1}" time="0.001"><failure message="expected \${i}">AssertionError: expected \${i}\\n    at src/app.js:\${i + 1}</failure></testcase>\`
+  : \`<testcase name="case \${i}" classname="Suite" time="0.001"/>\`).join('')
+const write = (xml) => { mkdirSync('build', { recursive: true }); writeFileSync('build/junit.xml', xml) }
+const suite = (n, failing) => \`<?xml version="1.0"?><testsuites><testsuite name="Suite" tests="\${n}">\${cases(n, failing)}</testsuite></testsuites>\`
+if (mode === 'pass') write(suite(3, 0))
+if (mode === 'fail') { write(suite(3, 1)); process.exitCode = 1 }
+if (mode === 'many') { write(suite(100000, 120)); process.exitCode = 1 }
+if (mode === 'malformed') write('<html><body>502 Bad Gateway</body></html>')
+if (mode === 'noreport') { console.error('Fatal: cannot load config'); process.exitCode = 2 }
+if (mode === 'hang') setInterval(() => {}, 1000)
+if (mode === 'secret') { console.log('token is ' + (process.env.GITHUB_TOKEN ?? 'absent')); write(suite(1, 0)) }
+`
+
+let remote: { root: string; bare: string }
+let tmp: string
+let devsys: IntakeHarness
+const github = useGitHubMock()
+
+async function setUp(mode: string, opts: IntakeOptions & { timeoutSeconds?: number } = {}) {
+  devsys = await startIntake({ tmpDir: tmp, maxAttempts: 2, jobs: ['run-tests'], ...opts })
+  const manifest = {
+    id: TASK,
+    title: 'Hello',
+    stack: 'static',
+    stories: [{ as: 'visitor', want: 'a greeting' }],
+    acceptance: [{ path: '/' }],
+    tests: {
+      command: ['node', 'tests/run.mjs', mode],
+      junit: 'build/junit.xml',
+      timeoutSeconds: opts.timeoutSeconds ?? 60,
+    },
+  }
+  await devsys.store.saveTask({
+    id: TASK,
+    title: 'Hello',
+    source: { kind: 'api', repo: `${OWNER}/${REPO}`, key: 'api', requester: 'mona' },
+    manifestText: JSON.stringify(manifest),
+    spec: 'spec',
+  })
+  await devsys.store.setTaskCode(
+    TASK,
+    {
+      branch: BRANCH,
+      headSha: sha(),
+      pullRequest: { number: 5, url: 'https://github.com/octo-org/hello-world/pull/5' },
+    },
+    'test',
+  )
+}
+
+function sha(): string {
+  return git(remote.bare, 'rev-parse', BRANCH)
+}
+
+/** The official check_run.rerequested payload, for DevSys's tests check of the task. */
+function rerequested() {
+  return examplePayload('check_run', 'rerequested', (p) => {
+    p.check_run.name = 'DevSys / tests'
+    p.check_run.external_id = TASK
+    p.check_run.head_sha = sha()
+    p.repository.name = REPO
+    p.repository.full_name = `${OWNER}/${REPO}`
+    p.repository.owner.login = OWNER
+    p.repository.clone_url = remote.bare
+    p.repository.default_branch = 'main'
+  })
+}
+
+/** The check run's life on GitHub: created queued, in progress, then completed (maybe in batches). */
+function nockCheckRun(batches = 1): {
+  created: Promise<CheckRunBody>
+  updates: Array<Promise<CheckRunBody>>
+} {
+  const created = nockCreateCheckRun(OWNER, REPO, 77).body
+  const updates = Array.from(
+    { length: batches + 1 },
+    () => nockUpdateCheckRun(OWNER, REPO, 77).body,
+  )
+  return { created, updates }
+}
+
+beforeEach(() => {
+  remote = createRemote()
+  tmp = mkdtempSync(join(tmpdir(), 'devsys-ws-'))
+  const work = join(remote.root, 'work')
+  git(remote.root, 'clone', '-q', remote.bare, work)
+  git(work, 'checkout', '-q', '-b', BRANCH)
+  mkdirSync(join(work, 'tests'))
+  writeFileSync(join(work, 'tests', 'run.mjs'), SCRIPT)
+  git(work, 'add', '-A')
+  git(work, 'commit', '-q', '-m', 'tests')
+  git(work, 'push', '-q', 'origin', BRANCH)
+})
+afterEach(async () => {
+  await devsys?.close()
+  rmSync(remote.root, { recursive: true, force: true })
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+describe('run-tests job', () => {
+  it('re-run on GitHub: queued → in progress → success, with a summary table, stored and answered by the API', async () => {
+    await setUp('pass')
+    const { created, updates } = nockCheckRun()
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    const status = nockCreateIssueComment(OWNER, REPO, 5)
+    // Draft PRs are marked ready once their tests pass.
+    github()
+      .get(`/repos/${OWNER}/${REPO}/pulls/5`)
+      .reply(200, { number: 5, draft: true, node_id: 'PR_node5' })
+    const graphql = github()
+      .post(
+        '/graphql',
+        (body: { query: string; variables: { id: string } }) =>
+          body.query.includes('markPullRequestReadyForReview') && body.variables.id === 'PR_node5',
+      )
+      .reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } })
+
+    await devsys.deliver('check_run', rerequested())
+
+    expect(await created).toMatchObject({
+      name: 'DevSys / tests',
+      status: 'queued',
+      head_sha: sha(),
+      external_id: TASK,
+    })
+    expect(await updates[0]).toMatchObject({ status: 'in_progress' })
+    const done = await updates[1]
+    expect(done).toMatchObject({
+      status: 'completed',
+      conclusion: 'success',
+      output: { title: '3 passed, 0 skipped' },
+    })
+    expect(done?.output?.summary).toMatch(/\| *3 *\|/)
+    expect((await status.body).body).toContain('passed')
+    expect(graphql.isDone()).toBe(true)
+    const run = await devsys.store.latestTestRun(TASK)
+    expect(run).toMatchObject({
+      state: 'completed',
+      conclusion: 'success',
+      headSha: sha(),
+      checkRunId: 77,
+      runner: 'local',
+      summary: { tests: 3, passed: 3, failed: 0 },
+    })
+    expect(readdirSync(tmp)).toEqual([])
+  })
+
+  it('fails with an annotation on the failing line', async () => {
+    await setUp('fail')
+    const { updates } = nockCheckRun()
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockCreateIssueComment(OWNER, REPO, 5)
+    await devsys.deliver('check_run', rerequested())
+    const done = await updates[1]
+    expect(done).toMatchObject({ conclusion: 'failure', output: { title: '1 of 3 tests failed' } })
+    expect(done?.output?.annotations).toEqual([
+      expect.objectContaining({
+        path: 'src/app.js',
+        start_line: 1,
+        end_line: 1,
+        annotation_level: 'failure',
+      }),
+    ])
+    expect(done?.output?.summary).toContain('expected 0')
+  })
+
+  it('a report with 100,000 cases: summary within GitHub’s limit, failures first, annotations 50 per request', async () => {
+    await setUp('many')
+    const { updates } = nockCheckRun(3)
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockCreateIssueComment(OWNER, REPO, 5)
+    await devsys.deliver('check_run', rerequested())
+    const [first, second, third] = [await updates[1], await updates[2], await updates[3]]
+    expect(first).toMatchObject({
+      conclusion: 'failure',
+      output: { title: '120 of 100000 tests failed' },
+    })
+    expect(first?.output?.summary?.length).toBeLessThanOrEqual(65_535)
+    expect(first?.output?.annotations).toHaveLength(50)
+    expect(second?.output?.annotations).toHaveLength(50)
+    expect(third?.output?.annotations).toHaveLength(20)
+  })
+
+  it.each([
+    { mode: 'malformed', conclusion: 'failure', title: 'No test report', reason: /unusable/ },
+    {
+      mode: 'noreport',
+      conclusion: 'failure',
+      title: 'No test report',
+      reason: /wrote no JUnit report at build\/junit.xml \(exit code 2\)/,
+    },
+    {
+      mode: 'hang',
+      conclusion: 'timed_out',
+      title: 'Tests timed out',
+      reason: /did not finish within 2 s/,
+    },
+  ])(
+    '$mode: the check run completes as $conclusion with the reason',
+    async ({ mode, conclusion, title, reason }) => {
+      await setUp(mode, { timeoutSeconds: 2 })
+      const { updates } = nockCheckRun()
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      nockCreateIssueComment(OWNER, REPO, 5)
+      await devsys.deliver('check_run', rerequested())
+      const done = await updates[1]
+      expect(done).toMatchObject({ status: 'completed', conclusion, output: { title } })
+      expect(done?.output?.summary).toMatch(reason)
+      expect((await devsys.store.latestTestRun(TASK))?.conclusion).toBe(conclusion)
+    },
+  )
+
+  it('gives the tests no secrets from the DevSys process', async () => {
+    process.env.GITHUB_TOKEN = 'ghs_notforthetests0000000000000000000000'
+    try {
+      await setUp('secret')
+      const { updates } = nockCheckRun()
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      nockCreateIssueComment(OWNER, REPO, 5)
+      await devsys.deliver('check_run', rerequested())
+      const done = await updates[1]
+      expect(done?.output?.text).toContain('token is absent')
+    } finally {
+      delete process.env.GITHUB_TOKEN
+    }
+  })
+
+  it('a runner that is down: retried, then the check run completes with the reason', async () => {
+    await setUp('pass', {
+      runner: async () => ({
+        kind: 'remote-ssh',
+        run: async () => {
+          throw new RunnerError(
+            'unavailable',
+            'remote-ssh',
+            'cannot reach 127.0.0.1:1: connection refused',
+          )
+        },
+      }),
+    })
+    nockCreateCheckRun(OWNER, REPO, 77)
+    nockUpdateCheckRun(OWNER, REPO, 77) // in progress (first attempt)
+    nockUpdateCheckRun(OWNER, REPO, 77) // in progress (second attempt)
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    const done = nockUpdateCheckRun(OWNER, REPO, 77).body
+    await devsys.deliver('check_run', rerequested())
+    expect(await done).toMatchObject({
+      status: 'completed',
+      conclusion: 'failure',
+      output: { title: 'DevSys could not run the tests' },
+    })
+    expect((await done).output?.summary).toContain('connection refused')
+    expect((await devsys.store.latestTestRun(TASK))?.state).toBe('completed')
+  })
+})
