@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppDeps } from '../app-deps.js'
 import { authorize } from './authorize.js'
 import { ApiError, sendError, sendJson } from './http.js'
-import { createTask, getTask, listTasks, patchTask } from './tasks.js'
+import { createTask, getLatestTests, getTask, listTasks, patchTask } from './tasks.js'
 
 const TASK_PATH = /^\/api\/tasks\/([^/]+)$/
+const LATEST_TESTS_PATH = /^\/api\/tasks\/([^/]+)\/tests\/latest$/
 
 /**
  * The manager HTTP API, served by the same process as the webhooks (a Probot `addHandler`).
@@ -56,6 +57,11 @@ async function route(
     if (method === 'GET') return listTasks(res, url, deps)
     if (method === 'POST') return createTask(req, res, url, deps)
     throw methodNotAllowed(method, url.pathname, ['GET', 'POST'])
+  }
+  const tests = LATEST_TESTS_PATH.exec(url.pathname)
+  if (tests?.[1]) {
+    if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
+    return getLatestTests(res, decodeURIComponent(tests[1]), deps)
   }
   const match = TASK_PATH.exec(url.pathname)
   if (match?.[1]) {

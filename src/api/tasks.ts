@@ -132,3 +132,15 @@ function invalidStatus(value: string): ApiError {
 function notFound(id: string): ApiError {
   return new ApiError(404, 'task_not_found', `no task with id '${id}'`)
 }
+
+/** `GET /api/tasks/:id/tests/latest`: the newest test run with its parsed JUnit report. */
+export async function getLatestTests(
+  res: ServerResponse,
+  id: string,
+  deps: Pick<AppDeps, 'store'>,
+) {
+  if (!(await deps.store.getTask(id))) throw notFound(id)
+  const run = await deps.store.latestTestRun(id)
+  if (!run) throw new ApiError(404, 'no_test_run', `task '${id}' has not been tested yet`)
+  sendJson(res, 200, { testRun: run })
+}

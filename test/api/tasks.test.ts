@@ -140,3 +140,44 @@ describe('manager API: tasks', () => {
     expect(badJson.status).toBe(400)
   })
 })
+
+describe('manager API: test reports', () => {
+  beforeEach(async () => {
+    api = await startApiServer()
+  })
+  afterEach(async () => {
+    await api.close()
+  })
+
+  it('GET /api/tasks/:id/tests/latest returns the newest run with its parsed report', async () => {
+    expect((await httpRequest(`${api.url}/api/tasks/${blogId}/tests/latest`)).status).toBe(404)
+    await post(blog)
+    const none = await httpRequest(`${api.url}/api/tasks/${blogId}/tests/latest`)
+    expect(none.status).toBe(404)
+    expect(none.json<ApiBody>().error.code).toBe('no_test_run')
+    const old = await api.store.startTestRun({
+      taskId: blogId,
+      headSha: 'a'.repeat(40),
+      checkRunId: 1,
+    })
+    await api.store.updateTestRun(old.id, { state: 'completed', conclusion: 'failure' })
+    const run = await api.store.startTestRun({
+      taskId: blogId,
+      headSha: 'b'.repeat(40),
+      checkRunId: 2,
+    })
+    await api.store.updateTestRun(run.id, {
+      state: 'completed',
+      conclusion: 'success',
+      summary: { tests: 1, passed: 1 },
+      report: { tests: 1, cases: [{ name: 'lists posts', status: 'passed' }] },
+    })
+    const latest = await httpRequest(`${api.url}/api/tasks/${blogId}/tests/latest`)
+    expect(latest.status).toBe(200)
+    expect(latest.json<{ testRun: Record<string, unknown> }>().testRun).toMatchObject({
+      headSha: 'b'.repeat(40),
+      conclusion: 'success',
+      report: { cases: [{ name: 'lists posts', status: 'passed' }] },
+    })
+  })
+})

@@ -141,7 +141,7 @@ export interface CheckRunBody {
   head_sha?: string
   status?: string
   conclusion?: string
-  output?: { title?: string; summary?: string; annotations?: unknown[] }
+  output?: { title?: string; summary?: string; text?: string; annotations?: unknown[] }
   [key: string]: unknown
 }
 
