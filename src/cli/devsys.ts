@@ -1,14 +1,17 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createLogger } from '../logger.js'
+import { createRunner, readRunnerConfig } from '../../runner/create-runner.js'
 import { runLocal } from './run-local.js'
 
 const USAGE = `usage: devsys <command> [options]
 
 commands:
-  run <manifest> --repo <path> [--base <branch>] [--feedback <text>]
+  run <manifest> --repo <path> [--base <branch>] [--feedback <text>] [--test] [--runner <kind>]
       validate the manifest, then generate the task's code and commit it on branch
-      devsys/<task-id> of the local git repository at <path> (no GitHub needed)
+      devsys/<task-id> of the local git repository at <path> (no GitHub needed);
+      with --test, also run the task's tests on that branch and print the report
+      (runner: local, docker, remote-ssh or auto; default TEST_RUNNER or auto)
 
 Run it with \`npm run devsys -- run specs/create-blog.json --repo ../my-blog\`.`
 
@@ -26,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       repo: { type: 'string' },
       base: { type: 'string' },
       feedback: { type: 'string' },
+      test: { type: 'boolean' },
+      runner: { type: 'string' },
     },
   })
   const [manifestPath] = positionals
@@ -33,16 +38,31 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`)
     return 2
   }
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
+  const kind = values.runner ?? process.env.TEST_RUNNER ?? 'auto'
+  if (!['local', 'docker', 'remote-ssh', 'auto'].includes(kind)) {
+    process.stderr.write(`--runner must be local, docker, remote-ssh or auto (got ${kind})\n`)
+    return 2
+  }
+  const runner = values.test
+    ? await createRunner(
+        kind as 'local' | 'docker' | 'remote-ssh' | 'auto',
+        readRunnerConfig(process.env),
+        log,
+      )
+    : undefined
   const result = await runLocal({
     manifestPath,
     repoPath: values.repo,
     base: values.base,
     feedback: values.feedback,
     cacheDir: join(process.env.DATA_DIR ?? '.data', 'git'),
-    log: createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr),
+    log,
+    runner,
     out: (line) => process.stdout.write(`${line}\n`),
   })
-  return result.ok ? 0 : result.exitCode
+  if (!result.ok) return result.exitCode
+  return result.testsPassed === false ? 1 : 0
 }
 
 process.exitCode = await main(process.argv.slice(2))

@@ -7,11 +7,14 @@ import { parseRepoConfig } from '../config/load-repo-config.js'
 import { createGenerator } from '../generate/create-generator.js'
 import { runGeneration } from '../generate/run-generation.js'
 import { GenerateError } from '../generate/types.js'
-import { createGitWorkspaces } from '../git/create-git-workspaces.js'
+import { createGitWorkspaces, type GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
 import { buildTaskSpec } from '../manifest/build-task-spec.js'
 import { parseManifest } from '../manifest/parse-manifest.js'
-import type { ManifestProblem } from '../manifest/types.js'
+import type { Manifest, ManifestProblem } from '../manifest/types.js'
+import type { RepoRef } from '../git/types.js'
+import { parseJUnit } from '../../runner/junit/parse-junit.js'
+import type { Runner } from '../../runner/types.js'
 
 export interface LocalRunOptions {
   manifestPath: string
@@ -21,12 +24,21 @@ export interface LocalRunOptions {
   feedback?: string | undefined
   /** Where git mirrors are cached (default: DATA_DIR/git). */
   cacheDir: string
+  /** Also run the task's tests on the generated branch with this runner, and print the report. */
+  runner?: Runner | undefined
   log: Logger
   out: (line: string) => void
 }
 
 export type LocalRunResult =
-  | { ok: true; branch: string; sha: string; committed: boolean; files: string[] }
+  | {
+      ok: true
+      branch: string
+      sha: string
+      committed: boolean
+      files: string[]
+      testsPassed?: boolean
+    }
   | { ok: false; exitCode: number }
 
 /**
@@ -71,14 +83,16 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
 
   // 3. Generate, commit and push the branch back into the repository.
   const kind = manifest.generator ?? config.config.generator.kind
+  const workspaces = createGitWorkspaces({ cacheDir: opts.cacheDir, log: opts.log })
+  const repo: RepoRef = {
+    fullName: `local/${basename(repoPath).replace(/[^A-Za-z0-9_.-]/g, '-')}`,
+    cloneUrl: repoPath,
+    defaultBranch: base,
+  }
   try {
     const generation = await runGeneration({
-      git: createGitWorkspaces({ cacheDir: opts.cacheDir, log: opts.log }),
-      repo: {
-        fullName: `local/${basename(repoPath).replace(/[^A-Za-z0-9_.-]/g, '-')}`,
-        cloneUrl: repoPath,
-        defaultBranch: base,
-      },
+      git: workspaces,
+      repo,
       branch,
       auth: undefined,
       generator: createGenerator(kind, config.config.generator),
@@ -100,13 +114,23 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       out(`✓ nothing to change: ${branch} stays at ${generation.sha.slice(0, 12)}`)
     }
     out(`→ look at it with: git -C ${repoPath} log --stat ${branch}`)
-    return {
-      ok: true,
+    const result = {
+      ok: true as const,
       branch,
       sha: generation.sha,
       committed: generation.committed,
       files: generation.files,
     }
+    if (!opts.runner) return result
+    // 4. The task's tests, on the branch just committed, in the chosen runner.
+    const testsPassed = await runLocalTests(
+      { ...opts, runner: opts.runner },
+      workspaces,
+      repo,
+      branch,
+      manifest,
+    )
+    return { ...result, testsPassed }
   } catch (error) {
     if (error instanceof GenerateError || error instanceof GitError) {
       out(`✗ ${error.message}`)
@@ -123,4 +147,55 @@ function printProblems(out: (line: string) => void, file: string, problems: Mani
     out(`  ${file}:${p.line}:${p.column} ${p.pointer || '/'}: ${p.message}`)
     out(`      how to fix: ${p.hint}`)
   }
+}
+
+async function runLocalTests(
+  opts: LocalRunOptions & { runner: Runner },
+  workspaces: GitWorkspaces,
+  repo: RepoRef,
+  branch: string,
+  manifest: Manifest,
+): Promise<boolean> {
+  const { out } = opts
+  out(`… running \`${manifest.tests.command.join(' ')}\` with the ${opts.runner.kind} runner`)
+  const result = await workspaces.withWorkspace(repo, branch, undefined, (ws) =>
+    opts.runner.run({
+      workspace: ws.dir,
+      command: manifest.tests.command,
+      junitPath: manifest.tests.junit,
+      timeoutMs: manifest.tests.timeoutSeconds * 1000,
+      maxOutputBytes: 1024 * 1024,
+      maxReportBytes: 200 * 1024 * 1024,
+      signal: AbortSignal.timeout(manifest.tests.timeoutSeconds * 1000 + 60_000),
+      log: opts.log,
+    }),
+  )
+  if (result.timedOut) {
+    out(`✗ the tests did not finish within ${manifest.tests.timeoutSeconds} s`)
+    return false
+  }
+  if (result.report.kind !== 'found') {
+    out(`✗ no JUnit report at ${manifest.tests.junit} (exit code ${result.exitCode ?? 'none'})`)
+    out(result.stderr.text.slice(-2000))
+    return false
+  }
+  const parsed = parseJUnit(
+    result.report.xml,
+    result.workdir === undefined ? {} : { workspace: result.workdir },
+  )
+  if (!parsed.ok) {
+    out(`✗ the JUnit report is unusable: ${parsed.error.message}`)
+    return false
+  }
+  const r = parsed.report
+  for (const c of r.cases.filter((c) => c.status === 'failed' || c.status === 'errored')) {
+    out(
+      `  ✗ ${c.suite} › ${c.name}${c.file ? ` (${c.file}${c.line ? `:${c.line}` : ''})` : ''}: ${c.message ?? c.status}`,
+    )
+  }
+  const passed = r.failed + r.errored === 0 && r.tests > 0 && result.exitCode === 0
+  out(
+    `${passed ? '✓' : '✗'} tests: ${r.passed} passed, ${r.failed} failed, ${r.errored} errored, ${r.skipped} skipped (${(r.timeMs / 1000).toFixed(1)} s)`,
+  )
+  return passed
 }

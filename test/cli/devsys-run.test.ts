@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { git } from '../helpers/git-remote.js'
+import { requireTool } from '../helpers/require-tool.js'
 
 const run = promisify(execFile)
 let root: string
@@ -78,4 +79,16 @@ describe('devsys run (local mode)', () => {
     expect(result.code).toBe(2)
     expect(result.stdout).toContain('is not a git repository')
   })
+})
+
+describe('devsys run --test', () => {
+  it.skipIf(!requireTool('phpunit', 'the generated blog is tested with PHPUnit'))(
+    'generates, then runs the blog’s PHPUnit suite with the local runner and prints the report',
+    async () => {
+      const result = await devsys('run', 'specs/create-blog.json', '--repo', repo, '--test', '--runner', 'local')
+      expect(result.stdout).toContain('with the local runner')
+      expect(result.stdout).toMatch(/✓ tests: \d+ passed, 0 failed, 0 errored/)
+      expect(result.code).toBe(0)
+    },
+  )
 })
