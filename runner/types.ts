@@ -55,6 +55,8 @@ export interface Runner {
 export type RunnerErrorCode =
   | 'unavailable'
   | 'host-key-mismatch'
+  /** No known_hosts entry to check the SSH host against (and insecure connections are off). */
+  | 'host-key-unknown'
   | 'auth-failed'
   | 'upload-failed'
   | 'container-failed'

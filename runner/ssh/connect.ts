@@ -1,0 +1,148 @@
+import { readFile } from 'node:fs/promises'
+import type { Logger } from 'pino'
+import { Client, type ServerHostKeyAlgorithm } from 'ssh2'
+import { RunnerError } from '../types.js'
+import { findKnownKeys, hostKeyAlgorithms, type KnownKey, keyBlobType } from './known-hosts.js'
+
+export interface SshTarget {
+  host: string
+  port: number
+  username: string
+  privateKeyPath: string
+  knownHostsPath?: string
+  /** Connect to a host whose key cannot be checked (no known_hosts entry). */
+  allowInsecure: boolean
+  /** How long the connection and handshake may take. */
+  readyTimeoutMs: number
+  log: Logger
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+])
+
+/**
+ * Opens an SSH connection authenticated with the key file, after checking the host's key
+ * against known_hosts. Without a known key for the host it refuses to connect, unless
+ * `allowInsecure` (REMOTE_ALLOW_INSECURE_SSH), which logs a warning; a key that differs from
+ * the known one is always refused. Failures are RunnerErrors that say what to do.
+ */
+export async function connectSsh(target: SshTarget): Promise<Client> {
+  const name = target.port === 22 ? target.host : `[${target.host}]:${target.port}`
+  const privateKey = await readFile(target.privateKeyPath).catch((error: { code?: string }) => {
+    throw new RunnerError(
+      'auth-failed',
+      'remote-ssh',
+      `Cannot read the SSH private key ${target.privateKeyPath} (${error.code ?? 'error'}): set REMOTE_SSH_KEY_PATH to a key file DevSys can read.`,
+    )
+  })
+  const known = await loadKnownKeys(target, name)
+  if (known.length === 0) {
+    target.log.warn(
+      { host: name },
+      'INSECURE: connecting over SSH without checking the host key (REMOTE_ALLOW_INSECURE_SSH); anyone on the network path can impersonate this host. Add the host to REMOTE_SSH_KNOWN_HOSTS.',
+    )
+  }
+
+  let verdict: 'ok' | 'mismatch' | 'revoked' = 'ok'
+  const hostVerifier = (blob: Buffer): boolean => {
+    if (known.some((k) => k.revoked && k.key.equals(blob))) verdict = 'revoked'
+    else if (known.length === 0 || known.some((k) => !k.revoked && k.key.equals(blob))) return true
+    else verdict = 'mismatch'
+    target.log.error({ host: name, offered: keyBlobType(blob) }, 'SSH host key refused')
+    return false
+  }
+  const types = [...new Set(known.filter((k) => !k.revoked).map((k) => k.type))]
+  const client = new Client()
+  return new Promise<Client>((resolve, reject) => {
+    client.once('ready', () => resolve(client))
+    client.once('error', (error: Error & { level?: string; code?: string }) => {
+      client.end()
+      if (verdict !== 'ok') {
+        reject(
+          new RunnerError(
+            'host-key-mismatch',
+            'remote-ssh',
+            `The SSH host key of ${name} ${verdict === 'revoked' ? 'is marked @revoked' : 'does not match the one'} in ${target.knownHostsPath}: the connection may be intercepted, or the host was reinstalled. Nothing was run. If the key really changed, check its fingerprint with the host's admin, then replace the line: ssh-keygen -R '${name}' -f ${target.knownHostsPath} && ssh-keyscan -p ${target.port} ${target.host} >> ${target.knownHostsPath}`,
+          ),
+        )
+      } else if (error.level === 'client-authentication') {
+        reject(
+          new RunnerError(
+            'auth-failed',
+            'remote-ssh',
+            `${name} refused user ${target.username} with the key ${target.privateKeyPath}: add its public key to ~${target.username}/.ssh/authorized_keys on the host, or fix REMOTE_SSH_USER / REMOTE_SSH_KEY_PATH.`,
+          ),
+        )
+      } else if (error.level === 'client-timeout' || UNREACHABLE.has(error.code ?? '')) {
+        reject(unreachable(target, name, error.code ?? 'no answer'))
+      } else {
+        reject(
+          new RunnerError('unavailable', 'remote-ssh', `SSH to ${name} failed: ${error.message}`),
+        )
+      }
+    })
+    try {
+      client.connect({
+        host: target.host,
+        port: target.port,
+        username: target.username,
+        privateKey,
+        hostVerifier,
+        readyTimeout: target.readyTimeoutMs,
+        // Ask for the key types known_hosts has, as OpenSSH does, so the host offers one of them.
+        ...(types.length === 0
+          ? {}
+          : {
+              algorithms: { serverHostKey: hostKeyAlgorithms(types) as ServerHostKeyAlgorithm[] },
+            }),
+      })
+    } catch (error) {
+      // ssh2 throws here for a key it cannot parse (or one with a passphrase).
+      reject(
+        new RunnerError(
+          'auth-failed',
+          'remote-ssh',
+          `The SSH private key ${target.privateKeyPath} cannot be used: ${(error as Error).message}. Use an unencrypted OpenSSH or PEM key.`,
+        ),
+      )
+    }
+  })
+}
+
+/** The keys known_hosts lists for the host; empty only when insecure connections are allowed. */
+async function loadKnownKeys(target: SshTarget, name: string): Promise<KnownKey[]> {
+  const how = `Get the host's key with ssh-keyscan -p ${target.port} ${target.host} > known_hosts (check its fingerprint with the host's admin) and set REMOTE_SSH_KNOWN_HOSTS to that file; only for a throwaway test host, set REMOTE_ALLOW_INSECURE_SSH=true instead.`
+  let problem: string
+  if (target.knownHostsPath === undefined) {
+    problem = 'no known_hosts file is configured (REMOTE_SSH_KNOWN_HOSTS)'
+  } else {
+    const text = await readFile(target.knownHostsPath, 'utf8').catch(() => undefined)
+    const keys = text === undefined ? [] : findKnownKeys(text, target.host, target.port)
+    if (keys.length > 0) return keys
+    problem =
+      text === undefined
+        ? `the known_hosts file ${target.knownHostsPath} cannot be read`
+        : `the known_hosts file ${target.knownHostsPath} has no key for ${name}`
+  }
+  if (target.allowInsecure) return []
+  throw new RunnerError(
+    'host-key-unknown',
+    'remote-ssh',
+    `Refusing to connect to ${name}: ${problem}, so its identity cannot be checked. ${how}`,
+  )
+}
+
+function unreachable(target: SshTarget, name: string, reason: string): RunnerError {
+  return new RunnerError(
+    'unavailable',
+    'remote-ssh',
+    `Cannot reach the SSH runner host ${name} (${reason}): check that the host is up and sshd listens on port ${target.port}, or fix REMOTE_SSH_HOST / REMOTE_SSH_PORT.`,
+  )
+}
