@@ -97,14 +97,14 @@ function listItem(c: TestCase): string {
   return `- ${inline(caseTitle(c))}${why}`
 }
 
-/** Text safe inside one markdown line: no HTML, no line breaks, no table pipes. */
+/** Text safe inside one markdown line: no HTML, no line breaks, no emphasis, links or pipes. */
 function inline(text: string): string {
   return text
     .replace(/[\r\n]+/g, ' ')
+    .replace(/[\\`*_[\]|]/g, '\\$&')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
 }
 
 function code(text: string): string {

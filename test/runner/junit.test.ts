@@ -18,7 +18,8 @@ function fixture(name: string): Buffer {
 }
 
 function report(result: JUnitResult): TestReport {
-  if (!result.ok) throw new Error(`expected a report, got ${result.error.code}: ${result.error.message}`)
+  if (!result.ok)
+    throw new Error(`expected a report, got ${result.error.code}: ${result.error.message}`)
   return result.report
 }
 
@@ -265,7 +266,11 @@ describe('parseJUnit on edge cases', () => {
 
   it.each([
     ['edge.empty-file.xml', 'empty', /is empty/],
-    ['edge.truncated.xml', 'not-xml', /cut off: it ends before <failure>, <testcase>, <testsuite>, <testsuites> are closed/],
+    [
+      'edge.truncated.xml',
+      'not-xml',
+      /cut off: it ends before <failure>, <testcase>, <testsuite>, <testsuites> are closed/,
+    ],
     ['edge.html-error-page.xml', 'not-junit', /HTML page \("502 Bad Gateway"\)/],
     ['edge.not-junit-coverage.xml', 'not-junit', /root element is <coverage>/],
   ])('refuses %s as %s', (name, code, message) => {
