@@ -98,7 +98,8 @@ export function cap(text: string, max: number): string {
 
 /**
  * Milliseconds from a `time` attribute in seconds. Accepts `0.123`, `0,123` (decimal comma),
- * `1,234.5` and `1.234,5` (the last separator is the decimal one), which some locales produce.
+ * `1,234.5`, `1.234,5` and `1,234,567` (one comma and no dot is a decimal comma; otherwise the
+ * last separator is the decimal one), as some locales write them.
  */
 export function secondsToMs(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined
@@ -106,10 +107,11 @@ export function secondsToMs(raw: string | undefined): number | undefined {
   const comma = text.lastIndexOf(',')
   if (comma !== -1) {
     const dot = text.lastIndexOf('.')
-    if (dot > comma) text = text.replaceAll(',', '')
-    else if (dot !== -1 || text.indexOf(',') !== comma) {
-      text = `${text.slice(0, comma).replaceAll(/[.,]/g, '')}.${text.slice(comma + 1)}`
-    } else text = text.replace(',', '.')
+    if (dot > comma || (dot === -1 && text.indexOf(',') !== comma)) {
+      text = text.replaceAll(',', '') // 1,234.5 or 1,234,567: commas group thousands
+    } else {
+      text = `${text.slice(0, comma).replaceAll('.', '')}.${text.slice(comma + 1)}` // 0,5 or 1.234,5
+    }
   }
   if (text === '') return undefined
   const seconds = Number(text)

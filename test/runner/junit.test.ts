@@ -293,6 +293,23 @@ describe('parseJUnit on edge cases', () => {
     expect(result).toMatchObject({ ok: false, error: { code } })
   })
 
+  it('is not fooled by markup inside attribute values, comments, CDATA and instructions', () => {
+    const xml = [
+      '<?xml version="1.0"?><?xml-stylesheet href="a.xsl"?>',
+      "<testsuites><!-- <testsuite name='commented out'> -->",
+      `<testsuite name='a > b'><testcase name="x/>y" classname='c"d'/>`,
+      '<testcase name="z"><failure message="</testsuite>"><![CDATA[</testcase> <oops>]]></failure></testcase>',
+      '</testsuite></testsuites>',
+    ].join('\n')
+    const r = report(parseJUnit(xml))
+    expect(r.suites.map((s) => s.name)).toEqual(['a > b'])
+    expect(r.cases.map((c) => [c.name, c.status, c.classname])).toEqual([
+      ['x/>y', 'passed', 'c"d'],
+      ['z', 'failed', undefined],
+    ])
+    expect(r.cases[1]).toMatchObject({ message: '</testsuite>', details: '</testcase> <oops>' })
+  })
+
   it('names the line of a mismatched end tag', () => {
     const result = parseJUnit('<testsuites>\n<testsuite>\n</testsuites>')
     expect(result.ok ? '' : result.error.message).toMatch(
