@@ -111,8 +111,8 @@ describe.skipIf(!hasSshd)('ssh runner against a real sshd on loopback', () => {
     expect(() => process.kill(background, 0)).toThrow(/ESRCH/)
   })
 
-  it('keeps only the tail of a flood of output', async () => {
-    const total = 200_000_000
+  it('keeps only the tail of a gigabyte of output', async () => {
+    const total = 1_000_000_000
     const result = await runner().run(
       runRequest(ws.dir, {
         command: ['sh', '-c', `yes | head -c ${total}`],
@@ -177,6 +177,16 @@ describe.skipIf(!hasSshd)('ssh runner against a real sshd on loopback', () => {
     )
     expect(result.stdout.text).toBe('ran\n')
     expect(lines.join('')).toContain('INSECURE')
+  })
+
+  it('accepts the host listed in a known_hosts file hashed by ssh-keygen -H', async () => {
+    const hashed = join(dir, 'hashed_known_hosts')
+    await writeFile(hashed, `[127.0.0.1]:${sshd.port} ${sshd.hostPublicKey}\n`)
+    await run('ssh-keygen', ['-H', '-f', hashed])
+    const result = await runner({ knownHostsPath: hashed }).run(
+      runRequest(ws.dir, { command: ['echo', 'ok'] }),
+    )
+    expect(result.stdout.text).toBe('ok\n')
   })
 
   it('says a host that is down cannot be reached', async () => {
