@@ -155,6 +155,7 @@ describe('generate job', () => {
       nockCreatePull(OWNER, REPO, 5)
       nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
       nockUpdateIssueComment(OWNER, REPO, 1001)
+      nockCreateCheckRun(OWNER, REPO)
       await devsys.deliver('issues', labelledIssue())
 
       const checkout = join(remote.root, 'checkout')

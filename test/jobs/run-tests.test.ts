@@ -245,6 +245,9 @@ describe('run-tests job', () => {
       const { updates } = nockCheckRun()
       nockGetContent(OWNER, REPO, CONFIG, null, null)
       nockCreateIssueComment(OWNER, REPO, 5)
+      github()
+        .get(`/repos/${OWNER}/${REPO}/pulls/5`)
+        .reply(200, { number: 5, draft: false, node_id: 'PR_node5' })
       await devsys.deliver('check_run', rerequested())
       const done = await updates[1]
       expect(done?.output?.text).toContain('token is absent')
