@@ -16,7 +16,7 @@ import { createPrCommandJob } from './jobs/run-pr-command.js'
 import { createRunTestsJob, type RunTestsDeps } from './jobs/run-tests.js'
 import type { JobHandler } from './jobs/types.js'
 import { openSqliteStore } from './store/sqlite-store.js'
-import { createRunner, readRunnerConfig } from '../runner/create-runner.js'
+import { checkRunnerEnv, createRunner, type RunnerConfig } from '../runner/create-runner.js'
 import type { Store } from './store/store.js'
 
 type HandlerFactory = Parameters<Server['loadHandlerFactory']>[0]
@@ -63,9 +63,11 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
   ] as JobHandler[]
 }
 
-/** Test runners as the environment configures them (TEST_RUNNER, DOCKER_*, REMOTE_SSH_*). */
-export function runnerFactory(env: NodeJS.ProcessEnv): RunTestsDeps['runner'] {
-  const config = readRunnerConfig(env)
+/**
+ * Test runners as the environment configures them (TEST_RUNNER, DOCKER_*, REMOTE_SSH_*): the
+ * repo config picks the runner unless TEST_RUNNER overrides it.
+ */
+export function runnerFactory(config: RunnerConfig): RunTestsDeps['runner'] {
   return (kind, log) => createRunner(config.kind ?? kind, config, log)
 }
 
@@ -82,7 +84,13 @@ export function gitWorkspaces(config: AppConfig, log: Logger): GitWorkspaces {
 export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }): Promise<Devsys> {
   // 1. Configuration, validated once at the boundary.
   const loaded = loadEnv(opts.env)
-  if (!loaded.ok) throw new ConfigError(loaded.errors)
+  const runners = checkRunnerEnv(opts.env)
+  if (!loaded.ok || !runners.ok) {
+    throw new ConfigError([
+      ...(loaded.ok ? [] : loaded.errors),
+      ...(runners.ok ? [] : runners.errors),
+    ])
+  }
   const config = loaded.config
   const log = opts.log ?? createLogger(config.logLevel)
 
@@ -103,7 +111,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       config,
       enqueue,
       git: gitWorkspaces(config, log),
-      runner: runnerFactory(opts.env),
+      runner: runnerFactory(runners.config),
     }),
     log,
     concurrency: config.workerConcurrency,

@@ -110,12 +110,14 @@ describe('startDevsys', () => {
       PORT: 'eighty',
       APP_ID: 'abc',
       MANAGER_API_TOKEN: 'short-secret',
+      TEST_RUNNER: 'kubernetes',
     }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ConfigError)
     const { errors, message } = error as ConfigError
     expect(errors.some((e) => e.includes('PORT'))).toBe(true)
     expect(errors.some((e) => e.includes('APP_ID'))).toBe(true)
     expect(errors.some((e) => e.includes('MANAGER_API_TOKEN'))).toBe(true)
+    expect(errors.some((e) => e.includes('TEST_RUNNER'))).toBe(true)
     expect(message).not.toContain('short-secret')
   })
 
