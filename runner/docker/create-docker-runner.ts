@@ -107,7 +107,11 @@ export function createDockerRunner(opts: DockerRunnerOptions): Runner {
         if (request.signal.aborted) throw aborted()
 
         // 4. Attach before start so no output is missed, then start and wait with a limit.
-        const stream = await container.attach({ stream: true, stdout: true, stderr: true })
+        const stream = await container
+          .attach({ stream: true, stdout: true, stderr: true })
+          .catch((error: unknown) => {
+            throw dockerFailure(error, docker, opts.image, 'attach to the test container')
+          })
         const ended = new Promise<void>((resolve) => {
           stream.once('end', resolve)
           stream.once('close', resolve)
@@ -135,7 +139,9 @@ export function createDockerRunner(opts: DockerRunnerOptions): Runner {
           kill()
         }
         request.signal.addEventListener('abort', onAbort, { once: true })
-        const exit = (await container.wait()) as { StatusCode?: number }
+        const exit = (await container.wait().catch((error: unknown) => {
+          throw dockerFailure(error, docker, opts.image, 'wait for the test container')
+        })) as { StatusCode?: number }
         clearTimeout(timer)
         // Output already written may still be in flight; do not wait long for it.
         await Promise.race([ended, delay(2000)])

@@ -61,7 +61,14 @@ export async function connectSsh(target: SshTarget): Promise<Client> {
   const types = [...new Set(known.filter((k) => !k.revoked).map((k) => k.type))]
   const client = new Client()
   return new Promise<Client>((resolve, reject) => {
-    client.once('ready', () => resolve(client))
+    client.once('ready', () => {
+      // Errors after this (a dropped connection) surface through the pending operations; a
+      // listener must stay, or an 'error' event would crash the process.
+      client.on('error', (error: Error) =>
+        target.log.warn({ err: error, host: name }, 'SSH connection error'),
+      )
+      resolve(client)
+    })
     client.once('error', (error: Error & { level?: string; code?: string }) => {
       client.end()
       if (verdict !== 'ok') {

@@ -6,7 +6,7 @@ import { type Runner, RunnerError, type RunRequest, type RunResult } from '../ty
 import { listWorkspace } from '../workspace-files.js'
 import { connectSsh } from './connect.js'
 import { downloadReport, execFixed, openSftp, uploadEntries } from './remote-files.js'
-import { buildKillCommand, buildRunCommand, quote } from './shell-quote.js'
+import { buildKillCommand, buildRunCommand, checkEnvNames, quote } from './shell-quote.js'
 
 export interface SshRunnerOptions {
   host: string
@@ -44,6 +44,8 @@ export function createSshRunner(opts: SshRunnerOptions): Runner {
     kind: 'remote-ssh',
     async run(request: RunRequest): Promise<RunResult> {
       const reportPath = checkReportPath(request.junitPath)
+      // Bad variable names are a caller's bug: refuse them before connecting.
+      checkEnvNames(request.env ?? {})
       if (request.signal.aborted) throw aborted()
       const started = Date.now()
       const listing = await listWorkspace(request.workspace)
@@ -117,6 +119,8 @@ export function createSshRunner(opts: SshRunnerOptions): Runner {
         } finally {
           sftp.end()
         }
+      } catch (error) {
+        throw lostConnection(error, opts.host)
       } finally {
         // 5. Always remove the remote directory and close the connection.
         if (runDir !== undefined) await removeRunDir(client, runDir, request.log)
@@ -124,6 +128,16 @@ export function createSshRunner(opts: SshRunnerOptions): Runner {
       }
     },
   }
+}
+
+/** A failure that is not already explained: the connection or the host went away. */
+function lostConnection(error: unknown, host: string): unknown {
+  if (error instanceof RunnerError) return error
+  return new RunnerError(
+    'unavailable',
+    'remote-ssh',
+    `The SSH runner host ${host} failed during the run (${(error as Error).message}): check the host and run the tests again.`,
+  )
 }
 
 function aborted(): RunnerError {

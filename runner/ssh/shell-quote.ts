@@ -13,6 +13,15 @@ export function quote(value: string): string {
 /** Environment names a shell and `env` accept as assignments. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/** Throws for a variable name `env` would not take as an assignment. */
+export function checkEnvNames(env: Record<string, string>): void {
+  for (const name of Object.keys(env)) {
+    if (!ENV_NAME.test(name)) {
+      throw new Error(`invalid environment variable name ${JSON.stringify(name)}`)
+    }
+  }
+}
+
 /**
  * The remote command line of a test run: record the shell's pid (the process group the runner
  * kills on timeout; sshd makes each session's shell a group leader), go to the work folder and
@@ -26,11 +35,8 @@ export function buildRunCommand(
   env: Record<string, string>,
 ): string {
   if (argv.length === 0) throw new Error('the test command is empty')
-  const assignments = Object.entries(env).map(([name, value]) => {
-    if (!ENV_NAME.test(name))
-      throw new Error(`invalid environment variable name ${JSON.stringify(name)}`)
-    return quote(`${name}=${value}`)
-  })
+  checkEnvNames(env)
+  const assignments = Object.entries(env).map(([name, value]) => quote(`${name}=${value}`))
   return [
     `echo "$$" > ${quote(paths.pidFile)} &&`,
     `cd ${quote(paths.workDir)} &&`,
