@@ -85,7 +85,15 @@ describe('devsys run --test', () => {
   it.skipIf(!requireTool('phpunit', 'the generated blog is tested with PHPUnit'))(
     'generates, then runs the blog’s PHPUnit suite with the local runner and prints the report',
     async () => {
-      const result = await devsys('run', 'specs/create-blog.json', '--repo', repo, '--test', '--runner', 'local')
+      const result = await devsys(
+        'run',
+        'specs/create-blog.json',
+        '--repo',
+        repo,
+        '--test',
+        '--runner',
+        'local',
+      )
       expect(result.stdout).toContain('with the local runner')
       expect(result.stdout).toMatch(/✓ tests: \d+ passed, 0 failed, 0 errored/)
       expect(result.code).toBe(0)
