@@ -7,7 +7,9 @@ import { createRemote, git } from '../helpers/git-remote.js'
 import {
   type CheckRunBody,
   nockCreateCheckRun,
+  nockCreateCommentReaction,
   nockCreateIssueComment,
+  nockGetCollaboratorPermission,
   nockGetContent,
   nockUpdateCheckRun,
   useGitHubMock,
@@ -237,6 +239,74 @@ describe('run-tests job', () => {
       expect((await devsys.store.latestTestRun(TASK))?.conclusion).toBe(conclusion)
     },
   )
+
+  it('/test on the PR: checks permission, reacts, queues the check run on the PR head and runs it', async () => {
+    await setUp('pass', { jobs: ['pr-command', 'run-tests'] })
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
+    github()
+      .get(`/repos/${OWNER}/${REPO}/pulls/5`)
+      .reply(200, {
+        number: 5,
+        draft: false,
+        node_id: 'PR_node5',
+        head: { sha: sha(), ref: BRANCH, repo: { full_name: `${OWNER}/${REPO}` } },
+      })
+    const eyes = nockCreateCommentReaction(OWNER, REPO, 492700400)
+    const { created, updates } = nockCheckRun()
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockCreateIssueComment(OWNER, REPO, 5)
+    github()
+      .get(`/repos/${OWNER}/${REPO}/pulls/5`)
+      .reply(200, { number: 5, draft: false, node_id: 'PR_node5' })
+
+    await devsys.deliver(
+      'issue_comment',
+      examplePayload('issue_comment', 'created', (p) => {
+        p.issue.number = 5
+        p.issue.pull_request = {
+          url: '',
+          html_url: '',
+          diff_url: '',
+          patch_url: '',
+          merged_at: null,
+        }
+        p.comment.body = '/test'
+        p.repository.name = REPO
+        p.repository.full_name = `${OWNER}/${REPO}`
+        p.repository.owner.login = OWNER
+        p.repository.clone_url = remote.bare
+      }),
+    )
+
+    expect(await eyes.body).toEqual({ content: 'eyes' })
+    expect(await created).toMatchObject({ status: 'queued', head_sha: sha(), external_id: TASK })
+    expect(await updates[1]).toMatchObject({ status: 'completed', conclusion: 'success' })
+  })
+
+  it('a person pushing to the task’s PR (pull_request.synchronize) gets the new head tested', async () => {
+    await setUp('pass')
+    const { created, updates } = nockCheckRun()
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockCreateIssueComment(OWNER, REPO, 5)
+    github()
+      .get(`/repos/${OWNER}/${REPO}/pulls/5`)
+      .reply(200, { number: 5, draft: false, node_id: 'PR_node5' })
+    await devsys.deliver(
+      'pull_request',
+      examplePayload('pull_request', 'synchronize', (p) => {
+        p.pull_request.head.ref = BRANCH
+        p.pull_request.head.sha = sha()
+        p.repository.name = REPO
+        p.repository.full_name = `${OWNER}/${REPO}`
+        p.repository.owner.login = OWNER
+        p.repository.clone_url = remote.bare
+        if (p.pull_request.head.repo) p.pull_request.head.repo.full_name = `${OWNER}/${REPO}`
+      }),
+    )
+    expect(await created).toMatchObject({ head_sha: sha(), external_id: TASK })
+    expect(await updates[1]).toMatchObject({ conclusion: 'success' })
+  })
 
   it('gives the tests no secrets from the DevSys process', async () => {
     process.env.GITHUB_TOKEN = 'ghs_notforthetests0000000000000000000000'
