@@ -1,0 +1,113 @@
+import type { VariantName } from './variants.js'
+import type { WorkloadName } from './workloads.js'
+
+export interface Summary {
+  median: number
+  p90: number
+  min: number
+  max: number
+}
+
+/** Median, p90 (nearest rank: the largest of 5 runs), min and max of `values`. */
+export function summarize(values: readonly number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN
+  const mid = Math.floor(sorted.length / 2)
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[mid] ?? Number.NaN)
+      : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2
+  return { median, p90: at(0.9), min: sorted[0] ?? Number.NaN, max: at(1) }
+}
+
+/** One workload on one variant: its measured runs, or why there are none. */
+export interface Row {
+  workload: WorkloadName
+  variant: VariantName
+  status: 'measured' | 'not available' | 'failed'
+  /** Why not available, or what failed. */
+  reason?: string
+  /** Wall time of each measured run, ms. */
+  ms: number[]
+  /** The runner's own `durationMs` of each measured run. */
+  runnerMs: number[]
+  /** Test cases in each measured run's report. */
+  tests: number[]
+  summary?: Summary
+  /** median / direct median. */
+  ratio?: number
+  /** median − direct median, ms. */
+  overheadMs?: number
+  /** p90 − direct p90, ms. */
+  overheadP90Ms?: number
+}
+
+/** Fills in summary, ratio and overhead of every measured row against its workload's direct row. */
+export function compare(rows: Row[]): Row[] {
+  for (const row of rows) {
+    if (row.status === 'measured' && row.ms.length > 0) row.summary = summarize(row.ms)
+  }
+  for (const row of rows) {
+    const direct = rows.find((r) => r.workload === row.workload && r.variant === 'direct')
+    if (row.summary === undefined || direct?.summary === undefined) continue
+    row.ratio = row.summary.median / direct.summary.median
+    row.overheadMs = row.summary.median - direct.summary.median
+    row.overheadP90Ms = row.summary.p90 - direct.summary.p90
+  }
+  return rows
+}
+
+const ms = (n: number | undefined): string =>
+  n === undefined || !Number.isFinite(n)
+    ? '–'
+    : n.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+
+export interface ReportInput {
+  date: string
+  node: string
+  cpus: number
+  cpuModel: string
+  loadavg: number[]
+  runs: number
+  warmup: number
+  tools: Record<string, string>
+  rows: Row[]
+}
+
+export function renderReport(input: ReportInput): string {
+  const lines = [
+    '# Runners: overhead over running the command directly',
+    '',
+    `${input.date}, Node ${input.node}, ${input.cpus} × ${input.cpuModel}, load average ${input.loadavg
+      .map((l) => l.toFixed(2))
+      .join(' ')}.`,
+    `${Object.entries(input.tools)
+      .map(([name, version]) => `${name}: ${version}`)
+      .join('; ')}.`,
+    `${input.runs} measured runs per row after ${input.warmup} warm-up, interleaved: each round runs every row once, rotating which variant goes first. p90 is the nearest rank (with 5 runs, the slowest).`,
+    '',
+    '| workload | variant | median (ms) | p90 (ms) | min–max (ms) | × direct | overhead median (ms) | overhead p90 (ms) | tests |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const row of input.rows) {
+    const s = row.summary
+    if (row.status !== 'measured' || s === undefined) {
+      lines.push(
+        `| ${row.workload} | ${row.variant} | ${row.status}: ${(row.reason ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')} | | | | | | |`,
+      )
+      continue
+    }
+    const tests = [...new Set(row.tests)].join(', ')
+    lines.push(
+      `| ${row.workload} | ${row.variant} | ${ms(s.median)} | ${ms(s.p90)} | ${ms(s.min)}–${ms(s.max)} | ${row.ratio === undefined ? '–' : `${row.ratio.toFixed(2)}×`} | ${row.variant === 'direct' ? '–' : ms(row.overheadMs)} | ${row.variant === 'direct' ? '–' : ms(row.overheadP90Ms)} | ${tests} |`,
+    )
+  }
+  lines.push(
+    '',
+    '- **blog**: the PHP blog the scaffold generates from `specs/create-blog.json`, with its real command `phpunit --log-junit build/junit.xml`. **trivial**: the same work tree, `sh -c` writing a one-case report, so what remains is the fixed cost of a run.',
+    '- **direct**: `spawn` in a fresh copy of the work tree (without `.git`, made before the clock starts), environment like the local runner’s; timed from spawn to the exit with stdout and stderr closed.',
+    '- **local**, **docker**, **remote-ssh**: `runner.run()` of the runner from `createRunner`, timed from the call to its result: copying the work tree in, running the command, reading the report back, removing the sandbox. docker: a new container per run (engine check, create, `putArchive`, start, attach, wait, `getArchive`, remove with its volume), limited to 1 CPU. remote-ssh: a new SSH connection per run to an OpenSSH server on 127.0.0.1 (key exchange, key login, then four exec channels — `mktemp -d`, the command, the kill of its process group, `rm -rf` — and one SFTP session for the upload and the report).',
+    '- Every run is checked: exit code 0 and a JUnit report that parses with at least one test case and no failure; a run that is not fails the benchmark.',
+  )
+  return `${lines.join('\n')}\n`
+}
