@@ -44,7 +44,8 @@ export async function commitChanges(
     ['commit.gpgsign=false'],
   )
   try {
-    await git.raw(['add', '--all'])
+    // --verbose: simple-git waits 50 ms more for a git command that prints nothing.
+    await git.raw(['add', '--all', '--verbose'])
     const staged = await git.raw(['diff', '--cached', '--no-renames', '--name-only', '-z'])
     const files = staged.split('\0').filter((path) => path.length > 0)
     if (files.length === 0) {
@@ -56,7 +57,6 @@ export async function commitChanges(
     // end of the message, or start one after a blank line, so %(trailers) finds them all.
     await git.raw([
       'commit',
-      '--quiet',
       '--no-verify',
       '--cleanup=strip',
       '--message',

@@ -27,7 +27,7 @@ export async function updateMirror(
   const started = Date.now()
   if (await isBareRepo(mirrorDir)) {
     try {
-      await openGit(mirrorDir, env, signal).raw(['fetch', '--prune', '--quiet', 'origin'])
+      await openGit(mirrorDir, env, signal).raw(['fetch', '--prune', '--verbose', 'origin'])
     } catch (error) {
       throw toGitError(error, {
         code: 'fetch-failed',
