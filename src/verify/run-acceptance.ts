@@ -1,0 +1,253 @@
+import type { AcceptanceCheck } from '../manifest/types.js'
+
+/** The outcome of one acceptance check against a live site. */
+export interface AcceptanceCheckResult {
+  /** The check's id, or `METHOD path` when the manifest gave none. */
+  id: string
+  method: AcceptanceCheck['method']
+  path: string
+  ok: boolean
+  /** The last answer's status; null when no answer came (refused, timeout). */
+  status: number | null
+  expected: number
+  /** Every reason the check failed, in words for the check run; empty when ok. */
+  problems: string[]
+  attempts: number
+  durationMs: number
+}
+
+export interface AcceptanceResult {
+  ok: boolean
+  baseUrl: string
+  checks: AcceptanceCheckResult[]
+  durationMs: number
+}
+
+export interface RunAcceptanceOptions {
+  /** Extra attempts after a network error, a timeout or a 5xx answer (default 3). */
+  retries?: number
+  /** Pause before each retry (default 500 ms). */
+  retryDelayMs?: number
+  signal?: AbortSignal
+  fetch?: typeof fetch
+}
+
+/** Bodies beyond this are not read: enough for any page, bounded for a hostile one. */
+export const MAX_BODY_BYTES = 5 * 1024 * 1024
+const MAX_REDIRECTS = 5
+
+interface Attempt {
+  status: number | null
+  problems: string[]
+  /** Worth another attempt: the failure may be the site starting or briefly overloaded. */
+  transient: boolean
+}
+
+/**
+ * Runs the manifest's acceptance checks against `baseUrl`, one after the other (a site under
+ * test is small; parallel checks would only make failures harder to read).
+ */
+export async function runAcceptance(
+  baseUrl: string,
+  checks: AcceptanceCheck[],
+  opts: RunAcceptanceOptions = {},
+): Promise<AcceptanceResult> {
+  const started = Date.now()
+  const results: AcceptanceCheckResult[] = []
+  for (const check of checks) results.push(await runCheck(baseUrl, check, opts))
+  return {
+    ok: results.every((r) => r.ok),
+    baseUrl,
+    checks: results,
+    durationMs: Date.now() - started,
+  }
+}
+
+async function runCheck(
+  baseUrl: string,
+  check: AcceptanceCheck,
+  opts: RunAcceptanceOptions,
+): Promise<AcceptanceCheckResult> {
+  const started = Date.now()
+  const retries = Math.max(0, opts.retries ?? 3)
+  let attempts = 0
+  let last: Attempt = { status: null, problems: ['not run'], transient: false }
+  for (;;) {
+    attempts++
+    last = await attempt(baseUrl, check, opts)
+    if (!last.transient || attempts > retries || opts.signal?.aborted === true) break
+    const aborted = await sleep(opts.retryDelayMs ?? 500, opts.signal)
+    if (aborted) break
+  }
+  return {
+    id: check.id ?? `${check.method} ${check.path}`,
+    method: check.method,
+    path: check.path,
+    ok: last.problems.length === 0,
+    status: last.status,
+    expected: check.status,
+    problems: last.problems,
+    attempts,
+    durationMs: Date.now() - started,
+  }
+}
+
+async function attempt(
+  baseUrl: string,
+  check: AcceptanceCheck,
+  opts: RunAcceptanceOptions,
+): Promise<Attempt> {
+  const doFetch = opts.fetch ?? fetch
+  const timeout = AbortSignal.timeout(check.timeoutMs)
+  const signal = opts.signal === undefined ? timeout : AbortSignal.any([timeout, opts.signal])
+  let url: URL
+  try {
+    url = joinUrl(baseUrl, check.path)
+  } catch (error) {
+    return { status: null, problems: [messageOf(error)], transient: false }
+  }
+  const origin = url.origin
+  try {
+    let res: Response
+    for (let hops = 0; ; hops++) {
+      res = await doFetch(url, {
+        method: check.method,
+        headers: check.headers ?? {},
+        ...(check.body === undefined ? {} : { body: check.body }),
+        redirect: 'manual',
+        signal,
+      })
+      const location = res.headers.get('location')
+      const isRedirect = res.status >= 300 && res.status < 400 && location !== null
+      // A check that expects the redirect itself is judged on it, not on where it leads.
+      if (!isRedirect || check.status === res.status) break
+      await res.body?.cancel()
+      const next = new URL(location, url)
+      if (next.origin !== origin) {
+        return {
+          status: res.status,
+          problems: [`redirected to another host (${next.origin}); not followed`],
+          transient: false,
+        }
+      }
+      if (hops >= MAX_REDIRECTS) {
+        return {
+          status: res.status,
+          problems: [`more than ${MAX_REDIRECTS} redirects`],
+          transient: false,
+        }
+      }
+      url = next
+    }
+    const problems: string[] = []
+    if (res.status !== check.status) problems.push(`status ${res.status}, expected ${check.status}`)
+    const wantsBody = (check.bodyContains?.length ?? 0) > 0 || check.bodyMatches !== undefined
+    const body = wantsBody && check.method !== 'HEAD' ? await readCapped(res) : ''
+    if (!wantsBody) await res.body?.cancel()
+    for (const text of check.bodyContains ?? []) {
+      if (!body.includes(text)) problems.push(`body does not contain ${JSON.stringify(text)}`)
+    }
+    if (check.bodyMatches !== undefined) {
+      try {
+        if (!new RegExp(check.bodyMatches, 'u').test(body)) {
+          problems.push(`body does not match /${check.bodyMatches}/`)
+        }
+      } catch (error) {
+        problems.push(`bodyMatches is not a valid regular expression: ${messageOf(error)}`)
+      }
+    }
+    const transient = res.status >= 500 && check.status < 500
+    return { status: res.status, problems, transient }
+  } catch (error) {
+    if (timeout.aborted) {
+      return { status: null, problems: [`timeout after ${check.timeoutMs} ms`], transient: true }
+    }
+    if (opts.signal?.aborted === true) {
+      return { status: null, problems: ['cancelled before an answer came'], transient: false }
+    }
+    return { status: null, problems: [networkProblem(error, url)], transient: true }
+  }
+}
+
+/** Appends the check's path to the base URL's own path; the result must stay on its origin. */
+export function joinUrl(baseUrl: string, path: string): URL {
+  const base = new URL(baseUrl)
+  const prefix = base.pathname.replace(/\/+$/, '')
+  const url = new URL(`${base.origin}${prefix}${path.startsWith('/') ? '' : '/'}${path}`)
+  if (url.origin !== base.origin) throw new Error(`path ${path} leaves ${base.origin}`)
+  return url
+}
+
+async function readCapped(res: Response): Promise<string> {
+  const reader = res.body?.getReader()
+  if (reader === undefined) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    size += value.byteLength
+    if (size >= MAX_BODY_BYTES) {
+      await reader.cancel()
+      break
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8')
+}
+
+function networkProblem(error: unknown, url: URL): string {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined
+  const code = typeof cause?.code === 'string' ? cause.code : undefined
+  if (code === 'ECONNREFUSED') return `connection refused by ${url.host}`
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return `connection reset by ${url.host}`
+  if (code === 'ENOTFOUND') return `host ${url.hostname} not found`
+  const detail = cause instanceof Error ? cause.message : messageOf(error)
+  return `request failed: ${code === undefined ? detail : `${code} ${detail}`}`
+}
+
+/** Resolves true when aborted before the delay ended. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted === true) return Promise.resolve(true)
+  return new Promise((done) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      done(false)
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      done(true)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The acceptance result as markdown, for the `DevSys / acceptance` check run's summary. */
+export function formatAcceptanceSummary(result: AcceptanceResult): string {
+  const passed = result.checks.filter((c) => c.ok).length
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+  const lines = [
+    `**${passed} of ${result.checks.length} acceptance checks passed** against ${result.baseUrl} ` +
+      `in ${result.durationMs} ms.`,
+    '',
+    '| | Check | Request | Status | Attempts | Time |',
+    '|---|---|---|---|---|---|',
+    ...result.checks.map(
+      (c) =>
+        `| ${c.ok ? '✅' : '❌'} | ${cell(c.id)} | \`${cell(`${c.method} ${c.path}`)}\` | ` +
+        `${c.status ?? '—'} (expected ${c.expected}) | ${c.attempts} | ${c.durationMs} ms |`,
+    ),
+  ]
+  const failed = result.checks.filter((c) => !c.ok)
+  if (failed.length > 0) {
+    lines.push('', '**Problems**', '')
+    for (const c of failed) {
+      lines.push(`- **${cell(c.id)}** (\`${c.method} ${c.path}\`): ${c.problems.join('; ')}`)
+    }
+  }
+  return `${lines.join('\n')}\n`
+}
