@@ -18,6 +18,10 @@ export interface RunProcessOptions {
 export interface ProcessRun {
   /** null when the command was ended by a signal. */
   exitCode: number | null
+  /** The signal that ended the command, if one did. */
+  exitSignal: NodeJS.Signals | null
+  /** Why the command could not start at all (ENOENT, EACCES), when it could not. */
+  startError?: NodeJS.ErrnoException
   timedOut: boolean
   aborted: boolean
   stdout: CapturedOutput
@@ -68,9 +72,13 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
   else opts.signal.addEventListener('abort', onAbort, { once: true })
 
   try {
-    const exit = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
-      child.once('error', (error) => resolve({ code: 127, error }))
-      child.once('exit', (code) => resolve({ code }))
+    const exit = await new Promise<{
+      code: number | null
+      signal: NodeJS.Signals | null
+      error?: NodeJS.ErrnoException
+    }>((resolve) => {
+      child.once('error', (error) => resolve({ code: 127, signal: null, error }))
+      child.once('exit', (code, signal) => resolve({ code, signal }))
     })
     if (exit.error !== undefined) {
       stderr.push(Buffer.from(`cannot start ${JSON.stringify(command)}: ${exit.error.message}\n`))
@@ -81,6 +89,8 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
     await Promise.race([closed, delay(1000)])
     return {
       exitCode: exit.code,
+      exitSignal: exit.signal,
+      ...(exit.error === undefined ? {} : { startError: exit.error }),
       timedOut,
       aborted,
       stdout: stdout.result(),
