@@ -1,0 +1,101 @@
+import { quote } from '../../../runner/ssh/shell-quote.js'
+import { RELEASE_MARKER, sharedLinkTarget } from './release-plan.js'
+
+// The fixed command lines the ssh target sends. Every path is quoted with shell-quote.ts;
+// release ids are checked to be hex before they get here, and `.tmp-*` and `releases/*` are
+// the only globs, written here, never built from input. Each line is one round trip.
+
+/** Separates the parts of a command's output (cannot appear in a path the target prints). */
+export const SEPARATOR = '--devsys--'
+const MARKER = quote(RELEASE_MARKER)
+
+/**
+ * Makes the layout, removes temp releases left by interrupted uploads, and says whether `id` is
+ * complete already; if not, removes a folder of that name without a marker and prints where
+ * `current` points and the live release's marker.
+ */
+export function prepareCommand(root: string, id: string, shared: readonly string[]): string {
+  const dirs = [`${root}/releases`, ...shared.map((s) => `${root}/shared/${s}`)]
+  return [
+    `mkdir -p -- ${dirs.map(quote).join(' ')} && cd -- ${quote(root)} || exit 1`,
+    'rm -rf -- releases/.tmp-* || exit 1',
+    `if [ -f releases/${id}/${MARKER} ]; then echo complete; exit 0; fi`,
+    `rm -rf -- releases/${id} || exit 1`,
+    `printf 'live\\n%s\\n${SEPARATOR}\\n' "$(readlink current 2>/dev/null)"`,
+    `cat -- current/${MARKER} 2>/dev/null; exit 0`,
+  ].join('\n')
+}
+
+/**
+ * Hard-links the unchanged files (a NUL-separated list on stdin) from the previous release
+ * into the temp release, with their folders; xargs batches them into a few `cp` runs.
+ */
+export function copyUnchangedCommand(root: string, previous: string, tmp: string): string {
+  const releases = `${root}/releases`
+  return [
+    `mkdir -p -- ${quote(`${releases}/${tmp}`)}`,
+    `cd -- ${quote(`${releases}/${previous}`)}`,
+    `xargs -0 -r cp -al --parents -t ${quote(`../${tmp}`)} --`,
+  ].join(' && ')
+}
+
+/**
+ * Extracts the tar on stdin (changed files, folders, links, marker last) into the temp release,
+ * links the shared folders, and renames it to `releases/<id>`: the release appears complete or
+ * not at all. Files belong to the SSH user, whatever the tar says.
+ */
+export function finishCommand(
+  root: string,
+  tmp: string,
+  id: string,
+  shared: readonly string[],
+): string {
+  const links = shared.map((s) => {
+    const at = quote(`${tmp}/${s}`)
+    const parent = quote(`${tmp}/${s.split('/').slice(0, -1).join('/')}`)
+    return `rm -rf -- ${at} && mkdir -p -- ${parent} && ln -s -- ${quote(sharedLinkTarget(s))} ${at}`
+  })
+  return [
+    `cd -- ${quote(`${root}/releases`)}`,
+    `mkdir -p -- ${quote(tmp)}`,
+    `tar --no-same-owner -xf - -C ${quote(tmp)}`,
+    ...links,
+    `mv -T -- ${quote(tmp)} ${id}`,
+  ].join(' && ')
+}
+
+/** Prints where `current` points, then the complete releases' markers, newest first. */
+export function stateCommand(root: string): string {
+  return [
+    `cd -- ${quote(root)} 2>/dev/null || exit 0`,
+    `printf '%s\\n${SEPARATOR}\\n' "$(readlink current 2>/dev/null)"`,
+    `ls -1t -- releases/*/${MARKER} 2>/dev/null; exit 0`,
+  ].join('\n')
+}
+
+/** Points `current` at a complete release: a new link renamed over the old one (atomic). */
+export function activateCommand(root: string, id: string): string {
+  return [
+    `cd -- ${quote(root)} || exit 3`,
+    `[ -f releases/${id}/${MARKER} ] || exit 3`,
+    `rm -f .current-tmp && ln -s releases/${id} .current-tmp && mv -T .current-tmp current`,
+  ].join('\n')
+}
+
+/** Removes releases: the marker first, so a half-removed release never counts as complete. */
+export function removeCommand(root: string, ids: readonly string[]): string {
+  return [
+    `cd -- ${quote(`${root}/releases`)}`,
+    ...ids.map((id) => `rm -f -- ${id}/${MARKER} && rm -rf -- ${id}`),
+  ].join(' && ')
+}
+
+/** Prints the live release's marker (nothing before the first deploy). */
+export function liveMarkerCommand(root: string): string {
+  return `cat -- ${quote(`${root}/current/${RELEASE_MARKER}`)} 2>/dev/null; exit 0`
+}
+
+/** `docker compose up -d --build` in a release (EXTERNAL_DEPLOY_RUN_COMPOSE). */
+export function composeCommand(root: string, id: string): string {
+  return `cd -- ${quote(`${root}/releases/${id}`)} && docker compose up -d --build 2>&1`
+}

@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto'
+import {
+  access,
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSshTarget, type SshTargetOptions } from '../../src/deploy/targets/ssh-target.js'
+import { DeployError, type Release } from '../../src/deploy/types.js'
+import type { TestWorkspace } from '../generate/workspace.js'
+import { commitAll } from '../generate/workspace.js'
+import { requireTool } from '../helpers/require-tool.js'
+import { requireSshd, type Sshd, startSshd } from '../helpers/services.js'
+import { createBlogWorkspace } from '../runner/blog-workspace.js'
+import { startCuttingProxy } from './cutting-proxy.js'
+import { fetchWithPhpServer, retitleBlog, snapshotRelease } from './release-fixtures.js'
+
+const hasSshd = await requireSshd('the ssh deploy target is tested against a real OpenSSH server')
+const hasPhp = requireTool('php', 'serves the deployed blog from the release folder with php -S')
+const silent = pino({ level: 'silent' })
+
+describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on loopback', () => {
+  let ws: TestWorkspace
+  let dir: string
+  let root: string
+  let sshd: Sshd
+  const releases: (Release & { cleanup(): Promise<void> })[] = []
+  const target = (extra: Partial<SshTargetOptions> = {}) =>
+    createSshTarget({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKeyPath: sshd.privateKeyPath,
+      knownHostsPath: sshd.knownHostsPath,
+      root,
+      shared: ['uploads'],
+      log: silent,
+      ...extra,
+    })
+  const upload = (release: Release, t = target()) =>
+    t.upload(release, { signal: new AbortController().signal, log: silent })
+  const snapshot = async () => {
+    const release = await snapshotRelease(ws.dir)
+    releases.push(release)
+    return release
+  }
+  const served = () => fetchWithPhpServer(join(root, 'current/public'), '/')
+
+  beforeAll(async () => {
+    ws = await createBlogWorkspace()
+    dir = await mkdtemp(join(tmpdir(), 'devsys-ssh-deploy-'))
+    await mkdir(join(dir, 'sshd'))
+    sshd = await startSshd(join(dir, 'sshd'))
+    // Spaces, quotes and a command substitution in the root must arrive as those bytes.
+    root = join(dir, `deploy root $(touch ${join(dir, 'pwned')}) \`id\` 'q'`)
+  }, 60_000)
+  afterAll(async () => {
+    await sshd?.stop()
+    for (const release of releases) await release.cleanup()
+    await rm(dir, { recursive: true, force: true })
+    await ws?.cleanup()
+  })
+
+  let first: Release
+  let second: Release
+  it('uploads the blog, switches current to it, and the pages answer', async () => {
+    const t = target()
+    first = await snapshot()
+    expect(await t.state()).toEqual({ current: null, releases: [] })
+    const result = await upload(first, t)
+    expect(result).toMatchObject({ alreadyThere: false, reused: 0 })
+    expect(result.sent).toBeGreaterThan(10)
+    expect(await t.state()).toEqual({ current: null, releases: [first.id] })
+    await t.activate(first.id)
+    expect(await t.state()).toEqual({ current: first.id, releases: [first.id] })
+    expect(await readlink(join(root, 'current'))).toBe(`releases/${first.id}`)
+    const page = await served()
+    expect(page.status).toBe(200)
+    expect(page.body).toContain('A small PHP blog')
+    // The shared folder is a link out of the release; the root was taken literally.
+    expect(await readlink(join(root, 'releases', first.id, 'uploads'))).toBe('../../shared/uploads')
+    await expect(access(join(dir, 'pwned'))).rejects.toThrow()
+    await t.close()
+  })
+
+  it('sends only the changed file of the next release and hard-links the rest', async () => {
+    await retitleBlog(ws.dir, 'Second edition')
+    second = await snapshot()
+    const t = target()
+    expect(await t.diff(second)).toEqual({ added: [], changed: ['data/site.json'], removed: [] })
+    const result = await upload(second, t)
+    expect(result).toMatchObject({ alreadyThere: false, sent: 1 })
+    const files = (await readdir(first.dir, { recursive: true, withFileTypes: true })).filter((e) =>
+      e.isFile(),
+    )
+    expect(result.reused).toBe(files.length - 1)
+    const inode = async (id: string) =>
+      (await stat(join(root, 'releases', id, 'public/index.php'))).ino
+    expect(await inode(second.id)).toBe(await inode(first.id))
+    // Uploaded, not live yet.
+    expect((await served()).body).toContain('A small PHP blog')
+    await writeFile(join(root, 'shared/uploads/kept.txt'), 'survives releases')
+    await t.activate(second.id)
+    expect((await served()).body).toContain('Second edition')
+    expect(await t.state()).toEqual({ current: second.id, releases: [second.id, first.id] })
+    const kept = join(root, 'current/uploads/kept.txt')
+    await expect(access(kept)).resolves.toBeUndefined()
+    await t.close()
+  })
+
+  it('redeploys a release that is there by switching only', async () => {
+    const t = target()
+    expect(await upload(first, t)).toEqual({ alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 })
+    await t.activate(first.id)
+    expect((await served()).body).toContain('A small PHP blog')
+    await t.activate(second.id)
+    await expect(t.activate('f'.repeat(40))).rejects.toMatchObject({ code: 'not-found' })
+    await t.close()
+  })
+
+  it('keeps the live site when the connection drops mid-upload, and cleans up next time', async () => {
+    await writeFile(join(ws.dir, 'public/big.bin'), randomBytes(4 * 1024 * 1024))
+    await commitAll(ws.dir, 'A big file')
+    const third = await snapshot()
+    const proxy = await startCuttingProxy(sshd.port, 1024 * 1024)
+    const knownHosts = join(dir, 'known_hosts_proxy')
+    await writeFile(knownHosts, `[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}\n`)
+    const cut = target({ port: proxy.port, knownHostsPath: knownHosts })
+    try {
+      const error = await upload(third, cut).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(DeployError)
+      expect(error).toMatchObject({ code: 'upload-failed', target: 'ssh' })
+      expect(proxy.cuts()).toBe(1)
+    } finally {
+      await cut.close()
+      await proxy.stop()
+    }
+    // Live site untouched; the half-written release is only a temp folder.
+    expect(await readlink(join(root, 'current'))).toBe(`releases/${second.id}`)
+    expect((await served()).body).toContain('Second edition')
+    const names = async () => (await readdir(join(root, 'releases'))).sort()
+    expect((await names()).filter((n) => n.startsWith('.tmp-'))).toHaveLength(1)
+    expect(await target().state()).toMatchObject({
+      current: second.id,
+      releases: [second.id, first.id],
+    })
+
+    const t = target()
+    expect(await upload(third, t)).toMatchObject({ alreadyThere: false, sent: 1 })
+    expect(await names()).toEqual([first.id, second.id, third.id].sort())
+    await t.close()
+  })
+
+  it('prunes the oldest releases but never the current one', async () => {
+    const t = target()
+    const [, , third] = releases
+    if (third === undefined) throw new Error('the previous test made no third release')
+    // current is `second`, which is not among the newest one: it is kept all the same.
+    expect(await t.prune(1)).toEqual([first.id])
+    expect(await t.state()).toEqual({ current: second.id, releases: [third.id, second.id] })
+    expect(await t.prune(5)).toEqual([])
+    await t.close()
+  })
+
+  it('refuses a host whose key is not in known_hosts, before sending anything', async () => {
+    const otherKnownHosts = join(dir, 'known_hosts_other')
+    await appendFile(
+      otherKnownHosts,
+      `[127.0.0.1]:${sshd.port} ssh-ed25519 ${randomBytes(51).toString('base64')}\n`,
+    )
+    const error = await target({ knownHostsPath: otherKnownHosts })
+      .state()
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'unavailable', target: 'ssh' })
+    expect((error as Error).message).toMatch(/known_hosts/)
+  })
+})
