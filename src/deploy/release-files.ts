@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { lstat, readdir, realpath, stat } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
+import type { ReleaseDiff } from './types.js'
+
+/** One regular file of a release, as every target compares it. */
+export interface ReleaseFile {
+  sha256: string
+  size: number
+  /** Permission bits only (`mode & 0o777`): an executable bit change is a change. */
+  mode: number
+}
+
+/** Release files by posix path relative to the release root, sorted by path. */
+export type ReleaseFiles = Map<string, ReleaseFile>
+
+export interface ListReleaseFilesOptions {
+  /** Posix relative paths (files or directories) left out, e.g. a target's own marker file. */
+  skip?: (path: string) => boolean
+  signal?: AbortSignal
+}
+
+/** A release directory holds something a target cannot deploy (a symlink out, a device, …). */
+export class ReleaseFilesError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ReleaseFilesError'
+  }
+}
+
+/** How many files are hashed at once: enough to hide disk latency, few enough for fd limits. */
+const CONCURRENCY = 16
+
+/**
+ * Lists the regular files of a release directory with their content hash, size and mode.
+ *
+ * `.git` is skipped at every depth. A symlink is followed only when it resolves inside `dir`
+ * to a regular file (it is then deployed as a copy of that file): a link out of the release
+ * could publish anything on this machine, and a linked directory could loop.
+ */
+export async function listReleaseFiles(
+  dir: string,
+  opts: ListReleaseFilesOptions = {},
+): Promise<ReleaseFiles> {
+  const root = await realpath(dir)
+  const found: { path: string; abs: string }[] = []
+  await walk(root, '', found, opts)
+  found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  const files: ReleaseFiles = new Map()
+  const results = new Array<ReleaseFile>(found.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < found.length; i = next++) {
+      opts.signal?.throwIfAborted()
+      const item = found[i]
+      if (item !== undefined) results[i] = await describe(item.abs)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, found.length) }, worker))
+  found.forEach((item, i) => {
+    const file = results[i]
+    if (file !== undefined) files.set(item.path, file)
+  })
+  return files
+}
+
+async function walk(
+  root: string,
+  rel: string,
+  out: { path: string; abs: string }[],
+  opts: ListReleaseFilesOptions,
+): Promise<void> {
+  opts.signal?.throwIfAborted()
+  const entries = await readdir(join(root, rel), { withFileTypes: true })
+  for (const entry of entries) {
+    if (entry.name === '.git') continue
+    const path = rel === '' ? entry.name : `${rel}/${entry.name}`
+    if (opts.skip?.(path) === true) continue
+    const abs = join(root, rel, entry.name)
+    if (entry.isDirectory()) {
+      await walk(root, path, out, opts)
+    } else if (entry.isFile()) {
+      out.push({ path, abs })
+    } else if (entry.isSymbolicLink()) {
+      out.push({ path, abs: await resolveInside(root, path, abs) })
+    } else {
+      throw new ReleaseFilesError(
+        `${path} in the release is neither a file nor a directory; remove it from the commit.`,
+      )
+    }
+  }
+}
+
+async function resolveInside(root: string, path: string, abs: string): Promise<string> {
+  let target: string
+  try {
+    target = await realpath(abs)
+  } catch {
+    throw new ReleaseFilesError(`${path} is a broken symlink; remove it or commit its target.`)
+  }
+  const inside = relative(root, target)
+  if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || inside.startsWith(sep)) {
+    throw new ReleaseFilesError(
+      `${path} is a symlink pointing outside the release (${target}); commit the file itself.`,
+    )
+  }
+  if (!(await stat(target)).isFile()) {
+    throw new ReleaseFilesError(
+      `${path} is a symlink to a directory; commit the directory's files instead.`,
+    )
+  }
+  return target
+}
+
+async function describe(abs: string): Promise<ReleaseFile> {
+  const info = await lstat(abs)
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer)
+  return { sha256: hash.digest('hex'), size: info.size, mode: info.mode & 0o777 }
+}
+
+/** What deploying `next` changes against `live` (contents or permission bits), sorted by path. */
+export function diffReleases(next: ReleaseFiles, live: ReleaseFiles): ReleaseDiff {
+  const added: string[] = []
+  const changed: string[] = []
+  const removed: string[] = []
+  for (const [path, file] of next) {
+    const old = live.get(path)
+    if (old === undefined) added.push(path)
+    else if (old.sha256 !== file.sha256 || old.mode !== file.mode) changed.push(path)
+  }
+  for (const path of live.keys()) if (!next.has(path)) removed.push(path)
+  const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+  return { added: added.sort(byPath), changed: changed.sort(byPath), removed: removed.sort(byPath) }
+}

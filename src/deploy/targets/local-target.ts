@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
+import {
+  copyFile,
+  cp,
+  chmod,
+  link,
+  mkdir,
+  readFile,
+  readdir,
+  readlink,
+  rename,
+  rm,
+  stat,
+  symlink,
+  unlink,
+  writeFile,
+} from 'node:fs/promises'
+import { dirname, join, posix, relative } from 'node:path'
+import { diffReleases, listReleaseFiles, type ReleaseFiles } from '../release-files.js'
+import { DeployError, type DeployTarget, type Release, type UploadResult } from '../types.js'
+
+export interface LocalTargetOptions {
+  /** The target directory: `releases/`, `shared/` and the `current` symlink live here. */
+  root: string
+  /** Directories (posix, relative to a release) kept across releases, e.g. ['data']. */
+  shared?: string[]
+  /** Where the site answers (e.g. servePhp's URL), for verification. */
+  url?: string
+}
+
+/** Written last into a release: a release directory without it is not complete. */
+export const RELEASE_MARKER = '.devsys-release.json'
+
+interface Marker {
+  id: string
+  fileCount: number
+  /** Kept so that diff and reuse never re-hash (or follow the shared links of) a live release. */
+  files: Record<string, { sha256: string; size: number; mode: number }>
+}
+
+const RELEASE_ID = /^[0-9a-f]{7,64}$/
+
+/** A deploy target in a directory on this machine (the embedded default). */
+export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
+  const root = opts.root
+  const releasesDir = join(root, 'releases')
+  const shared = (opts.shared ?? []).map(checkSharedDir)
+  // Files under a shared directory are live data in the current release, never reused.
+  const isShared = (path: string) => shared.some((d) => path === d || path.startsWith(`${d}/`))
+  const fail = (code: DeployError['code'], message: string) =>
+    new DeployError(code, 'local', message)
+
+  async function readMarker(id: string): Promise<Marker | null> {
+    try {
+      const marker = JSON.parse(await readFile(join(releasesDir, id, RELEASE_MARKER), 'utf8'))
+      return (marker as Marker).id === id ? (marker as Marker) : null
+    } catch {
+      return null
+    }
+  }
+
+  async function currentId(): Promise<string | null> {
+    try {
+      const target = await readlink(join(root, 'current'))
+      const id = posix.basename(target)
+      return RELEASE_ID.test(id) ? id : null
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return null
+      throw fail('unavailable', `cannot read ${join(root, 'current')}: ${messageOf(error)}`)
+    }
+  }
+
+  async function liveFiles(): Promise<ReleaseFiles> {
+    const id = await currentId()
+    const marker = id === null ? null : await readMarker(id)
+    return new Map(Object.entries(marker?.files ?? {}))
+  }
+
+  async function completeReleases(): Promise<string[]> {
+    let names: string[]
+    try {
+      names = await readdir(releasesDir)
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return []
+      throw fail('unavailable', `cannot list ${releasesDir}: ${messageOf(error)}`)
+    }
+    const dated: { id: string; at: number }[] = []
+    for (const id of names.filter((n) => RELEASE_ID.test(n))) {
+      try {
+        dated.push({ id, at: (await stat(join(releasesDir, id, RELEASE_MARKER))).mtimeMs })
+      } catch {
+        // No marker: not a complete release (someone else's debris); state does not list it.
+      }
+    }
+    return dated.sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1)).map((d) => d.id)
+  }
+
+  async function upload(release: Release, signal: AbortSignal): Promise<UploadResult> {
+    if (!RELEASE_ID.test(release.id)) throw fail('upload-failed', `bad release id ${release.id}`)
+    if ((await readMarker(release.id)) !== null) {
+      return { alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 }
+    }
+    const final = join(releasesDir, release.id)
+    const tmp = join(releasesDir, `.tmp-${release.id}-${randomBytes(6).toString('hex')}`)
+    const sharedSeeds: string[] = []
+    try {
+      const files = await listReleaseFiles(release.dir, { signal })
+      const live = await liveFiles()
+      const liveId = await currentId()
+      await mkdir(tmp, { recursive: true })
+      let sent = 0
+      let reused = 0
+      let bytesSent = 0
+      const made = new Set<string>()
+      for (const [path, file] of files) {
+        signal.throwIfAborted()
+        const dest = join(tmp, path)
+        const parent = dirname(dest)
+        if (!made.has(parent)) {
+          await mkdir(parent, { recursive: true })
+          made.add(parent)
+        }
+        const old = live.get(path)
+        const unchanged = old?.sha256 === file.sha256 && old.mode === file.mode
+        if (liveId !== null && unchanged && !isShared(path)) {
+          // Releases are never written to, so an unchanged file can share the live one's inode.
+          if (await tryLink(join(releasesDir, liveId, path), dest)) {
+            reused++
+            continue
+          }
+        }
+        await copyFile(join(release.dir, path), dest, constants.COPYFILE_FICLONE)
+        await chmod(dest, file.mode)
+        sent++
+        bytesSent += file.size
+      }
+      for (const dir of shared) {
+        signal.throwIfAborted()
+        await linkShared(tmp, final, dir, sharedSeeds)
+      }
+      const marker: Marker = {
+        id: release.id,
+        fileCount: files.size,
+        files: Object.fromEntries(files),
+      }
+      await writeFile(join(tmp, RELEASE_MARKER), JSON.stringify(marker))
+      try {
+        await rename(tmp, final)
+      } catch (error) {
+        // Another upload of the same tree finished first: its copy is as good as ours.
+        if ((await readMarker(release.id)) === null) throw error
+        await rm(tmp, { recursive: true, force: true })
+        return { alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 }
+      }
+      return { alreadyThere: false, sent, reused, bytesSent }
+    } catch (error) {
+      await rm(tmp, { recursive: true, force: true })
+      for (const seed of sharedSeeds) await rm(seed, { recursive: true, force: true })
+      if (error instanceof DeployError) throw error
+      if (signal.aborted) throw fail('aborted', `upload of ${release.id} was cancelled`)
+      if (codeOf(error) === 'ENOSPC') {
+        throw fail(
+          'no-space',
+          `no space left in ${root} while copying ${release.id}; free space there (prune old releases) and deploy again`,
+        )
+      }
+      throw fail('upload-failed', `upload of ${release.id} to ${root} failed: ${messageOf(error)}`)
+    }
+  }
+
+  /**
+   * Seeds `shared/<dir>` from the release's copy the first time, then replaces the release's
+   * copy with a link to it. The seed is copied under a temporary name and renamed, so a full
+   * disk never leaves a half-seeded shared directory that later releases would keep.
+   */
+  async function linkShared(tmp: string, final: string, dir: string, seeds: string[]) {
+    const target = join(root, 'shared', dir)
+    const inRelease = join(tmp, dir)
+    if (!(await exists(target))) {
+      await mkdir(dirname(target), { recursive: true })
+      const seed = `${target}.tmp-${randomBytes(6).toString('hex')}`
+      seeds.push(seed)
+      if (await exists(inRelease)) await cp(inRelease, seed, { recursive: true })
+      else await mkdir(seed)
+      await rename(seed, target)
+    }
+    await rm(inRelease, { recursive: true, force: true })
+    await mkdir(dirname(inRelease), { recursive: true })
+    // Relative, computed from where the release will live, so the root can be moved whole.
+    await symlink(relative(dirname(join(final, dir)), target), inRelease)
+  }
+
+  async function state() {
+    return { current: await currentId(), releases: await completeReleases() }
+  }
+
+  return {
+    kind: 'local',
+    url: opts.url ?? null,
+    state,
+    async diff(release, signal) {
+      const next = await listReleaseFiles(release.dir, signal === undefined ? {} : { signal })
+      return diffReleases(next, await liveFiles())
+    },
+    upload: (release, { signal }) => upload(release, signal),
+    async activate(releaseId, signal) {
+      signal?.throwIfAborted()
+      if (!RELEASE_ID.test(releaseId) || (await readMarker(releaseId)) === null) {
+        throw fail(
+          'not-found',
+          `release ${releaseId} is not complete in ${releasesDir}; upload it first`,
+        )
+      }
+      const temp = join(root, `.current-${randomBytes(6).toString('hex')}`)
+      try {
+        await symlink(`releases/${releaseId}`, temp)
+        // rename(2) replaces `current` in one step: there is no moment without a live site.
+        await rename(temp, join(root, 'current'))
+      } catch (error) {
+        await unlink(temp).catch(() => undefined)
+        const code = codeOf(error) === 'ENOSPC' ? 'no-space' : 'switch-failed'
+        throw fail(code, `switching ${root}/current to ${releaseId} failed: ${messageOf(error)}`)
+      }
+    },
+    async prune(keep, signal) {
+      const { current, releases } = await state()
+      // The release before current is the instant rollback target: keep it too.
+      const at = current === null ? -1 : releases.indexOf(current)
+      const protect = new Set([current, at < 0 ? undefined : releases[at + 1]])
+      const removed: string[] = []
+      let kept = 0
+      for (const id of releases) {
+        if (protect.has(id) || kept < keep) {
+          kept++
+          continue
+        }
+        signal?.throwIfAborted()
+        // Renamed first so that state() stops listing it even if the removal is interrupted.
+        const doomed = join(releasesDir, `.tmp-prune-${id}`)
+        await rename(join(releasesDir, id), doomed)
+        await rm(doomed, { recursive: true, force: true })
+        removed.push(id)
+      }
+      // Leftovers of killed processes (deploys hold the environment's lock, so none is running).
+      for (const name of await readdir(releasesDir).catch(() => [] as string[])) {
+        if (name.startsWith('.tmp-'))
+          await rm(join(releasesDir, name), { recursive: true, force: true })
+      }
+      return removed
+    },
+    async close() {},
+  }
+}
+
+function checkSharedDir(dir: string): string {
+  const norm = posix.normalize(dir).replace(/\/+$/, '')
+  if (norm === '' || norm === '.' || norm.startsWith('/') || norm.split('/').includes('..')) {
+    throw new Error(`shared directory "${dir}" must be a relative path inside the release`)
+  }
+  return norm
+}
+
+async function tryLink(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  )
+}
+
+function codeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

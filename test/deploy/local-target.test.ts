@@ -1,0 +1,207 @@
+import { execFileSync } from 'node:child_process'
+import {
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createLocalTarget, RELEASE_MARKER } from '../../src/deploy/targets/local-target.js'
+import { DeployError, type Release } from '../../src/deploy/types.js'
+
+const log = pino({ level: 'silent' })
+const signal = () => new AbortController().signal
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'devsys-local-'))
+})
+afterEach(() => rm(dir, { recursive: true, force: true }))
+
+/** A release directory with these files; the id is a fake tree id derived from `n`. */
+async function release(n: number, files: Record<string, string>): Promise<Release> {
+  const src = join(dir, `src-${n}`)
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(join(src, path, '..'), { recursive: true })
+    await writeFile(join(src, path), text)
+  }
+  return { id: n.toString(16).padStart(40, 'a'), dir: src }
+}
+
+const root = () => join(dir, 'target')
+const upload = (t: ReturnType<typeof createLocalTarget>, r: Release, s = signal()) =>
+  t.upload(r, { signal: s, log })
+
+describe('local target', () => {
+  it('uploads into releases/<id>, switches current atomically and reports state', async () => {
+    const target = createLocalTarget({ root: root(), url: 'http://x' })
+    expect(target.url).toBe('http://x')
+    expect(await target.state()).toEqual({ current: null, releases: [] })
+    const r1 = await release(1, { 'public/index.html': 'one', 'src/a.php': 'a' })
+    expect(await upload(target, r1)).toEqual({
+      alreadyThere: false,
+      sent: 2,
+      reused: 0,
+      bytesSent: 4,
+    })
+    expect(await target.state()).toEqual({ current: null, releases: [r1.id] })
+    await target.activate(r1.id)
+    expect(await readlink(join(root(), 'current'))).toBe(`releases/${r1.id}`)
+    expect(await readFile(join(root(), 'current/public/index.html'), 'utf8')).toBe('one')
+    const marker = JSON.parse(await readFile(join(root(), 'current', RELEASE_MARKER), 'utf8'))
+    expect(marker).toMatchObject({ id: r1.id, fileCount: 2 })
+
+    const r2 = await release(2, { 'public/index.html': 'two', 'src/a.php': 'a', 'new.txt': 'n' })
+    expect(await target.diff(r2)).toEqual({
+      added: ['new.txt'],
+      changed: ['public/index.html'],
+      removed: [],
+    })
+    // The unchanged file is taken from the live release (a hard link), not sent again.
+    expect(await upload(target, r2)).toEqual({
+      alreadyThere: false,
+      sent: 2,
+      reused: 1,
+      bytesSent: 4,
+    })
+    await target.activate(r2.id)
+    expect(await readFile(join(root(), 'current/public/index.html'), 'utf8')).toBe('two')
+    expect((await target.state()).releases).toEqual([r2.id, r1.id])
+    // Redeploying a tree that is already there sends nothing.
+    expect(await upload(target, r1)).toEqual({
+      alreadyThere: true,
+      sent: 0,
+      reused: 0,
+      bytesSent: 0,
+    })
+    await target.activate(r1.id)
+    expect((await target.state()).current).toBe(r1.id)
+    expect((await readdir(root())).sort()).toEqual(['current', 'releases'])
+  })
+
+  it('refuses to activate a release that is not complete', async () => {
+    const target = createLocalTarget({ root: root() })
+    const r1 = await release(1, { 'a.txt': 'a' })
+    const error = await target.activate(r1.id).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DeployError)
+    expect((error as DeployError).code).toBe('not-found')
+  })
+
+  it('keeps shared directories across releases, seeded from the first', async () => {
+    const target = createLocalTarget({ root: root(), shared: ['data'] })
+    const r1 = await release(1, { 'data/posts.json': '[1]', 'index.php': '1' })
+    await upload(target, r1)
+    await target.activate(r1.id)
+    expect(await readlink(join(root(), 'releases', r1.id, 'data'))).toBe('../../shared/data')
+    await writeFile(join(root(), 'current/data/posts.json'), '[1,2]')
+    const r2 = await release(2, { 'data/posts.json': '[1]', 'index.php': '2' })
+    await upload(target, r2)
+    await target.activate(r2.id)
+    expect(await readFile(join(root(), 'current/data/posts.json'), 'utf8')).toBe('[1,2]')
+    expect(await readFile(join(root(), 'shared/data/posts.json'), 'utf8')).toBe('[1,2]')
+  })
+
+  it('prunes the oldest releases beyond keep, never current nor the one before it', async () => {
+    const target = createLocalTarget({ root: root() })
+    const ids: string[] = []
+    for (let n = 1; n <= 5; n++) {
+      const r = await release(n, { 'a.txt': `v${n}` })
+      await upload(target, r)
+      ids.push(r.id)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    await target.activate(ids[1] ?? '')
+    await mkdir(join(root(), 'releases', '.tmp-leftover'))
+    const removed = await target.prune(2)
+    // Newest two (5, 4) kept; current (2) and the one before it (1) kept too.
+    expect(removed).toEqual([ids[2]])
+    expect((await target.state()).releases).toEqual([ids[4], ids[3], ids[1], ids[0]])
+    expect(await readdir(join(root(), 'releases'))).not.toContain('.tmp-leftover')
+    await target.activate(ids[4] ?? '')
+    expect(await target.prune(1)).toEqual([ids[1], ids[0]])
+    expect((await target.state()).releases).toEqual([ids[4], ids[3]])
+  })
+
+  it('an aborted upload leaves no temporary directory and current untouched', async () => {
+    const target = createLocalTarget({ root: root() })
+    const r1 = await release(1, { 'a.txt': 'a' })
+    await upload(target, r1)
+    await target.activate(r1.id)
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 300; i++) files[`f/${i}.txt`] = `x${i}`
+    const r2 = await release(2, files)
+    const controller = new AbortController()
+    const pending = upload(target, r2, controller.signal)
+    setImmediate(() => controller.abort())
+    const error = await pending.catch((e: unknown) => e)
+    expect((error as DeployError).code).toBe('aborted')
+    expect(await readdir(join(root(), 'releases'))).toEqual([r1.id])
+    expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
+  })
+
+  it('refuses a release with a symlink out of it, copying nothing', async () => {
+    const target = createLocalTarget({ root: root() })
+    const r1 = await release(1, { 'a.txt': 'a' })
+    await symlink('/etc/passwd', join(r1.dir, 'passwd'))
+    const error = await upload(target, r1).catch((e: unknown) => e)
+    expect((error as DeployError).code).toBe('upload-failed')
+    expect((error as Error).message).toMatch(/passwd is a symlink pointing outside the release/)
+    expect(await readdir(join(root(), 'releases')).catch(() => [])).toEqual([])
+  })
+
+  it('rejects shared directories that leave the release', () => {
+    expect(() => createLocalTarget({ root: root(), shared: ['../x'] })).toThrow(/relative path/)
+    expect(() => createLocalTarget({ root: root(), shared: ['/abs'] })).toThrow(/relative path/)
+  })
+})
+
+// A real small file system: mount needs root (CAP_SYS_ADMIN); elsewhere the test is skipped.
+const canMount = (() => {
+  if (process.getuid?.() !== 0) return false
+  const probe = join(tmpdir(), `devsys-mount-probe-${process.pid}`)
+  try {
+    execFileSync('mkdir', ['-p', probe])
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' })
+    execFileSync('umount', [probe])
+    return true
+  } catch {
+    return false
+  } finally {
+    execFileSync('rmdir', [probe])
+  }
+})()
+
+describe.skipIf(!canMount)('local target on a full disk (tmpfs of 1 MB)', () => {
+  it('fails with no-space, leaving current and the release list as they were', async () => {
+    const mnt = join(dir, 'mnt')
+    await mkdir(mnt)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt])
+    try {
+      const target = createLocalTarget({ root: mnt })
+      const r1 = await release(1, { 'index.html': 'small' })
+      await upload(target, r1)
+      await target.activate(r1.id)
+      const big: Record<string, string> = {}
+      for (let i = 0; i < 8; i++) big[`blob-${i}.bin`] = 'z'.repeat(200 * 1024)
+      const r2 = await release(2, big)
+      const error = await upload(target, r2).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(DeployError)
+      expect((error as DeployError).code).toBe('no-space')
+      expect(await readdir(join(mnt, 'releases'))).toEqual([r1.id])
+      expect(await readFile(join(mnt, 'current/index.html'), 'utf8')).toBe('small')
+      expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
+      // The space came back: a smaller release fits again.
+      expect((await stat(join(mnt, 'releases'))).isDirectory()).toBe(true)
+      await upload(target, await release(3, { 'index.html': 'three' }))
+    } finally {
+      execFileSync('umount', [mnt])
+    }
+  })
+})
