@@ -118,6 +118,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX test_runs_task ON test_runs (task_id, id);
     `,
   },
+  {
+    version: 4,
+    name: 'deploy locks',
+    // One row per environment while a deploy holds it; an expired row may be taken over, so a
+    // deploy whose process died frees its environment once its lease runs out.
+    sql: `
+      CREATE TABLE deploy_locks (
+        env TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+    `,
+  },
 ]
 
 /**

@@ -4,9 +4,11 @@ import Database, { type Database as Db, type Statement } from 'better-sqlite3'
 import type { Logger } from 'pino'
 import { migrate } from './migrations.js'
 import { SqliteJobs } from './sqlite-jobs.js'
+import { SqliteLocks } from './sqlite-locks.js'
 import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
+  AcquireDeployLockResult,
   AuditEvent,
   EnqueueResult,
   Job,
@@ -72,6 +74,7 @@ export class SqliteStore implements Store {
   private readonly jobs: SqliteJobs
   private readonly tasks: SqliteTasks
   private readonly testRuns: SqliteTestRuns
+  private readonly locks: SqliteLocks
   private readonly comments: {
     get: Statement<[string, number, string], { comment_id: number }>
     set: Statement<[string, number, string, number]>
@@ -86,6 +89,7 @@ export class SqliteStore implements Store {
     this.jobs = new SqliteJobs(db, now)
     this.tasks = new SqliteTasks(db, now)
     this.testRuns = new SqliteTestRuns(db, now)
+    this.locks = new SqliteLocks(db, now)
     this.comments = {
       get: db.prepare('SELECT comment_id FROM comments WHERE repo = ? AND issue = ? AND kind = ?'),
       set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
@@ -183,6 +187,23 @@ export class SqliteStore implements Store {
 
   async setCommentId(repo: string, issue: number, kind: string, commentId: number) {
     this.comments.set.run(repo, issue, kind, commentId)
+  }
+
+  async acquireDeployLock(
+    env: string,
+    owner: string,
+    reason: string,
+    ttlMs: number,
+  ): Promise<AcquireDeployLockResult> {
+    return this.locks.acquire(env, owner, reason, ttlMs)
+  }
+
+  async renewDeployLock(env: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.locks.renew(env, owner, ttlMs)
+  }
+
+  async releaseDeployLock(env: string, owner: string): Promise<boolean> {
+    return this.locks.release(env, owner)
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {

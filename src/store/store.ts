@@ -147,6 +147,18 @@ export interface AuditEvent {
   details: Record<string, unknown>
 }
 
+/** Who holds an environment's deploy lock, for the "a deploy is already running" reply. */
+export interface DeployLockHolder {
+  owner: string
+  reason: string
+  acquiredAt: string
+  expiresAt: string
+}
+
+export type AcquireDeployLockResult =
+  | { acquired: true }
+  | { acquired: false; holder: DeployLockHolder }
+
 export interface Store {
   // Deliveries + jobs: the webhook boundary writes both in one transaction.
   /** Records the delivery (if given) and enqueues the job atomically. */
@@ -205,6 +217,19 @@ export interface Store {
   // Sticky comments: one DevSys comment per (repo, issue, kind), edited in place.
   getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined>
   setCommentId(repo: string, issue: number, kind: string, commentId: number): Promise<void>
+
+  // Deploy locks: one deploy at a time per environment, with an owner, a reason and an expiry.
+  /** Takes the environment's lock when free or expired; otherwise says who holds it. */
+  acquireDeployLock(
+    env: string,
+    owner: string,
+    reason: string,
+    ttlMs: number,
+  ): Promise<AcquireDeployLockResult>
+  /** Extends the lock to now + ttlMs; false when `owner` no longer holds it. */
+  renewDeployLock(env: string, owner: string, ttlMs: number): Promise<boolean>
+  /** Frees the lock; only its owner can (false otherwise, nothing written). */
+  releaseDeployLock(env: string, owner: string): Promise<boolean>
 
   audit(event: Omit<AuditEvent, 'at'>): Promise<void>
   listAudit(subject?: string): Promise<AuditEvent[]>
