@@ -52,14 +52,14 @@ async function runCommand(
   const { parsed } = payload
   // 1. Say what is wrong with a malformed command.
   if (parsed.kind === 'invalid') {
-    await react(github, payload, 'confused')
-    await answer(
+    return refuse(
       github,
       deps,
       payload,
-      formatStopComment(`DevSys did not understand \`/${parsed.name}\``, parsed.message),
+      { reason: 'invalid-command', summary: parsed.message },
+      `DevSys did not understand \`/${parsed.name}\``,
+      parsed.message,
     )
-    return { status: 'rejected', reason: 'invalid-command', summary: parsed.message }
   }
   const { command } = parsed
   if (command.name === 'help') {
@@ -69,17 +69,14 @@ async function runCommand(
   // 2. Only people with the configured role may change code, test or deploy.
   const loaded = await fetchRepoConfig(github, { owner: payload.owner, repo: payload.repo })
   if (!loaded.ok) {
-    await react(github, payload, 'confused')
-    await answer(
+    return refuse(
       github,
       deps,
       payload,
-      formatStopComment(
-        'DevSys cannot read its repo config',
-        'Fix `.github/devsys.yml` on the default branch, then try again.',
-      ),
+      { reason: 'invalid-repo-config', summary: 'repo config is invalid' },
+      'DevSys cannot read its repo config',
+      'Fix `.github/devsys.yml` on the default branch, then try again.',
     )
-    return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
   }
   const required = loaded.config.permissions[command.name]
   const role = await getRole(github, {
@@ -88,53 +85,36 @@ async function runCommand(
     user: payload.commenter,
   })
   if (!hasRole(role, required)) {
-    await react(github, payload, 'confused')
-    await answer(
+    return refuse(
       github,
       deps,
       payload,
-      formatStopComment(
-        `DevSys did not run \`/${command.name}\``,
-        `@${payload.commenter} has the '${role}' role on ${payload.fullName}; \`/${command.name}\` needs '${required}'.`,
-      ),
+      { reason: 'permission', summary: `${payload.commenter} lacks ${required}` },
+      `DevSys did not run \`/${command.name}\``,
+      `@${payload.commenter} has the '${role}' role on ${payload.fullName}; \`/${command.name}\` needs '${required}'.`,
     )
-    return {
-      status: 'rejected',
-      reason: 'permission',
-      summary: `${payload.commenter} lacks ${required}`,
-    }
   }
   if (!AVAILABLE_COMMANDS.has(command.name)) {
-    await react(github, payload, 'confused')
-    await answer(
+    return refuse(
       github,
       deps,
       payload,
-      formatStopComment(
-        `\`/${command.name}\` is not available yet`,
-        'This DevSys version does not carry it out yet. Comment `/help` for the commands it has.',
-      ),
+      { reason: 'not-available', summary: `/${command.name} not available` },
+      `\`/${command.name}\` is not available yet`,
+      'This DevSys version does not carry it out yet. Comment `/help` for the commands it has.',
     )
-    return {
-      status: 'rejected',
-      reason: 'not-available',
-      summary: `/${command.name} not available`,
-    }
   }
   // 3. The PR must be a DevSys task's.
   const task = await deps.store.findTaskByPullRequest(payload.fullName, payload.pr)
   if (!task) {
-    await react(github, payload, 'confused')
-    await answer(
+    return refuse(
       github,
       deps,
       payload,
-      formatStopComment(
-        'This pull request is not a DevSys task',
-        'DevSys commands work on the pull requests DevSys opened for a task.',
-      ),
+      { reason: 'not-a-task', summary: 'PR has no task' },
+      'This pull request is not a DevSys task',
+      'DevSys commands work on the pull requests DevSys opened for a task.',
     )
-    return { status: 'rejected', reason: 'not-a-task', summary: 'PR has no task' }
   }
   // 4. /revise: acknowledge now, regenerate in the task's own serialized job.
   if (command.name === 'revise') {
@@ -160,17 +140,14 @@ async function runCommand(
       pull_number: payload.pr,
     })
     if (pr.head.repo?.full_name !== payload.fullName) {
-      await react(github, payload, 'confused')
-      await answer(
+      return refuse(
         github,
         deps,
         payload,
-        formatStopComment(
-          'DevSys does not test forks',
-          'The branch of this pull request lives in another repository.',
-        ),
+        { reason: 'fork', summary: 'PR head is in a fork' },
+        'DevSys does not test forks',
+        'The branch of this pull request lives in another repository.',
       )
-      return { status: 'rejected', reason: 'fork', summary: 'PR head is in a fork' }
     }
     await react(github, payload, 'eyes')
     await startTests(github, deps.enqueue, {
@@ -183,6 +160,20 @@ async function runCommand(
     return { status: 'done', summary: `tests of ${task.id} at ${pr.head.sha.slice(0, 7)} queued` }
   }
   return { status: 'skipped', reason: 'unhandled', summary: `/${command.name} has no handler` }
+}
+
+/** Answers a command DevSys will not carry out: 😕 on the comment, the reason in the answer. */
+async function refuse(
+  github: GitHubClient,
+  deps: PrCommandDeps,
+  payload: PrCommandPayload,
+  outcome: { reason: string; summary: string },
+  title: string,
+  message: string,
+): Promise<Outcome> {
+  await react(github, payload, 'confused')
+  await answer(github, deps, payload, formatStopComment(title, message))
+  return { status: 'rejected', ...outcome }
 }
 
 function repoOf(payload: PrCommandPayload) {
