@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds the Docker images the docker runner uses, without any registry:
 #   1. local/debian:bookworm, a minimal Debian made with debootstrap and `docker import`;
-#   2. devsys/php-runner:latest (images/php/Dockerfile) on top of it.
-# Idempotent and fast when done: an image that exists is kept (FORCE=1 rebuilds both).
+#   2. devsys/php-runner:latest (images/php/Dockerfile) on top of it;
+#   3. devsys/php-apache:latest (images/php-apache/Dockerfile), the `php` deploy target.
+# Idempotent and fast when done: an image that exists is kept (FORCE=1 rebuilds them all).
 # Needs root, a running dockerd, debootstrap, and Debian's apt mirror (the first `URIs:` of
 # /etc/apt/sources.list.d/debian.sources, or MIRROR=...).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 base=local/debian:bookworm
 image="${DOCKER_RUNNER_IMAGE:-devsys/php-runner:latest}"
+apache_image="${PHP_APACHE_IMAGE:-devsys/php-apache:latest}"
 force="${FORCE:-0}"
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -37,16 +39,23 @@ else
   echo "$base exists"
 fi
 
-if [ "$force" = 1 ] || ! exists "$image"; then
-  echo "building $image"
-  log="$(mktemp /tmp/devsys-build.XXXXXX)"
-  docker build --network host -t "$image" "$here/images/php" >"$log" 2>&1 || {
-    tail -n 30 "$log" >&2
+# build IMAGE DIR: docker build from images/DIR unless IMAGE exists (or FORCE=1), quiet unless
+# it fails.
+build() {
+  if [ "$force" = 1 ] || ! exists "$1"; then
+    echo "building $1"
+    local log
+    log="$(mktemp /tmp/devsys-build.XXXXXX)"
+    docker build --network host -t "$1" "$here/images/$2" >"$log" 2>&1 || {
+      tail -n 30 "$log" >&2
+      rm -f "$log"
+      exit 1
+    }
     rm -f "$log"
-    exit 1
-  }
-  rm -f "$log"
-else
-  echo "$image exists"
-fi
-docker image inspect --format '{{.RepoTags}} {{.Size}} bytes' "$image"
+  else
+    echo "$1 exists"
+  fi
+  docker image inspect --format '{{.RepoTags}} {{.Size}} bytes' "$1"
+}
+build "$image" php
+build "$apache_image" php-apache

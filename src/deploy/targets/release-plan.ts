@@ -5,7 +5,7 @@ import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import tar from 'tar-stream'
 import { listWorkspace, type WorkspaceEntry } from '../../../runner/workspace-files.js'
-import { DeployError, type DeployTarget, type ReleaseDiff } from '../types.js'
+import { DeployError, type DeployTarget, type ReleaseDiff, type TargetState } from '../types.js'
 
 // Shared by the ssh and php targets. (src/deploy/release-files.ts, written in parallel, lists
 // and diffs releases for the local target; this file keeps what the remote targets need to
@@ -183,4 +183,18 @@ export function packRelease(
   }
   fill().catch((error: unknown) => pack.destroy(error as Error))
   return { stream: counted, counter }
+}
+
+/**
+ * Reads the output of the state scripts: the `current` link, a separator line, then
+ * `releases/<id>/<marker>` lines newest first. Only hex ids count (not `.tmp-*`, not junk).
+ */
+export function parseStateOutput(stdout: string, separator: string): TargetState {
+  const [link = '', listing = ''] = stdout.split(`${separator}\n`)
+  const linked = /^releases\/([0-9a-f]+)$/.exec(link.trim())?.[1]
+  const releases = listing
+    .split('\n')
+    .map((line) => /^releases\/([^/]+)\//.exec(line)?.[1])
+    .filter((id): id is string => id !== undefined && isReleaseId(id))
+  return { current: linked !== undefined && isReleaseId(linked) ? linked : null, releases }
 }

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto'
+import Dockerode from 'dockerode'
+import { describeEngine } from '../../../runner/docker/docker-errors.js'
+import { DeployError, type DeployTarget, type UploadResult } from '../types.js'
+import { execInContainer } from './docker-exec.js'
+import {
+  activateArgv,
+  finishArgv,
+  liveMarkerArgv,
+  prepareArgv,
+  removeArgv,
+  SEPARATOR,
+  stateArgv,
+} from './php-scripts.js'
+import {
+  checkReleaseId,
+  checkSharedPaths,
+  diffHashes,
+  packRelease,
+  parseMarker,
+  parseStateOutput,
+  readLocalRelease,
+} from './release-plan.js'
+
+export interface PhpTargetOptions {
+  /** Name or id of the running Apache + PHP container (the `php` service). */
+  container: string
+  docker?: Dockerode
+  /** The deploy folder in the container; default /var/www/devsys (Apache serves current/public). */
+  root?: string
+  shared?: string[]
+  url?: string
+}
+
+/**
+ * A deploy target inside an Apache + PHP container (devsys/php-apache), driven through the
+ * Docker engine: a release is copied in with one putArchive into a temp folder and renamed by
+ * an exec, and `current` is switched by another. Everything stays on the container's volume.
+ */
+export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
+  const docker = opts.docker ?? new Dockerode()
+  const root = (opts.root ?? '/var/www/devsys').replace(/\/+$/, '') || '/'
+  const shared = checkSharedPaths(opts.shared ?? [])
+  const where = `${root} in the container ${opts.container}`
+  const container = docker.getContainer(opts.container)
+
+  /** Turns a Docker failure into a DeployError that says what is wrong and what to do. */
+  const failure = (
+    error: unknown,
+    code: 'unavailable' | 'upload-failed',
+    what: string,
+  ): DeployError => {
+    if (error instanceof DeployError) return error
+    const {
+      statusCode,
+      message = String(error),
+      code: errno,
+    } = error as {
+      statusCode?: number
+      message?: string
+      code?: string
+    }
+    if (statusCode === 404 && /container/i.test(message)) {
+      return new DeployError(
+        'not-found',
+        'php',
+        `The container ${opts.container} is gone (could not ${what}): start the php service (docker compose up -d php) or fix the target's container name; nothing was deployed.`,
+      )
+    }
+    if (statusCode === 409) {
+      return new DeployError(
+        'unavailable',
+        'php',
+        `The container ${opts.container} is not running (could not ${what}): start it (docker start ${opts.container}) and deploy again.`,
+      )
+    }
+    if (errno !== undefined && statusCode === undefined) {
+      return new DeployError(
+        'unavailable',
+        'php',
+        `Cannot reach the Docker engine at ${describeEngine(docker)} (${errno}) to ${what}: start dockerd.`,
+      )
+    }
+    if (/no space left/i.test(message)) {
+      return new DeployError(
+        'no-space',
+        'php',
+        `No space left on the volume of ${where} while trying to ${what}: prune releases or grow the volume; the live site is unchanged.`,
+      )
+    }
+    return new DeployError(code, 'php', `Could not ${what} (${where}): ${message}`)
+  }
+
+  const run = async (
+    argv: string[],
+    what: string,
+    code: 'unavailable' | 'upload-failed' | 'switch-failed' = 'unavailable',
+  ) => {
+    const result = await execInContainer(docker, container, argv).catch((error: unknown) => {
+      throw failure(error, code === 'switch-failed' ? 'unavailable' : code, what)
+    })
+    if (result.code !== 0 && result.code !== 3) {
+      const full = /No space left/i.test(result.stderr)
+      throw new DeployError(
+        full ? 'no-space' : code,
+        'php',
+        `Could not ${what} (${where}, exit ${result.code}): ${result.stderr.trim().split('\n').slice(0, 5).join('; ')}`,
+      )
+    }
+    return result
+  }
+
+  const state = async () =>
+    parseStateOutput((await run(stateArgv(root), 'read the releases')).stdout, SEPARATOR)
+
+  return {
+    kind: 'php',
+    url: opts.url ?? null,
+    state,
+
+    async diff(release) {
+      const local = await readLocalRelease(release.dir, shared)
+      const live = await run(liveMarkerArgv(root), 'read the live release')
+      return diffHashes(local.hashes, parseMarker(live.stdout))
+    },
+
+    async upload(release, { signal, log }): Promise<UploadResult> {
+      const id = checkReleaseId(release.id, 'php')
+      const local = await readLocalRelease(release.dir, shared)
+      // 1. Layout, stale temp releases removed, and is this release there already?
+      const prepared = await run(
+        prepareArgv(root, id, shared),
+        'prepare the release folder',
+        'upload-failed',
+      )
+      if (prepared.stdout.startsWith('complete')) {
+        log.info({ target: 'php', release: id }, 'release already in the container')
+        return { alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 }
+      }
+      if (signal.aborted)
+        throw new DeployError('aborted', 'php', 'The deploy was cancelled before the upload.')
+      // 2. Everything in one archive (a local copy, so no need to reuse files), marker last.
+      const tmp = `.tmp-${id}-${randomBytes(4).toString('hex')}`
+      const files = local.entries.filter((e) => e.kind === 'file').map((e) => e.path)
+      const { stream, counter } = packRelease(release.dir, local, new Set(files), { prefix: tmp })
+      await container
+        .putArchive(stream, { path: `${root}/releases`, abortSignal: signal })
+        .catch((error: unknown) => {
+          if (signal.aborted)
+            throw new DeployError('aborted', 'php', 'The deploy was cancelled during the upload.')
+          throw failure(error, 'upload-failed', 'copy the release in')
+        })
+      // 3. Shared links, then the rename that makes the release complete.
+      await run(finishArgv(root, tmp, id, shared), 'finish the release', 'upload-failed')
+      log.info(
+        { target: 'php', release: id, sent: files.length, bytes: counter.bytes },
+        'release copied in',
+      )
+      return { alreadyThere: false, sent: files.length, reused: 0, bytesSent: counter.bytes }
+    },
+
+    async activate(releaseId) {
+      const id = checkReleaseId(releaseId, 'php')
+      const result = await run(activateArgv(root, id), `switch current to ${id}`, 'switch-failed')
+      if (result.code === 3) {
+        throw new DeployError(
+          'not-found',
+          'php',
+          `Release ${id} is not complete in ${where}: upload it first.`,
+        )
+      }
+    },
+
+    async prune(keep) {
+      const { current, releases } = await state()
+      const remove = releases.slice(Math.max(keep, 0)).filter((id) => id !== current)
+      if (remove.length > 0) await run(removeArgv(root, remove), 'remove old releases')
+      return remove
+    },
+
+    async close() {
+      // Nothing held open: each call is its own HTTP request to the engine.
+    },
+  }
+}

@@ -1,0 +1,133 @@
+import Dockerode from 'dockerode'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execInContainer } from '../../src/deploy/targets/docker-exec.js'
+import { createPhpTarget } from '../../src/deploy/targets/php-target.js'
+import { DeployError, type Release } from '../../src/deploy/types.js'
+import type { TestWorkspace } from '../generate/workspace.js'
+import { createBlogWorkspace } from '../runner/blog-workspace.js'
+import { requirePhpApacheImage, startPhpApache } from './php-apache-container.js'
+import { fetchWhenUp, retitleBlog, snapshotRelease } from './release-fixtures.js'
+
+const hasDocker = await requirePhpApacheImage(
+  'the php deploy target is tested against a real Apache + PHP container',
+)
+const silent = pino({ level: 'silent' })
+const upload = (t: ReturnType<typeof createPhpTarget>, release: Release) =>
+  t.upload(release, { signal: new AbortController().signal, log: silent })
+
+describe.skipIf(!hasDocker)('php deploy target against a real Apache + PHP container', () => {
+  const docker = new Dockerode()
+  let ws: TestWorkspace
+  let php: Awaited<ReturnType<typeof startPhpApache>>
+  const releases: (Release & { cleanup(): Promise<void> })[] = []
+  const snapshot = async () => {
+    const release = await snapshotRelease(ws.dir)
+    releases.push(release)
+    return release
+  }
+  const page = (path = '/') => fetchWhenUp(`${php.url}${path}`, 15_000)
+
+  beforeAll(async () => {
+    ws = await createBlogWorkspace()
+    php = await startPhpApache(docker)
+  }, 120_000)
+  afterAll(async () => {
+    await php?.remove()
+    for (const release of releases) await release.cleanup()
+    await ws?.cleanup()
+  })
+
+  let first: Release
+  let second: Release
+  it('copies the blog in, switches current, and Apache serves it', async () => {
+    const t = createPhpTarget({ container: php.name, docker, shared: ['uploads'] })
+    expect((await page()).status).toBe(403) // the image's empty placeholder (no index, no listing)
+    first = await snapshot()
+    expect(await t.state()).toEqual({ current: null, releases: [] })
+    const result = await upload(t, first)
+    expect(result).toMatchObject({ alreadyThere: false, reused: 0 })
+    expect(result.sent).toBeGreaterThan(10)
+    expect(await t.state()).toEqual({ current: null, releases: [first.id] })
+    await t.activate(first.id)
+    const home = await page()
+    expect(home.status).toBe(200)
+    expect(home.body).toContain('A small PHP blog')
+    expect((await page('/style.css')).status).toBe(200)
+    expect(await t.state()).toEqual({ current: first.id, releases: [first.id] })
+  })
+
+  it('switches to the next release atomically while pages are being served', async () => {
+    const t = createPhpTarget({ container: php.name, docker, shared: ['uploads'] })
+    await retitleBlog(ws.dir, 'Second edition')
+    second = await snapshot()
+    expect(await t.diff(second)).toEqual({ added: [], changed: ['data/site.json'], removed: [] })
+    expect(await upload(t, second)).toMatchObject({ alreadyThere: false })
+    expect((await page()).body).toContain('A small PHP blog') // uploaded, not live
+    // Requests during ten switches each get a whole page of one release or the other.
+    let switching = true
+    const seen: string[] = []
+    const load = (async () => {
+      while (switching) {
+        const { status, body } = await page()
+        seen.push(
+          `${status} ${body.includes('Second edition') ? 'new' : body.includes('A small PHP blog') ? 'old' : 'broken'}`,
+        )
+      }
+    })()
+    for (let i = 0; i < 10; i++) await t.activate(i % 2 === 0 ? second.id : first.id)
+    await t.activate(second.id)
+    switching = false
+    await load
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.filter((s) => s !== '200 new' && s !== '200 old')).toEqual([])
+    expect((await page()).body).toContain('Second edition')
+    expect(await t.state()).toEqual({ current: second.id, releases: [second.id, first.id] })
+  })
+
+  it('redeploys a release that is there by switching only, and prunes all but current', async () => {
+    const t = createPhpTarget({ container: php.name, docker })
+    expect(await upload(t, first)).toEqual({ alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 })
+    await t.activate(first.id)
+    expect((await page()).body).toContain('A small PHP blog')
+    expect(await t.prune(5)).toEqual([])
+    expect(await t.prune(0)).toEqual([second.id])
+    expect(await t.state()).toEqual({ current: first.id, releases: [first.id] })
+    await expect(t.activate(second.id)).rejects.toMatchObject({ code: 'not-found', target: 'php' })
+  })
+
+  it('takes a root with spaces, quotes and $(...) literally', async () => {
+    const root = "/srv/odd root $(touch /tmp/pwned) `id` 'q'"
+    const t = createPhpTarget({ container: php.name, docker, root, shared: ['uploads'] })
+    await upload(t, first)
+    await t.activate(first.id)
+    expect(await t.state()).toEqual({ current: first.id, releases: [first.id] })
+    const check = await execInContainer(docker, php.container, [
+      'sh',
+      '-c',
+      'test -f "$1/current/public/index.php" && test -L "$1/current/uploads" && test -d "$1/shared/uploads" && test ! -e /tmp/pwned',
+      'sh',
+      root,
+    ])
+    expect(check).toMatchObject({ code: 0 })
+  })
+
+  it('says clearly when the container is stopped or gone, and deploys nothing', async () => {
+    const other = await startPhpApache(docker)
+    try {
+      const t = createPhpTarget({ container: other.name, docker })
+      await other.container.stop({ t: 0 })
+      const stopped = await t.state().catch((e: unknown) => e)
+      expect(stopped).toBeInstanceOf(DeployError)
+      expect(stopped).toMatchObject({ code: 'unavailable', target: 'php' })
+      expect((stopped as Error).message).toContain(`docker start ${other.name}`)
+      await other.remove()
+      const gone = await upload(t, first).catch((e: unknown) => e)
+      expect(gone).toMatchObject({ code: 'not-found', target: 'php' })
+      expect((gone as Error).message).toContain(`The container ${other.name} is gone`)
+      await expect(t.activate(first.id)).rejects.toMatchObject({ code: 'not-found' })
+    } finally {
+      await other.remove()
+    }
+  })
+})
