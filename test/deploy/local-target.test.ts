@@ -83,7 +83,7 @@ describe('local target', () => {
     })
     await target.activate(r1.id)
     expect((await target.state()).current).toBe(r1.id)
-    expect((await readdir(root())).sort()).toEqual(['current', 'releases'])
+    expect((await readdir(root())).sort()).toEqual(['current', 'previous', 'releases'])
   })
 
   it('refuses to activate a release that is not complete', async () => {
@@ -119,14 +119,19 @@ describe('local target', () => {
     }
     await target.activate(ids[1] ?? '')
     await mkdir(join(root(), 'releases', '.tmp-leftover'))
-    const removed = await target.prune(2)
-    // Newest two (5, 4) kept; current (2) and the one before it (1) kept too.
-    expect(removed).toEqual([ids[2]])
-    expect((await target.state()).releases).toEqual([ids[4], ids[3], ids[1], ids[0]])
+    // keep 2: current (2) and the newest other (5); nothing was live before 2.
+    expect(await target.prune(2)).toEqual([ids[3], ids[2], ids[0]])
+    expect((await target.state()).releases).toEqual([ids[4], ids[1]])
     expect(await readdir(join(root(), 'releases'))).not.toContain('.tmp-leftover')
     await target.activate(ids[4] ?? '')
-    expect(await target.prune(1)).toEqual([ids[1], ids[0]])
-    expect((await target.state()).releases).toEqual([ids[4], ids[3]])
+    expect(await readlink(join(root(), 'previous'))).toBe(`releases/${ids[1]}`)
+    // keep 1 still keeps release 2: it was live just before 5 (the instant rollback target).
+    expect(await target.prune(1)).toEqual([])
+    const r6 = await release(6, { 'a.txt': 'v6' })
+    await upload(target, r6)
+    await target.activate(r6.id)
+    expect(await target.prune(1)).toEqual([ids[1]])
+    expect((await target.state()).releases).toEqual([r6.id, ids[4]])
   })
 
   it('an aborted upload leaves no temporary directory and current untouched', async () => {

@@ -60,14 +60,27 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     }
   }
 
-  async function currentId(): Promise<string | null> {
+  /** The release a link in root points at (`current`, `previous`), or null when there is none. */
+  async function linkedId(name: string): Promise<string | null> {
     try {
-      const target = await readlink(join(root, 'current'))
-      const id = posix.basename(target)
+      const id = posix.basename(await readlink(join(root, name)))
       return RELEASE_ID.test(id) ? id : null
     } catch (error) {
       if (codeOf(error) === 'ENOENT') return null
-      throw fail('unavailable', `cannot read ${join(root, 'current')}: ${messageOf(error)}`)
+      throw fail('unavailable', `cannot read ${join(root, name)}: ${messageOf(error)}`)
+    }
+  }
+  const currentId = () => linkedId('current')
+
+  /** Points `root/<name>` at a release by renaming a fresh link over it (never unlinking first). */
+  async function relink(name: string, releaseId: string): Promise<void> {
+    const temp = join(root, `.${name}-${randomBytes(6).toString('hex')}`)
+    try {
+      await symlink(`releases/${releaseId}`, temp)
+      await rename(temp, join(root, name))
+    } catch (error) {
+      await unlink(temp).catch(() => undefined)
+      throw error
     }
   }
 
@@ -212,26 +225,28 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
           `release ${releaseId} is not complete in ${releasesDir}; upload it first`,
         )
       }
-      const temp = join(root, `.current-${randomBytes(6).toString('hex')}`)
+      const before = await currentId()
       try {
-        await symlink(`releases/${releaseId}`, temp)
         // rename(2) replaces `current` in one step: there is no moment without a live site.
-        await rename(temp, join(root, 'current'))
+        await relink('current', releaseId)
       } catch (error) {
-        await unlink(temp).catch(() => undefined)
         const code = codeOf(error) === 'ENOSPC' ? 'no-space' : 'switch-failed'
         throw fail(code, `switching ${root}/current to ${releaseId} failed: ${messageOf(error)}`)
       }
+      // The instant-rollback target, which prune keeps; losing it only makes prune less careful.
+      if (before !== null && before !== releaseId)
+        await relink('previous', before).catch(() => undefined)
     },
     async prune(keep, signal) {
       const { current, releases } = await state()
-      // The release before current is the instant rollback target: keep it too.
-      const at = current === null ? -1 : releases.indexOf(current)
-      const protect = new Set([current, at < 0 ? undefined : releases[at + 1]])
+      // The release live before current is the instant rollback target: keep it too.
+      const protect = new Set([current, await linkedId('previous')])
       const removed: string[] = []
-      let kept = 0
+      // Protected releases count towards keep; the newest of the others fill what is left.
+      let kept = releases.filter((id) => protect.has(id)).length
       for (const id of releases) {
-        if (protect.has(id) || kept < keep) {
+        if (protect.has(id)) continue
+        if (kept < keep) {
           kept++
           continue
         }
