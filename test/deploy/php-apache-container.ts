@@ -41,6 +41,8 @@ export async function requirePhpApacheImage(why: string): Promise<boolean> {
 /** A started devsys/php-apache container with port 80 published on a free loopback port. */
 export async function startPhpApache(
   docker: Dockerode,
+  /** Mounts a tmpfs of this size on releases/ (a small disk, for the "disk full" fault). */
+  releasesTmpfs?: string,
 ): Promise<{ container: Dockerode.Container; name: string; url: string; remove(): Promise<void> }> {
   const port = await freePort()
   const name = `devsys-test-php-${randomBytes(4).toString('hex')}`
@@ -48,7 +50,28 @@ export async function startPhpApache(
     name,
     Image: PHP_APACHE_IMAGE,
     ExposedPorts: { '80/tcp': {} },
-    HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
+    HostConfig: {
+      PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
+      // A tmpfs-backed volume, not a plain tmpfs mount: putArchive writes through volumes but
+      // under a tmpfs mount (into the layer it hides).
+      ...(releasesTmpfs === undefined
+        ? {}
+        : {
+            Mounts: [
+              {
+                Type: 'volume' as const,
+                Source: name,
+                Target: '/var/www/devsys/releases',
+                VolumeOptions: {
+                  DriverConfig: {
+                    Name: 'local',
+                    Options: { type: 'tmpfs', device: 'tmpfs', o: `size=${releasesTmpfs}` },
+                  },
+                },
+              },
+            ],
+          }),
+    },
     Labels: { 'org.devsys.test': 'php-target' },
   })
   await container.start()
@@ -56,6 +79,13 @@ export async function startPhpApache(
     container,
     name,
     url: `http://127.0.0.1:${port}`,
-    remove: () => container.remove({ force: true }).catch(() => undefined),
+    remove: async () => {
+      await container.remove({ force: true }).catch(() => undefined)
+      if (releasesTmpfs !== undefined)
+        await docker
+          .getVolume(name)
+          .remove()
+          .catch(() => undefined)
+    },
   }
 }
