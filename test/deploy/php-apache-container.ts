@@ -63,6 +63,8 @@ export async function startPhpApache(
                 Source: name,
                 Target: '/var/www/devsys/releases',
                 VolumeOptions: {
+                  NoCopy: false,
+                  Labels: { 'org.devsys.test': 'php-target' },
                   DriverConfig: {
                     Name: 'local',
                     Options: { type: 'tmpfs', device: 'tmpfs', o: `size=${releasesTmpfs}` },
