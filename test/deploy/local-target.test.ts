@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { watch } from 'node:fs'
 import {
   mkdir,
   mkdtemp,
@@ -134,21 +135,48 @@ describe('local target', () => {
     expect((await target.state()).releases).toEqual([r6.id, ids[4]])
   })
 
-  it('an aborted upload leaves no temporary directory and current untouched', async () => {
+  it('an upload aborted mid-copy leaves no temporary directory and current untouched', async () => {
     const target = createLocalTarget({ root: root() })
     const r1 = await release(1, { 'a.txt': 'a' })
     await upload(target, r1)
     await target.activate(r1.id)
     const files: Record<string, string> = {}
-    for (let i = 0; i < 300; i++) files[`f/${i}.txt`] = `x${i}`
+    for (let i = 0; i < 2000; i++) files[`f/${i}.txt`] = `x${i}`
     const r2 = await release(2, files)
     const controller = new AbortController()
-    const pending = upload(target, r2, controller.signal)
-    setImmediate(() => controller.abort())
-    const error = await pending.catch((e: unknown) => e)
+    // Abort as soon as the temporary release directory appears: the copy is under way.
+    let seenTemp = ''
+    const watcher = watch(join(root(), 'releases'), (_event, name) => {
+      if (name?.startsWith('.tmp-') === true && seenTemp === '') {
+        seenTemp = name
+        controller.abort()
+      }
+    })
+    const error = await upload(target, r2, controller.signal).catch((e: unknown) => e)
+    watcher.close()
+    expect(seenTemp).toMatch(new RegExp(`^\\.tmp-${r2.id}-[0-9a-f]{12}$`))
     expect((error as DeployError).code).toBe('aborted')
     expect(await readdir(join(root(), 'releases'))).toEqual([r1.id])
     expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
+    expect(await readFile(join(root(), 'current/a.txt'), 'utf8')).toBe('a')
+  })
+
+  it('ignores what a killed upload left behind, and prune removes it', async () => {
+    const target = createLocalTarget({ root: root() })
+    const r1 = await release(1, { 'a.txt': 'a' })
+    await upload(target, r1)
+    await target.activate(r1.id)
+    const r2 = await release(2, { 'a.txt': 'b', 'b.txt': 'b' })
+    // A process killed mid-copy leaves a temp dir; a hand-made copy has no marker either.
+    await mkdir(join(root(), 'releases', `.tmp-${r2.id}-dead`, 'x'), { recursive: true })
+    await mkdir(join(root(), 'releases', r2.id))
+    await writeFile(join(root(), 'releases', r2.id, 'a.txt'), 'half')
+    expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
+    await expect(target.activate(r2.id)).rejects.toMatchObject({ code: 'not-found' })
+    expect(await upload(target, r2)).toMatchObject({ alreadyThere: false, sent: 2 })
+    expect(await readFile(join(root(), 'releases', r2.id, 'a.txt'), 'utf8')).toBe('b')
+    expect(await target.prune(5)).toEqual([])
+    expect((await readdir(join(root(), 'releases'))).sort()).toEqual([r1.id, r2.id].sort())
   })
 
   it('refuses a release with a symlink out of it, copying nothing', async () => {

@@ -4,7 +4,6 @@ import {
   copyFile,
   cp,
   chmod,
-  link,
   mkdir,
   readFile,
   readdir,
@@ -17,6 +16,7 @@ import {
   writeFile,
 } from 'node:fs/promises'
 import { dirname, join, posix, relative } from 'node:path'
+import { checkSharedDir, codeOf, exists, messageOf, tryLink } from './local-fs.js'
 import { diffReleases, listReleaseFiles, type ReleaseFiles } from '../release-files.js'
 import { DeployError, type DeployTarget, type Release, type UploadResult } from '../types.js'
 
@@ -158,6 +158,11 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
         files: Object.fromEntries(files),
       }
       await writeFile(join(tmp, RELEASE_MARKER), JSON.stringify(marker))
+      // A release directory without its marker was not made by a finished upload (the rename
+      // below is the only way one appears): clear it so the rename can land, unless it is live.
+      if ((await exists(final)) && (await currentId()) !== release.id) {
+        await rm(final, { recursive: true, force: true })
+      }
       try {
         await rename(tmp, final)
       } catch (error) {
@@ -266,38 +271,4 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     },
     async close() {},
   }
-}
-
-function checkSharedDir(dir: string): string {
-  const norm = posix.normalize(dir).replace(/\/+$/, '')
-  if (norm === '' || norm === '.' || norm.startsWith('/') || norm.split('/').includes('..')) {
-    throw new Error(`shared directory "${dir}" must be a relative path inside the release`)
-  }
-  return norm
-}
-
-async function tryLink(from: string, to: string): Promise<boolean> {
-  try {
-    await link(from, to)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  )
-}
-
-function codeOf(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error
-    ? String((error as { code: unknown }).code)
-    : undefined
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
