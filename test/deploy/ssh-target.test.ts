@@ -171,6 +171,46 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
     await t.close()
   })
 
+  it('stops at once when the deploy is cancelled mid-upload, leaving current alone', async () => {
+    await writeFile(join(ws.dir, 'public/big.bin'), randomBytes(16 * 1024 * 1024))
+    await commitAll(ws.dir, 'Another big file')
+    const fourth = await snapshot()
+    const t = target()
+    const controller = new AbortController()
+    // Cancel as soon as the temp release appears on the host (the tar is on its way then).
+    const watch = setInterval(() => {
+      readdir(join(root, 'releases')).then(
+        (names) => {
+          if (names.some((n) => n.startsWith(`.tmp-${fourth.id}`))) controller.abort()
+        },
+        () => undefined,
+      )
+    }, 2)
+    try {
+      const error = await t
+        .upload(fourth, { signal: controller.signal, log: silent })
+        .catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'aborted', target: 'ssh' })
+    } finally {
+      clearInterval(watch)
+      await t.close()
+    }
+    expect(await target().state()).toMatchObject({ current: second.id })
+    await expect(access(join(root, 'releases', fourth.id))).rejects.toThrow()
+  })
+
+  it('fails the upload with compose output when docker compose up fails in the release', async () => {
+    await writeFile(join(ws.dir, 'public/compose.txt'), 'no compose file in this release\n')
+    await commitAll(ws.dir, 'A release without docker-compose.yml')
+    const fifth = await snapshot()
+    const t = target({ runCompose: true })
+    const error = await upload(fifth, t).catch((e: unknown) => e)
+    await t.close()
+    expect(error).toMatchObject({ code: 'upload-failed', target: 'ssh' })
+    expect((error as Error).message).toMatch(/docker compose up -d --build failed in .*releases/)
+    expect(await target().state()).toMatchObject({ current: second.id })
+  })
+
   it('refuses a host whose key is not in known_hosts, before sending anything', async () => {
     const otherKnownHosts = join(dir, 'known_hosts_other')
     await appendFile(

@@ -10,6 +10,7 @@ import {
   isReleaseId,
   packRelease,
   parseMarker,
+  parseStateOutput,
   readLocalRelease,
 } from './release-plan.js'
 import {
@@ -136,13 +137,7 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
       maxOutput: MARKER_OUTPUT,
       ...(signal === undefined ? {} : { signal }),
     })
-    const [link = '', listing = ''] = result.stdout.split(`${SEPARATOR}\n`)
-    const linked = /^releases\/([0-9a-f]+)$/.exec(link.trim())?.[1]
-    const releases = listing
-      .split('\n')
-      .map((line) => /^releases\/([^/]+)\//.exec(line)?.[1])
-      .filter((id): id is string => id !== undefined && isReleaseId(id))
-    return { current: linked !== undefined && isReleaseId(linked) ? linked : null, releases }
+    return parseStateOutput(result.stdout, SEPARATOR)
   }
 
   return {
