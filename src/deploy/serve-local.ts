@@ -41,7 +41,8 @@ export class PhpMissingError extends Error {
  */
 const ROUTER = `<?php
 clearstatcache(true);
-$release = realpath(getenv('DEVSYS_CURRENT'));
+$current = getenv('DEVSYS_CURRENT');
+$release = is_string($current) && $current !== '' ? realpath($current) : false;
 if ($release === false) { http_response_code(503); echo "No release is live yet.\\n"; return true; }
 $docroot = is_dir($release . '/public') ? realpath($release . '/public') : $release;
 $path = rawurldecode((string) parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH));

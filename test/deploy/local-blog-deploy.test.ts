@@ -112,6 +112,22 @@ describe('the blog on the local target, served by php -S', () => {
     expect((await page(`${server.url}/`)).text).toContain('<h1>A small PHP blog</h1>')
     expect(await target.state()).toEqual({ current: first.id, releases: [second.id, first.id] })
     expect(await noTemp(root)).toEqual([])
+
+    // The same checks, wrong on purpose, name what the live page lacks.
+    const wrong = manifest.acceptance.map((c) =>
+      c.id === 'home-lists-posts' ? { ...c, bodyContains: ['Hello, world', 'Third post'] } : c,
+    )
+    const failed = await runAcceptance(server.url, wrong, { retryDelayMs: 10 })
+    expect(failed.ok).toBe(false)
+    expect(failed.checks.filter((c) => !c.ok).map((c) => [c.id, c.problems, c.attempts])).toEqual([
+      ['home-lists-posts', ['body does not contain "Third post"'], 1],
+    ])
+    await server.stop()
+    const down = await runAcceptance(server.url, manifest.acceptance.slice(0, 1), {
+      retries: 1,
+      retryDelayMs: 10,
+    })
+    expect(down.checks[0]?.problems).toEqual([`connection refused by ${new URL(server.url).host}`])
   })
 
   it('keeps a post written in release 1 (shared data/) through release 2', async () => {

@@ -187,6 +187,10 @@ describe('local target', () => {
     expect((error as DeployError).code).toBe('upload-failed')
     expect((error as Error).message).toMatch(/passwd is a symlink pointing outside the release/)
     expect(await readdir(join(root(), 'releases')).catch(() => [])).toEqual([])
+    await expect(target.diff(r1)).rejects.toMatchObject({
+      code: 'upload-failed',
+      message: expect.stringMatching(/passwd is a symlink pointing outside/),
+    })
   })
 
   it('rejects shared directories that leave the release', () => {

@@ -218,8 +218,14 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     url: opts.url ?? null,
     state,
     async diff(release, signal) {
-      const next = await listReleaseFiles(release.dir, signal === undefined ? {} : { signal })
-      return diffReleases(next, await liveFiles())
+      try {
+        const next = await listReleaseFiles(release.dir, signal === undefined ? {} : { signal })
+        return diffReleases(next, await liveFiles())
+      } catch (error) {
+        if (error instanceof DeployError) throw error
+        if (signal?.aborted === true) throw fail('aborted', `diff of ${release.id} was cancelled`)
+        throw fail('upload-failed', `cannot read release ${release.id}: ${messageOf(error)}`)
+      }
     },
     upload: (release, { signal }) => upload(release, signal),
     async activate(releaseId, signal) {
