@@ -241,4 +241,22 @@ describe.skipIf(!canMount)('local target on a full disk (tmpfs of 1 MB)', () => 
       execFileSync('umount', [mnt])
     }
   })
+
+  it('a shared directory too big to seed leaves no half-seeded shared dir behind', async () => {
+    const mnt = join(dir, 'mnt')
+    await mkdir(mnt)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt])
+    try {
+      const target = createLocalTarget({ root: mnt, shared: ['data'] })
+      // 600 KB in the release, then 600 KB more to seed shared/data: only the seed does not fit.
+      const r1 = await release(1, { 'data/big.bin': 'z'.repeat(600 * 1024), 'index.html': 'x' })
+      const error = await upload(target, r1).catch((e: unknown) => e)
+      expect((error as DeployError).code).toBe('no-space')
+      expect(await readdir(join(mnt, 'releases'))).toEqual([])
+      expect(await readdir(join(mnt, 'shared'))).toEqual([])
+      expect(await target.state()).toEqual({ current: null, releases: [] })
+    } finally {
+      execFileSync('umount', [mnt])
+    }
+  })
 })
