@@ -40,6 +40,8 @@ interface Marker {
 }
 
 const RELEASE_ID = /^[0-9a-f]{7,64}$/
+/** A committed file of the marker's name would be overwritten by the marker: never deploy it. */
+const isMarker = (path: string) => path === RELEASE_MARKER
 
 /** A deploy target in a directory on this machine (the embedded default). */
 export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
@@ -118,7 +120,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     const tmp = join(releasesDir, `.tmp-${release.id}-${randomBytes(6).toString('hex')}`)
     const sharedSeeds: string[] = []
     try {
-      const files = await listReleaseFiles(release.dir, { signal })
+      const files = await listReleaseFiles(release.dir, { signal, skip: isMarker })
       const live = await liveFiles()
       const liveId = await currentId()
       await mkdir(tmp, { recursive: true })
@@ -219,7 +221,10 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     state,
     async diff(release, signal) {
       try {
-        const next = await listReleaseFiles(release.dir, signal === undefined ? {} : { signal })
+        const next = await listReleaseFiles(
+          release.dir,
+          signal === undefined ? { skip: isMarker } : { signal, skip: isMarker },
+        )
         return diffReleases(next, await liveFiles())
       } catch (error) {
         if (error instanceof DeployError) throw error
