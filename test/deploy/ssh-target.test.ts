@@ -19,7 +19,7 @@ import { DeployError, type Release } from '../../src/deploy/types.js'
 import type { TestWorkspace } from '../generate/workspace.js'
 import { commitAll } from '../generate/workspace.js'
 import { requireTool } from '../helpers/require-tool.js'
-import { requireSshd, type Sshd, startSshd } from '../helpers/services.js'
+import { freePort, requireSshd, type Sshd, startSshd } from '../helpers/services.js'
 import { createBlogWorkspace } from '../runner/blog-workspace.js'
 import { startCuttingProxy } from './cutting-proxy.js'
 import { fetchWithPhpServer, retitleBlog, snapshotRelease } from './release-fixtures.js'
@@ -209,6 +209,37 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
     expect(error).toMatchObject({ code: 'upload-failed', target: 'ssh' })
     expect((error as Error).message).toMatch(/docker compose up -d --build failed in .*releases/)
     expect(await target().state()).toMatchObject({ current: second.id })
+  })
+
+  it('deploys 2,000 files, then a one-file change of them, in a few round trips', async () => {
+    const site = join(dir, 'site')
+    await mkdir(join(site, 'public'), { recursive: true })
+    for (let i = 0; i < 2000; i++) {
+      await writeFile(join(site, 'public', `page-${i}.html`), `<p>page ${i}</p>\n`)
+    }
+    const t = target({ root: join(dir, 'many files') })
+    const started = Date.now()
+    const full = await upload({ id: 'a'.repeat(40), dir: site }, t)
+    const fullMs = Date.now() - started
+    await t.activate('a'.repeat(40))
+    await writeFile(join(site, 'public/page-7.html'), '<p>page 7, edited</p>\n')
+    const again = await upload({ id: 'b'.repeat(40), dir: site }, t)
+    const elapsed = Date.now() - started
+    await t.close()
+    process.stderr.write(
+      `2,000 files over SSH: full upload ${fullMs} ms, full + one-file change ${elapsed} ms\n`,
+    )
+    expect(full).toMatchObject({ sent: 2000, reused: 0 })
+    expect(again).toMatchObject({ sent: 1, reused: 1999 })
+    // One round trip per file would take far longer than this on loopback.
+    expect(elapsed).toBeLessThan(15_000)
+  })
+
+  it('says the host is unreachable when nothing listens', async () => {
+    const error = await target({ port: await freePort() })
+      .state()
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'unavailable', target: 'ssh' })
   })
 
   it('refuses a host whose key is not in known_hosts, before sending anything', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -10,6 +11,13 @@ import { DeployError, type DeployTarget, type ReleaseDiff, type TargetState } fr
 // Shared by the ssh and php targets. (src/deploy/release-files.ts, written in parallel, lists
 // and diffs releases for the local target; this file keeps what the remote targets need to
 // build tars and the `{path: sha256}` marker, and can move onto it once it lands.)
+
+/** Files up to this size are read in one go (hashing, packing); bigger ones are streamed. */
+const SMALL_FILE = 1024 * 1024
+/** Files hashed at the same time. */
+const PARALLEL_READS = 16
+/** Tar bytes gathered before they are written on (fewer, bigger SSH packets). */
+const BATCH_BYTES = 256 * 1024
 
 /** Written last into every complete release: `{path: sha256}` of its files. */
 export const RELEASE_MARKER = '.devsys-files.json'
@@ -74,16 +82,31 @@ export async function readLocalRelease(
     shared.some((s) => path === s || path.startsWith(`${s}/`))
   const entries = listing.entries.filter((e) => e.path !== RELEASE_MARKER && !inShared(e.path))
   const hashes: Record<string, string> = {}
-  for (const entry of entries) {
-    if (entry.kind === 'file') hashes[entry.path] = await hashFile(join(dir, entry.path))
-    else if (entry.kind === 'symlink') {
-      hashes[entry.path] = createHash('sha256').update(`symlink:${entry.target}`).digest('hex')
+  const files = entries.filter((e) => e.kind === 'file')
+  let next = 0
+  const worker = async (): Promise<void> => {
+    for (let file = files[next++]; file !== undefined; file = files[next++]) {
+      hashes[file.path] = await hashFile(join(dir, file.path), file.size)
     }
   }
-  return { entries, hashes }
+  await Promise.all(Array.from({ length: PARALLEL_READS }, worker))
+  // In listing order, so the marker reads the same for the same tree.
+  const ordered: Record<string, string> = {}
+  for (const entry of entries) {
+    const hash = hashes[entry.path]
+    if (entry.kind === 'file' && hash !== undefined) ordered[entry.path] = hash
+    else if (entry.kind === 'symlink') {
+      ordered[entry.path] = createHash('sha256').update(`symlink:${entry.target}`).digest('hex')
+    }
+  }
+  return { entries, hashes: ordered }
 }
 
-function hashFile(path: string): Promise<string> {
+async function hashFile(path: string, size: number): Promise<string> {
+  if (size <= SMALL_FILE)
+    return createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex')
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256')
     createReadStream(path)
@@ -136,11 +159,24 @@ export function packRelease(
 ): { stream: NodeJS.ReadableStream; counter: { bytes: number } } {
   const pack = tar.pack()
   const counter = { bytes: 0 }
-  // Counted on the way out (a 'data' listener on the pack would start it flowing too early).
+  // Counted on the way out (a 'data' listener on the pack would start it flowing too early),
+  // and coalesced: tar-stream emits a chunk per header and per file, and each chunk written
+  // to an SSH channel is a packet of its own, so 2,000 small files would mean 6,000 packets.
+  let batch: Buffer[] = []
+  let batched = 0
   const counted = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       counter.bytes += chunk.length
-      done(null, chunk)
+      batch.push(chunk)
+      batched += chunk.length
+      if (batched < BATCH_BYTES) return done()
+      const out = Buffer.concat(batch)
+      batch = []
+      batched = 0
+      done(null, out)
+    },
+    flush(done) {
+      done(null, batch.length === 0 ? null : Buffer.concat(batch))
     },
   })
   pack.pipe(counted)
@@ -167,14 +203,24 @@ export function packRelease(
           ...common,
         })
       } else if (send.has(entry.path)) {
-        const sink = pack.entry({
+        const header = {
           name: name(entry.path),
-          type: 'file',
-          size: entry.size,
+          type: 'file' as const,
           mode: entry.mode,
           ...common,
-        })
-        await pipeline(createReadStream(join(dir, entry.path)), sink)
+        }
+        if (entry.size <= SMALL_FILE) {
+          // One read instead of a stream: most files of a site are small.
+          const data = await readFile(join(dir, entry.path))
+          await new Promise<void>((resolve, reject) =>
+            pack.entry({ ...header, size: data.length }, data, (error) =>
+              error ? reject(error) : resolve(),
+            ),
+          )
+        } else {
+          const sink = pack.entry({ ...header, size: entry.size })
+          await pipeline(createReadStream(join(dir, entry.path)), sink)
+        }
       }
     }
     const marker = Buffer.from(`${JSON.stringify(release.hashes)}\n`)
