@@ -181,6 +181,8 @@ export function packRelease(
   })
   pack.pipe(counted)
   pack.on('error', (error) => counted.destroy(error))
+  // A consumer that stops early (a lost connection) stops the packing and its file reads too.
+  counted.on('close', () => pack.destroy())
   const common = { mtime: new Date(), uid: opts.owner?.uid ?? 0, gid: opts.owner?.gid ?? 0 }
   const name = (path: string): string => (opts.prefix === '' ? path : `${opts.prefix}/${path}`)
   const fill = async (): Promise<void> => {

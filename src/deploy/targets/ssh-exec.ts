@@ -46,6 +46,10 @@ export function execRemote(
       channel.on('error', () => undefined)
       channel.on('close', () => {
         opts.signal?.removeEventListener('abort', onAbort)
+        // A channel closed early (connection lost, aborted) leaves the input paused: destroy
+        // it so its open files are released.
+        const input = opts.input as { destroy?: () => void } | undefined
+        if (typeof input === 'object' && !Buffer.isBuffer(input)) input.destroy?.()
         if (opts.signal?.aborted) reject(opts.signal.reason)
         else resolve({ code, stdout, stderr })
       })
