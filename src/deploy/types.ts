@@ -56,7 +56,13 @@ export interface DeployTarget {
   close(): Promise<void>
 }
 
-export type DeployErrorCode = 'unavailable' | 'upload-failed' | 'no-space' | 'not-found' | 'switch-failed' | 'aborted'
+export type DeployErrorCode =
+  | 'unavailable'
+  | 'upload-failed'
+  | 'no-space'
+  | 'not-found'
+  | 'switch-failed'
+  | 'aborted'
 
 /** A target failed (unreachable, full, gone): the live site is untouched unless the code says so. */
 export class DeployError extends Error {
