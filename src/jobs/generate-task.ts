@@ -9,7 +9,7 @@ import { installationToken } from '../github/installation-token.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
 import type { RepoRef } from '../git/types.js'
-import { parseManifest } from '../manifest/parse-manifest.js'
+import { parseTaskManifest } from '../intake/task-manifest.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import {
   formatGeneratedComment,
@@ -65,17 +65,14 @@ export function createGenerateJob(deps: GenerateDeps): JobHandler<GeneratePayloa
     async onFailed(payload, error) {
       const github = await deps.auth(payload.installationId)
       const task = await deps.store.getTask(payload.taskId)
-      await report(
+      await stop(
         github,
         deps,
         payload,
         task,
-        formatStopComment(
-          `DevSys could not generate \`${payload.taskId}\``,
-          `${error}\n\nNothing was pushed. DevSys gave up after retrying; comment \`/revise\` on the pull request or edit the issue to try again.`,
-        ),
+        `DevSys could not generate \`${payload.taskId}\``,
+        `${error}\n\nNothing was pushed. DevSys gave up after retrying; comment \`/revise\` on the pull request or edit the issue to try again.`,
       )
-      if (payload.commentId !== undefined) await react(github, payload, 'confused')
     },
   }
 }
@@ -89,7 +86,7 @@ async function generateTask(
 ): Promise<Outcome> {
   const { repo } = payload
   const target = { owner: repo.owner, repo: repo.name }
-  // 1. The task as stored, and its manifest (validated again: the store may predate a schema change).
+  // 1. The task as stored, and its manifest.
   const task = await deps.store.getTask(payload.taskId)
   if (!task)
     return {
@@ -97,21 +94,15 @@ async function generateTask(
       reason: 'task-gone',
       summary: `task ${payload.taskId} no longer exists`,
     }
-  const parsed = parseManifest(
-    task.manifestText,
-    { label: `task ${task.id}` },
-    { maxBytes: deps.maxManifestBytes },
-  )
+  const parsed = parseTaskManifest(task, deps.maxManifestBytes)
   if (!parsed.ok) {
-    await report(
+    await stop(
       github,
       deps,
       payload,
       task,
-      formatStopComment(
-        'DevSys cannot generate this task',
-        formatProblems(`task ${task.id}`, parsed.problems),
-      ),
+      'DevSys cannot generate this task',
+      formatProblems(`task ${task.id}`, parsed.problems),
     )
     return {
       status: 'rejected',
@@ -123,15 +114,13 @@ async function generateTask(
   // 2. Settings from the default branch, and who commits.
   const loaded = await fetchRepoConfig(github, target)
   if (!loaded.ok) {
-    await report(
+    await stop(
       github,
       deps,
       payload,
       task,
-      formatStopComment(
-        `DevSys cannot read ${REPO_CONFIG_PATH}`,
-        formatProblems(REPO_CONFIG_PATH, loaded.problems),
-      ),
+      `DevSys cannot read ${REPO_CONFIG_PATH}`,
+      formatProblems(REPO_CONFIG_PATH, loaded.problems),
     )
     return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
   }
@@ -170,17 +159,14 @@ async function generateTask(
     })
   } catch (error) {
     if (error instanceof GenerateError) {
-      await report(
+      await stop(
         github,
         deps,
         payload,
         task,
-        formatStopComment(
-          `DevSys could not generate \`${task.id}\``,
-          `${error.message}\n\nNothing was pushed.`,
-        ),
+        `DevSys could not generate \`${task.id}\``,
+        `${error.message}\n\nNothing was pushed.`,
       )
-      if (payload.commentId !== undefined) await react(github, payload, 'confused')
       return { status: 'rejected', reason: `generator-${error.code}`, summary: error.message }
     }
     // Git failures (a moved branch, an unreachable remote) may pass: let the queue retry.
@@ -253,7 +239,7 @@ async function generateTask(
       reason: 'generated',
     })
   }
-  if (payload.commentId !== undefined) await react(github, payload, 'rocket')
+  await react(github, payload, 'rocket')
   return {
     status: 'done',
     summary: `${pushed.committed ? 'pushed' : 'no changes at'} ${pushed.sha.slice(0, 7)}, PR #${pr.number}`,
@@ -266,7 +252,23 @@ async function generateTask(
   }
 }
 
-/** Reports on the PR when the task has one, else on the issue it came from. */
+/**
+ * Tells people why DevSys stopped: on the PR when the task has one, else on the issue it came
+ * from, and with 😕 on the `/revise` comment that asked, if one did.
+ */
+async function stop(
+  github: GitHubClient,
+  deps: GenerateDeps,
+  payload: GeneratePayload,
+  task: Task | undefined,
+  title: string,
+  message: string,
+): Promise<void> {
+  await report(github, deps, payload, task, formatStopComment(title, message))
+  await react(github, payload, 'confused')
+}
+
+/** Writes the task's sticky comment: on its PR when it has one, else on its issue. */
 async function report(
   github: GitHubClient,
   deps: GenerateDeps,
@@ -287,6 +289,7 @@ async function report(
   })
 }
 
+/** Reacts to the `/revise` comment that started the job; nothing when no comment did. */
 function react(github: GitHubClient, payload: GeneratePayload, content: 'rocket' | 'confused') {
   if (payload.commentId === undefined) return Promise.resolve()
   return reactToComment(github, {

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino'
 import type { GitHubAuth, GitHubClient } from '../app-deps.js'
-import { fetchRepoConfig } from '../config/fetch-repo-config.js'
+import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
+import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { RepoConfig } from '../config/load-repo-config.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import type { RepoRef } from '../git/types.js'
 import { installationToken } from '../github/installation-token.js'
-import { parseManifest } from '../manifest/parse-manifest.js'
 import type { Manifest } from '../manifest/types.js'
 import { completeCheckRun, createCheckRun, markCheckRunInProgress } from '../report/check-run.js'
 import { formatTestOutcome, type TestOutcome } from '../report/format-tests.js'
@@ -135,21 +135,15 @@ async function runTests(
   await deps.store.updateTestRun(run.id, { state: 'in_progress', checkRunId })
 
   // 2. What to run (the manifest) and where (the repo config's runner).
-  const parsed = parseManifest(
-    task.manifestText,
-    { label: `task ${task.id}` },
-    { maxBytes: deps.maxManifestBytes },
-  )
+  const parsed = parseTaskManifest(task, deps.maxManifestBytes)
   const loaded = await fetchRepoConfig(github, target)
-  const problem = !parsed.ok
-    ? 'the stored manifest is no longer valid'
-    : !loaded.ok
-      ? '.github/devsys.yml is invalid'
-      : undefined
-  if (problem || !parsed.ok || !loaded.ok) {
+  if (!parsed.ok || !loaded.ok) {
+    const what = parsed.ok
+      ? `${REPO_CONFIG_PATH} is invalid`
+      : 'the stored manifest is no longer valid'
     const outcome: TestOutcome = {
       kind: 'not-run',
-      reason: `${problem ?? 'invalid input'}; fix it and run the check again`,
+      reason: `${what}; fix it and run the check again`,
     }
     return finish(github, deps, payload, task, run.id, checkRunId, outcome, undefined)
   }
@@ -162,7 +156,7 @@ async function runTests(
     `devsys/${task.id}`,
     { token },
     async (ws) => {
-      await ws.git.raw(['checkout', '--quiet', '--detach', payload.headSha])
+      await ws.git.raw(['checkout', '--detach', payload.headSha])
       return runner.run({
         workspace: ws.dir,
         command: parsed.manifest.tests.command,
