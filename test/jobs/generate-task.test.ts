@@ -66,6 +66,28 @@ function labelledIssue(manifest = blogText) {
   })
 }
 
+/** Intake, then a first generation: bot identity, a new PR #5, comments, the queued tests check. */
+function mockFirstGeneration() {
+  mockIntake()
+  nockGetContent(OWNER, REPO, CONFIG, null, null)
+  nockBotIdentity()
+  nockListPulls(OWNER, REPO, BRANCH)
+  return {
+    pr: nockCreatePull(OWNER, REPO, 5),
+    status: nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 }),
+    issueLink: nockUpdateIssueComment(OWNER, REPO, 1001),
+    queued: nockCreateCheckRun(OWNER, REPO),
+  }
+}
+
+/** Intake with `config`, then a generation the generator refuses: the reason lands on the issue. */
+function mockRefusedGeneration(config: string) {
+  mockIntake(config)
+  nockGetContent(OWNER, REPO, CONFIG, null, config)
+  nockBotIdentity()
+  return nockUpdateIssueComment(OWNER, REPO, 1001)
+}
+
 function mockIntake(configYaml: string | null = null) {
   nockGetContent(OWNER, REPO, CONFIG, null, configYaml)
   nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
@@ -75,14 +97,7 @@ function mockIntake(configYaml: string | null = null) {
 
 describe('generate job', () => {
   it('generates the blog on devsys/<id>, opens a draft PR that closes the issue, and links it from the issue', async () => {
-    mockIntake()
-    nockGetContent(OWNER, REPO, CONFIG, null, null)
-    nockBotIdentity()
-    nockListPulls(OWNER, REPO, BRANCH)
-    const pr = nockCreatePull(OWNER, REPO, 5)
-    const status = nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
-    const issueLink = nockUpdateIssueComment(OWNER, REPO, 1001)
-    const queued = nockCreateCheckRun(OWNER, REPO)
+    const { pr, status, issueLink, queued } = mockFirstGeneration()
 
     await devsys.deliver('issues', labelledIssue())
 
@@ -148,14 +163,7 @@ describe('generate job', () => {
   it.skipIf(!hasPhp)(
     'pushes a blog whose own PHPUnit suite passes and whose pages answer under php -S',
     async () => {
-      mockIntake()
-      nockGetContent(OWNER, REPO, CONFIG, null, null)
-      nockBotIdentity()
-      nockListPulls(OWNER, REPO, BRANCH)
-      nockCreatePull(OWNER, REPO, 5)
-      nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
-      nockUpdateIssueComment(OWNER, REPO, 1001)
-      nockCreateCheckRun(OWNER, REPO)
+      mockFirstGeneration()
       await devsys.deliver('issues', labelledIssue())
 
       const checkout = join(remote.root, 'checkout')
@@ -182,14 +190,7 @@ describe('generate job', () => {
   )
 
   it('/revise on the PR regenerates with the feedback as a new commit on the same branch and PR', async () => {
-    mockIntake()
-    nockGetContent(OWNER, REPO, CONFIG, null, null)
-    nockBotIdentity()
-    nockListPulls(OWNER, REPO, BRANCH)
-    nockCreatePull(OWNER, REPO, 5)
-    nockCreateIssueComment(OWNER, REPO, 5, { id: 2001 })
-    nockUpdateIssueComment(OWNER, REPO, 1001)
-    nockCreateCheckRun(OWNER, REPO)
+    mockFirstGeneration()
     await devsys.deliver('issues', labelledIssue())
     const first = git(remote.bare, 'rev-parse', BRANCH)
 
@@ -238,10 +239,7 @@ describe('generate job', () => {
   it('fails with a clear message and pushes nothing when the generator fails', async () => {
     const config =
       'generator:\n  kind: command\n  command: ["node", "-e", "console.log(\'half done\'); process.exit(3)"]\n'
-    mockIntake(config)
-    nockGetContent(OWNER, REPO, CONFIG, null, config)
-    nockBotIdentity()
-    const failure = nockUpdateIssueComment(OWNER, REPO, 1001)
+    const failure = mockRefusedGeneration(config)
     await devsys.deliver('issues', labelledIssue())
     const { body } = await failure.body
     expect(body).toContain('could not generate `create-blog`')
@@ -254,10 +252,7 @@ describe('generate job', () => {
 
   it('refuses an agent that writes outside its work tree, through the real workspace layout', async () => {
     const config = `generator:\n  kind: command\n  command: ["node", "-e", "require('fs').writeFileSync('../outside.txt', 'x')"]\n`
-    mockIntake(config)
-    nockGetContent(OWNER, REPO, CONFIG, null, config)
-    nockBotIdentity()
-    const failure = nockUpdateIssueComment(OWNER, REPO, 1001)
+    const failure = mockRefusedGeneration(config)
     await devsys.deliver('issues', labelledIssue())
     const { body } = await failure.body
     expect(body).toContain('outside.txt')
@@ -291,10 +286,7 @@ describe('generate job', () => {
   ])(
     'fails the job on $name, with the reason on the issue and nothing pushed',
     async ({ config, message }) => {
-      mockIntake(config)
-      nockGetContent(OWNER, REPO, CONFIG, null, config)
-      nockBotIdentity()
-      const failure = nockUpdateIssueComment(OWNER, REPO, 1001)
+      const failure = mockRefusedGeneration(config)
       await devsys.deliver('issues', labelledIssue())
       const { body } = await failure.body
       expect(body).toContain('could not generate `create-blog`')
