@@ -15,13 +15,14 @@ let cached: Promise<{ slug: string; id: number }> | undefined
  */
 export async function getBotIdentity(
   clients: {
-    app: { rest: { apps: Pick<GitHubClient['rest']['apps'], 'getAuthenticated'> } }
+    /** The app-authenticated client, asked for only when the identity is not known yet. */
+    app: () => Promise<{ rest: { apps: Pick<GitHubClient['rest']['apps'], 'getAuthenticated'> } }>
     installation: { rest: { users: Pick<GitHubClient['rest']['users'], 'getByUsername'> } }
   },
   webHost: string,
 ): Promise<BotIdentity> {
   cached ??= (async () => {
-    const { data: app } = await clients.app.rest.apps.getAuthenticated()
+    const { data: app } = await (await clients.app()).rest.apps.getAuthenticated()
     const slug = app?.slug ?? 'devsys'
     const { data: user } = await clients.installation.rest.users.getByUsername({
       username: `${slug}[bot]`,

@@ -126,7 +126,7 @@ async function generateTask(
   }
   const config = loaded.config
   const webHost = new URL(repo.htmlUrl).host
-  const bot = await getBotIdentity({ app: await deps.auth(), installation: github }, webHost)
+  const bot = await getBotIdentity({ app: () => deps.auth(), installation: github }, webHost)
   const identity = commitIdentity(
     bot,
     { login: payload.requester, id: payload.requesterId },

@@ -8,8 +8,8 @@ import type { ManifestProblem } from '../manifest/types.js'
 import {
   type CheckAnnotation,
   completeCheckRun,
+  createCheckRun,
   findCheckRun,
-  startCheckRun,
 } from '../report/check-run.js'
 import { formatProblems } from '../report/format-intake.js'
 import { redactSecrets } from '../report/redact.js'
@@ -44,11 +44,11 @@ export function createIntakePushJob(deps: IntakeDeps): JobHandler<PushIntakePayl
       })
       const checkRunId =
         existing?.id ??
-        (await startCheckRun(github, {
+        (await createCheckRun(github, {
           ...target,
           name: MANIFEST_CHECK,
           headSha: payload.sha,
-          title: 'Checking manifests',
+          inProgressTitle: 'Checking manifests',
         }))
       await completeCheckRun(github, {
         ...target,
@@ -71,11 +71,11 @@ async function intakePush(
   // 1. Which changed files are manifests is the repo config's call.
   const loaded = await fetchRepoConfig(github, target)
   if (!loaded.ok) {
-    const checkRunId = await startCheckRun(github, {
+    const checkRunId = await createCheckRun(github, {
       ...target,
       name: MANIFEST_CHECK,
       headSha: payload.sha,
-      title: 'Reading the repo config',
+      inProgressTitle: 'Reading the repo config',
     })
     await completeCheckRun(github, {
       ...target,
@@ -102,11 +102,11 @@ async function intakePush(
   const checkRunId =
     previous && previous.status !== 'completed'
       ? previous.id
-      : await startCheckRun(github, {
+      : await createCheckRun(github, {
           ...target,
           name: MANIFEST_CHECK,
           headSha: payload.sha,
-          title: `Checking ${manifests.length} manifest${manifests.length === 1 ? '' : 's'}`,
+          inProgressTitle: `Checking ${manifests.length} manifest${manifests.length === 1 ? '' : 's'}`,
         })
   const results: FileResult[] = []
   for (const path of manifests) {

@@ -40,23 +40,6 @@ interface CheckTarget {
   repo: string
 }
 
-/** Creates a queued check run on `headSha` (the first step of its life) and returns its id. */
-export async function createCheckRun(
-  github: { rest: { checks: ChecksApi } },
-  target: CheckTarget & { name: string; headSha: string; externalId?: string },
-): Promise<number> {
-  const { data } = await github.rest.checks.create({
-    owner: target.owner,
-    repo: target.repo,
-    name: target.name,
-    head_sha: target.headSha,
-    status: 'queued',
-    ...(target.externalId === undefined ? {} : { external_id: target.externalId }),
-    output: { title: 'Queued', summary: 'DevSys will start shortly.' },
-  })
-  return data.id
-}
-
 /** Moves a check run to in progress. */
 export async function markCheckRunInProgress(
   github: { rest: { checks: ChecksApi } },
@@ -72,20 +55,33 @@ export async function markCheckRunInProgress(
   })
 }
 
-/** Creates a check run already in progress on `headSha` and returns its id. */
-export async function startCheckRun(
+/**
+ * Creates a check run on `headSha` and returns its id: queued (the first step of its life) by
+ * default, or already in progress when the work starts at once.
+ */
+export async function createCheckRun(
   github: { rest: { checks: ChecksApi } },
-  target: CheckTarget & { name: string; headSha: string; externalId?: string; title: string },
+  target: CheckTarget & {
+    name: string
+    headSha: string
+    externalId?: string
+    /** Set to start the run in progress with this title. */
+    inProgressTitle?: string
+  },
 ): Promise<number> {
+  const started = target.inProgressTitle !== undefined
   const { data } = await github.rest.checks.create({
     owner: target.owner,
     repo: target.repo,
     name: target.name,
     head_sha: target.headSha,
-    status: 'in_progress',
-    started_at: new Date().toISOString(),
+    ...(started
+      ? { status: 'in_progress' as const, started_at: new Date().toISOString() }
+      : { status: 'queued' as const }),
     ...(target.externalId === undefined ? {} : { external_id: target.externalId }),
-    output: { title: target.title, summary: 'DevSys is working on it.' },
+    output: started
+      ? { title: target.inProgressTitle ?? '', summary: 'DevSys is working on it.' }
+      : { title: 'Queued', summary: 'DevSys will start shortly.' },
   })
   return data.id
 }
