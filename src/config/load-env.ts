@@ -26,6 +26,15 @@ export interface AppConfig {
   /** SQLite `synchronous` setting for the store. */
   storeSync: 'NORMAL' | 'FULL'
   maxManifestBytes: number
+  deploy: DeployEnv
+}
+
+/** Server-side settings of the deploy targets (the repo config chooses the target). */
+export interface DeployEnv {
+  /** LOCAL_DEPLOY_SERVE=on: serve local-target environments with php -S. */
+  serveLocal: boolean
+  php: { container: string; url: string }
+  ssh: { privateKeyPath?: string; knownHostsPath?: string; runCompose: boolean }
 }
 
 export type LoadEnvResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] }
@@ -181,6 +190,8 @@ function toAppConfig(values: Env, privateKey: string | undefined): AppConfig {
   const managerApiToken = str('MANAGER_API_TOKEN')
   const gheHost = str('GHE_HOST')
   const gheProtocol = str('GHE_PROTOCOL') as AppConfig['gheProtocol']
+  const sshKey = str('EXTERNAL_DEPLOY_SSH_KEY_PATH')
+  const knownHosts = str('EXTERNAL_DEPLOY_KNOWN_HOSTS')
   return {
     ...(appId === undefined ? {} : { appId: Number(appId) }),
     ...(privateKey === undefined ? {} : { privateKey }),
@@ -198,6 +209,15 @@ function toAppConfig(values: Env, privateKey: string | undefined): AppConfig {
     jobLeaseMs: num('JOB_LEASE_MS'),
     worker: values.DEVSYS_WORKER === 'on',
     storeSync: values.STORE_SYNC === 'full' ? 'FULL' : 'NORMAL',
+    deploy: {
+      serveLocal: values.LOCAL_DEPLOY_SERVE === 'on',
+      php: { container: String(values.PHP_DEPLOY_CONTAINER), url: String(values.PHP_DEPLOY_URL) },
+      ssh: {
+        ...(sshKey === undefined ? {} : { privateKeyPath: sshKey }),
+        ...(knownHosts === undefined ? {} : { knownHostsPath: knownHosts }),
+        runCompose: values.EXTERNAL_DEPLOY_RUN_COMPOSE === 'true',
+      },
+    },
     maxManifestBytes: num('MAX_MANIFEST_BYTES'),
   }
 }

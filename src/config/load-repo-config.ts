@@ -13,6 +13,10 @@ export interface EnvironmentConfig {
   /** Overrides permissions.deploy for this environment. */
   deployPermission?: Permission
   keepReleases: number
+  /** Folders that outlive releases (relative to the project root). */
+  shared: string[]
+  /** Settings of the php target (always present; used when target is 'php'). */
+  php: { container?: string; path: string }
   /** Present when target is 'ssh'. */
   ssh?: { host: string; port: number; user: string; path: string }
 }

@@ -133,6 +133,38 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'deployments',
+    // One row per deploy, rollback and dry run of an environment: the deploy history. `bad`
+    // marks a release that failed verification or was rolled back.
+    sql: `
+      CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        repo TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        task_id TEXT,
+        trigger TEXT NOT NULL CHECK (trigger IN ('merge', 'command', 'api', 'rollback')),
+        actor TEXT NOT NULL,
+        commit_sha TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        release_id TEXT,
+        state TEXT NOT NULL
+          CHECK (state IN ('in_progress', 'success', 'failure', 'error', 'rolled_back')),
+        bad INTEGER NOT NULL DEFAULT 0,
+        verification TEXT,
+        rollback_of INTEGER REFERENCES deployments (id),
+        revert TEXT,
+        github_deployment_id INTEGER,
+        url TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX deployments_environment ON deployments (repo, environment, id);
+      CREATE INDEX deployments_task ON deployments (task_id, id);
+    `,
+  },
 ]
 
 /**

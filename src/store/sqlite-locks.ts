@@ -26,12 +26,13 @@ export class SqliteLocks {
   ) {
     this.s = {
       // One statement decides: a free env is inserted; an expired lock (ISO strings compare as
-      // times) is overwritten; a live lock is left alone and `changes` stays 0.
+      // times) or one its owner takes again (a retried job) is overwritten; another owner's
+      // live lock is left alone and `changes` stays 0.
       take: db.prepare(`INSERT INTO deploy_locks (env, owner, reason, acquired_at, expires_at)
         VALUES (@env, @owner, @reason, @now, @expires)
         ON CONFLICT (env) DO UPDATE SET owner = excluded.owner, reason = excluded.reason,
           acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-        WHERE deploy_locks.expires_at <= @now`),
+        WHERE deploy_locks.expires_at <= @now OR deploy_locks.owner = @owner`),
       get: db.prepare(
         'SELECT owner, reason, acquired_at, expires_at FROM deploy_locks WHERE env = ?',
       ),

@@ -4,15 +4,20 @@ import Database, { type Database as Db, type Statement } from 'better-sqlite3'
 import type { Logger } from 'pino'
 import { migrate } from './migrations.js'
 import { SqliteJobs } from './sqlite-jobs.js'
+import { SqliteDeployments } from './sqlite-deployments.js'
 import { SqliteLocks } from './sqlite-locks.js'
 import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
   AcquireDeployLockResult,
   AuditEvent,
+  Deployment,
+  DeploymentChange,
+  DeploymentFilter,
   EnqueueResult,
   Job,
   JobState,
+  NewDeployment,
   NewJob,
   NewTask,
   SaveTaskResult,
@@ -75,6 +80,7 @@ export class SqliteStore implements Store {
   private readonly tasks: SqliteTasks
   private readonly testRuns: SqliteTestRuns
   private readonly locks: SqliteLocks
+  private readonly deployments: SqliteDeployments
   private readonly comments: {
     get: Statement<[string, number, string], { comment_id: number }>
     set: Statement<[string, number, string, number]>
@@ -90,6 +96,7 @@ export class SqliteStore implements Store {
     this.tasks = new SqliteTasks(db, now)
     this.testRuns = new SqliteTestRuns(db, now)
     this.locks = new SqliteLocks(db, now)
+    this.deployments = new SqliteDeployments(db, now)
     this.comments = {
       get: db.prepare('SELECT comment_id FROM comments WHERE repo = ? AND issue = ? AND kind = ?'),
       set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
@@ -204,6 +211,22 @@ export class SqliteStore implements Store {
 
   async releaseDeployLock(env: string, owner: string): Promise<boolean> {
     return this.locks.release(env, owner)
+  }
+
+  async createDeployment(deployment: NewDeployment): Promise<Deployment> {
+    return this.deployments.create(deployment)
+  }
+
+  async updateDeployment(id: number, change: DeploymentChange): Promise<Deployment | undefined> {
+    return this.deployments.update(id, change)
+  }
+
+  async getDeployment(id: number): Promise<Deployment | undefined> {
+    return this.deployments.get(id)
+  }
+
+  async listDeployments(filter: DeploymentFilter = {}): Promise<Deployment[]> {
+    return this.deployments.list(filter)
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {

@@ -159,6 +159,79 @@ export type AcquireDeployLockResult =
   | { acquired: true }
   | { acquired: false; holder: DeployLockHolder }
 
+export type DeploymentTrigger = 'merge' | 'command' | 'api' | 'rollback'
+export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error' | 'rolled_back'
+
+/** One deploy (or rollback) of an environment, as the deploy history lists it. */
+export interface Deployment {
+  id: number
+  /** 'owner/name'. */
+  repo: string
+  environment: string
+  taskId: string | null
+  trigger: DeploymentTrigger
+  /** GitHub login (or `manager-api`) that asked for it; `devsys` for automatic ones. */
+  actor: string
+  commitSha: string
+  ref: string
+  /** The release (git tree id) deployed; null until the commit was read. */
+  releaseId: string | null
+  /**
+   * in_progress, then success (it went live and passed verification), failure (it did not go
+   * live, or failed verification and was switched back), error (DevSys stopped mid-deploy) or
+   * rolled_back (it was live until a rollback).
+   */
+  state: DeploymentState
+  /** The release failed verification or was rolled back. */
+  bad: boolean
+  /** The acceptance result (ok, per-check outcome), null when not verified. */
+  verification: Record<string, unknown> | null
+  /** For rollbacks: the deployment that was rolled back. */
+  rollbackOf: number | null
+  /** The revert of the bad commit: pushed to the default branch or opened as a pull request. */
+  revert: Record<string, unknown> | null
+  githubDeploymentId: number | null
+  url: string | null
+  /** Why it failed, in words for people (never a secret). */
+  error: string | null
+  createdAt: string
+  finishedAt: string | null
+}
+
+export interface NewDeployment {
+  repo: string
+  environment: string
+  taskId: string | null
+  trigger: DeploymentTrigger
+  actor: string
+  commitSha: string
+  ref: string
+  releaseId?: string | null
+  rollbackOf?: number | null
+  /** Recorded in a terminal state straight away (a rollback is one switch). */
+  state?: DeploymentState
+}
+
+export interface DeploymentChange {
+  state?: DeploymentState
+  releaseId?: string
+  bad?: boolean
+  verification?: Record<string, unknown>
+  revert?: Record<string, unknown>
+  githubDeploymentId?: number
+  url?: string
+  error?: string
+}
+
+export interface DeploymentFilter {
+  repo?: string
+  environment?: string
+  taskId?: string
+  state?: DeploymentState
+  /** Newest first; default 100. */
+  limit?: number
+}
+
 export interface Store {
   // Deliveries + jobs: the webhook boundary writes both in one transaction.
   /** Records the delivery (if given) and enqueues the job atomically. */
@@ -230,6 +303,14 @@ export interface Store {
   renewDeployLock(env: string, owner: string, ttlMs: number): Promise<boolean>
   /** Frees the lock; only its owner can (false otherwise, nothing written). */
   releaseDeployLock(env: string, owner: string): Promise<boolean>
+
+  // Deployments: the deploy history of every environment.
+  createDeployment(deployment: NewDeployment): Promise<Deployment>
+  /** Writes the fields given; a terminal state also sets finishedAt. */
+  updateDeployment(id: number, change: DeploymentChange): Promise<Deployment | undefined>
+  getDeployment(id: number): Promise<Deployment | undefined>
+  /** Deployments matching every field of the filter, newest first. */
+  listDeployments(filter?: DeploymentFilter): Promise<Deployment[]>
 
   audit(event: Omit<AuditEvent, 'at'>): Promise<void>
   listAudit(subject?: string): Promise<AuditEvent[]>

@@ -31,6 +31,11 @@ const DEFAULTS: AppConfig = {
   worker: true,
   storeSync: 'NORMAL',
   maxManifestBytes: 1048576,
+  deploy: {
+    serveLocal: true,
+    php: { container: 'devsys-php', url: 'http://127.0.0.1:8080' },
+    ssh: { runCompose: false },
+  },
 }
 
 describe('loadEnv', () => {
@@ -60,6 +65,12 @@ describe('loadEnv', () => {
       DEVSYS_WORKER: 'off',
       STORE_SYNC: 'full',
       MAX_MANIFEST_BYTES: '2048',
+      LOCAL_DEPLOY_SERVE: 'off',
+      PHP_DEPLOY_CONTAINER: 'blog-php',
+      PHP_DEPLOY_URL: 'http://127.0.0.1:9090',
+      EXTERNAL_DEPLOY_SSH_KEY_PATH: '/etc/devsys/deploy_key',
+      EXTERNAL_DEPLOY_KNOWN_HOSTS: '/etc/devsys/known_hosts',
+      EXTERNAL_DEPLOY_RUN_COMPOSE: 'true',
     })
     expect(result).toEqual({
       ok: true,
@@ -81,6 +92,15 @@ describe('loadEnv', () => {
         worker: false,
         storeSync: 'FULL',
         maxManifestBytes: 2048,
+        deploy: {
+          serveLocal: false,
+          php: { container: 'blog-php', url: 'http://127.0.0.1:9090' },
+          ssh: {
+            privateKeyPath: '/etc/devsys/deploy_key',
+            knownHostsPath: '/etc/devsys/known_hosts',
+            runCompose: true,
+          },
+        },
       },
     })
   })

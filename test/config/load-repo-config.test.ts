@@ -8,7 +8,9 @@ const fixture = (name: string): string =>
 const DEFAULTS: RepoConfig = {
   label: 'devsys',
   manifests: ['specs/*.json', '.devsys/*.yml', '.devsys/*.yaml', '.devsys/*.json'],
-  environments: { production: { target: 'local', keepReleases: 5 } },
+  environments: {
+    production: { target: 'local', keepReleases: 5, shared: [], php: { path: '/var/www/devsys' } },
+  },
   runner: 'auto',
   generator: { kind: 'scaffold', timeoutSeconds: 1800, forbiddenPaths: ['.github/'] },
   draftUntilTestsPass: true,
@@ -52,9 +54,16 @@ describe('parseRepoConfig', () => {
           url: 'https://blog.example.com',
           deployPermission: 'maintain',
           keepReleases: 5,
+          shared: [],
+          php: { path: '/var/www/devsys' },
           ssh: { host: 'web1.example.com', user: 'deploy', path: '/srv/blog', port: 22 },
         },
-        staging: { target: 'local', keepReleases: 5 },
+        staging: {
+          target: 'php',
+          keepReleases: 5,
+          shared: ['storage'],
+          php: { container: 'blog-staging', path: '/var/www/devsys' },
+        },
       },
       generator: {
         kind: 'command',
