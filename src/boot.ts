@@ -8,6 +8,10 @@ import { type AppConfig, loadEnv } from './config/load-env.js'
 import { devsysApp } from './index.js'
 import { createLogger } from './logger.js'
 import { createGitWorkspaces, type GitWorkspaces } from './git/create-git-workspaces.js'
+import { createTargets, type TargetFactory } from './deploy/create-target.js'
+import { createDeployJob, type DeployDeps } from './jobs/deploy.js'
+import { createRevertJob } from './jobs/revert.js'
+import { createRollbackJob } from './jobs/rollback.js'
 import { createGenerateJob } from './jobs/generate-task.js'
 import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
@@ -47,19 +51,27 @@ export interface JobDeps {
   git: GitWorkspaces
   /** The test runner for a repo config's choice. */
   runner: RunTestsDeps['runner']
+  /** The deploy target of an environment. */
+  targets: TargetFactory
+  /** Deploy tuning for tests: lock expiry and acceptance retries. */
+  deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'acceptance'>
 }
 
 /** The job kinds this process runs. */
 export function jobHandlers(deps: JobDeps): JobHandler[] {
-  const { store, auth, enqueue, git } = deps
+  const { store, auth, enqueue, git, targets } = deps
   const maxManifestBytes = deps.config.maxManifestBytes
   const intake = { store, auth, enqueue, maxManifestBytes }
+  const deploy = { store, auth, enqueue, targets, maxManifestBytes, ...deps.deployTuning }
   return [
     createIntakeIssueJob(intake),
     createIntakePushJob(intake),
     createGenerateJob({ store, auth, git, enqueue, maxManifestBytes }),
     createRunTestsJob({ store, auth, git, runner: deps.runner, maxManifestBytes }),
-    createPrCommandJob({ store, auth, enqueue }),
+    createPrCommandJob({ store, auth, enqueue, maxManifestBytes }),
+    createDeployJob({ ...deploy, git }),
+    createRollbackJob(deploy),
+    createRevertJob({ store, auth, git }),
   ] as JobHandler[]
 }
 
@@ -103,6 +115,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   }
   // The handlers enqueue follow-up jobs through the queue they run in.
   const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
+  const targets = createTargets({ dataDir: config.dataDir, deploy: config.deploy, log })
   const queue: Queue = createQueue({
     store,
     handlers: jobHandlers({
@@ -112,6 +125,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       enqueue,
       git: gitWorkspaces(config, log),
       runner: runnerFactory(runners.config),
+      targets: targets.targetFor,
     }),
     log,
     concurrency: config.workerConcurrency,
@@ -179,6 +193,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     async stop() {
       await queue.stop()
       await server.stop()
+      await targets.close()
       await store.close()
     },
   }

@@ -2,16 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppDeps } from '../app-deps.js'
 import { authorize } from './authorize.js'
 import { ApiError, sendError, sendJson } from './http.js'
+import { deployTask, listDeploys, listTaskDeploys, rollbackTask } from './deploys.js'
 import { createTask, getLatestTests, getTask, listTasks, patchTask } from './tasks.js'
 
 const TASK_PATH = /^\/api\/tasks\/([^/]+)$/
 const LATEST_TESTS_PATH = /^\/api\/tasks\/([^/]+)\/tests\/latest$/
+const TASK_ACTION_PATH = /^\/api\/tasks\/([^/]+)\/(deploys|deploy|rollback)$/
 
 /**
  * The manager HTTP API, served by the same process as the webhooks (a Probot `addHandler`).
  * Returns false for paths it does not own so Probot's other handlers can answer them.
  */
-export function createApiHandler(deps: Pick<AppDeps, 'store' | 'config' | 'log'>) {
+export function createApiHandler(deps: Pick<AppDeps, 'store' | 'config' | 'log' | 'queue'>) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://devsys.invalid')
     if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return false
@@ -46,7 +48,7 @@ async function route(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  deps: Pick<AppDeps, 'store' | 'config'>,
+  deps: Pick<AppDeps, 'store' | 'config' | 'queue'>,
 ): Promise<void> {
   const method = req.method ?? 'GET'
   if (url.pathname === '/api/health') {
@@ -57,6 +59,22 @@ async function route(
     if (method === 'GET') return listTasks(res, url, deps)
     if (method === 'POST') return createTask(req, res, url, deps)
     throw methodNotAllowed(method, url.pathname, ['GET', 'POST'])
+  }
+  if (url.pathname === '/api/deploys') {
+    if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
+    return listDeploys(res, url, deps)
+  }
+  const action = TASK_ACTION_PATH.exec(url.pathname)
+  if (action?.[1] && action[2]) {
+    const id = decodeURIComponent(action[1])
+    if (action[2] === 'deploys') {
+      if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
+      return listTaskDeploys(res, url, id, deps)
+    }
+    if (method !== 'POST') throw methodNotAllowed(method, url.pathname, ['POST'])
+    return action[2] === 'deploy'
+      ? deployTask(req, res, id, deps)
+      : rollbackTask(req, res, id, deps)
   }
   const tests = LATEST_TESTS_PATH.exec(url.pathname)
   if (tests?.[1]) {

@@ -1,5 +1,8 @@
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig } from '../config/fetch-repo-config.js'
+import type { RepoConfig } from '../config/load-repo-config.js'
+import { type ResolvedEnvironment, resolveEnvironment } from '../deploy/environments.js'
+import { parseTaskManifest } from '../intake/task-manifest.js'
 import { getRole, hasRole } from '../github/check-permission.js'
 import { startTests } from '../intake/start-tests.js'
 import { formatHelp } from '../report/format-help.js'
@@ -9,10 +12,18 @@ import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store } from '../store/store.js'
 import type { PrCommandPayload } from '../triggers/pr-command.js'
 import { type GeneratePayload, generateJobKey } from './generate-task.js'
+import { type DeployPayload, deployJobKey } from './deploy.js'
+import { type RollbackPayload, rollbackJobKey } from './rollback.js'
 import type { JobHandler, Outcome } from './types.js'
 
 /** Commands this DevSys version carries out; the others are listed by /help as coming. */
-export const AVAILABLE_COMMANDS: ReadonlySet<string> = new Set(['revise', 'test', 'help'])
+export const AVAILABLE_COMMANDS: ReadonlySet<string> = new Set([
+  'deploy',
+  'rollback',
+  'revise',
+  'test',
+  'help',
+])
 
 /** Sticky comment kind for answers to commands on a PR. */
 export const COMMAND_COMMENT = 'command'
@@ -21,6 +32,7 @@ export interface PrCommandDeps {
   store: Store
   auth: GitHubAuth
   enqueue: Enqueue
+  maxManifestBytes: number
 }
 
 /** The `pr-command` job: checks who asked, reacts, and starts the work or explains why not. */
@@ -78,7 +90,20 @@ async function runCommand(
       'Fix `.github/devsys.yml` on the default branch, then try again.',
     )
   }
-  const required = loaded.config.permissions[command.name]
+  // A deploy needs the permission of the environment it goes to (deployPermission).
+  const environment =
+    command.name === 'deploy' || command.name === 'rollback'
+      ? await environmentOf(
+          deps,
+          loaded.config,
+          payload,
+          command.name === 'deploy' ? command.environment : null,
+        )
+      : undefined
+  const required =
+    environment?.ok === true && command.name === 'deploy'
+      ? environment.permission
+      : loaded.config.permissions[command.name]
   const role = await getRole(github, {
     owner: payload.owner,
     repo: payload.repo,
@@ -132,23 +157,88 @@ async function runCommand(
     await deps.enqueue({ kind: 'generate', key: generateJobKey(task.id), payload: job })
     return { status: 'done', summary: `revision of ${task.id} queued` }
   }
-  // 5. /test: the PR's current head, tested in the task's own serialized job.
-  if (command.name === 'test') {
-    const { data: pr } = await github.rest.pulls.get({
-      owner: payload.owner,
-      repo: payload.repo,
-      pull_number: payload.pr,
+  // 5. Tests and deploys run code from the PR's branch: never from a fork.
+  const { data: pr } = await github.rest.pulls.get({
+    owner: payload.owner,
+    repo: payload.repo,
+    pull_number: payload.pr,
+  })
+  if (pr.head.repo?.full_name !== payload.fullName) {
+    return refuse(
+      github,
+      deps,
+      payload,
+      { reason: 'fork', summary: 'PR head is in a fork' },
+      `DevSys does not run \`/${command.name}\` on forks`,
+      `The branch of this pull request lives in ${pr.head.repo?.full_name ?? 'a deleted repository'}, not in ${payload.fullName}; DevSys only tests and deploys code pushed to ${payload.fullName} itself.`,
+    )
+  }
+  if (environment !== undefined && !environment.ok) {
+    return refuse(
+      github,
+      deps,
+      payload,
+      { reason: 'unknown-environment', summary: environment.message },
+      `DevSys did not run \`/${command.name}\``,
+      environment.message,
+    )
+  }
+  // 6. /deploy: the PR's head commit to the environment, in a deploy job (which takes its lock).
+  if (command.name === 'deploy' && environment?.ok === true) {
+    await react(github, payload, 'eyes')
+    const job: DeployPayload = {
+      installationId: payload.installationId,
+      repo: repoOf(payload),
+      trigger: 'command',
+      environment: environment.name,
+      sha: pr.head.sha,
+      branch: pr.head.ref,
+      actor: payload.commenter,
+      taskId: task.id,
+      dryRun: command.dryRun,
+      command: { pr: payload.pr, commentId: payload.commentId },
+    }
+    await deps.enqueue({
+      kind: 'deploy',
+      key: deployJobKey(job, String(payload.commentId)),
+      payload: job,
     })
-    if (pr.head.repo?.full_name !== payload.fullName) {
+    return {
+      status: 'done',
+      summary: `${command.dryRun ? 'dry run' : 'deploy'} of ${pr.head.sha.slice(0, 7)} to ${environment.name} queued`,
+    }
+  }
+  // 7. /rollback: only what was merged (and so deployed from the default branch) rolls back.
+  if (command.name === 'rollback' && environment?.ok === true) {
+    if (pr.merged !== true) {
       return refuse(
         github,
         deps,
         payload,
-        { reason: 'fork', summary: 'PR head is in a fork' },
-        'DevSys does not test forks',
-        'The branch of this pull request lives in another repository.',
+        { reason: 'not-merged', summary: 'PR is not merged' },
+        'DevSys did not run `/rollback`',
+        'Only a merged pull request can be rolled back: this one has not been merged, so its code is not live from the default branch.',
       )
     }
+    await react(github, payload, 'eyes')
+    const job: RollbackPayload = {
+      installationId: payload.installationId,
+      repo: repoOf(payload),
+      taskId: task.id,
+      environment: environment.name,
+      actor: payload.commenter,
+      trigger: 'command',
+      command: { pr: payload.pr, commentId: payload.commentId },
+    }
+    await deps.enqueue({
+      kind: 'rollback',
+      key: rollbackJobKey(payload.fullName, task.id),
+      payload: job,
+    })
+    return { status: 'done', summary: `rollback of ${task.id} in ${environment.name} queued` }
+  }
+  // 8. /test: the PR's current head, tested in the task's own serialized job.
+  if (command.name === 'test') {
     await react(github, payload, 'eyes')
     await startTests(github, deps.enqueue, {
       installationId: payload.installationId,
@@ -160,6 +250,18 @@ async function runCommand(
     return { status: 'done', summary: `tests of ${task.id} at ${pr.head.sha.slice(0, 7)} queued` }
   }
   return { status: 'skipped', reason: 'unhandled', summary: `/${command.name} has no handler` }
+}
+
+/** The environment a /deploy or /rollback goes to: named, else the task manifest's, else production. */
+async function environmentOf(
+  deps: PrCommandDeps,
+  config: RepoConfig,
+  payload: PrCommandPayload,
+  requested: string | null,
+): Promise<ResolvedEnvironment> {
+  const task = await deps.store.findTaskByPullRequest(payload.fullName, payload.pr)
+  const parsed = task === undefined ? undefined : parseTaskManifest(task, deps.maxManifestBytes)
+  return resolveEnvironment(config, parsed?.ok === true ? parsed.manifest : null, requested)
 }
 
 /** Answers a command DevSys will not carry out: 😕 on the comment, the reason in the answer. */

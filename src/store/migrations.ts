@@ -158,11 +158,13 @@ export const MIGRATIONS: readonly Migration[] = [
         github_deployment_id INTEGER,
         url TEXT,
         error TEXT,
+        job_id INTEGER,
         created_at TEXT NOT NULL,
         finished_at TEXT
       );
       CREATE INDEX deployments_environment ON deployments (repo, environment, id);
       CREATE INDEX deployments_task ON deployments (task_id, id);
+      CREATE INDEX deployments_open ON deployments (state) WHERE state = 'in_progress';
     `,
   },
 ]

@@ -27,6 +27,7 @@ interface DeploymentRow {
   github_deployment_id: number | null
   url: string | null
   error: string | null
+  job_id: number | null
   created_at: string
   finished_at: string | null
 }
@@ -55,9 +56,9 @@ export class SqliteDeployments {
   ) {
     this.s = {
       insert: db.prepare(`INSERT INTO deployments (repo, environment, task_id, trigger, actor,
-          commit_sha, ref, release_id, state, rollback_of, created_at, finished_at)
+          commit_sha, ref, release_id, state, rollback_of, job_id, created_at, finished_at)
         VALUES (@repo, @environment, @taskId, @trigger, @actor, @commitSha, @ref, @releaseId,
-          @state, @rollbackOf, @now, @finishedAt) RETURNING *`),
+          @state, @rollbackOf, @jobId, @now, @finishedAt) RETURNING *`),
       // Fields not given keep their value (coalesce), so each step writes only what it learnt.
       update: db.prepare(`UPDATE deployments SET state = coalesce(@state, state),
           release_id = coalesce(@releaseId, release_id), bad = coalesce(@bad, bad),
@@ -73,6 +74,7 @@ export class SqliteDeployments {
           AND (@environment IS NULL OR environment = @environment)
           AND (@taskId IS NULL OR task_id = @taskId)
           AND (@state IS NULL OR state = @state)
+          AND (@jobId IS NULL OR job_id = @jobId)
         ORDER BY id DESC LIMIT @limit`),
     }
   }
@@ -91,6 +93,7 @@ export class SqliteDeployments {
       releaseId: d.releaseId ?? null,
       state,
       rollbackOf: d.rollbackOf ?? null,
+      jobId: d.jobId ?? null,
       now,
       finishedAt: TERMINAL.has(state) ? now : null,
     })
@@ -111,8 +114,7 @@ export class SqliteDeployments {
       githubDeploymentId: change.githubDeploymentId ?? null,
       url: change.url ?? null,
       error: change.error ?? null,
-      finishedAt:
-        change.state !== undefined && TERMINAL.has(change.state) ? iso(this.now()) : null,
+      finishedAt: change.state !== undefined && TERMINAL.has(change.state) ? iso(this.now()) : null,
     })
     return row && toDeployment(row)
   }
@@ -129,6 +131,7 @@ export class SqliteDeployments {
         environment: filter.environment ?? null,
         taskId: filter.taskId ?? null,
         state: filter.state ?? null,
+        jobId: filter.jobId ?? null,
         limit: filter.limit ?? 100,
       })
       .map(toDeployment)
@@ -156,6 +159,7 @@ function toDeployment(r: DeploymentRow): Deployment {
     githubDeploymentId: r.github_deployment_id,
     url: r.url,
     error: r.error,
+    jobId: r.job_id,
     createdAt: r.created_at,
     finishedAt: r.finished_at,
   }

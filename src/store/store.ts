@@ -194,6 +194,7 @@ export interface Deployment {
   url: string | null
   /** Why it failed, in words for people (never a secret). */
   error: string | null
+  jobId: number | null
   createdAt: string
   finishedAt: string | null
 }
@@ -210,6 +211,8 @@ export interface NewDeployment {
   rollbackOf?: number | null
   /** Recorded in a terminal state straight away (a rollback is one switch). */
   state?: DeploymentState
+  /** The job doing it, so that a job that dies can close what it left open. */
+  jobId?: number | null
 }
 
 export interface DeploymentChange {
@@ -228,6 +231,7 @@ export interface DeploymentFilter {
   environment?: string
   taskId?: string
   state?: DeploymentState
+  jobId?: number
   /** Newest first; default 100. */
   limit?: number
 }

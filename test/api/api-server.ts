@@ -47,7 +47,9 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
   const loaded = loadEnv({ DATA_DIR: dataDir, ...env })
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
   const store = openSqliteStore({ dataDir })
-  const handler = createApiHandler({ store, config: loaded.config, log: testLogger() })
+  // Jobs the API queues stay in the store (no worker runs them), for tests to inspect.
+  const queue = { enqueue: store.enqueue.bind(store) }
+  const handler = createApiHandler({ store, queue, config: loaded.config, log: testLogger() })
   const server: Server = createServer((req, res) => {
     void handler(req, res).then((handled) => {
       if (!handled) res.writeHead(404).end()

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import type { Probot } from 'probot'
 import { afterEach, beforeEach } from 'vitest'
 import type { Enqueue } from '../../src/app-deps.js'
-import { jobHandlers } from '../../src/boot.js'
+import { type JobDeps, jobHandlers } from '../../src/boot.js'
+import { createTargets, type TargetFactory } from '../../src/deploy/create-target.js'
 import { createGitWorkspaces } from '../../src/git/create-git-workspaces.js'
 import { resetBotIdentity } from '../../src/github/bot-identity.js'
 import { loadEnv } from '../../src/config/load-env.js'
@@ -22,6 +23,8 @@ export interface IntakeHarness {
   probot: Probot
   store: Store
   queue: Queue
+  /** DATA_DIR of this DevSys (local deploys live under deploys/). */
+  dataDir: string
   /** Delivers an event through Probot (as the webhook server would) and waits for its jobs. */
   deliver(name: string, payload: object, id?: string): Promise<void>
   close(): Promise<void>
@@ -35,6 +38,9 @@ export interface IntakeOptions {
   jobs?: string[]
   /** The test runner (default: the local runner). */
   runner?: RunTestsDeps['runner']
+  /** Deploy targets (default: DevSys's own, local environments served by php -S). */
+  targets?: TargetFactory
+  deployTuning?: JobDeps['deployTuning']
 }
 
 export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarness> {
@@ -46,6 +52,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
   const store = openSqliteStore({ dataDir })
   let probot: Probot | undefined
   const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
+  const targets = createTargets({ dataDir, deploy: config.deploy, log })
   const queue: Queue = createQueue({
     store,
     handlers: onlyJobs(
@@ -55,6 +62,8 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
         config,
         enqueue,
         runner: opts.runner ?? (async () => createLocalRunner()),
+        targets: opts.targets ?? targets.targetFor,
+        deployTuning: opts.deployTuning ?? { acceptance: { retries: 1, retryDelayMs: 50 } },
         git: createGitWorkspaces({
           cacheDir: join(dataDir, 'git'),
           ...(opts.tmpDir === undefined ? {} : { tmpDir: opts.tmpDir }),
@@ -83,6 +92,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
     probot,
     store,
     queue,
+    dataDir,
     async deliver(name, payload, id) {
       deliveries += 1
       await probot.receive({ id: id ?? `delivery-${deliveries}`, name, payload } as Parameters<
@@ -92,6 +102,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
     },
     async close() {
       await queue.stop()
+      await targets.close()
       await store.close()
       rmSync(dataDir, { recursive: true, force: true })
     },

@@ -1,0 +1,205 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AppDeps } from '../app-deps.js'
+import { type DeployPayload, deployJobKey } from '../jobs/deploy.js'
+import { type RollbackPayload, rollbackJobKey } from '../jobs/rollback.js'
+import type { Deployment, Task } from '../store/store.js'
+import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
+
+const ENVIRONMENT = /^[a-z0-9][a-z0-9-]{0,62}$/
+const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
+/** Who the history names for manager API requests. */
+const API_ACTOR = 'manager-api'
+
+type Deps = Pick<AppDeps, 'store' | 'queue'>
+
+/** The public JSON shape of a deployment: who, when, what, and how it ended. */
+export function deploymentJson(d: Deployment) {
+  return {
+    id: d.id,
+    repo: d.repo,
+    environment: d.environment,
+    task: d.taskId,
+    trigger: d.trigger,
+    actor: d.actor,
+    commit: d.commitSha,
+    ref: d.ref,
+    release: d.releaseId,
+    state: d.state,
+    bad: d.bad,
+    verification: d.verification,
+    rollbackOf: d.rollbackOf,
+    revert: d.revert,
+    url: d.url,
+    error: d.error,
+    createdAt: d.createdAt,
+    finishedAt: d.finishedAt,
+  }
+}
+
+/** `GET /api/deploys?env=&repo=&limit=`: the deploy history, newest first. */
+export async function listDeploys(res: ServerResponse, url: URL, deps: Pick<AppDeps, 'store'>) {
+  const env = url.searchParams.get('env')
+  const repo = url.searchParams.get('repo')
+  if (env !== null && !ENVIRONMENT.test(env)) {
+    throw new ApiError(400, 'invalid_env', 'env must be an environment name, e.g. production')
+  }
+  if (repo !== null && !REPO.test(repo)) {
+    throw new ApiError(400, 'invalid_repo', "the repo query parameter must look like 'owner/name'")
+  }
+  const deployments = await deps.store.listDeployments({
+    ...(env === null ? {} : { environment: env }),
+    ...(repo === null ? {} : { repo }),
+    limit: readLimit(url),
+  })
+  sendJson(res, 200, { deployments: deployments.map(deploymentJson) })
+}
+
+/** `GET /api/tasks/:id/deploys`: every deployment of one task, newest first. */
+export async function listTaskDeploys(res: ServerResponse, url: URL, id: string, deps: Deps) {
+  await findTask(deps, id)
+  const deployments = await deps.store.listDeployments({ taskId: id, limit: readLimit(url) })
+  sendJson(res, 200, { deployments: deployments.map(deploymentJson) })
+}
+
+/**
+ * `POST /api/tasks/:id/deploy` with `{ "environment"?, "dryRun"? }`: deploys the task's pushed
+ * commit like `/deploy` on its PR. Answers 202 with the queued job; the result appears in
+ * `GET /api/tasks/:id/deploys`.
+ */
+export async function deployTask(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  deps: Deps,
+) {
+  const body = await readOptions(req, ['environment', 'dryRun'])
+  const task = await findTask(deps, id)
+  const { repo, installationId } = deployable(task)
+  const code = task.code
+  if (code === null) {
+    throw new ApiError(
+      409,
+      'not_generated',
+      `task '${id}' has no pushed code yet; nothing to deploy`,
+    )
+  }
+  if (body.dryRun !== undefined && typeof body.dryRun !== 'boolean') {
+    throw new ApiError(422, 'invalid_field', '"dryRun" must be true or false')
+  }
+  const payload: DeployPayload = {
+    installationId,
+    repo,
+    trigger: 'api',
+    environment: readEnvironment(body.environment),
+    sha: code.headSha,
+    branch: code.branch,
+    actor: API_ACTOR,
+    taskId: task.id,
+    dryRun: body.dryRun === true,
+  }
+  const result = await deps.queue.enqueue({
+    kind: 'deploy',
+    key: deployJobKey(payload, `api-${Date.now()}`),
+    payload,
+  })
+  accepted(res, id, result)
+}
+
+/** `POST /api/tasks/:id/rollback` with `{ "environment"? }`: like `/rollback` on the task's PR. */
+export async function rollbackTask(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  deps: Deps,
+) {
+  const body = await readOptions(req, ['environment'])
+  const task = await findTask(deps, id)
+  const { repo, installationId } = deployable(task)
+  const payload: RollbackPayload = {
+    installationId,
+    repo,
+    taskId: task.id,
+    environment: readEnvironment(body.environment),
+    actor: API_ACTOR,
+    trigger: 'api',
+  }
+  const result = await deps.queue.enqueue({
+    kind: 'rollback',
+    key: rollbackJobKey(repo.fullName, task.id),
+    payload,
+  })
+  accepted(res, id, result)
+}
+
+async function findTask(deps: Pick<AppDeps, 'store'>, id: string): Promise<Task> {
+  const task = await deps.store.getTask(id)
+  if (!task) throw new ApiError(404, 'task_not_found', `no task with id '${id}'`)
+  return task
+}
+
+/** A task DevSys can act on in GitHub: it came from a repository where the app is installed. */
+function deployable(task: Task) {
+  const { repo, installationId } = task.source
+  if (repo === null || installationId === undefined) {
+    throw new ApiError(
+      409,
+      'not_in_a_repository',
+      `task '${task.id}' was created through the API without a repository installation; only tasks from an issue or a push can be deployed`,
+    )
+  }
+  const [owner = '', name = ''] = repo.split('/')
+  return { repo: { owner, name, fullName: repo }, installationId }
+}
+
+async function readOptions(req: IncomingMessage, allowed: string[]) {
+  const text = await readBody(req, 16 * 1024)
+  const body = text.trim() === '' ? {} : parseJsonObject(text)
+  const unknown = Object.keys(body).filter((key) => !allowed.includes(key))
+  if (unknown.length > 0) {
+    throw new ApiError(
+      422,
+      'invalid_field',
+      `unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; allowed: ${allowed.join(', ')}`,
+    )
+  }
+  return body
+}
+
+function readEnvironment(value: unknown): string | null {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'string' || !ENVIRONMENT.test(value)) {
+    throw new ApiError(
+      422,
+      'invalid_environment',
+      '"environment" must be an environment name of lowercase letters, digits and hyphens, e.g. staging',
+    )
+  }
+  return value
+}
+
+function readLimit(url: URL): number {
+  const raw = url.searchParams.get('limit')
+  if (raw === null) return 100
+  const limit = Number(raw)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new ApiError(400, 'invalid_limit', 'limit must be a whole number from 1 to 1000')
+  }
+  return limit
+}
+
+function accepted(
+  res: ServerResponse,
+  id: string,
+  result: Awaited<ReturnType<Deps['queue']['enqueue']>>,
+) {
+  if (result.kind === 'duplicate-delivery') throw new Error('an API request has no delivery id')
+  sendJson(
+    res,
+    202,
+    {
+      job: { id: result.job.id, kind: result.job.kind, state: result.job.state },
+      history: `/api/tasks/${id}/deploys`,
+    },
+    { location: `/api/tasks/${id}/deploys` },
+  )
+}

@@ -1,0 +1,138 @@
+import type { GitHubAuth } from '../app-deps.js'
+import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
+import { installationToken } from '../github/installation-token.js'
+import type { GitWorkspaces } from '../git/create-git-workspaces.js'
+import { GitError } from '../git/git-error.js'
+import { pushBranch } from '../git/push-branch.js'
+import { revertCommit } from '../git/revert-commit.js'
+import { formatReverted } from '../report/format-deploy.js'
+import { upsertPullRequest } from '../report/pull-request.js'
+import { upsertStickyComment } from '../report/sticky-comment.js'
+import type { Store } from '../store/store.js'
+import type { DeployRepo } from './deploy.js'
+import type { JobHandler, Outcome } from './types.js'
+
+/** Payload of a `revert` job: revert a commit that was rolled back, on the default branch. */
+export interface RevertPayload {
+  installationId: number
+  repo: DeployRepo
+  /** The commit whose release failed verification or was rolled back. */
+  sha: string
+  /** The deployment of that commit (its `revert` field records the outcome). */
+  deployment: number
+  environment: string
+  reason: string
+  actor: string
+}
+
+export interface RevertDeps {
+  store: Store
+  auth: GitHubAuth
+  git: GitWorkspaces
+}
+
+/** Sticky comment kind that reports a revert on the reverted task's PR. */
+const REVERT_COMMENT = 'revert'
+
+/**
+ * The `revert` job: puts a revert of the bad commit on the default branch so that the branch
+ * describes what is live. Pushed directly when GitHub accepts it; when the branch is protected
+ * (or moved meanwhile) it goes on a branch of its own and becomes a pull request.
+ */
+export function createRevertJob(deps: RevertDeps): JobHandler<RevertPayload> {
+  return {
+    kind: 'revert',
+    async run(p, ctx) {
+      const github = await deps.auth(p.installationId)
+      const { repo } = p
+      const token = await installationToken(github, p.installationId)
+      const webHost = new URL(repo.htmlUrl).host
+      const bot = await getBotIdentity({ app: () => deps.auth(), installation: github }, webHost)
+      const identity = commitIdentity(bot, { login: p.actor }, webHost)
+      const reason = `DevSys rolled back ${p.environment}: ${p.reason}`
+      const done = await deps.git.withWorkspace(
+        repo,
+        repo.defaultBranch,
+        { token },
+        async (ws) => {
+          const result = await revertCommit(ws, { sha: p.sha, identity, reason })
+          if (result.kind === 'not-on-branch') return result
+          if (result.kind === 'already-reverted') return result
+          try {
+            await pushBranch(ws, { token })
+            return { kind: 'pushed' as const, sha: result.sha, branch: repo.defaultBranch }
+          } catch (error) {
+            if (
+              !(error instanceof GitError) ||
+              !['push-rejected', 'push-failed'].includes(error.code)
+            )
+              throw error
+            ctx.log.info(
+              { err: error },
+              'the default branch refused the revert; opening a pull request',
+            )
+          }
+          // Protected (or moved on): the same commit on a branch of its own, as a pull request.
+          const branch = `devsys/revert-${p.sha.slice(0, 12)}`
+          await ws.git.raw(['checkout', '-B', branch])
+          await pushBranch({ ...ws, branch, branchExisted: false }, { token })
+          const pr = await upsertPullRequest(github, {
+            owner: repo.owner,
+            repo: repo.name,
+            head: branch,
+            base: repo.defaultBranch,
+            title: `Revert "${result.subject}"`,
+            body: `${reason}\n\nDevSys switched \`${p.environment}\` back to the previous release already. Merge this so that \`${repo.defaultBranch}\` describes what is live again; its deploy finds that release on the target and only switches.`,
+            draft: false,
+            knownNumber: null,
+          })
+          return { kind: 'pull-request' as const, number: pr.number, url: pr.url, branch }
+        },
+        ctx.signal,
+      )
+      if (done.kind === 'not-on-branch') {
+        return {
+          status: 'skipped',
+          reason: 'not-on-default-branch',
+          summary: `${p.sha.slice(0, 7)} is not on ${repo.defaultBranch}`,
+        }
+      }
+      await deps.store.updateDeployment(p.deployment, { revert: done })
+      await deps.store.audit({
+        actor: 'devsys',
+        action: 'deploy.reverted',
+        subject: `deployment:${p.deployment}`,
+        details: { ...done },
+      })
+      await tell(deps, github, p, formatReverted(done, p.sha))
+      return { status: 'done', summary: formatReverted(done, p.sha) }
+    },
+    async onFailed(p, error) {
+      const github = await deps.auth(p.installationId)
+      await deps.store.updateDeployment(p.deployment, {
+        revert: { kind: 'failed', message: error },
+      })
+      await tell(deps, github, p, formatReverted({ kind: 'failed', message: error }, p.sha))
+    },
+  }
+}
+
+/** Reports the revert on the PR of the deployment's task, when it has one. */
+async function tell(
+  deps: RevertDeps,
+  github: Awaited<ReturnType<GitHubAuth>>,
+  p: RevertPayload,
+  body: string,
+) {
+  const deployment = await deps.store.getDeployment(p.deployment)
+  const task = deployment?.taskId == null ? undefined : await deps.store.getTask(deployment.taskId)
+  const pr = task?.code?.pullRequest?.number
+  if (pr === undefined) return
+  await upsertStickyComment(github, deps.store, {
+    owner: p.repo.owner,
+    repo: p.repo.name,
+    issue: pr,
+    kind: REVERT_COMMENT,
+    body: `### Revert\n\n${body}`,
+  })
+}

@@ -1,0 +1,310 @@
+import type { Logger } from 'pino'
+import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
+import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
+import type { TargetFactory } from '../deploy/create-target.js'
+import { resolveEnvironment } from '../deploy/environments.js'
+import { DeployError, type DeployTarget } from '../deploy/types.js'
+import { withDeployLock } from '../deploy/with-deploy-lock.js'
+import { parseTaskManifest } from '../intake/task-manifest.js'
+import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
+import { formatLocked, formatRolledBack } from '../report/format-deploy.js'
+import { formatProblems, formatStopComment } from '../report/format-intake.js'
+import type { Store, Task } from '../store/store.js'
+import {
+  answerDeploy,
+  completeRepo,
+  type DeployRepo,
+  environmentKey,
+  type RepoName,
+  startRevert,
+} from './deploy.js'
+import type { JobHandler, Outcome } from './types.js'
+
+/** Payload of a `rollback` job: take a task's deploy out of an environment and revert it. */
+export interface RollbackPayload {
+  installationId: number
+  repo: DeployRepo | RepoName
+  taskId: string
+  /** null: the task manifest's `deploy.environment`, else production. */
+  environment: string | null
+  actor: string
+  trigger: 'command' | 'api'
+  /** The `/rollback` comment, answered on its PR. */
+  command?: { pr: number; commentId: number }
+}
+
+export interface RollbackDeps {
+  store: Store
+  auth: GitHubAuth
+  targets: TargetFactory
+  enqueue: Enqueue
+  maxManifestBytes: number
+  lockTtlMs?: number
+}
+
+/** One rollback per task at a time; the environment's lock orders it with deploys. */
+export function rollbackJobKey(repo: string, taskId: string): string {
+  return `rollback:${repo}:${taskId}`
+}
+
+/**
+ * The `rollback` job. When the task's deploy is what is live, `current` goes straight back to
+ * the release live before it (still on the target, so this is one switch); either way a revert
+ * of the task's merge is queued, so the default branch describes what is live.
+ */
+export function createRollbackJob(deps: RollbackDeps): JobHandler<RollbackPayload> {
+  return {
+    kind: 'rollback',
+    async run(p, ctx) {
+      const github = await deps.auth(p.installationId)
+      const repo = await completeRepo(github, p.repo)
+      return rollback(github, deps, { ...p, repo }, ctx.job.id, ctx.log, ctx.signal)
+    },
+    async onFailed(p, error) {
+      const github = await deps.auth(p.installationId)
+      const task = await deps.store.getTask(p.taskId)
+      await answerDeploy(
+        github,
+        deps,
+        p,
+        task,
+        formatStopComment(
+          'DevSys could not roll back',
+          `${error}\n\nDevSys gave up after retrying.`,
+        ),
+        'confused',
+      )
+    },
+  }
+}
+
+async function rollback(
+  github: GitHubClient,
+  deps: RollbackDeps,
+  p: RollbackPayload & { repo: DeployRepo },
+  jobId: number,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const task = await deps.store.getTask(p.taskId)
+  const refuse = async (reason: string, title: string, message: string): Promise<Outcome> => {
+    await answerDeploy(github, deps, p, task, formatStopComment(title, message), 'confused')
+    return { status: 'rejected', reason, summary: message }
+  }
+  if (task === undefined)
+    return refuse('task-gone', 'Nothing to roll back', `There is no task ${p.taskId}.`)
+  const loaded = await fetchRepoConfig(github, { owner: p.repo.owner, repo: p.repo.name })
+  if (!loaded.ok) {
+    return refuse(
+      'invalid-repo-config',
+      `DevSys cannot read ${REPO_CONFIG_PATH}`,
+      formatProblems(REPO_CONFIG_PATH, loaded.problems),
+    )
+  }
+  const parsed = parseTaskManifest(task, deps.maxManifestBytes)
+  const env = resolveEnvironment(loaded.config, parsed.ok ? parsed.manifest : null, p.environment)
+  if (!env.ok)
+    return refuse('unknown-environment', `DevSys cannot roll back \`${env.name}\``, env.message)
+  const [bad] = await deps.store.listDeployments({
+    repo: p.repo.fullName,
+    environment: env.name,
+    taskId: task.id,
+    state: 'success',
+    limit: 1,
+  })
+  if (bad === undefined) {
+    return refuse(
+      'not-deployed',
+      'Nothing to roll back',
+      `Task \`${task.id}\` has no successful deploy in \`${env.name}\`.`,
+    )
+  }
+  let target: DeployTarget
+  try {
+    target = await deps.targets(
+      { repo: p.repo.fullName, environment: env.name, config: env.config },
+      log,
+    )
+  } catch (error) {
+    if (!(error instanceof DeployError)) throw error
+    return refuse('target-unavailable', `DevSys cannot reach \`${env.name}\``, error.message)
+  }
+  try {
+    const locked = await withDeployLock(
+      deps.store,
+      environmentKey(p.repo.fullName, env.name),
+      `job:${jobId}`,
+      `rollback of ${task.id} for @${p.actor}`,
+      async (lockSignal) => {
+        const [live] = await deps.store.listDeployments({
+          repo: p.repo.fullName,
+          environment: env.name,
+          state: 'success',
+          limit: 1,
+        })
+        if (live?.id !== bad.id) {
+          // Later deploys are live: switching back would drop them too. Reverting the task's
+          // commit takes only its changes out, through a normal deploy of the revert.
+          await deps.store.updateDeployment(bad.id, { bad: true })
+          if (bad.trigger === 'merge')
+            await startRevert(
+              deps.enqueue,
+              { ...p, sha: bad.commitSha },
+              bad.id,
+              env.name,
+              `/rollback by @${p.actor}`,
+            )
+          const message = `A later deploy is live in \`${env.name}\`, so DevSys did not switch back; it is reverting ${bad.commitSha.slice(0, 7)} and the revert deploys like any merge.`
+          await answerDeploy(
+            github,
+            deps,
+            p,
+            task,
+            `### Rolling back \`${task.id}\`\n\n${message}`,
+            'rocket',
+          )
+          return { status: 'done' as const, summary: 'revert queued; later deploys are live' }
+        }
+        const onTarget = new Set((await target.state(lockSignal)).releases)
+        const earlier = await deps.store.listDeployments({
+          repo: p.repo.fullName,
+          environment: env.name,
+          state: 'success',
+          limit: 50,
+        })
+        const previous = earlier.find(
+          (d) =>
+            d.id < bad.id &&
+            d.releaseId !== null &&
+            d.releaseId !== bad.releaseId &&
+            onTarget.has(d.releaseId),
+        )
+        if (previous?.releaseId == null || bad.releaseId === null) {
+          return refuse(
+            'no-previous-release',
+            `Nothing to roll \`${env.name}\` back to`,
+            `No earlier release of \`${env.name}\` is kept on the target. Revert the merge and let it deploy instead.`,
+          )
+        }
+        await target.activate(previous.releaseId, lockSignal)
+        await deps.store.updateDeployment(bad.id, { state: 'rolled_back', bad: true })
+        const record = await deps.store.createDeployment({
+          repo: p.repo.fullName,
+          environment: env.name,
+          taskId: previous.taskId,
+          trigger: 'rollback',
+          actor: p.actor,
+          commitSha: previous.commitSha,
+          ref: previous.ref,
+          releaseId: previous.releaseId,
+          rollbackOf: bad.id,
+          state: 'success',
+          jobId,
+        })
+        await recordOnGitHub(
+          github,
+          deps.store,
+          p,
+          env.name,
+          record.id,
+          previous.commitSha,
+          bad.githubDeploymentId,
+          target.url,
+          log,
+        )
+        await deps.store.audit({
+          actor: p.actor,
+          action: 'deploy.rolled-back',
+          subject: `deployment:${bad.id}`,
+          details: { environment: env.name, to: previous.releaseId, rollback: record.id },
+        })
+        if (bad.trigger === 'merge')
+          await startRevert(
+            deps.enqueue,
+            { ...p, sha: bad.commitSha },
+            bad.id,
+            env.name,
+            `/rollback by @${p.actor}`,
+          )
+        await answerDeploy(
+          github,
+          deps,
+          p,
+          task,
+          formatRolledBack({
+            environment: env.name,
+            from: { sha: bad.commitSha, releaseId: bad.releaseId },
+            to: { sha: previous.commitSha, releaseId: previous.releaseId },
+            url: target.url,
+          }),
+          'rocket',
+        )
+        return {
+          status: 'done' as const,
+          summary: `${env.name} back on ${previous.releaseId.slice(0, 7)}`,
+          details: { rollback: record.id },
+        }
+      },
+      { signal, ...(deps.lockTtlMs === undefined ? {} : { ttlMs: deps.lockTtlMs }) },
+    )
+    if (locked.kind === 'done') return locked.value
+    await answerDeploy(github, deps, p, task, formatLocked(env.name, locked.holder), 'confused')
+    return {
+      status: 'rejected',
+      reason: 'locked',
+      summary: `${env.name} held by ${locked.holder.owner}`,
+    }
+  } finally {
+    await target.close()
+  }
+}
+
+/** The restored commit becomes GitHub's live deployment; the rolled-back one goes inactive. */
+async function recordOnGitHub(
+  github: GitHubClient,
+  store: Store,
+  p: Pick<RollbackPayload, 'repo' | 'actor'>,
+  environment: string,
+  record: number,
+  sha: string,
+  rolledBack: number | null,
+  url: string | null,
+  log: Logger,
+) {
+  const owner = p.repo.owner
+  const repo = p.repo.name
+  try {
+    const id = await createGitHubDeployment(github, {
+      owner,
+      repo,
+      sha,
+      environment,
+      description: `DevSys rollback for @${p.actor}`,
+      payload: { deployment: record, task: null, trigger: 'rollback' },
+    })
+    await store.updateDeployment(record, {
+      githubDeploymentId: id,
+      ...(url === null ? {} : { url }),
+    })
+    await setDeploymentStatus(github, {
+      owner,
+      repo,
+      deploymentId: id,
+      state: 'success',
+      description: `Rolled back ${environment}`,
+      environmentUrl: url,
+    })
+    if (rolledBack !== null) {
+      await setDeploymentStatus(github, {
+        owner,
+        repo,
+        deploymentId: rolledBack,
+        state: 'inactive',
+        description: `Rolled back by @${p.actor}`,
+      })
+    }
+  } catch (error) {
+    // The switch is done and recorded; GitHub's view catches up with the next deploy.
+    log.warn({ err: error }, 'the rollback could not be recorded on GitHub')
+  }
+}

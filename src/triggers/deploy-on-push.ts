@@ -1,0 +1,43 @@
+import type { Context } from 'probot'
+import { type DeployPayload, deployJobKey } from '../jobs/deploy.js'
+import type { Trigger } from './types.js'
+
+type PushPayload = Context<'push'>['payload']
+
+const NO_COMMIT = /^0+$/
+
+/**
+ * A push to the default branch (a merged pull request, or a revert DevSys pushed) deploys the
+ * pushed commit to production. The job decides whether the repository is one DevSys deploys.
+ */
+export function deployOnPushTrigger(payload: PushPayload): Trigger {
+  const installationId = payload.installation?.id
+  if (installationId === undefined) return { kind: 'ignore', reason: 'no-installation' }
+  const { repository } = payload
+  const defaultBranch = repository.default_branch ?? repository.master_branch ?? 'main'
+  if (payload.ref !== `refs/heads/${defaultBranch}`) {
+    return { kind: 'ignore', reason: 'not-the-default-branch' }
+  }
+  if (payload.deleted || NO_COMMIT.test(payload.after)) {
+    return { kind: 'ignore', reason: 'ref-deleted' }
+  }
+  const job: DeployPayload = {
+    installationId,
+    repo: {
+      owner: repository.owner?.login ?? repository.full_name.split('/')[0] ?? '',
+      name: repository.name,
+      fullName: repository.full_name,
+      cloneUrl: repository.clone_url,
+      htmlUrl: repository.html_url,
+      defaultBranch,
+    },
+    trigger: 'merge',
+    environment: null,
+    sha: payload.after,
+    branch: defaultBranch,
+    actor: payload.sender?.login ?? payload.pusher.name,
+    taskId: null,
+    dryRun: false,
+  }
+  return { kind: 'job', job: { kind: 'deploy', key: deployJobKey(job), payload: job } }
+}
