@@ -1,16 +1,16 @@
 import type { GitHubAuth } from '../app-deps.js'
-import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
-import { installationToken } from '../github/installation-token.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
 import { pushBranch } from '../git/push-branch.js'
 import { revertCommit } from '../git/revert-commit.js'
+import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
+import { installationToken } from '../github/installation-token.js'
 import { formatReverted } from '../report/format-deploy.js'
 import { upsertPullRequest } from '../report/pull-request.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store } from '../store/store.js'
 import type { DeployRepo } from './deploy.js'
-import type { JobHandler, Outcome } from './types.js'
+import type { JobHandler } from './types.js'
 
 /** Payload of a `revert` job: revert a commit that was rolled back, on the default branch. */
 export interface RevertPayload {

@@ -9,7 +9,7 @@ import { parseTaskManifest } from '../intake/task-manifest.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
 import { formatLocked, formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
-import type { Store, Task } from '../store/store.js'
+import type { Store } from '../store/store.js'
 import {
   answerDeploy,
   completeRepo,

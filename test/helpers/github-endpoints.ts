@@ -353,3 +353,73 @@ export function nockUpdatePull(
     state: 'open',
   }))
 }
+
+/** Fields of a deployment or deployment status request that tests assert on. */
+export interface DeploymentBody {
+  ref?: string
+  environment?: string
+  state?: string
+  description?: string
+  environment_url?: string
+  production_environment?: boolean
+  [key: string]: unknown
+}
+
+/** POST /repos/{owner}/{repo}/deployments → 201 with deployment `id`. */
+export function nockCreateDeployment(
+  owner: string,
+  repo: string,
+  id: number,
+): Captured<DeploymentBody> {
+  return mockJson<DeploymentBody>('post', `/repos/${owner}/${repo}/deployments`, 201, (sent) => ({
+    id,
+    node_id: `DE_${id}`,
+    sha: sent.ref,
+    ref: sent.ref,
+    task: 'deploy',
+    environment: sent.environment,
+    url: `${API}/repos/${owner}/${repo}/deployments/${id}`,
+    created_at: '2025-01-01T00:00:00Z',
+    updated_at: '2025-01-01T00:00:00Z',
+  }))
+}
+
+/** POST /repos/{owner}/{repo}/deployments/{id}/statuses → 201; one call per status. */
+export function nockDeploymentStatus(
+  owner: string,
+  repo: string,
+  id: number,
+): Captured<DeploymentBody> {
+  return mockJson<DeploymentBody>(
+    'post',
+    `/repos/${owner}/${repo}/deployments/${id}/statuses`,
+    201,
+    (sent) => ({
+      id: id * 100,
+      state: sent.state,
+      description: sent.description ?? '',
+      environment_url: sent.environment_url ?? '',
+      url: `${API}/repos/${owner}/${repo}/deployments/${id}/statuses/${id * 100}`,
+    }),
+  )
+}
+
+/** GET /repos/{owner}/{repo}/commits/{sha}/pulls → the merged pull requests of a commit. */
+export function nockCommitPulls(
+  owner: string,
+  repo: string,
+  sha: string,
+  numbers: number[],
+): nock.Scope {
+  return nock(API)
+    .get(`/repos/${owner}/${repo}/commits/${sha}/pulls`)
+    .reply(
+      200,
+      numbers.map((number) => ({
+        number,
+        state: 'closed',
+        merged_at: '2025-01-01T00:00:00Z',
+        html_url: `https://github.com/${owner}/${repo}/pull/${number}`,
+      })),
+    )
+}

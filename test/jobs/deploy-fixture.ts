@@ -1,0 +1,186 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createRemote, git } from '../helpers/git-remote.js'
+import type { DeploymentBody } from '../helpers/github.js'
+import {
+  nockCommitPulls,
+  nockCreateCheckRun,
+  nockCreateDeployment,
+  nockDeploymentStatus,
+  nockGetContent,
+  nockUpdateCheckRun,
+} from '../helpers/github.js'
+import { examplePayload } from '../helpers/payloads.js'
+import type { IntakeHarness } from '../intake/harness.js'
+
+export const OWNER = 'octo-org'
+export const REPO = 'hello-world'
+export const CONFIG = '.github/devsys.yml'
+export const TASK = 'hello-site'
+export const BRANCH = `devsys/${TASK}`
+export const PR = 5
+
+/** The task's manifest: one page whose text the acceptance check looks for. */
+export const MANIFEST = {
+  id: TASK,
+  title: 'Hello site',
+  stack: 'php',
+  stories: [{ as: 'visitor', want: 'a greeting' }],
+  acceptance: [{ id: 'home', path: '/', status: 200, bodyContains: ['Hello from DevSys'] }],
+}
+
+/**
+ * A repository on disk standing in for GitHub: a bare repo (the payloads' clone_url) and a work
+ * clone to commit from. `commit` writes files on a branch and pushes it; `merge` merges the task
+ * branch into main with a merge commit, as GitHub's merge button does.
+ */
+export class SiteRepo {
+  readonly root: string
+  readonly bare: string
+  readonly work: string
+
+  constructor() {
+    const remote = createRemote()
+    this.root = remote.root
+    this.bare = remote.bare
+    this.work = join(remote.root, 'work')
+    git(this.root, 'clone', '-q', this.bare, this.work)
+  }
+
+  /** Commits `files` on `branch` (created from main when new) and pushes; returns the commit. */
+  commit(branch: string, files: Record<string, string | null>, message = 'change'): string {
+    const exists = git(this.work, 'branch', '--list', branch) !== ''
+    git(this.work, 'checkout', '-q', ...(exists ? [branch] : ['-b', branch, 'main']))
+    for (const [path, text] of Object.entries(files)) {
+      const abs = join(this.work, path)
+      if (text === null) git(this.work, 'rm', '-q', path)
+      else {
+        mkdirSync(join(abs, '..'), { recursive: true })
+        writeFileSync(abs, text)
+      }
+    }
+    git(this.work, 'add', '-A')
+    git(this.work, 'commit', '-q', '-m', message)
+    git(this.work, 'push', '-q', 'origin', branch)
+    return git(this.work, 'rev-parse', 'HEAD')
+  }
+
+  /** Merges `branch` into main (--no-ff) and pushes main; returns the merge commit. */
+  merge(branch: string): string {
+    git(this.work, 'checkout', '-q', 'main')
+    git(this.work, 'pull', '-q', '--ff-only', 'origin', 'main')
+    git(
+      this.work,
+      'merge',
+      '-q',
+      '--no-ff',
+      '-m',
+      `Merge pull request #${PR} from ${branch}`,
+      branch,
+    )
+    git(this.work, 'push', '-q', 'origin', 'main')
+    return git(this.work, 'rev-parse', 'HEAD')
+  }
+
+  hasBranch(branch: string): boolean {
+    return git(this.bare, 'branch', '--list', branch) !== ''
+  }
+
+  sha(ref: string): string {
+    return git(this.bare, 'rev-parse', ref)
+  }
+
+  log(ref: string): string {
+    return git(this.bare, 'log', '--format=%s%n%b', ref)
+  }
+}
+
+/** The page of one version of the site. */
+export function page(text: string): Record<string, string> {
+  return { 'public/index.php': `<?php echo 'Hello from DevSys: ' . '${text}';\n` }
+}
+
+/** Stores the task (from an issue, with its PR) as the generate job would have left it. */
+export async function saveTask(devsys: IntakeHarness, site: SiteRepo, manifest: object = MANIFEST) {
+  await devsys.store.saveTask({
+    id: TASK,
+    title: 'Hello site',
+    source: {
+      kind: 'issue',
+      repo: `${OWNER}/${REPO}`,
+      issue: 1,
+      key: `issue:${OWNER}/${REPO}#1`,
+      requester: 'mona',
+      installationId: 1,
+    },
+    manifestText: JSON.stringify(manifest),
+    spec: 'spec',
+  })
+  await devsys.store.setTaskCode(
+    TASK,
+    {
+      branch: BRANCH,
+      headSha: site.sha(site.hasBranch(BRANCH) ? BRANCH : 'main'),
+      pullRequest: { number: PR, url: `https://github.com/${OWNER}/${REPO}/pull/${PR}` },
+    },
+    'test',
+  )
+}
+
+/** The official push example, as GitHub sends it for a push of `sha` to `branch`. */
+export function pushPayload(site: SiteRepo, sha: string, branch = 'main') {
+  return examplePayload('push', undefined, (p) => {
+    p.ref = `refs/heads/${branch}`
+    p.after = sha
+    p.deleted = false
+    p.commits = []
+    p.repository.name = REPO
+    p.repository.full_name = `${OWNER}/${REPO}`
+    if (p.repository.owner) p.repository.owner.login = OWNER
+    p.repository.clone_url = site.bare
+    p.repository.default_branch = 'main'
+    p.repository.master_branch = 'main'
+  })
+}
+
+/** The official comment example: `body` commented on PR #5 by `user`. */
+export function commentPayload(site: SiteRepo, body: string, user = 'mona', id = 3001) {
+  return examplePayload('issue_comment', 'created', (p) => {
+    p.issue.number = PR
+    p.issue.pull_request = { url: '', html_url: '', diff_url: '', patch_url: '', merged_at: null }
+    p.comment.body = body
+    p.comment.id = id
+    p.comment.user = { ...p.comment.user, login: user, type: 'User' } as typeof p.comment.user
+    p.sender = { ...p.sender, login: user, type: 'User' }
+    p.repository.name = REPO
+    p.repository.full_name = `${OWNER}/${REPO}`
+    p.repository.owner.login = OWNER
+    p.repository.clone_url = site.bare
+    p.repository.default_branch = 'main'
+  })
+}
+
+/** Mocks of one deploy's GitHub side: its deployment, statuses, and acceptance check run. */
+export function nockDeploy(opts: {
+  deploymentId: number
+  statuses: number
+  checkRun?: number | null
+  config?: string | null
+  pulls?: { sha: string; numbers: number[] }
+}) {
+  nockGetContent(OWNER, REPO, CONFIG, null, opts.config ?? null)
+  if (opts.pulls) nockCommitPulls(OWNER, REPO, opts.pulls.sha, opts.pulls.numbers)
+  const deployment = nockCreateDeployment(OWNER, REPO, opts.deploymentId).body
+  const statuses: Array<Promise<DeploymentBody>> = Array.from(
+    { length: opts.statuses },
+    () => nockDeploymentStatus(OWNER, REPO, opts.deploymentId).body,
+  )
+  const check =
+    opts.checkRun === null
+      ? undefined
+      : {
+          created: nockCreateCheckRun(OWNER, REPO, opts.checkRun ?? 880).body,
+          completed: nockUpdateCheckRun(OWNER, REPO, opts.checkRun ?? 880).body,
+        }
+  return { deployment, statuses, check }
+}

@@ -1,0 +1,251 @@
+import { readlinkSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { localDeployRoot } from '../../src/deploy/create-target.js'
+import {
+  nockBotIdentity,
+  nockCreateCommentReaction,
+  nockCreateIssueComment,
+  nockDeploymentStatus,
+  nockGetCollaboratorPermission,
+  nockGetContent,
+  nockUpdateIssueComment,
+  useGitHubMock,
+} from '../helpers/github.js'
+import { httpRequest } from '../helpers/http.js'
+import { requireTool } from '../helpers/require-tool.js'
+import { type IntakeHarness, startIntake } from '../intake/harness.js'
+import {
+  BRANCH,
+  CONFIG,
+  commentPayload,
+  nockDeploy,
+  OWNER,
+  PR,
+  page,
+  pushPayload,
+  REPO,
+  SiteRepo,
+  saveTask,
+} from './deploy-fixture.js'
+
+const github = useGitHubMock()
+let site: SiteRepo
+let devsys: IntakeHarness
+
+beforeEach(async () => {
+  site = new SiteRepo()
+  devsys = await startIntake({ jobs: ['deploy', 'revert', 'rollback', 'pr-command'] })
+})
+afterEach(async () => {
+  await devsys.close()
+})
+
+/** The live site: what the served URL answers now. */
+async function live(url: string): Promise<string> {
+  return (await httpRequest(url)).text
+}
+
+function root(environment = 'production'): string {
+  return localDeployRoot(devsys.dataDir, `${OWNER}/${REPO}`, environment)
+}
+
+function currentRelease(environment = 'production'): string {
+  return basename(readlinkSync(join(root(environment), 'current')))
+}
+
+/** Merges a version of the site and delivers the push of the merge; returns the merge commit. */
+async function mergeAndPush(text: string, deploymentId: number, statuses = 2) {
+  site.commit(BRANCH, page(text), `site ${text}`)
+  const sha = site.merge(BRANCH)
+  const mocks = nockDeploy({ deploymentId, statuses, pulls: { sha, numbers: [PR] } })
+  return { sha, mocks }
+}
+
+describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTTP checks'))(
+  'deploy job (local target served by php -S)',
+  () => {
+    it('a merge deploys main to production: GitHub deployment in_progress → success with its URL, acceptance check run, history', async () => {
+      await saveTask(devsys, site)
+      const { sha, mocks } = await mergeAndPush('v1', 501)
+      const comment = nockCreateIssueComment(OWNER, REPO, PR)
+
+      await devsys.deliver('push', pushPayload(site, sha))
+
+      expect(await mocks.deployment).toMatchObject({
+        ref: sha,
+        environment: 'production',
+        production_environment: true,
+        auto_merge: false,
+        required_contexts: [],
+      })
+      expect(await mocks.statuses[0]).toMatchObject({ state: 'in_progress' })
+      const success = await mocks.statuses[1]
+      expect(success).toMatchObject({ state: 'success' })
+      const url = success?.environment_url as string
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(await live(url)).toBe('Hello from DevSys: v1')
+      expect(await mocks.check?.created).toMatchObject({
+        name: 'DevSys / acceptance',
+        head_sha: sha,
+        status: 'in_progress',
+      })
+      expect(await mocks.check?.completed).toMatchObject({ conclusion: 'success' })
+      expect((await comment.body).body).toContain(`Live at ${url}`)
+
+      const [record] = await devsys.store.listDeployments({ environment: 'production' })
+      expect(record).toMatchObject({
+        repo: `${OWNER}/${REPO}`,
+        taskId: 'hello-site',
+        trigger: 'merge',
+        commitSha: sha,
+        releaseId: site.sha(`${sha}^{tree}`),
+        state: 'success',
+        bad: false,
+        githubDeploymentId: 501,
+        url,
+        verification: expect.objectContaining({ ok: true }),
+      })
+      expect(currentRelease()).toBe(record?.releaseId)
+      // The deploy lock is free again.
+      expect(
+        await devsys.store.acquireDeployLock(`${OWNER}/${REPO}:production`, 'probe', 'test', 1000),
+      ).toEqual({ acquired: true })
+    })
+
+    it('the next merge sends only the changed file, goes live, and marks the previous GitHub deployment inactive', async () => {
+      await saveTask(devsys, site)
+      const first = await mergeAndPush('v1', 501)
+      nockCreateIssueComment(OWNER, REPO, PR)
+      await devsys.deliver('push', pushPayload(site, first.sha))
+      const url = (await first.mocks.statuses[1])?.environment_url as string
+
+      const second = await mergeAndPush('v2', 502)
+      const inactive = nockDeploymentStatus(OWNER, REPO, 501).body
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      await devsys.deliver('push', pushPayload(site, second.sha))
+
+      expect(await second.mocks.statuses[1]).toMatchObject({
+        state: 'success',
+        environment_url: url,
+      })
+      expect(await inactive).toMatchObject({ state: 'inactive' })
+      expect(await live(url)).toBe('Hello from DevSys: v2')
+      const job = (await devsys.store.listJobs({ kind: 'deploy', state: 'done' })).at(-1)
+      expect(job?.outcome).toMatchObject({
+        details: { sent: 1, alreadyThere: false, reused: expect.any(Number) },
+      })
+      expect(job?.outcome).not.toMatchObject({ details: { reused: 0 } })
+    })
+
+    it('failing verification switches straight back, marks the release bad, and pushes a revert of the merge; the revert deploys by switching only', async () => {
+      await saveTask(devsys, site)
+      const good = await mergeAndPush('v1', 501)
+      nockCreateIssueComment(OWNER, REPO, PR)
+      await devsys.deliver('push', pushPayload(site, good.sha))
+      const url = (await good.mocks.statuses[1])?.environment_url as string
+      const goodRelease = currentRelease()
+
+      // The broken version loses the text the acceptance check looks for.
+      site.commit(BRANCH, { 'public/index.php': "<?php echo 'Oops';\n" }, 'break the page')
+      const badSha = site.merge(BRANCH)
+      const bad = nockDeploy({
+        deploymentId: 502,
+        statuses: 2,
+        pulls: { sha: badSha, numbers: [PR] },
+      })
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      // The revert job: bot identity for the commit, then a comment on the task's PR.
+      nockBotIdentity()
+      const revertComment = nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
+      await devsys.deliver('push', pushPayload(site, badSha))
+
+      expect(await bad.check?.completed).toMatchObject({ conclusion: 'failure' })
+      expect(await bad.statuses[1]).toMatchObject({ state: 'failure' })
+      expect(await live(url)).toBe('Hello from DevSys: v1')
+      expect(currentRelease()).toBe(goodRelease)
+      const [record] = await devsys.store.listDeployments({ environment: 'production', limit: 1 })
+      expect(record).toMatchObject({ commitSha: badSha, state: 'failure', bad: true })
+      // main got a revert of the merge, so main describes what is live again.
+      const head = site.sha('main')
+      expect(site.log('main')).toContain(`This reverts commit ${badSha}.`)
+      expect(site.sha(`${head}^{tree}`)).toBe(goodRelease)
+      expect((await revertComment.body).body).toContain(
+        `Reverted ${badSha.slice(0, 7)} on \`main\``,
+      )
+      expect((await devsys.store.getDeployment(record?.id ?? 0))?.revert).toMatchObject({
+        kind: 'pushed',
+        sha: head,
+      })
+
+      // GitHub sends the push of the revert: its tree is the good release, already on the target.
+      const revert = nockDeploy({
+        deploymentId: 503,
+        statuses: 2,
+        pulls: { sha: head, numbers: [] },
+      })
+      const inactive = nockDeploymentStatus(OWNER, REPO, 501).body
+      await devsys.deliver('push', pushPayload(site, head))
+      expect(await revert.statuses[1]).toMatchObject({ state: 'success' })
+      expect(await inactive).toMatchObject({ state: 'inactive' })
+      const job = (await devsys.store.listJobs({ kind: 'deploy', state: 'done' })).at(-1)
+      expect(job?.outcome).toMatchObject({ details: { alreadyThere: true, sent: 0 } })
+      expect(await live(url)).toBe('Hello from DevSys: v1')
+    })
+
+    it('/deploy --dry-run lists what would be added, changed and removed against the live release, and deploys nothing', async () => {
+      await saveTask(devsys, site)
+      const first = await mergeAndPush('v1', 501)
+      nockCreateIssueComment(OWNER, REPO, PR)
+      await devsys.deliver('push', pushPayload(site, first.sha))
+      const before = currentRelease()
+
+      const head = site.commit(
+        BRANCH,
+        { ...page('v2'), 'public/about.php': '<?php echo 1;\n', 'README.md': null },
+        'more',
+      )
+      nockCommand({ head })
+      const eyes = nockCreateCommentReaction(OWNER, REPO, 3001).body
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      // The deploy sticky comment of the merge is edited in place.
+      const answer = nockUpdateIssueComment(OWNER, REPO, 1001)
+      await devsys.deliver('issue_comment', commentPayload(site, '/deploy --dry-run'))
+
+      expect(await eyes).toEqual({ content: 'eyes' })
+      const text = (await answer.body).body
+      expect(text).toContain('1 added, 1 changed, 1 removed')
+      expect(text).toMatch(/\*\*Added \(1\)\*\*\n\n- `public\/about.php`/)
+      expect(text).toMatch(/\*\*Changed \(1\)\*\*\n\n- `public\/index.php`/)
+      expect(text).toMatch(/\*\*Removed \(1\)\*\*\n\n- `README.md`/)
+      expect(currentRelease()).toBe(before)
+      expect(await devsys.store.listDeployments({})).toHaveLength(1)
+    })
+  },
+)
+
+/**
+ * What the pr-command job asks GitHub: the repo config, the commenter's role, and the PR (head
+ * in this repository unless `fork`, not merged unless `merged`).
+ */
+function nockCommand(opts: {
+  head: string
+  fork?: boolean
+  merged?: boolean
+  role?: 'write' | 'read'
+  config?: string | null
+}) {
+  nockGetContent(OWNER, REPO, CONFIG, null, opts.config ?? null)
+  nockGetCollaboratorPermission(OWNER, REPO, 'mona', opts.role ?? 'write')
+  github()
+    .get(`/repos/${OWNER}/${REPO}/pulls/${PR}`)
+    .reply(200, {
+      number: PR,
+      merged: opts.merged ?? false,
+      head: {
+        ref: BRANCH,
+        sha: opts.head,
+        repo: { full_name: opts.fork ? `mallory/${REPO}` : `${OWNER}/${REPO}` },
+      },
+    })
+}
