@@ -9,10 +9,14 @@ export function formatHelp(available: ReadonlySet<string>): string {
     ['/test', 'run the task’s tests again and report them as the `DevSys / tests` check', 'test'],
     [
       '/deploy [environment] [--dry-run]',
-      'deploy this PR to an environment (default production), or show what would happen',
+      'deploy the PR’s head commit to an environment (default: the manifest’s, else production), or with `--dry-run` list the files it would add, change and remove',
       'deploy',
     ],
-    ['/rollback', 'switch back to the previous release and revert the merge', 'rollback'],
+    [
+      '/rollback',
+      'on a merged PR: switch back to the release that was live before it, and revert the merge on the default branch',
+      'rollback',
+    ],
     ['/help', 'this list', 'help'],
   ] as const
   return [

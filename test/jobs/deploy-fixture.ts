@@ -82,6 +82,16 @@ export class SiteRepo {
     return git(this.work, 'rev-parse', 'HEAD')
   }
 
+  /** Refuses pushes to `branch` as GitHub's branch protection does (a pre-receive hook). */
+  protect(branch: string): void {
+    const hook = join(this.bare, 'hooks', 'pre-receive')
+    writeFileSync(
+      hook,
+      `#!/bin/sh\nwhile read old new ref; do\n  if [ "$ref" = "refs/heads/${branch}" ]; then\n    echo "GH006: Protected branch update failed for $ref." >&2\n    exit 1\n  fi\ndone\n`,
+      { mode: 0o755 },
+    )
+  }
+
   hasBranch(branch: string): boolean {
     return git(this.bare, 'branch', '--list', branch) !== ''
   }

@@ -5,7 +5,10 @@ import { localDeployRoot } from '../../src/deploy/create-target.js'
 import {
   nockBotIdentity,
   nockCreateCommentReaction,
+  nockCreateDeployment,
   nockCreateIssueComment,
+  nockCreatePull,
+  nockListPulls,
   nockDeploymentStatus,
   nockGetCollaboratorPermission,
   nockGetContent,
@@ -221,22 +224,196 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(currentRelease()).toBe(before)
       expect(await devsys.store.listDeployments({})).toHaveLength(1)
     })
+
+    it('/deploy staging deploys the PR head there: 👀, then 🚀 and the URL; production is untouched', async () => {
+      await saveTask(devsys, site)
+      const head = site.commit(BRANCH, page('preview'), 'preview')
+      const config = 'environments:\n  staging:\n    target: local\n'
+      nockCommand({ head, config })
+      const eyes = nockCreateCommentReaction(OWNER, REPO, 3001).body
+      const mocks = nockDeploy({ deploymentId: 601, statuses: 2, config })
+      const answer = nockCreateIssueComment(OWNER, REPO, PR)
+      const rocket = nockCreateCommentReaction(OWNER, REPO, 3001).body
+
+      await devsys.deliver('issue_comment', commentPayload(site, '/deploy staging'))
+
+      expect(await eyes).toEqual({ content: 'eyes' })
+      expect(await mocks.deployment).toMatchObject({
+        ref: head,
+        environment: 'staging',
+        production_environment: false,
+      })
+      const success = await mocks.statuses[1]
+      expect(success).toMatchObject({ state: 'success' })
+      expect(await live(success?.environment_url as string)).toBe('Hello from DevSys: preview')
+      expect((await answer.body).body).toContain(`Deployed ${head.slice(0, 7)} to \`staging\``)
+      expect(await rocket).toEqual({ content: 'rocket' })
+      expect(await devsys.store.listDeployments({ environment: 'production' })).toEqual([])
+      expect(await devsys.store.listDeployments({ environment: 'staging' })).toMatchObject([
+        { trigger: 'command', actor: 'mona', commitSha: head, ref: BRANCH, state: 'success' },
+      ])
+    })
+
+    it('a second /deploy while one runs is told who holds the environment, and nothing is deployed', async () => {
+      await saveTask(devsys, site)
+      const head = site.commit(BRANCH, page('v1'), 'v1')
+      await devsys.store.acquireDeployLock(
+        `${OWNER}/${REPO}:production`,
+        'job:41',
+        'deploy of abc1234 for @alice (merge)',
+        60_000,
+      )
+      nockCommand({ head })
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      const answer = nockCreateIssueComment(OWNER, REPO, PR)
+      const confused = nockCreateCommentReaction(OWNER, REPO, 3001).body
+
+      await devsys.deliver('issue_comment', commentPayload(site, '/deploy'))
+
+      const text = (await answer.body).body
+      expect(text).toContain('`production` is busy')
+      expect(text).toContain('deploy of abc1234 for @alice (merge)')
+      expect(await confused).toEqual({ content: 'confused' })
+      expect(await devsys.store.listDeployments({})).toEqual([])
+    })
+
+    it.each([
+      {
+        name: 'a fork',
+        opts: { fork: true },
+        expected: 'lives in mallory/hello-world, not in octo-org/hello-world',
+      },
+      {
+        name: 'an environment that is not configured',
+        body: '/deploy qa',
+        expected: 'There is no environment `qa`',
+      },
+      {
+        name: 'a writer where production needs maintain',
+        opts: {
+          config:
+            'environments:\n  production:\n    target: local\n    deployPermission: maintain\n',
+        },
+        expected: "`/deploy` needs 'maintain'",
+      },
+    ])(
+      'refuses /deploy from $name with the reason, and deploys nothing',
+      async ({ opts, body, expected }) => {
+        await saveTask(devsys, site)
+        const head = site.commit(BRANCH, page('v1'), 'v1')
+        nockCommand({ head, ...opts }, !expected.includes('needs'))
+        const answer = nockCreateIssueComment(OWNER, REPO, PR)
+        const confused = nockCreateCommentReaction(OWNER, REPO, 3001).body
+        await devsys.deliver('issue_comment', commentPayload(site, body ?? '/deploy'))
+        expect((await answer.body).body).toContain(expected)
+        expect(await confused).toEqual({ content: 'confused' })
+        expect(await devsys.store.listJobs({ kind: 'deploy' })).toEqual([])
+      },
+    )
+
+    it('/rollback on the merged PR switches straight back to the release before it and reverts its merge on main', async () => {
+      await saveTask(devsys, site)
+      const first = await mergeAndPush('v1', 501)
+      nockCreateIssueComment(OWNER, REPO, PR)
+      await devsys.deliver('push', pushPayload(site, first.sha))
+      const url = (await first.mocks.statuses[1])?.environment_url as string
+      const v1 = currentRelease()
+      const second = await mergeAndPush('v2', 502)
+      nockDeploymentStatus(OWNER, REPO, 501)
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      await devsys.deliver('push', pushPayload(site, second.sha))
+      expect(await live(url)).toBe('Hello from DevSys: v2')
+
+      nockCommand({ head: site.sha(BRANCH), merged: true })
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      const restored = nockCreateDeployment(OWNER, REPO, 503).body
+      const restoredStatus = nockDeploymentStatus(OWNER, REPO, 503).body
+      const inactive = nockDeploymentStatus(OWNER, REPO, 502).body
+      const answer = nockUpdateIssueComment(OWNER, REPO, 1001)
+      const rocket = nockCreateCommentReaction(OWNER, REPO, 3001).body
+      nockBotIdentity()
+      nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
+
+      await devsys.deliver('issue_comment', commentPayload(site, '/rollback'))
+
+      expect(await live(url)).toBe('Hello from DevSys: v1')
+      expect(currentRelease()).toBe(v1)
+      expect(await restored).toMatchObject({ ref: first.sha, environment: 'production' })
+      expect(await restoredStatus).toMatchObject({ state: 'success', environment_url: url })
+      expect(await inactive).toMatchObject({ state: 'inactive' })
+      expect((await answer.body).body).toContain('Rolled back `production`')
+      expect(await rocket).toEqual({ content: 'rocket' })
+      const [rollback, rolledBack] = await devsys.store.listDeployments({
+        environment: 'production',
+      })
+      expect(rollback).toMatchObject({
+        trigger: 'rollback',
+        actor: 'mona',
+        commitSha: first.sha,
+        releaseId: v1,
+        rollbackOf: rolledBack?.id,
+        state: 'success',
+      })
+      expect(rolledBack).toMatchObject({ commitSha: second.sha, state: 'rolled_back', bad: true })
+      expect(site.log('main')).toContain(`This reverts commit ${second.sha}.`)
+      expect(site.sha('main^{tree}')).toBe(v1)
+    })
+
+    it('/rollback on a PR that is not merged is refused', async () => {
+      await saveTask(devsys, site)
+      nockCommand({ head: site.commit(BRANCH, page('v1'), 'v1') })
+      const answer = nockCreateIssueComment(OWNER, REPO, PR)
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      await devsys.deliver('issue_comment', commentPayload(site, '/rollback'))
+      expect((await answer.body).body).toContain('Only a merged pull request can be rolled back')
+      expect(await devsys.store.listJobs({ kind: 'rollback' })).toEqual([])
+    })
+
+    it('when main is protected, the revert of a release that failed verification becomes a pull request', async () => {
+      await saveTask(devsys, site)
+      const good = await mergeAndPush('v1', 501)
+      nockCreateIssueComment(OWNER, REPO, PR)
+      await devsys.deliver('push', pushPayload(site, good.sha))
+      site.commit(BRANCH, { 'public/index.php': "<?php echo 'Oops';\n" }, 'break the page')
+      const badSha = site.merge(BRANCH)
+      site.protect('main')
+      nockDeploy({ deploymentId: 502, statuses: 2, pulls: { sha: badSha, numbers: [PR] } })
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      nockBotIdentity()
+      const branch = `devsys/revert-${badSha.slice(0, 12)}`
+      nockListPulls(OWNER, REPO, branch)
+      const pull = nockCreatePull(OWNER, REPO, 9).body
+      const told = nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
+
+      await devsys.deliver('push', pushPayload(site, badSha))
+
+      expect(await pull).toMatchObject({
+        head: branch,
+        base: 'main',
+        title: expect.stringMatching(/^Revert "/),
+      })
+      expect((await told.body).body).toContain('pull request #9')
+      expect(site.sha('main')).toBe(badSha)
+      expect(site.log(branch)).toContain(`This reverts commit ${badSha}.`)
+      const [record] = await devsys.store.listDeployments({ limit: 1 })
+      expect(record?.revert).toMatchObject({ kind: 'pull-request', number: 9, branch })
+    })
   },
 )
 
 /**
- * What the pr-command job asks GitHub: the repo config, the commenter's role, and the PR (head
- * in this repository unless `fork`, not merged unless `merged`).
+ * What the pr-command job asks GitHub: the repo config, the commenter's role, and (when `pr`)
+ * the PR, with its head in this repository unless `fork`, not merged unless `merged`.
  */
-function nockCommand(opts: {
-  head: string
-  fork?: boolean
-  merged?: boolean
-  role?: 'write' | 'read'
-  config?: string | null
-}) {
+function nockCommand(
+  opts: { head: string; fork?: boolean; merged?: boolean; config?: string | null },
+  pr = true,
+) {
   nockGetContent(OWNER, REPO, CONFIG, null, opts.config ?? null)
-  nockGetCollaboratorPermission(OWNER, REPO, 'mona', opts.role ?? 'write')
+  nockGetCollaboratorPermission(OWNER, REPO, 'mona', 'write')
+  if (!pr) return
   github()
     .get(`/repos/${OWNER}/${REPO}/pulls/${PR}`)
     .reply(200, {
