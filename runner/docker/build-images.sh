@@ -2,7 +2,9 @@
 # Builds the Docker images the docker runner uses, without any registry:
 #   1. local/debian:bookworm, a minimal Debian made with debootstrap and `docker import`;
 #   2. devsys/php-runner:latest (images/php/Dockerfile) on top of it;
-#   3. devsys/php-apache:latest (images/php-apache/Dockerfile), the `php` deploy target.
+#   3. devsys/php-apache:latest (images/php-apache/Dockerfile), the `php` deploy target;
+#   4. local/node:20-bookworm (build-node-base.sh), the host's Node.js on that base, to build the
+#      DevSys image from (`docker build --build-arg BASE_IMAGE=local/node:20-bookworm .`).
 # Idempotent and fast when done: an image that exists is kept (FORCE=1 rebuilds them all).
 # Needs root, a running dockerd, debootstrap, and Debian's apt mirror (the first `URIs:` of
 # /etc/apt/sources.list.d/debian.sources, or MIRROR=...).
@@ -59,3 +61,4 @@ build() {
 }
 build "$image" php
 build "$apache_image" php-apache
+FORCE="$force" bash "$here/build-node-base.sh"
