@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createLogger } from '../logger.js'
 import { createRunner, readRunnerConfig } from '../../runner/create-runner.js'
@@ -8,10 +8,14 @@ const USAGE = `usage: devsys <command> [options]
 
 commands:
   run <manifest> --repo <path> [--base <branch>] [--feedback <text>] [--test] [--runner <kind>]
+      [--deploy [--env <name>]]
       validate the manifest, then generate the task's code and commit it on branch
       devsys/<task-id> of the local git repository at <path> (no GitHub needed);
       with --test, also run the task's tests on that branch and print the report
-      (runner: local, docker, remote-ssh or auto; default TEST_RUNNER or auto)
+      (runner: local, docker, remote-ssh or auto; default TEST_RUNNER or auto);
+      with --deploy, also deploy the branch to DATA_DIR/deploys/local/<repo>/<env>
+      (env default production), serve it with php -S, run the manifest's acceptance
+      checks against it and keep serving it until Ctrl-C
 
 Run it with \`npm run devsys -- run specs/create-blog.json --repo ../my-blog\`.`
 
@@ -31,11 +35,18 @@ async function main(argv: string[]): Promise<number> {
       feedback: { type: 'string' },
       test: { type: 'boolean' },
       runner: { type: 'string' },
+      deploy: { type: 'boolean' },
+      env: { type: 'string' },
     },
   })
   const [manifestPath] = positionals
   if (!manifestPath || !values.repo) {
     process.stderr.write(`${USAGE}\n`)
+    return 2
+  }
+  const env = values.env ?? 'production'
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(env)) {
+    process.stderr.write(`--env must be an environment name such as staging (got ${env})\n`)
     return 2
   }
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
@@ -51,18 +62,41 @@ async function main(argv: string[]): Promise<number> {
         log,
       )
     : undefined
+  const dataDir = process.env.DATA_DIR ?? '.data'
   const result = await runLocal({
     manifestPath,
     repoPath: values.repo,
     base: values.base,
     feedback: values.feedback,
-    cacheDir: join(process.env.DATA_DIR ?? '.data', 'git'),
+    cacheDir: join(dataDir, 'git'),
+    deployDir: values.deploy
+      ? join(dataDir, 'deploys', 'local', safeName(basename(resolve(values.repo))), env)
+      : undefined,
     log,
     runner,
     out: (line) => process.stdout.write(`${line}\n`),
   })
   if (!result.ok) return result.exitCode
-  return result.testsPassed === false ? 1 : 0
+  const failed = result.testsPassed === false || result.site?.verified === false
+  if (result.site !== undefined) {
+    process.stdout.write('(serving until Ctrl-C)\n')
+    await untilStopped()
+    await result.site.stop()
+  }
+  return failed ? 1 : 0
+}
+
+/** Resolves on Ctrl-C or SIGTERM. */
+function untilStopped(): Promise<void> {
+  return new Promise((done) => {
+    process.once('SIGINT', () => done())
+    process.once('SIGTERM', () => done())
+  })
+}
+
+/** A repository folder name as one safe path segment. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^\.+/, '_') || 'repo'
 }
 
 process.exitCode = await main(process.argv.slice(2))

@@ -13,6 +13,11 @@ import { buildTaskSpec } from '../manifest/build-task-spec.js'
 import { parseManifest } from '../manifest/parse-manifest.js'
 import type { Manifest, ManifestProblem } from '../manifest/types.js'
 import type { RepoRef } from '../git/types.js'
+import { withRelease } from '../deploy/checkout-release.js'
+import { PhpMissingError, servePhp } from '../deploy/serve-local.js'
+import { createLocalTarget } from '../deploy/targets/local-target.js'
+import { DeployError } from '../deploy/types.js'
+import { runAcceptance } from '../verify/run-acceptance.js'
 import { parseJUnit } from '../../runner/junit/parse-junit.js'
 import type { Runner } from '../../runner/types.js'
 
@@ -26,6 +31,11 @@ export interface LocalRunOptions {
   cacheDir: string
   /** Also run the task's tests on the generated branch with this runner, and print the report. */
   runner?: Runner | undefined
+  /**
+   * Also deploy the branch to a local target in this folder (releases/, current) and serve it
+   * with `php -S`, then run the manifest's acceptance checks against it.
+   */
+  deployDir?: string | undefined
   log: Logger
   out: (line: string) => void
 }
@@ -38,6 +48,8 @@ export type LocalRunResult =
       committed: boolean
       files: string[]
       testsPassed?: boolean
+      /** Present with deployDir: where the site answers, until `stop` is called. */
+      site?: LocalSite
     }
   | { ok: false; exitCode: number }
 
@@ -121,17 +133,33 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       committed: generation.committed,
       files: generation.files,
     }
-    if (!opts.runner) return result
     // 4. The task's tests, on the branch just committed, in the chosen runner.
-    const testsPassed = await runLocalTests(
-      { ...opts, runner: opts.runner },
+    const testsPassed =
+      opts.runner === undefined
+        ? undefined
+        : await runLocalTests({ ...opts, runner: opts.runner }, workspaces, repo, branch, manifest)
+    const tested = testsPassed === undefined ? result : { ...result, testsPassed }
+    if (opts.deployDir === undefined) return tested
+    if (testsPassed === false) {
+      out('✗ not deployed: the tests failed')
+      return tested
+    }
+    // 5. A release of the commit, switched live and verified, served until the caller stops it.
+    const site = await deployLocal(
+      opts,
+      opts.deployDir,
       workspaces,
       repo,
       branch,
+      generation.sha,
       manifest,
     )
-    return { ...result, testsPassed }
+    return { ...tested, site }
   } catch (error) {
+    if (error instanceof DeployError || error instanceof PhpMissingError) {
+      out(`✗ not deployed: ${error.message}`)
+      return { ok: false, exitCode: 1 }
+    }
     if (error instanceof GenerateError || error instanceof GitError) {
       out(`✗ ${error.message}`)
       out('  nothing was committed')
@@ -139,6 +167,55 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     }
     throw error
   }
+}
+
+/** A deployed site on this machine. */
+export interface LocalSite {
+  url: string
+  /** Whether every acceptance check of the manifest passed against it. */
+  verified: boolean
+  stop(): Promise<void>
+}
+
+async function deployLocal(
+  opts: LocalRunOptions,
+  root: string,
+  workspaces: GitWorkspaces,
+  repo: RepoRef,
+  branch: string,
+  sha: string,
+  manifest: Manifest,
+): Promise<LocalSite> {
+  const { out } = opts
+  const target = createLocalTarget({ root })
+  const signal = AbortSignal.timeout(3600 * 1000)
+  const releaseId = await withRelease(
+    workspaces,
+    { repo, branch, sha, auth: undefined, signal },
+    async (release) => {
+      const upload = await target.upload(release, { signal, log: opts.log })
+      await target.activate(release.id, signal)
+      out(
+        upload.alreadyThere
+          ? `✓ release ${release.id.slice(0, 12)} was already in ${root}; switched to it`
+          : `✓ deployed release ${release.id.slice(0, 12)} to ${root} (${upload.sent} files copied, ${upload.reused} reused)`,
+      )
+      return release.id
+    },
+  )
+  await target.prune(5, signal)
+  const server = await servePhp(root)
+  const result = await runAcceptance(server.url, manifest.acceptance, { signal })
+  for (const check of result.checks) {
+    out(
+      `  ${check.ok ? '✓' : '✗'} ${check.id}: ${check.method} ${check.path} → ${check.status ?? 'no answer'}${check.ok ? '' : ` (${check.problems.join('; ')})`}`,
+    )
+  }
+  out(
+    `${result.ok ? '✓' : '✗'} acceptance: ${result.checks.filter((c) => c.ok).length} of ${result.checks.length} checks passed against release ${releaseId.slice(0, 12)}`,
+  )
+  out(`→ live at ${server.url}`)
+  return { url: server.url, verified: result.ok, stop: () => server.stop() }
 }
 
 function printProblems(out: (line: string) => void, file: string, problems: ManifestProblem[]) {

@@ -10,7 +10,13 @@ import type { Release } from './types.js'
  */
 export async function withRelease<T>(
   git: GitWorkspaces,
-  input: { repo: RepoRef; branch: string; sha: string; auth: GitAuth; signal: AbortSignal },
+  input: {
+    repo: RepoRef
+    branch: string
+    sha: string
+    auth: GitAuth | undefined
+    signal: AbortSignal
+  },
   fn: (release: Release) => Promise<T>,
 ): Promise<T> {
   const { repo, branch, sha } = input

@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { git } from '../helpers/git-remote.js'
+import { httpRequest } from '../helpers/http.js'
 import { requireTool } from '../helpers/require-tool.js'
 
 const run = promisify(execFile)
@@ -97,6 +98,52 @@ describe('devsys run --test', () => {
       expect(result.stdout).toContain('with the local runner')
       expect(result.stdout).toMatch(/✓ tests: \d+ passed, 0 failed, 0 errored/)
       expect(result.code).toBe(0)
+    },
+  )
+})
+
+describe('devsys run --deploy', () => {
+  it.skipIf(!requireTool('php', 'the deployed blog is served with php -S'))(
+    'deploys the generated blog, verifies it, and ends with a URL that answers until Ctrl-C',
+    async () => {
+      // node itself (not npx) so that SIGTERM reaches DevSys, as Ctrl-C would.
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli/devsys.ts',
+          'run',
+          'specs/create-blog.json',
+          '--repo',
+          repo,
+          '--deploy',
+        ],
+        {
+          env: { ...process.env, DATA_DIR: join(root, 'data') },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let stdout = ''
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString()
+          const match = /→ live at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)
+          if (match?.[1] && stdout.includes('serving until Ctrl-C')) resolve(match[1])
+        })
+        void exited.then(() => reject(new Error(`devsys exited early:\n${stdout}`)))
+      })
+      expect(stdout).toMatch(
+        /✓ deployed release [0-9a-f]{12} to .*deploys\/local\/my-blog\/production/,
+      )
+      expect(stdout).toContain('✓ acceptance: 3 of 3 checks passed')
+      const home = await httpRequest(url)
+      expect(home.status).toBe(200)
+      expect(home.text).toContain('Hello, world')
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      await expect(httpRequest(url)).rejects.toThrow(/ECONNREFUSED/)
     },
   )
 })
