@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { localDeployRoot } from '../../src/deploy/create-target.js'
 import {
   nockBotIdentity,
+  nockCommitPulls,
   nockCreateCommentReaction,
   nockCreateDeployment,
   nockCreateIssueComment,
@@ -114,6 +115,18 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(
         await devsys.store.acquireDeployLock(`${OWNER}/${REPO}:production`, 'probe', 'test', 1000),
       ).toEqual({ acquired: true })
+    })
+
+    it('a push to main that is no DevSys task’s merge, in a repository DevSys never deployed, deploys nothing; a redelivered push is one job', async () => {
+      const sha = site.commit('main', { 'notes.md': 'hello\n' }, 'notes')
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      nockCommitPulls(OWNER, REPO, sha, [])
+      await devsys.deliver('push', pushPayload(site, sha), 'delivery-push-1')
+      await devsys.deliver('push', pushPayload(site, sha), 'delivery-push-1')
+      const jobs = await devsys.store.listJobs({ kind: 'deploy' })
+      expect(jobs).toHaveLength(1)
+      expect(jobs[0]?.outcome).toMatchObject({ status: 'skipped', reason: 'not-deployed-here' })
+      expect(await devsys.store.listDeployments({})).toEqual([])
     })
 
     it('the next merge sends only the changed file, goes live, and marks the previous GitHub deployment inactive', async () => {

@@ -52,6 +52,25 @@ describe('deploy locks', () => {
     expect(held).toMatchObject({ acquired: false, holder: { owner: 'job:2', reason: 'second' } })
   })
 
+  it('its owner takes it again (a retried job after a crash), with a fresh expiry', async () => {
+    await store.acquireDeployLock('production', 'job:1', 'merge of #7', 60_000)
+    clock += 30_000
+    expect(
+      await store.acquireDeployLock('production', 'job:1', 'merge of #7 (retry)', 60_000),
+    ).toEqual({
+      acquired: true,
+    })
+    const refused = await store.acquireDeployLock('production', 'job:2', 'x', 60_000)
+    expect(refused).toMatchObject({
+      acquired: false,
+      holder: {
+        owner: 'job:1',
+        reason: 'merge of #7 (retry)',
+        expiresAt: '2026-01-01T00:01:30.000Z',
+      },
+    })
+  })
+
   it('only the owner releases; after that anyone can acquire', async () => {
     await store.acquireDeployLock('production', 'job:1', 'first', 60_000)
     expect(await store.releaseDeployLock('production', 'job:2')).toBe(false)
