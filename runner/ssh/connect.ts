@@ -14,7 +14,25 @@ export interface SshTarget {
   allowInsecure: boolean
   /** How long the connection and handshake may take. */
   readyTimeoutMs: number
+  /** Where the caller's settings come from, so that errors name what to change. */
+  settings: SshSettingNames
   log: Logger
+}
+
+/**
+ * The names of the settings behind a connection, as its errors tell people to fix them: the
+ * runner's REMOTE_SSH_* variables, or the deploy target's server variables and repo config.
+ */
+export interface SshSettingNames {
+  /** What the host is to DevSys, e.g. 'SSH runner host'. */
+  host: string
+  /** Where the address comes from, e.g. 'REMOTE_SSH_HOST / REMOTE_SSH_PORT'. */
+  address: string
+  user: string
+  keyPath: string
+  knownHosts: string
+  /** The setting that allows an unchecked host key; absent where there is none. */
+  allowInsecure?: string
 }
 
 const UNREACHABLE = new Set([
@@ -30,23 +48,24 @@ const UNREACHABLE = new Set([
 /**
  * Opens an SSH connection authenticated with the key file, after checking the host's key
  * against known_hosts. Without a known key for the host it refuses to connect, unless
- * `allowInsecure` (REMOTE_ALLOW_INSECURE_SSH), which logs a warning; a key that differs from
- * the known one is always refused. Failures are RunnerErrors that say what to do.
+ * `allowInsecure`, which logs a warning; a key that differs from the known one is always
+ * refused. Failures are RunnerErrors that say what to do, naming the caller's settings.
  */
 export async function connectSsh(target: SshTarget): Promise<Client> {
   const name = target.port === 22 ? target.host : `[${target.host}]:${target.port}`
+  const settings = target.settings
   const privateKey = await readFile(target.privateKeyPath).catch((error: { code?: string }) => {
     throw new RunnerError(
       'auth-failed',
       'remote-ssh',
-      `Cannot read the SSH private key ${target.privateKeyPath} (${error.code ?? 'error'}): set REMOTE_SSH_KEY_PATH to a key file DevSys can read.`,
+      `Cannot read the SSH private key ${target.privateKeyPath} (${error.code ?? 'error'}): set ${settings.keyPath} to a key file DevSys can read.`,
     )
   })
   const known = await loadKnownKeys(target, name)
   if (known.length === 0) {
     target.log.warn(
       { host: name },
-      'INSECURE: connecting over SSH without checking the host key (REMOTE_ALLOW_INSECURE_SSH); anyone on the network path can impersonate this host. Add the host to REMOTE_SSH_KNOWN_HOSTS.',
+      `INSECURE: connecting over SSH without checking the host key${settings.allowInsecure === undefined ? '' : ` (${settings.allowInsecure})`}; anyone on the network path can impersonate this host. Add the host to ${settings.knownHosts}.`,
     )
   }
 
@@ -84,7 +103,7 @@ export async function connectSsh(target: SshTarget): Promise<Client> {
           new RunnerError(
             'auth-failed',
             'remote-ssh',
-            `${name} refused user ${target.username} with the key ${target.privateKeyPath}: add its public key to ~${target.username}/.ssh/authorized_keys on the host, or fix REMOTE_SSH_USER / REMOTE_SSH_KEY_PATH.`,
+            `${name} refused user ${target.username} with the key ${target.privateKeyPath}: add its public key to ~${target.username}/.ssh/authorized_keys on the host, or fix ${settings.user} / ${settings.keyPath}.`,
           ),
         )
       } else if (error.level === 'client-timeout' || UNREACHABLE.has(error.code ?? '')) {
@@ -125,10 +144,15 @@ export async function connectSsh(target: SshTarget): Promise<Client> {
 
 /** The keys known_hosts lists for the host; empty only when insecure connections are allowed. */
 async function loadKnownKeys(target: SshTarget, name: string): Promise<KnownKey[]> {
-  const how = `Get the host's key with ssh-keyscan -p ${target.port} ${target.host} > known_hosts (check its fingerprint with the host's admin) and set REMOTE_SSH_KNOWN_HOSTS to that file; only for a throwaway test host, set REMOTE_ALLOW_INSECURE_SSH=true instead.`
+  const { knownHosts, allowInsecure } = target.settings
+  const insecure =
+    allowInsecure === undefined
+      ? ''
+      : `; only for a throwaway test host, set ${allowInsecure}=true instead`
+  const how = `Get the host's key with ssh-keyscan -p ${target.port} ${target.host} > known_hosts (check its fingerprint with the host's admin) and set ${knownHosts} to that file${insecure}.`
   let problem: string
   if (target.knownHostsPath === undefined) {
-    problem = 'no known_hosts file is configured (REMOTE_SSH_KNOWN_HOSTS)'
+    problem = `no known_hosts file is configured (${knownHosts})`
   } else {
     const text = await readFile(target.knownHostsPath, 'utf8').catch(() => undefined)
     const keys = text === undefined ? [] : findKnownKeys(text, target.host, target.port)
@@ -150,6 +174,6 @@ function unreachable(target: SshTarget, name: string, reason: string): RunnerErr
   return new RunnerError(
     'unavailable',
     'remote-ssh',
-    `Cannot reach the SSH runner host ${name} (${reason}): check that the host is up and sshd listens on port ${target.port}, or fix REMOTE_SSH_HOST / REMOTE_SSH_PORT.`,
+    `Cannot reach the ${target.settings.host} ${name} (${reason}): check that the host is up and sshd listens on port ${target.port}, or fix ${target.settings.address}.`,
   )
 }

@@ -4,7 +4,7 @@ import { OutputTail } from '../output-tail.js'
 import { checkReportPath } from '../report-path.js'
 import { type Runner, RunnerError, type RunRequest, type RunResult } from '../types.js'
 import { listWorkspace } from '../workspace-files.js'
-import { connectSsh } from './connect.js'
+import { connectSsh, type SshSettingNames } from './connect.js'
 import { downloadReport, execFixed, openSftp, uploadEntries } from './remote-files.js'
 import { buildKillCommand, buildRunCommand, checkEnvNames, quote } from './shell-quote.js'
 
@@ -26,6 +26,16 @@ export interface SshRunnerOptions {
   /** Time between SIGTERM and SIGKILL to the remote process group; default 5 s. */
   killGraceMs?: number
   log: Logger
+}
+
+/** The runner's settings, as connection errors name them (environment variables). */
+const SETTINGS: SshSettingNames = {
+  host: 'SSH runner host',
+  address: 'REMOTE_SSH_HOST / REMOTE_SSH_PORT',
+  user: 'REMOTE_SSH_USER',
+  keyPath: 'REMOTE_SSH_KEY_PATH',
+  knownHosts: 'REMOTE_SSH_KNOWN_HOSTS',
+  allowInsecure: 'REMOTE_ALLOW_INSECURE_SSH',
 }
 
 /**
@@ -61,6 +71,7 @@ export function createSshRunner(opts: SshRunnerOptions): Runner {
         ...(opts.knownHostsPath === undefined ? {} : { knownHostsPath: opts.knownHostsPath }),
         allowInsecure: opts.allowInsecure ?? false,
         readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
+        settings: SETTINGS,
         log: opts.log,
       })
       let runDir: string | undefined

@@ -276,10 +276,17 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
   })
 
   it('says the host is unreachable when nothing listens', async () => {
-    const error = await target({ port: await freePort() })
+    const port = await freePort()
+    // A known key for that port, so the target gets as far as connecting.
+    const knownHostsPath = join(dir, 'known_hosts_down')
+    await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${sshd.hostPublicKey}\n`)
+    const error = await target({ port, knownHostsPath })
       .state()
       .catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'unavailable', target: 'ssh' })
+    expect((error as Error).message).toMatch(
+      /Cannot reach the deploy host .*or fix the environment's ssh\.host \/ ssh\.port in \.github\/devsys\.yml/,
+    )
   })
 
   it('refuses a host whose key is not in known_hosts, before sending anything', async () => {
@@ -293,5 +300,18 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
       .catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'unavailable', target: 'ssh' })
     expect((error as Error).message).toMatch(/known_hosts/)
+  })
+
+  it("names the deploy's settings, not the test runner's, when the host's key is unknown", async () => {
+    const empty = join(dir, 'known_hosts_empty')
+    await writeFile(empty, '')
+    const error = await target({ knownHostsPath: empty })
+      .state()
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'unavailable', target: 'ssh' })
+    const message = (error as Error).message
+    expect(message).toContain(`${empty} has no key for [127.0.0.1]:${sshd.port}`)
+    expect(message).toMatch(/set EXTERNAL_DEPLOY_KNOWN_HOSTS to that file\.$/)
+    expect(message).not.toContain('REMOTE_')
   })
 })

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Client } from 'ssh2'
-import { connectSsh } from '../../../runner/ssh/connect.js'
+import { connectSsh, type SshSettingNames } from '../../../runner/ssh/connect.js'
 import { DeployError, type DeployTarget, type TargetState, type UploadResult } from '../types.js'
 import {
   checkReleaseId,
@@ -45,6 +45,15 @@ export interface SshTargetOptions {
   log: Logger
 }
 
+/** The settings behind an ssh deploy, as connection errors name them. */
+const SETTINGS: SshSettingNames = {
+  host: 'deploy host',
+  address: "the environment's ssh.host / ssh.port in .github/devsys.yml",
+  user: "the environment's ssh.user in .github/devsys.yml",
+  keyPath: 'EXTERNAL_DEPLOY_SSH_KEY_PATH',
+  knownHosts: 'EXTERNAL_DEPLOY_KNOWN_HOSTS',
+}
+
 /** Output kept from the commands that print markers (2,000 files make about 150 KB). */
 const MARKER_OUTPUT = 64 * 1024 * 1024
 
@@ -70,6 +79,7 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
         ...(opts.knownHostsPath === undefined ? {} : { knownHostsPath: opts.knownHostsPath }),
         allowInsecure: opts.allowInsecure ?? false,
         readyTimeoutMs: 10_000,
+        settings: SETTINGS,
         log: opts.log,
       })
       // A dropped connection is forgotten, so the next call connects again.
