@@ -49,7 +49,7 @@ USER node
 # Asks the manager API from inside the container: a loopback caller, which needs the token only
 # when MANAGER_API_TOKEN is set.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const t = process.env.MANAGER_API_TOKEN; require('http').get('http://127.0.0.1:' + process.env.PORT + '/api/health', { headers: t ? { authorization: 'Bearer ' + t } : {} }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
+  CMD ["node", "-e", "require('http').get('http://127.0.0.1:' + process.env.PORT + '/api/health', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 # Node itself is PID 1 (no npx or tsx CLI in between), so `docker stop`'s SIGTERM reaches
 # DevSys's own handler, which stops the server and the worker cleanly.
 CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -19,7 +19,8 @@ export function createApiHandler(deps: Pick<AppDeps, 'store' | 'config' | 'log' 
     if (url.pathname !== '/api' && !url.pathname.startsWith('/api/')) return false
     if (url.pathname.startsWith('/api/github/')) return false
     try {
-      authorize(req, deps.config.managerApiToken)
+      // Health answers everyone (load balancers, container health checks): it tells nothing.
+      if (url.pathname !== '/api/health') authorize(req, deps.config.managerApiToken)
       await route(req, res, url, deps)
     } catch (error) {
       if (error instanceof ApiError) {

@@ -33,6 +33,17 @@ describe('manager API: authentication', () => {
     expect(header.status).toBe(200)
   })
 
+  it('answers /api/health without the token (health checks), and nothing else', async () => {
+    api = await startApiServer({ MANAGER_API_TOKEN: TOKEN })
+    const health = await httpRequest(`${api.url}/api/health`)
+    expect(health.status).toBe(200)
+    expect(health.json()).toEqual({ status: 'ok' })
+    expect((await httpRequest(`${api.url}/api/deploys`)).status).toBe(401)
+    expect((await httpRequest(`${api.url}/api/tasks/x/deploy`, { method: 'POST' })).status).toBe(
+      401,
+    )
+  })
+
   it('without a token, serves local callers and refuses remote ones', () => {
     const from = (remoteAddress: string) =>
       ({ headers: {}, socket: { remoteAddress } }) as unknown as IncomingMessage
