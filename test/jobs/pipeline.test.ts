@@ -5,6 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRemote, git } from '../helpers/git-remote.js'
 import {
   nockBotIdentity,
+  nockCommitPulls,
+  nockCreateDeployment,
+  nockDeploymentStatus,
   nockCreateCheckRun,
   nockCreateIssueComment,
   nockCreatePull,
@@ -16,6 +19,7 @@ import {
   nockUpdateIssueComment,
   useGitHubMock,
 } from '../helpers/github.js'
+import { httpRequest } from '../helpers/http.js'
 import { examplePayload } from '../helpers/payloads.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { type IntakeHarness, startIntake, testLabel } from '../intake/harness.js'
@@ -44,7 +48,7 @@ afterEach(async () => {
 
 describe('the whole pipeline', () => {
   it.skipIf(!hasPhp)(
-    'issue → task → generated blog on a draft PR → its PHPUnit suite passes → PR ready for review',
+    'issue → task → generated blog on a draft PR → its PHPUnit suite passes → PR ready → merged → deployed and verified live',
     async () => {
       // Intake
       nockGetContent(OWNER, REPO, CONFIG, null, null)
@@ -97,6 +101,53 @@ describe('the whole pipeline', () => {
         headSha: head,
         runner: 'local',
       })
+
+      // Merge (as GitHub's merge button does) and the push of the merge: deploy to production.
+      const work = join(remote.root, 'merge')
+      git(remote.root, 'clone', '-q', remote.bare, work)
+      git(
+        work,
+        'merge',
+        '-q',
+        '--no-ff',
+        '-m',
+        'Merge pull request #5',
+        'origin/devsys/create-blog',
+      )
+      git(work, 'push', '-q', 'origin', 'main')
+      const merge = git(work, 'rev-parse', 'HEAD')
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      nockCommitPulls(OWNER, REPO, merge, [5])
+      const deployment = nockCreateDeployment(OWNER, REPO, 700).body
+      const inProgress = nockDeploymentStatus(OWNER, REPO, 700).body
+      const acceptance = nockCreateCheckRun(OWNER, REPO, 91).body
+      const verified = nockUpdateCheckRun(OWNER, REPO, 91).body
+      const live = nockDeploymentStatus(OWNER, REPO, 700).body
+      const deployed = nockCreateIssueComment(OWNER, REPO, 5, { id: 2002 })
+      await devsys.deliver(
+        'push',
+        examplePayload('push', undefined, (p) => {
+          p.ref = 'refs/heads/main'
+          p.after = merge
+          p.deleted = false
+          p.repository.clone_url = remote.bare
+          p.repository.default_branch = 'main'
+          p.repository.master_branch = 'main'
+        }),
+      )
+      expect(await deployment).toMatchObject({ ref: merge, environment: 'production' })
+      expect(await inProgress).toMatchObject({ state: 'in_progress' })
+      expect(await acceptance).toMatchObject({ name: 'DevSys / acceptance', head_sha: merge })
+      expect(await verified).toMatchObject({
+        conclusion: 'success',
+        output: { title: '3 of 3 acceptance checks passed in production' },
+      })
+      const success = await live
+      expect(success).toMatchObject({ state: 'success' })
+      const page = await httpRequest(`${success.environment_url}/post.php?id=1`)
+      expect(page.status).toBe(200)
+      expect(page.text).toContain('This is the first post.')
+      expect((await deployed.body).body).toContain('Acceptance: 3 of 3 checks passed.')
     },
   )
 })
