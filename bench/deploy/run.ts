@@ -1,0 +1,250 @@
+/**
+ * Deploy benchmark (issue 5, item 11): a generated site deployed with DevSys's ssh target to an
+ * OpenSSH server on loopback, fully and after a one-file change, side by side with
+ * `rsync -a --delete` over the same server in the same run; then the rollback switch
+ * (`activate(previous)`) for sites of 2,000 and 20,000 files, on the ssh and the local target.
+ *
+ *   npx tsx bench/deploy/run.ts [--files=2000] [--rounds=5] [--warmup=1] [--sizes=2000,20000]
+ *     [--switches=20] [--max-ratio=1] [--max-flat=1.5] [--enforce] [--shell-rc]
+ *   (or BENCH_FILES, BENCH_ROUNDS, BENCH_WARMUP, BENCH_SIZES, BENCH_SWITCHES, BENCH_MAX_RATIO,
+ *   BENCH_MAX_FLAT, BENCH_ENFORCE=1, BENCH_SHELL_RC=1)
+ *
+ * Needs OpenSSH's sshd, ssh and ssh-keygen, rsync, and git. Exits non-zero when a deploy fails
+ * or leaves the wrong files, and, with --enforce, when a target is missed.
+ */
+
+import { execFile } from 'node:child_process'
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { pino } from 'pino'
+import type { Sshd } from '../../test/helpers/services.js'
+import { summarize } from '../lib/summarize.js'
+import { compare, type DeployRow, flatness, renderReport, type Target } from './report.js'
+import { measureRollback, type RollbackSample } from './rollback.js'
+import { expectSite, runRound } from './round.js'
+import { liveRelease, rsyncVersion } from './sides.js'
+import { changeOneFile, freshCheckout, generateSite } from './site.js'
+import { startBenchSshd } from './sshd.js'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+
+function option(name: string): string | undefined {
+  const arg = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
+  if (arg === `--${name}`) return 'true'
+  return (
+    arg?.slice(name.length + 3) ?? process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`]
+  )
+}
+
+function numberOption(name: string, fallback: number, min: number, max: number): number {
+  const raw = option(name)
+  const value = raw === undefined ? fallback : Number(raw)
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`--${name} must be a number between ${min} and ${max}, got ${raw}`)
+  }
+  return value
+}
+
+function intOption(name: string, fallback: number, min: number, max: number): number {
+  const value = numberOption(name, fallback, min, max)
+  if (!Number.isInteger(value)) throw new Error(`--${name} must be an integer, got ${value}`)
+  return value
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+
+/** Why the benchmark cannot run here (a missing tool), with how to get it; null when it can. */
+async function missingTools(): Promise<string | null> {
+  const rsync = await rsyncVersion()
+  if (!rsync.ok) return rsync.problem
+  const sshd = await access('/usr/sbin/sshd').then(
+    () => null,
+    () => 'OpenSSH sshd is not installed: apt-get install -y openssh-server, then run again',
+  )
+  return sshd
+}
+
+async function version(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(cmd, args, { timeout: 10_000 })
+    return (stdout.trim() || stderr.trim()).split('\n')[0] ?? ''
+  } catch (error) {
+    return `unavailable (${(error as { code?: string }).code ?? 'error'})`
+  }
+}
+
+async function folders(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isDirectory()).length
+}
+
+async function main(): Promise<void> {
+  const files = intOption('files', 2000, 10, 200_000)
+  const rounds = intOption('rounds', 5, 1, 100)
+  const warmup = intOption('warmup', 1, 0, 10)
+  const switches = intOption('switches', 20, 1, 1000)
+  const maxRatio = numberOption('max-ratio', 1, 0.01, 100)
+  const maxFlat = numberOption('max-flat', 1.5, 1, 100)
+  const enforce = ['true', '1'].includes(option('enforce') ?? 'false')
+  const shellRc = ['true', '1'].includes(option('shell-rc') ?? 'false')
+  const sizes = (option('sizes') ?? '2000,20000').split(',').map((s) => Number(s.trim()))
+  if (sizes.some((n) => !Number.isInteger(n) || n < 10 || n > 200_000)) {
+    throw new Error('--sizes must be integers between 10 and 200000, separated by commas')
+  }
+  const missing = await missingTools()
+  if (missing !== null) {
+    process.stderr.write(`${missing}\n`)
+    process.exitCode = 1
+    return
+  }
+  const log = pino({ level: 'silent' })
+  const root = await mkdtemp(path.join(os.tmpdir(), 'devsys-bench-deploy-'))
+  let sshd: Sshd | undefined
+  try {
+    // 1. The server: OpenSSH on loopback with its own host key, client key and known_hosts.
+    print(
+      `deploy: files=${files} rounds=${rounds} warmup=${warmup} sizes=${sizes.join(',')} (in ${root})`,
+    )
+    const tools = {
+      OpenSSH: await version('ssh', ['-V']),
+      rsync: await version('rsync', ['--version']),
+      git: await version('git', ['--version']),
+    }
+    await mkdir(path.join(root, 'sshd'))
+    sshd = await startBenchSshd(path.join(root, 'sshd'), { shellRc })
+
+    // 2. The site, the one-file change (times kept) and the same change as a fresh checkout.
+    const sites = path.join(root, 'sites')
+    await mkdir(sites)
+    const a = await generateSite(path.join(sites, 'a'), files)
+    const b = await changeOneFile(a, path.join(sites, 'b'), 'one-file change')
+    const fresh = await freshCheckout(b, path.join(sites, 'b-fresh'))
+    const siteFolders = await folders(a.dir)
+    print(
+      `  site: ${a.files} files in ${siteFolders} folders, ${(a.bytes / 2 ** 20).toFixed(1)} MiB; release ${a.id.slice(0, 12)} → ${b.id.slice(0, 12)}`,
+    )
+
+    // 3. Rounds: warm-ups, then measured ones, each on fresh folders on the server.
+    const rows: DeployRow[] = [
+      { deploy: 'full', side: 'devsys', runs: [] },
+      { deploy: 'full', side: 'rsync', runs: [] },
+      { deploy: 'one-file', side: 'devsys', runs: [] },
+      { deploy: 'one-file', side: 'rsync', runs: [] },
+      { deploy: 'one-file-fresh', side: 'rsync', runs: [] },
+    ]
+    for (let i = 0; i < warmup + rounds; i++) {
+      const measured = i >= warmup
+      const dir = path.join(root, 'remote', `round-${i}`)
+      const result = await runRound({ sshd, dir, a, b, fresh, devsysFirst: i % 2 === 0, log })
+      const parts: string[] = []
+      for (const row of rows) {
+        const run = result[row.side][row.deploy]
+        if (run === undefined) continue
+        parts.push(`${row.deploy}/${row.side} ${run.ms.toFixed(0)}`)
+        if (measured) row.runs.push(run)
+      }
+      print(`  ${measured ? `round ${i - warmup + 1}` : 'warm-up'}: ${parts.join(', ')} ms`)
+      await rm(dir, { recursive: true, force: true })
+    }
+    compare(rows)
+
+    // 4. Rollback by site size, each size's sites generated, measured and removed in turn.
+    const rollback: RollbackSample[] = []
+    for (const size of sizes) {
+      const dir = path.join(root, `rollback-${size}`)
+      const site = await generateSite(path.join(dir, 'a'), size, 2)
+      const changed = await changeOneFile(site, path.join(dir, 'b'), 'rollback')
+      const sample = await measureRollback({
+        sshd,
+        a: site,
+        b: changed,
+        remote: path.join(dir, 'remote'),
+        switches,
+        coldSwitches: Math.min(switches, 5),
+        log,
+      })
+      // After the switches, whichever release is live must be served whole.
+      const sshRoot = path.join(dir, 'remote', 'ssh')
+      const live = (await liveRelease(sshRoot)) === changed.id ? changed : site
+      await expectSite(path.join(sshRoot, 'current'), live, `rollback ${size}, ssh`)
+      rollback.push(sample)
+      print(
+        `  rollback ${size} files: ssh switch ${summarize(sample.sshSwitchMs).median.toFixed(1)} ms, new connection ${summarize(sample.sshColdMs).median.toFixed(1)} ms, local ${summarize(sample.localSwitchMs).median.toFixed(2)} ms (deploys ${sample.sshDeployMs.full.toFixed(0)} / ${sample.sshDeployMs.oneFile.toFixed(0)} ms)`,
+      )
+      await rm(dir, { recursive: true, force: true })
+    }
+
+    // 5. Targets, report.
+    const targets: Target[] = []
+    for (const deploy of ['full', 'one-file'] as const) {
+      const row = rows.find((r) => r.deploy === deploy && r.side === 'devsys')
+      if (row?.ratio === undefined) continue
+      targets.push({
+        name: `${deploy === 'full' ? 'full deploy' : 'one-file redeploy'} no slower than rsync (DevSys median / rsync median)`,
+        value: row.ratio,
+        limit: maxRatio,
+        pass: row.ratio <= maxRatio,
+      })
+    }
+    const picks = [
+      ['ssh, connected', (s: RollbackSample) => s.sshSwitchMs],
+      ['ssh, new connection', (s: RollbackSample) => s.sshColdMs],
+      ['local', (s: RollbackSample) => s.localSwitchMs],
+    ] as const
+    for (const [label, pick] of picks) {
+      const flat = flatness(rollback, pick)
+      if (flat === undefined) continue
+      targets.push({
+        name: `rollback time flat in site size, ${label} (median at ${flat.large.files.toLocaleString('en-US')} files / at ${flat.small.files.toLocaleString('en-US')})`,
+        value: flat.ratio,
+        limit: maxFlat,
+        pass: flat.ratio <= maxFlat,
+      })
+    }
+    const input = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+      loadavg: os.loadavg(),
+      tools,
+      rounds,
+      warmup,
+      shellRc,
+      site: { files: a.files, folders: siteFolders, bytes: a.bytes, changed: b.changed ?? '' },
+      rows,
+      rollback,
+      targets,
+    }
+    const report = renderReport(input)
+    print('')
+    print(report)
+    await writeFile(path.join(HERE, 'results.md'), report)
+    await writeFile(
+      path.join(HERE, 'results.json'),
+      `${JSON.stringify({ ...input, options: { files, rounds, warmup, sizes, switches, maxRatio, maxFlat, enforce, shellRc } }, null, 2)}\n`,
+    )
+    const missed = targets.filter((t) => !t.pass)
+    if (missed.length > 0) {
+      print(
+        `${missed.length} target(s) missed${enforce ? '' : ' (not failing the run: pass --enforce to)'}.`,
+      )
+      if (enforce) process.exitCode = 1
+    }
+  } finally {
+    await sshd?.stop()
+    await rm(root, { recursive: true, force: true, maxRetries: 3 })
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  )
+  process.exitCode = 1
+})
