@@ -41,10 +41,14 @@ export interface IntakeOptions {
   /** Deploy targets (default: DevSys's own, local environments served by php -S). */
   targets?: TargetFactory
   deployTuning?: JobDeps['deployTuning']
+  /** An existing DATA_DIR, kept on close: DevSys restarted over what a previous process left. */
+  dataDir?: string
+  /** The queue's job lease (default the queue's 30 s): short where a test kills a worker. */
+  leaseMs?: number
 }
 
 export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'devsys-intake-'))
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'devsys-intake-'))
   const loaded = loadEnv({ DATA_DIR: dataDir })
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
   const config = loaded.config
@@ -77,6 +81,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
     ),
     log,
     maxAttempts: opts.maxAttempts ?? 2,
+    ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
     backoff: { baseMs: 5, maxMs: 20 },
     pollMs: 20,
   })
@@ -104,7 +109,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
       await queue.stop()
       await targets.close()
       await store.close()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }
