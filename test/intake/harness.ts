@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import type Dockerode from 'dockerode'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Probot } from 'probot'
@@ -40,6 +41,8 @@ export interface IntakeOptions {
   runner?: RunTestsDeps['runner']
   /** Deploy targets (default: DevSys's own, local environments served by php -S). */
   targets?: TargetFactory
+  /** The Docker engine of the php target (see test/helpers/docker-loopback.ts). */
+  docker?: Dockerode
   deployTuning?: JobDeps['deployTuning']
   /** An existing DATA_DIR, kept on close: DevSys restarted over what a previous process left. */
   dataDir?: string
@@ -56,7 +59,12 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
   const store = openSqliteStore({ dataDir })
   let probot: Probot | undefined
   const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
-  const targets = createTargets({ dataDir, deploy: config.deploy, log })
+  const targets = createTargets({
+    dataDir,
+    deploy: config.deploy,
+    log,
+    ...(opts.docker === undefined ? {} : { docker: opts.docker }),
+  })
   const queue: Queue = createQueue({
     store,
     handlers: onlyJobs(

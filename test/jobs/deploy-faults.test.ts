@@ -10,11 +10,9 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
-import { connect, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Dockerode from 'dockerode'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { loadEnv } from '../../src/config/load-env.js'
 import { createTargets, localDeployRoot } from '../../src/deploy/create-target.js'
@@ -33,6 +31,7 @@ import {
   testLogger,
   useGitHubMock,
 } from '../helpers/github.js'
+import { loopbackDocker } from '../helpers/docker-loopback.js'
 import { httpRequest } from '../helpers/http.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { requireDocker, requireSshd, type Sshd, startSshd } from '../helpers/services.js'
@@ -254,13 +253,13 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
 
 describe.skipIf(!hasDocker)('fault: the php target container is gone', () => {
   let dir: string
-  let relay: Awaited<ReturnType<typeof startEngineRelay>>
+  let engine: Awaited<ReturnType<typeof loopbackDocker>>
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'devsys-faults-php-'))
-    relay = await startEngineRelay(join(dir, 'docker.sock'))
+    engine = await loopbackDocker()
   })
   afterAll(async () => {
-    await relay?.stop()
+    await engine?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -268,11 +267,11 @@ describe.skipIf(!hasDocker)('fault: the php target container is gone', () => {
     const container = `devsys-gone-${randomBytes(4).toString('hex')}`
     const loaded = loadEnv({ DATA_DIR: dir })
     if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
-    // DevSys's own targets, with a Docker client that goes through the relay (see below).
+    // DevSys's own targets, with a Docker client that goes through the loopback relay.
     const targets = createTargets({
       dataDir: dir,
       deploy: loaded.config.deploy,
-      docker: new Dockerode({ socketPath: relay.socketPath }),
+      docker: engine.docker,
       log: testLogger(),
     })
     const d = await start({ targets: targets.targetFor })
@@ -556,49 +555,5 @@ function unmount(dir: string): void {
     execFileSync('umount', [dir], { stdio: 'pipe' })
   } catch {
     execFileSync('umount', ['-l', dir])
-  }
-}
-
-/**
- * A unix socket relaying to the Docker engine that closes each client connection 100 ms after
- * the engine closed it. Why: under nock (every job-level test), @mswjs/interceptors replays a
- * request to a passed-through host as separate socket writes, the last a zero-length one from
- * ClientRequest.end(). The engine answers `Connection: close` requests it rejects at once (404
- * for a missing container) and closes before that last write, which then fails with EPIPE
- * (about 3 in 10 requests, measured), and DevSys rightly reports an engine it cannot talk to.
- * Without nock this does not happen (0 in 200); the relay only keeps that race out of the test.
- */
-async function startEngineRelay(
-  socketPath: string,
-): Promise<{ socketPath: string; stop(): Promise<void> }> {
-  const engine = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
-  const dial = (): Socket => {
-    if (engine.startsWith('unix://')) return connect(engine.slice('unix://'.length))
-    const url = new URL(engine.replace(/^tcp:/, 'http:'))
-    return connect(Number(url.port || 2375), url.hostname)
-  }
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    const upstream = dial()
-    sockets.add(client).add(upstream)
-    client.on('data', (chunk: Buffer) => upstream.write(chunk))
-    upstream.on('data', (chunk: Buffer) => client.write(chunk))
-    upstream.on('end', () => setTimeout(() => client.end(), 100).unref())
-    for (const socket of [client, upstream]) {
-      socket.on('error', () => {
-        client.destroy()
-        upstream.destroy()
-      })
-      socket.on('close', () => sockets.delete(socket))
-    }
-    client.on('close', () => upstream.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(socketPath, resolve))
-  return {
-    socketPath,
-    stop: () => {
-      for (const socket of sockets) socket.destroy()
-      return new Promise((resolve) => server.close(() => resolve()))
-    },
   }
 }

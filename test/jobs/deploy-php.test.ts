@@ -1,0 +1,101 @@
+import Dockerode from 'dockerode'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  nockBotIdentity,
+  nockCreateIssueComment,
+  nockUpdateIssueComment,
+  useGitHubMock,
+} from '../helpers/github.js'
+import { loopbackDocker } from '../helpers/docker-loopback.js'
+import { httpRequest } from '../helpers/http.js'
+import { requirePhpApacheImage, startPhpApache } from '../deploy/php-apache-container.js'
+import { type IntakeHarness, startIntake } from '../intake/harness.js'
+import {
+  BRANCH,
+  nockDeploy,
+  OWNER,
+  PR,
+  page,
+  pushPayload,
+  REPO,
+  SiteRepo,
+  saveTask,
+} from './deploy-fixture.js'
+
+const hasImage = await requirePhpApacheImage(
+  'the php deploy target is an Apache + PHP container driven through the Docker engine',
+)
+
+useGitHubMock()
+let site: SiteRepo
+let devsys: IntakeHarness
+let php: Awaited<ReturnType<typeof startPhpApache>>
+let engine: Awaited<ReturnType<typeof loopbackDocker>>
+
+describe.skipIf(!hasImage)('deploy job (php target: a real Apache + PHP container)', () => {
+  beforeAll(async () => {
+    php = await startPhpApache(new Dockerode())
+    engine = await loopbackDocker()
+  })
+  afterAll(async () => {
+    await php?.remove()
+    await engine?.close()
+  })
+  beforeEach(async () => {
+    site = new SiteRepo()
+    devsys = await startIntake({ jobs: ['deploy', 'revert'], docker: engine.docker })
+  })
+  afterEach(async () => {
+    await devsys.close()
+  })
+
+  it('merges go live in the container through the Docker engine; a failing one is switched back and reverted', async () => {
+    const config = [
+      'environments:',
+      '  production:',
+      '    target: php',
+      `    url: ${php.url}`,
+      `    php: { container: ${php.name} }`,
+      '',
+    ].join('\n')
+    await saveTask(devsys, site)
+    site.commit(BRANCH, page('v1'), 'v1')
+    const good = site.merge(BRANCH)
+    const first = nockDeploy({
+      deploymentId: 801,
+      statuses: 2,
+      config,
+      pulls: { sha: good, numbers: [PR] },
+    })
+    nockCreateIssueComment(OWNER, REPO, PR)
+    await devsys.deliver('push', pushPayload(site, good))
+
+    expect(await first.statuses[1]).toMatchObject({ state: 'success', environment_url: php.url })
+    expect((await httpRequest(`${php.url}/`)).text).toBe('Hello from DevSys: v1')
+
+    site.commit(BRANCH, { 'public/index.php': '<?php http_response_code(500);\n' }, 'break it')
+    const bad = site.merge(BRANCH)
+    const second = nockDeploy({
+      deploymentId: 802,
+      statuses: 2,
+      config,
+      pulls: { sha: bad, numbers: [PR] },
+    })
+    nockUpdateIssueComment(OWNER, REPO, 1001)
+    nockBotIdentity()
+    nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
+    await devsys.deliver('push', pushPayload(site, bad))
+
+    expect(await second.check?.completed).toMatchObject({ conclusion: 'failure' })
+    expect(await second.statuses[1]).toMatchObject({ state: 'failure' })
+    // Apache follows the switch back at once: the good release answers again.
+    const answer = await httpRequest(`${php.url}/`)
+    expect(answer.status).toBe(200)
+    expect(answer.text).toBe('Hello from DevSys: v1')
+    expect(site.log('main')).toContain(`This reverts commit ${bad}.`)
+    expect(await devsys.store.listDeployments({})).toMatchObject([
+      { commitSha: bad, state: 'failure', bad: true },
+      { commitSha: good, state: 'success', url: php.url },
+    ])
+  })
+})
