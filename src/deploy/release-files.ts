@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { lstat, readdir, realpath, stat } from 'node:fs/promises'
+import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import type { ReleaseDiff } from './types.js'
 
@@ -31,13 +31,20 @@ export class ReleaseFilesError extends Error {
 
 /** How many files are hashed at once: enough to hide disk latency, few enough for fd limits. */
 const CONCURRENCY = 16
+/** Files up to this size are hashed from one read; bigger ones are streamed. */
+const SMALL_FILE = 1024 * 1024
 
 /**
- * Lists the regular files of a release directory with their content hash, size and mode.
+ * Lists the regular files of a release directory with their content hash, size and mode: what
+ * every target deploys, records in its marker and diffs against the live release.
  *
- * `.git` is skipped at every depth. A symlink is followed only when it resolves inside `dir`
- * to a regular file (it is then deployed as a copy of that file): a link out of the release
- * could publish anything on this machine, and a linked directory could loop.
+ * `.git` is skipped at every depth. A symlink is followed only when it resolves to a regular
+ * file inside `dir` and outside any `.git`, and is then deployed as a copy of that file, by
+ * every target: a link out of the release could publish anything on this machine (or, through
+ * `.git`, the repository's history), and a linked directory could loop. Copies rather than
+ * links also mean a target never receives a link, so what one points at on the target (where
+ * shared folders are themselves links) can never differ from what was checked here, and no
+ * archive can write through one. A link that fails these checks refuses the whole release.
  */
 export async function listReleaseFiles(
   dir: string,
@@ -105,6 +112,11 @@ async function resolveInside(root: string, path: string, abs: string): Promise<s
       `${path} is a symlink pointing outside the release (${target}); commit the file itself.`,
     )
   }
+  if (inside.split(sep).includes('.git')) {
+    throw new ReleaseFilesError(
+      `${path} is a symlink into .git, which is never deployed; commit the file itself.`,
+    )
+  }
   if (!(await stat(target)).isFile()) {
     throw new ReleaseFilesError(
       `${path} is a symlink to a directory; commit the directory's files instead.`,
@@ -114,10 +126,17 @@ async function resolveInside(root: string, path: string, abs: string): Promise<s
 }
 
 async function describe(abs: string): Promise<ReleaseFile> {
-  const info = await lstat(abs)
+  const info = await stat(abs)
   const hash = createHash('sha256')
-  for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer)
+  // One read instead of a stream for the many small files of a site.
+  if (info.size <= SMALL_FILE) hash.update(await readFile(abs))
+  else for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer)
   return { sha256: hash.digest('hex'), size: info.size, mode: info.mode & 0o777 }
+}
+
+/** Whether `live` holds the same file: same content and permission bits. */
+export function sameFile(live: ReleaseFile | undefined, next: ReleaseFile): boolean {
+  return live !== undefined && live.sha256 === next.sha256 && live.mode === next.mode
 }
 
 /** What deploying `next` changes against `live` (contents or permission bits), sorted by path. */
@@ -128,7 +147,7 @@ export function diffReleases(next: ReleaseFiles, live: ReleaseFiles): ReleaseDif
   for (const [path, file] of next) {
     const old = live.get(path)
     if (old === undefined) added.push(path)
-    else if (old.sha256 !== file.sha256 || old.mode !== file.mode) changed.push(path)
+    else if (!sameFile(old, file)) changed.push(path)
   }
   for (const path of live.keys()) if (!next.has(path)) removed.push(path)
   const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)

@@ -6,8 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   diffReleases,
   listReleaseFiles,
-  ReleaseFilesError,
   type ReleaseFiles,
+  ReleaseFilesError,
+  sameFile,
 } from '../../src/deploy/release-files.js'
 
 let dir: string
@@ -54,6 +55,23 @@ describe('listReleaseFiles', () => {
     expect((error as Error).message).toMatch(/^leak\.txt is a symlink pointing outside the release/)
   })
 
+  it('refuses a symlink into .git, which is never part of the release', async () => {
+    await put('.git/packed-refs', 'history')
+    await symlink('.git/packed-refs', join(dir, 'site', 'public.txt'))
+    await expect(listReleaseFiles(join(dir, 'site'))).rejects.toThrow(
+      /^public\.txt is a symlink into \.git/,
+    )
+  })
+
+  it('hashes big files (streamed) like small ones (read at once)', async () => {
+    const big = 'x'.repeat(3 * 1024 * 1024 + 7)
+    await put('big.bin', big)
+    await put('small.txt', 'small')
+    const files = await listReleaseFiles(join(dir, 'site'))
+    expect(files.get('big.bin')).toEqual({ sha256: sha(big), size: big.length, mode: 0o644 })
+    expect(files.get('small.txt')?.sha256).toBe(sha('small'))
+  })
+
   it('refuses symlinked directories and broken links', async () => {
     await put('d/f.txt', 'f')
     await symlink('d', join(dir, 'site', 'dlink'))
@@ -95,5 +113,12 @@ describe('diffReleases', () => {
       removed: ['gone'],
     })
     expect(diffReleases(next, new Map()).added).toHaveLength(5)
+  })
+
+  it('counts a file as the same only with the same content and mode', () => {
+    expect(sameFile(f('1'), f('1'))).toBe(true)
+    expect(sameFile(f('1'), f('2'))).toBe(false)
+    expect(sameFile(f('1'), f('1', 0o755))).toBe(false)
+    expect(sameFile(undefined, f('1'))).toBe(false)
   })
 })
