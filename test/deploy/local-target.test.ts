@@ -3,8 +3,8 @@ import { watch } from 'node:fs'
 import {
   mkdir,
   mkdtemp,
-  readFile,
   readdir,
+  readFile,
   readlink,
   rm,
   stat,
@@ -193,9 +193,27 @@ describe('local target', () => {
     })
   })
 
-  it('rejects shared directories that leave the release', () => {
-    expect(() => createLocalTarget({ root: root(), shared: ['../x'] })).toThrow(/relative path/)
-    expect(() => createLocalTarget({ root: root(), shared: ['/abs'] })).toThrow(/relative path/)
+  it('rejects shared directories that leave the release or are not written plainly', () => {
+    for (const bad of ['../x', '/abs', 'data//x', './data', 'a/../b']) {
+      expect(() => createLocalTarget({ root: root(), shared: [bad] })).toThrow(/relative path/)
+    }
+    expect(() => createLocalTarget({ root: root(), shared: ['data/'] })).not.toThrow()
+  })
+
+  it('never replaces the live release for lack of a marker', async () => {
+    const target = createLocalTarget({ root: root() })
+    const r1 = await release(1, { 'a.txt': 'new' })
+    // Live, but without a marker: made by hand, or by an older DevSys.
+    await mkdir(join(root(), 'releases', r1.id), { recursive: true })
+    await writeFile(join(root(), 'releases', r1.id, 'a.txt'), 'live')
+    await symlink(`releases/${r1.id}`, join(root(), 'current'))
+    const error = await upload(target, r1).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'upload-failed', target: 'local' })
+    expect((error as Error).message).toMatch(
+      /is the live release but has no \.devsys-release\.json/,
+    )
+    expect(await readFile(join(root(), 'current/a.txt'), 'utf8')).toBe('live')
+    expect(await readdir(join(root(), 'releases'))).toEqual([r1.id])
   })
 })
 

@@ -52,6 +52,12 @@ describe.skipIf(!hasDocker)('php deploy target against a real Apache + PHP conta
     expect(result).toMatchObject({ alreadyThere: false, reused: 0 })
     expect(result.sent).toBeGreaterThan(10)
     expect(await t.state()).toEqual({ current: null, releases: [first.id] })
+    // The same marker as the other targets, written last: the release's id and every file sent.
+    const marker = await execInContainer(docker, php.container, [
+      'cat',
+      `/var/www/devsys/releases/${first.id}/.devsys-release.json`,
+    ])
+    expect(JSON.parse(marker.stdout)).toMatchObject({ id: first.id, fileCount: result.sent })
     await t.activate(first.id)
     const home = await page()
     expect(home.status).toBe(200)

@@ -3,12 +3,16 @@ import { randomBytes } from 'node:crypto'
 import {
   access,
   appendFile,
+  chmod,
+  lstat,
   mkdir,
   mkdtemp,
   readdir,
+  readFile,
   readlink,
   rm,
   stat,
+  symlink,
   writeFile,
 } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -273,6 +277,48 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
     expect(again).toMatchObject({ sent: 1, reused: 1999 })
     // One round trip per file would take far longer than this on loopback.
     expect(elapsed).toBeLessThan(15_000)
+  })
+
+  it('deploys a link inside the release as a copy and a mode change as a change; refuses a link out', async () => {
+    const site = join(dir, 'linked site')
+    await mkdir(join(site, 'public'), { recursive: true })
+    await mkdir(join(site, 'bin'))
+    await writeFile(join(site, 'public/index.php'), '<?php echo "linked";')
+    await symlink('index.php', join(site, 'public/home.php'))
+    await writeFile(join(site, 'bin/run'), '#!/bin/sh\n', { mode: 0o644 })
+    const deployRoot = join(dir, 'linked')
+    const t = target({ root: deployRoot })
+    const a = { id: 'c'.repeat(40), dir: site }
+    expect(await upload(a, t)).toMatchObject({ sent: 3, reused: 0 })
+    await t.activate(a.id)
+    const home = join(deployRoot, 'current/public/home.php')
+    expect((await lstat(home)).isFile()).toBe(true)
+    expect(await readFile(home, 'utf8')).toBe('<?php echo "linked";')
+    const marker = JSON.parse(
+      await readFile(join(deployRoot, 'current/.devsys-release.json'), 'utf8'),
+    )
+    expect(marker).toMatchObject({ id: a.id, fileCount: 3 })
+    expect(Object.keys(marker.files)).toEqual(['bin/run', 'public/home.php', 'public/index.php'])
+
+    // The executable bit alone is a change: sent, not hard-linked with the old mode.
+    await chmod(join(site, 'bin/run'), 0o755)
+    const b = { id: 'd'.repeat(40), dir: site }
+    expect(await t.diff(b)).toEqual({ added: [], changed: ['bin/run'], removed: [] })
+    expect(await upload(b, t)).toMatchObject({ sent: 1, reused: 2 })
+    const mode = async (id: string) =>
+      (await stat(join(deployRoot, 'releases', id, 'bin/run'))).mode & 0o777
+    expect(await mode(b.id)).toBe(0o755)
+    expect(await mode(a.id)).toBe(0o644)
+
+    // A link out of the release refuses it before anything reaches the host.
+    await symlink('/etc/passwd', join(site, 'public/passwd'))
+    const error = await upload({ id: 'e'.repeat(40), dir: site }, t).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'upload-failed', target: 'ssh' })
+    expect((error as Error).message).toMatch(
+      /public\/passwd is a symlink pointing outside the release/,
+    )
+    expect((await readdir(join(deployRoot, 'releases'))).sort()).toEqual([a.id, b.id])
+    await t.close()
   })
 
   it('says the host is unreachable when nothing listens', async () => {

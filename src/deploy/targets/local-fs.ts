@@ -1,16 +1,6 @@
 import { link, stat } from 'node:fs/promises'
-import { posix } from 'node:path'
 
 // Small filesystem helpers of the local target.
-
-/** Validates a shared directory name: a relative posix path that stays inside the release. */
-export function checkSharedDir(dir: string): string {
-  const norm = posix.normalize(dir).replace(/\/+$/, '')
-  if (norm === '' || norm === '.' || norm.startsWith('/') || norm.split('/').includes('..')) {
-    throw new Error(`shared directory "${dir}" must be a relative path inside the release`)
-  }
-  return norm
-}
 
 export async function tryLink(from: string, to: string): Promise<boolean> {
   try {

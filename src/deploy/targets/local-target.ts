@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import {
+  chmod,
   copyFile,
   cp,
-  chmod,
   mkdir,
-  readFile,
   readdir,
+  readFile,
   readlink,
   rename,
   rm,
@@ -15,10 +15,25 @@ import {
   unlink,
   writeFile,
 } from 'node:fs/promises'
-import { dirname, join, posix, relative } from 'node:path'
-import { checkSharedDir, codeOf, exists, messageOf, tryLink } from './local-fs.js'
-import { diffReleases, listReleaseFiles, type ReleaseFiles } from '../release-files.js'
+import { dirname, join, posix } from 'node:path'
+import { diffReleases, type ReleaseFiles, sameFile } from '../release-files.js'
 import { DeployError, type DeployTarget, type Release, type UploadResult } from '../types.js'
+import { codeOf, exists, messageOf, tryLink } from './local-fs.js'
+import {
+  checkSharedPaths,
+  formatReleaseMarker,
+  isReleaseId,
+  isShared,
+  listDeployFiles,
+  liveWithoutMarker,
+  parseReleaseMarker,
+  RELEASE_MARKER,
+  type ReleaseMarker,
+  sharedLinkTarget,
+} from './release-plan.js'
+
+// Also exported here, where tests and benchmarks of the local target import it from.
+export { RELEASE_MARKER }
 
 export interface LocalTargetOptions {
   /** The target directory: `releases/`, `shared/` and the `current` symlink live here. */
@@ -29,44 +44,26 @@ export interface LocalTargetOptions {
   url?: string
 }
 
-/** Written last into a release: a release directory without it is not complete. */
-export const RELEASE_MARKER = '.devsys-release.json'
-
-interface Marker {
-  id: string
-  fileCount: number
-  /** Kept so that diff and reuse never re-hash (or follow the shared links of) a live release. */
-  files: Record<string, { sha256: string; size: number; mode: number }>
-}
-
-const RELEASE_ID = /^[0-9a-f]{7,64}$/
-/** A committed file of the marker's name would be overwritten by the marker: never deploy it. */
-const isMarker = (path: string) => path === RELEASE_MARKER
-
 /** A deploy target in a directory on this machine (the embedded default). */
 export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
   const root = opts.root
   const releasesDir = join(root, 'releases')
-  const shared = (opts.shared ?? []).map(checkSharedDir)
-  // Files under a shared directory are live data in the current release, never reused.
-  const isShared = (path: string) => shared.some((d) => path === d || path.startsWith(`${d}/`))
+  const shared = checkSharedPaths(opts.shared ?? [])
   const fail = (code: DeployError['code'], message: string) =>
     new DeployError(code, 'local', message)
 
-  async function readMarker(id: string): Promise<Marker | null> {
-    try {
-      const marker = JSON.parse(await readFile(join(releasesDir, id, RELEASE_MARKER), 'utf8'))
-      return (marker as Marker).id === id ? (marker as Marker) : null
-    } catch {
-      return null
-    }
+  /** The marker of a complete release, or null (no such release, or not complete). */
+  async function readMarker(id: string): Promise<ReleaseMarker | null> {
+    const text = await readFile(join(releasesDir, id, RELEASE_MARKER), 'utf8').catch(() => '')
+    const marker = parseReleaseMarker(text)
+    return marker?.id === id ? marker : null
   }
 
   /** The release a link in root points at (`current`, `previous`), or null when there is none. */
   async function linkedId(name: string): Promise<string | null> {
     try {
       const id = posix.basename(await readlink(join(root, name)))
-      return RELEASE_ID.test(id) ? id : null
+      return isReleaseId(id) ? id : null
     } catch (error) {
       if (codeOf(error) === 'ENOENT') return null
       throw fail('unavailable', `cannot read ${join(root, name)}: ${messageOf(error)}`)
@@ -89,7 +86,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
   async function liveFiles(): Promise<ReleaseFiles> {
     const id = await currentId()
     const marker = id === null ? null : await readMarker(id)
-    return new Map(Object.entries(marker?.files ?? {}))
+    return marker?.files ?? new Map()
   }
 
   async function completeReleases(): Promise<string[]> {
@@ -101,7 +98,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
       throw fail('unavailable', `cannot list ${releasesDir}: ${messageOf(error)}`)
     }
     const dated: { id: string; at: number }[] = []
-    for (const id of names.filter((n) => RELEASE_ID.test(n))) {
+    for (const id of names.filter(isReleaseId)) {
       try {
         dated.push({ id, at: (await stat(join(releasesDir, id, RELEASE_MARKER))).mtimeMs })
       } catch {
@@ -112,7 +109,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
   }
 
   async function upload(release: Release, signal: AbortSignal): Promise<UploadResult> {
-    if (!RELEASE_ID.test(release.id)) throw fail('upload-failed', `bad release id ${release.id}`)
+    if (!isReleaseId(release.id)) throw fail('upload-failed', `bad release id ${release.id}`)
     if ((await readMarker(release.id)) !== null) {
       return { alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 }
     }
@@ -120,7 +117,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     const tmp = join(releasesDir, `.tmp-${release.id}-${randomBytes(6).toString('hex')}`)
     const sharedSeeds: string[] = []
     try {
-      const files = await listReleaseFiles(release.dir, { signal, skip: isMarker })
+      const files = await listDeployFiles(release, 'local', { signal })
       const live = await liveFiles()
       const liveId = await currentId()
       await mkdir(tmp, { recursive: true })
@@ -136,9 +133,8 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
           await mkdir(parent, { recursive: true })
           made.add(parent)
         }
-        const old = live.get(path)
-        const unchanged = old?.sha256 === file.sha256 && old.mode === file.mode
-        if (liveId !== null && unchanged && !isShared(path)) {
+        // Files under a shared directory are live data in the current release, never reused.
+        if (liveId !== null && sameFile(live.get(path), file) && !isShared(path, shared)) {
           // Releases are never written to, so an unchanged file can share the live one's inode.
           if (await tryLink(join(releasesDir, liveId, path), dest)) {
             reused++
@@ -152,17 +148,14 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
       }
       for (const dir of shared) {
         signal.throwIfAborted()
-        await linkShared(tmp, final, dir, sharedSeeds)
+        await linkShared(tmp, dir, sharedSeeds)
       }
-      const marker: Marker = {
-        id: release.id,
-        fileCount: files.size,
-        files: Object.fromEntries(files),
-      }
-      await writeFile(join(tmp, RELEASE_MARKER), JSON.stringify(marker))
+      await writeFile(join(tmp, RELEASE_MARKER), formatReleaseMarker({ id: release.id, files }))
       // A release directory without its marker was not made by a finished upload (the rename
       // below is the only way one appears): clear it so the rename can land, unless it is live.
-      if ((await exists(final)) && (await currentId()) !== release.id) {
+      if (await exists(final)) {
+        if ((await currentId()) === release.id)
+          throw fail('upload-failed', liveWithoutMarker(release.id))
         await rm(final, { recursive: true, force: true })
       }
       try {
@@ -194,7 +187,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
    * copy with a link to it. The seed is copied under a temporary name and renamed, so a full
    * disk never leaves a half-seeded shared directory that later releases would keep.
    */
-  async function linkShared(tmp: string, final: string, dir: string, seeds: string[]) {
+  async function linkShared(tmp: string, dir: string, seeds: string[]) {
     const target = join(root, 'shared', dir)
     const inRelease = join(tmp, dir)
     if (!(await exists(target))) {
@@ -207,8 +200,8 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     }
     await rm(inRelease, { recursive: true, force: true })
     await mkdir(dirname(inRelease), { recursive: true })
-    // Relative, computed from where the release will live, so the root can be moved whole.
-    await symlink(relative(dirname(join(final, dir)), target), inRelease)
+    // Relative, from where the release will live (releases/<id>/), so the root can be moved whole.
+    await symlink(sharedLinkTarget(dir), inRelease)
   }
 
   async function state() {
@@ -220,22 +213,13 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     url: opts.url ?? null,
     state,
     async diff(release, signal) {
-      try {
-        const next = await listReleaseFiles(
-          release.dir,
-          signal === undefined ? { skip: isMarker } : { signal, skip: isMarker },
-        )
-        return diffReleases(next, await liveFiles())
-      } catch (error) {
-        if (error instanceof DeployError) throw error
-        if (signal?.aborted === true) throw fail('aborted', `diff of ${release.id} was cancelled`)
-        throw fail('upload-failed', `cannot read release ${release.id}: ${messageOf(error)}`)
-      }
+      const next = await listDeployFiles(release, 'local', { signal })
+      return diffReleases(next, await liveFiles())
     },
     upload: (release, { signal }) => upload(release, signal),
     async activate(releaseId, signal) {
       signal?.throwIfAborted()
-      if (!RELEASE_ID.test(releaseId) || (await readMarker(releaseId)) === null) {
+      if (!isReleaseId(releaseId) || (await readMarker(releaseId)) === null) {
         throw fail(
           'not-found',
           `release ${releaseId} is not complete in ${releasesDir}; upload it first`,

@@ -1,4 +1,4 @@
-import { RELEASE_MARKER, sharedLinkTarget } from './release-plan.js'
+import { liveWithoutMarker, RELEASE_MARKER, sharedLinkTarget } from './release-plan.js'
 
 // The shell scripts the php target runs in its container with `sh -c SCRIPT sh ARGS...`. Every
 // path and id is an argument ("$1", "$2", ...), so nothing from a release or the config is ever
@@ -8,19 +8,23 @@ const MARKER = RELEASE_MARKER
 /** Separates the parts of a script's output. */
 export const SEPARATOR = '--devsys--'
 
-/** $1 root, $2 id, then shared folders: makes the layout, drops temp releases, says if `id` is complete. */
+/**
+ * $1 root, $2 id, $3 what to say of a live release without marker, then shared folders: makes
+ * the layout, drops temp releases, says if `id` is complete, else removes its folder unless live.
+ */
 export function prepareArgv(root: string, id: string, shared: readonly string[]): string[] {
   const script = [
-    'root=$1 id=$2; shift 2',
+    'root=$1 id=$2 live=$3; shift 3',
     'mkdir -p "$root/releases" || exit 1',
     // Shared folders belong to Apache's user: the site writes uploads and caches there.
     'for s do mkdir -p "$root/shared/$s" && chown www-data: "$root/shared/$s" 2>/dev/null; done',
     'cd "$root/releases" || exit 1',
     'rm -rf -- .tmp-* || exit 1',
     `if [ -f "$id/${MARKER}" ]; then echo complete; exit 0; fi`,
+    'if [ "$(readlink ../current 2>/dev/null)" = "releases/$id" ]; then echo "$live" >&2; exit 4; fi',
     'rm -rf -- "$id"',
   ].join('\n')
-  return ['sh', '-c', script, 'sh', root, id, ...shared]
+  return ['sh', '-c', script, 'sh', root, id, liveWithoutMarker(id), ...shared]
 }
 
 /** $1 releases folder, $2 temp name, $3 id, then pairs of shared path and link: links, then renames. */

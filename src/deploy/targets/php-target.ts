@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import Dockerode from 'dockerode'
 import { describeEngine } from '../../../runner/docker/docker-errors.js'
+import { diffReleases } from '../release-files.js'
 import { DeployError, type DeployTarget, type UploadResult } from '../types.js'
 import { execInContainer } from './docker-exec.js'
+import { packRelease } from './pack-release.js'
 import {
   activateArgv,
   finishArgv,
@@ -15,11 +17,9 @@ import {
 import {
   checkReleaseId,
   checkSharedPaths,
-  diffHashes,
-  packRelease,
-  parseMarker,
+  listDeployFiles,
+  parseReleaseMarker,
   parseStateOutput,
-  readLocalRelease,
 } from './release-plan.js'
 
 export interface PhpTargetOptions {
@@ -118,15 +118,15 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
     url: opts.url ?? null,
     state,
 
-    async diff(release) {
-      const local = await readLocalRelease(release.dir, shared)
+    async diff(release, signal) {
+      const local = await listDeployFiles(release, 'php', { skipShared: shared, signal })
       const live = await run(liveMarkerArgv(root), 'read the live release')
-      return diffHashes(local.hashes, parseMarker(live.stdout))
+      return diffReleases(local, parseReleaseMarker(live.stdout)?.files ?? new Map())
     },
 
     async upload(release, { signal, log }): Promise<UploadResult> {
       const id = checkReleaseId(release.id, 'php')
-      const local = await readLocalRelease(release.dir, shared)
+      const files = await listDeployFiles(release, 'php', { skipShared: shared, signal })
       // 1. Layout, stale temp releases removed, and is this release there already?
       const prepared = await run(
         prepareArgv(root, id, shared),
@@ -141,8 +141,8 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
         throw new DeployError('aborted', 'php', 'The deploy was cancelled before the upload.')
       // 2. Everything in one archive (a local copy, so no need to reuse files), marker last.
       const tmp = `.tmp-${id}-${randomBytes(4).toString('hex')}`
-      const files = local.entries.filter((e) => e.kind === 'file').map((e) => e.path)
-      const { stream, counter } = packRelease(release.dir, local, new Set(files), { prefix: tmp })
+      const send = new Set(files.keys())
+      const { stream, counter } = packRelease(release.dir, { id, files }, send, { prefix: tmp })
       await container
         .putArchive(stream, { path: `${root}/releases`, abortSignal: signal })
         .catch((error: unknown) => {
@@ -153,10 +153,10 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
       // 3. Shared links, then the rename that makes the release complete.
       await run(finishArgv(root, tmp, id, shared), 'finish the release', 'upload-failed')
       log.info(
-        { target: 'php', release: id, sent: files.length, bytes: counter.bytes },
+        { target: 'php', release: id, sent: send.size, bytes: counter.bytes },
         'release copied in',
       )
-      return { alreadyThere: false, sent: files.length, reused: 0, bytesSent: counter.bytes }
+      return { alreadyThere: false, sent: send.size, reused: 0, bytesSent: counter.bytes }
     },
 
     async activate(releaseId) {

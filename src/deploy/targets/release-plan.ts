@@ -1,26 +1,97 @@
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { Transform } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import tar from 'tar-stream'
-import { listWorkspace, type WorkspaceEntry } from '../../../runner/workspace-files.js'
-import { DeployError, type DeployTarget, type ReleaseDiff, type TargetState } from '../types.js'
+import {
+  listReleaseFiles,
+  type ReleaseFile,
+  type ReleaseFiles,
+  ReleaseFilesError,
+} from '../release-files.js'
+import { DeployError, type DeployTarget, type Release, type TargetState } from '../types.js'
 
-// Shared by the ssh and php targets. (src/deploy/release-files.ts, written in parallel, lists
-// and diffs releases for the local target; this file keeps what the remote targets need to
-// build tars and the `{path: sha256}` marker, and can move onto it once it lands.)
+// The layout every target (local, ssh, php) gives a release: `releases/<tree id>/` holding the
+// files, the marker written last, and shared folders linked to `<root>/shared/`.
 
-/** Files up to this size are read in one go (hashing, packing); bigger ones are streamed. */
-const SMALL_FILE = 1024 * 1024
-/** Files hashed at the same time. */
-const PARALLEL_READS = 16
-/** Tar bytes gathered before they are written on (fewer, bigger SSH packets). */
-const BATCH_BYTES = 256 * 1024
+/** Written last into every complete release: its id and its files (see formatReleaseMarker). */
+export const RELEASE_MARKER = '.devsys-release.json'
 
-/** Written last into every complete release: `{path: sha256}` of its files. */
-export const RELEASE_MARKER = '.devsys-files.json'
+/** What a release's marker records. */
+export interface ReleaseMarker {
+  id: string
+  /** Kept so that diff and reuse never re-hash (or follow the shared links of) a live release. */
+  files: ReleaseFiles
+}
+
+/** The marker's text: `{id, fileCount, files: {path: {sha256, size, mode}}}`, paths sorted. */
+export function formatReleaseMarker(marker: ReleaseMarker): string {
+  const files = Object.fromEntries(marker.files)
+  return `${JSON.stringify({ id: marker.id, fileCount: marker.files.size, files })}\n`
+}
+
+/** Reads a marker back; anything malformed is null (no release, or not a complete one). */
+export function parseReleaseMarker(text: string): ReleaseMarker | null {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return null
+  }
+  if (!isObject(value) || typeof value.id !== 'string' || !isObject(value.files)) return null
+  const files: ReleaseFiles = new Map()
+  for (const [path, file] of Object.entries(value.files)) {
+    if (!isReleaseFile(file)) return null
+    files.set(path, { sha256: file.sha256, size: file.size, mode: file.mode })
+  }
+  return value.fileCount === files.size ? { id: value.id, files } : null
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+function isReleaseFile(value: unknown): value is ReleaseFile {
+  return (
+    isObject(value) &&
+    typeof value.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(value.sha256) &&
+    Number.isSafeInteger(value.size) &&
+    Number.isInteger(value.mode) &&
+    (value.mode as number) >= 0 &&
+    (value.mode as number) <= 0o777
+  )
+}
+
+/**
+ * The files a target deploys from a release folder: all but a committed file named like the
+ * marker (the marker would overwrite it) and the `skipShared` folders, which the ssh and php
+ * targets leave to the host (the local target seeds its shared folders from the first release).
+ * A release that cannot be deployed (a link out of it), a cancel and a read failure are
+ * DeployErrors, so every target reports them alike.
+ */
+export async function listDeployFiles(
+  release: Release,
+  target: DeployTarget['kind'],
+  opts: { skipShared?: readonly string[]; signal?: AbortSignal | undefined } = {},
+): Promise<ReleaseFiles> {
+  const shared = opts.skipShared ?? []
+  try {
+    return await listReleaseFiles(release.dir, {
+      skip: (path) => path === RELEASE_MARKER || isShared(path, shared),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    if (opts.signal?.aborted === true)
+      throw new DeployError('aborted', target, `reading release ${release.id} was cancelled`)
+    if (error instanceof ReleaseFilesError)
+      throw new DeployError('upload-failed', target, `release ${release.id}: ${message}`)
+    throw new DeployError('upload-failed', target, `cannot read release ${release.id}: ${message}`)
+  }
+}
+
+/**
+ * Why a target will not replace the live release's folder although it has no marker (made by
+ * an older DevSys, or damaged): removing it would take the site down until the upload ends.
+ */
+export function liveWithoutMarker(id: string): string {
+  return `releases/${id} is the live release but has no ${RELEASE_MARKER} (an older DevSys made it, or it was changed by hand), so it is not replaced while live: deploy another commit first, then this one again.`
+}
 
 /** A tree id (SHA-1 or SHA-256 git): the only thing that is ever put in a release's path. */
 const RELEASE_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
@@ -42,7 +113,10 @@ export function isReleaseId(name: string): boolean {
   return RELEASE_ID.test(name)
 }
 
-/** Checks shared folder paths: relative, normalized, inside the release. */
+/**
+ * Checks the environment's shared folders: relative and already normalized (no `.`, `..` or
+ * empty segment), so the same string names the folder in a release, in `shared/` and in scripts.
+ */
 export function checkSharedPaths(shared: readonly string[]): string[] {
   return shared.map((raw) => {
     const path = raw.replace(/\/+$/, '')
@@ -53,184 +127,21 @@ export function checkSharedPaths(shared: readonly string[]): string[] {
       parts.some((p) => p === '' || p === '.' || p === '..')
     ) {
       throw new Error(
-        `shared folder ${JSON.stringify(raw)} must be a relative path inside the release`,
+        `shared folder ${JSON.stringify(raw)} must be a relative path inside the release, like data or var/uploads (no '.', '..' or '//'): fix the environment's shared list in .github/devsys.yml`,
       )
     }
     return path
   })
 }
 
+/** Whether `path` (posix, relative to a release) is one of the shared folders or inside one. */
+export function isShared(path: string, shared: readonly string[]): boolean {
+  return shared.some((s) => path === s || path.startsWith(`${s}/`))
+}
+
 /** The link a release holds at `path` to reach `<root>/shared/<path>` from `releases/<id>/`. */
 export function sharedLinkTarget(path: string): string {
   return `${'../'.repeat(path.split('/').length + 1)}shared/${path}`
-}
-
-export interface LocalRelease {
-  /** Folders, files and symlinks to deploy (shared folders and the marker left out). */
-  entries: WorkspaceEntry[]
-  /** `{path: sha256}` of files and symlinks (a link hashes as `symlink:<target>`). */
-  hashes: Record<string, string>
-}
-
-/** Lists and hashes a local release folder (without .git, shared folders and a stray marker). */
-export async function readLocalRelease(
-  dir: string,
-  shared: readonly string[],
-): Promise<LocalRelease> {
-  const listing = await listWorkspace(dir)
-  const inShared = (path: string): boolean =>
-    shared.some((s) => path === s || path.startsWith(`${s}/`))
-  const entries = listing.entries.filter((e) => e.path !== RELEASE_MARKER && !inShared(e.path))
-  const hashes: Record<string, string> = {}
-  const files = entries.filter((e) => e.kind === 'file')
-  let next = 0
-  const worker = async (): Promise<void> => {
-    for (let file = files[next++]; file !== undefined; file = files[next++]) {
-      hashes[file.path] = await hashFile(join(dir, file.path), file.size)
-    }
-  }
-  await Promise.all(Array.from({ length: PARALLEL_READS }, worker))
-  // In listing order, so the marker reads the same for the same tree.
-  const ordered: Record<string, string> = {}
-  for (const entry of entries) {
-    const hash = hashes[entry.path]
-    if (entry.kind === 'file' && hash !== undefined) ordered[entry.path] = hash
-    else if (entry.kind === 'symlink') {
-      ordered[entry.path] = createHash('sha256').update(`symlink:${entry.target}`).digest('hex')
-    }
-  }
-  return { entries, hashes: ordered }
-}
-
-async function hashFile(path: string, size: number): Promise<string> {
-  if (size <= SMALL_FILE)
-    return createHash('sha256')
-      .update(await readFile(path))
-      .digest('hex')
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256')
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')))
-  })
-}
-
-/** Parses a marker read from a target; anything malformed counts as no previous release. */
-export function parseMarker(text: string): Record<string, string> {
-  try {
-    const value = JSON.parse(text) as unknown
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return {}
-    const hashes: Record<string, string> = {}
-    for (const [path, hash] of Object.entries(value))
-      if (typeof hash === 'string') hashes[path] = hash
-    return hashes
-  } catch {
-    return {}
-  }
-}
-
-/** What `next` adds, changes and removes against `live` (both `{path: sha256}`). */
-export function diffHashes(
-  next: Record<string, string>,
-  live: Record<string, string>,
-): ReleaseDiff {
-  const diff: ReleaseDiff = { added: [], changed: [], removed: [] }
-  for (const [path, hash] of Object.entries(next)) {
-    const old = live[path]
-    if (old === undefined) diff.added.push(path)
-    else if (old !== hash) diff.changed.push(path)
-  }
-  for (const path of Object.keys(live)) if (next[path] === undefined) diff.removed.push(path)
-  for (const list of [diff.added, diff.changed, diff.removed]) list.sort()
-  return diff
-}
-
-/**
- * A tar of the release under `prefix`: every folder and symlink, the files in `send`, and the
- * marker last (so a release that has its marker has everything before it). Files are streamed
- * one by one; `counter.bytes` grows with what the consumer reads.
- */
-export function packRelease(
-  dir: string,
-  release: LocalRelease,
-  send: ReadonlySet<string>,
-  opts: { prefix: string; owner?: { uid: number; gid: number } },
-): { stream: NodeJS.ReadableStream; counter: { bytes: number } } {
-  const pack = tar.pack()
-  const counter = { bytes: 0 }
-  // Counted on the way out (a 'data' listener on the pack would start it flowing too early),
-  // and coalesced: tar-stream emits a chunk per header and per file, and each chunk written
-  // to an SSH channel is a packet of its own, so 2,000 small files would mean 6,000 packets.
-  let batch: Buffer[] = []
-  let batched = 0
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      counter.bytes += chunk.length
-      batch.push(chunk)
-      batched += chunk.length
-      if (batched < BATCH_BYTES) return done()
-      const out = Buffer.concat(batch)
-      batch = []
-      batched = 0
-      done(null, out)
-    },
-    flush(done) {
-      done(null, batch.length === 0 ? null : Buffer.concat(batch))
-    },
-  })
-  pack.pipe(counted)
-  pack.on('error', (error) => counted.destroy(error))
-  // A consumer that stops early (a lost connection) stops the packing and its file reads too.
-  counted.on('close', () => pack.destroy())
-  const common = { mtime: new Date(), uid: opts.owner?.uid ?? 0, gid: opts.owner?.gid ?? 0 }
-  const name = (path: string): string => (opts.prefix === '' ? path : `${opts.prefix}/${path}`)
-  const fill = async (): Promise<void> => {
-    if (opts.prefix !== '')
-      pack.entry({ name: `${opts.prefix}/`, type: 'directory', mode: 0o755, ...common })
-    for (const entry of release.entries) {
-      if (entry.kind === 'dir') {
-        pack.entry({
-          name: `${name(entry.path)}/`,
-          type: 'directory',
-          mode: entry.mode | 0o700,
-          ...common,
-        })
-      } else if (entry.kind === 'symlink') {
-        pack.entry({
-          name: name(entry.path),
-          type: 'symlink',
-          linkname: entry.target,
-          mode: 0o777,
-          ...common,
-        })
-      } else if (send.has(entry.path)) {
-        const header = {
-          name: name(entry.path),
-          type: 'file' as const,
-          mode: entry.mode,
-          ...common,
-        }
-        if (entry.size <= SMALL_FILE) {
-          // One read instead of a stream: most files of a site are small.
-          const data = await readFile(join(dir, entry.path))
-          await new Promise<void>((resolve, reject) =>
-            pack.entry({ ...header, size: data.length }, data, (error) =>
-              error ? reject(error) : resolve(),
-            ),
-          )
-        } else {
-          const sink = pack.entry({ ...header, size: entry.size })
-          await pipeline(createReadStream(join(dir, entry.path)), sink)
-        }
-      }
-    }
-    const marker = Buffer.from(`${JSON.stringify(release.hashes)}\n`)
-    pack.entry({ name: name(RELEASE_MARKER), type: 'file', mode: 0o644, ...common }, marker)
-    pack.finalize()
-  }
-  fill().catch((error: unknown) => pack.destroy(error as Error))
-  return { stream: counted, counter }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { quote } from '../../../runner/ssh/shell-quote.js'
-import { RELEASE_MARKER, sharedLinkTarget } from './release-plan.js'
+import { liveWithoutMarker, RELEASE_MARKER, sharedLinkTarget } from './release-plan.js'
 
 // The fixed command lines the ssh target sends. Every path is quoted with shell-quote.ts;
 // release ids are checked to be hex before they get here, and `.tmp-*` and `releases/*` are
@@ -11,8 +11,8 @@ const MARKER = quote(RELEASE_MARKER)
 
 /**
  * Makes the layout, removes temp releases left by interrupted uploads, and says whether `id` is
- * complete already; if not, removes a folder of that name without a marker and prints where
- * `current` points and the live release's marker.
+ * complete already; if not, removes a folder of that name without a marker (unless it is live:
+ * exit 4) and prints where `current` points and the live release's marker.
  */
 export function prepareCommand(root: string, id: string, shared: readonly string[]): string {
   const dirs = [`${root}/releases`, ...shared.map((s) => `${root}/shared/${s}`)]
@@ -20,6 +20,7 @@ export function prepareCommand(root: string, id: string, shared: readonly string
     `mkdir -p -- ${dirs.map(quote).join(' ')} && cd -- ${quote(root)} || exit 1`,
     'rm -rf -- releases/.tmp-* || exit 1',
     `if [ -f releases/${id}/${MARKER} ]; then echo complete; exit 0; fi`,
+    `if [ "$(readlink current 2>/dev/null)" = releases/${id} ]; then echo ${quote(liveWithoutMarker(id))} >&2; exit 4; fi`,
     `rm -rf -- releases/${id} || exit 1`,
     `printf 'live\\n%s\\n${SEPARATOR}\\n' "$(readlink current 2>/dev/null)"`,
     `cat -- current/${MARKER} 2>/dev/null; exit 0`,

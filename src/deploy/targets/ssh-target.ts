@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Client } from 'ssh2'
 import { connectSsh, type SshSettingNames } from '../../../runner/ssh/connect.js'
+import { diffReleases, type ReleaseFiles, sameFile } from '../release-files.js'
 import { DeployError, type DeployTarget, type TargetState, type UploadResult } from '../types.js'
+import { packRelease } from './pack-release.js'
 import {
   checkReleaseId,
   checkSharedPaths,
-  diffHashes,
   isReleaseId,
-  packRelease,
-  parseMarker,
+  listDeployFiles,
+  parseReleaseMarker,
   parseStateOutput,
-  readLocalRelease,
 } from './release-plan.js'
 import {
   activateCommand,
@@ -156,18 +156,18 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
     state,
 
     async diff(release, signal) {
-      const local = await readLocalRelease(release.dir, shared)
+      const local = await listDeployFiles(release, 'ssh', { skipShared: shared, signal })
       const live = await exec(liveMarkerCommand(root), 'unavailable', {
         maxOutput: MARKER_OUTPUT,
         ...(signal === undefined ? {} : { signal }),
       })
-      return diffHashes(local.hashes, parseMarker(live.stdout))
+      return diffReleases(local, parseReleaseMarker(live.stdout)?.files ?? new Map())
     },
 
     async upload(release, { signal, log }): Promise<UploadResult> {
       const id = checkReleaseId(release.id, 'ssh')
       // 1. Hash the local release, then clean up and look at what is live, in one round trip.
-      const local = await readLocalRelease(release.dir, shared)
+      const files = await listDeployFiles(release, 'ssh', { skipShared: shared, signal })
       const prepared = await exec(prepareCommand(root, id, shared), 'upload-failed', {
         signal,
         maxOutput: MARKER_OUTPUT,
@@ -178,23 +178,25 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
         return { alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 }
       }
       const [head = '', markerText = ''] = prepared.stdout.split(`${SEPARATOR}\n`)
-      const previous = /^releases\/([0-9a-f]+)$/.exec(head.split('\n')[1]?.trim() ?? '')?.[1]
-      const live = previous !== undefined && isReleaseId(previous) ? parseMarker(markerText) : {}
+      const linked = /^releases\/([0-9a-f]+)$/.exec(head.split('\n')[1]?.trim() ?? '')?.[1]
+      const marker = parseReleaseMarker(markerText)
+      // Files are reused only from a live release whose marker is its own.
+      const fromLive = linked !== undefined && isReleaseId(linked) && marker?.id === linked
+      const live: ReleaseFiles = fromLive ? marker.files : new Map()
 
-      // 2. Decide: unchanged regular files are copied on the host, the others are sent.
+      // 2. Decide: unchanged files (content and mode) are linked on the host, the rest sent.
       const reuse: string[] = []
       const send = new Set<string>()
-      for (const entry of local.entries) {
-        if (entry.kind !== 'file') continue
-        if (live[entry.path] === local.hashes[entry.path]) reuse.push(entry.path)
-        else send.add(entry.path)
+      for (const [path, file] of files) {
+        if (sameFile(live.get(path), file)) reuse.push(path)
+        else send.add(path)
       }
       const tmp = `.tmp-${id}-${randomBytes(4).toString('hex')}`
 
       // 3. Hard-link the unchanged files from the live release (one command, list on stdin).
-      if (previous !== undefined && reuse.length > 0) {
+      if (fromLive && reuse.length > 0) {
         const input = `${reuse.join('\0')}\0`
-        const copied = await exec(copyUnchangedCommand(root, previous, tmp), 'upload-failed', {
+        const copied = await exec(copyUnchangedCommand(root, linked, tmp), 'upload-failed', {
           signal,
           input,
         })
@@ -202,7 +204,7 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
       }
 
       // 4. Send the rest as one tar; the same command renames the folder into place.
-      const { stream, counter } = packRelease(release.dir, local, send, { prefix: '' })
+      const { stream, counter } = packRelease(release.dir, { id, files }, send, { prefix: '' })
       const finished = await exec(finishCommand(root, tmp, id, shared), 'upload-failed', {
         signal,
         input: stream,

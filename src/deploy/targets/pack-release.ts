@@ -1,0 +1,97 @@
+import { createReadStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import tar from 'tar-stream'
+import { formatReleaseMarker, RELEASE_MARKER, type ReleaseMarker } from './release-plan.js'
+
+/** Files up to this size are read in one go; bigger ones are streamed. */
+const SMALL_FILE = 1024 * 1024
+/** Tar bytes gathered before they are written on (fewer, bigger SSH packets). */
+const BATCH_BYTES = 256 * 1024
+/** Git records no folder modes: every folder of a release is created like this. */
+const DIR_MODE = 0o755
+
+/**
+ * A tar of the release under `prefix` for the ssh and php targets: the folders of its files,
+ * the files in `send` (with their permission bits), and the marker last (so a release that
+ * has its marker has everything before it). The tar holds no symlinks: listReleaseFiles lists
+ * a link inside the release as a copy of its file, so extracting can never write through one.
+ * Files are streamed one by one; `counter.bytes` grows with what the consumer reads.
+ */
+export function packRelease(
+  dir: string,
+  release: ReleaseMarker,
+  send: ReadonlySet<string>,
+  opts: { prefix: string; owner?: { uid: number; gid: number } },
+): { stream: NodeJS.ReadableStream; counter: { bytes: number } } {
+  const pack = tar.pack()
+  const counter = { bytes: 0 }
+  // Counted on the way out (a 'data' listener on the pack would start it flowing too early),
+  // and coalesced: tar-stream emits a chunk per header and per file, and each chunk written
+  // to an SSH channel is a packet of its own, so 2,000 small files would mean 6,000 packets.
+  let batch: Buffer[] = []
+  let batched = 0
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      counter.bytes += chunk.length
+      batch.push(chunk)
+      batched += chunk.length
+      if (batched < BATCH_BYTES) return done()
+      const out = Buffer.concat(batch)
+      batch = []
+      batched = 0
+      done(null, out)
+    },
+    flush(done) {
+      done(null, batch.length === 0 ? null : Buffer.concat(batch))
+    },
+  })
+  pack.pipe(counted)
+  pack.on('error', (error) => counted.destroy(error))
+  // A consumer that stops early (a lost connection) stops the packing and its file reads too.
+  counted.on('close', () => pack.destroy())
+  const common = { mtime: new Date(), uid: opts.owner?.uid ?? 0, gid: opts.owner?.gid ?? 0 }
+  const name = (path: string): string => (opts.prefix === '' ? path : `${opts.prefix}/${path}`)
+  const fill = async (): Promise<void> => {
+    if (opts.prefix !== '')
+      pack.entry({ name: `${opts.prefix}/`, type: 'directory', mode: DIR_MODE, ...common })
+    for (const folder of foldersOf(release.files.keys())) {
+      pack.entry({ name: `${name(folder)}/`, type: 'directory', mode: DIR_MODE, ...common })
+    }
+    for (const [path, file] of release.files) {
+      if (!send.has(path)) continue
+      const header = { name: name(path), type: 'file' as const, mode: file.mode, ...common }
+      if (file.size <= SMALL_FILE) {
+        // One read instead of a stream: most files of a site are small.
+        const data = await readFile(join(dir, path))
+        await new Promise<void>((resolve, reject) =>
+          pack.entry({ ...header, size: data.length }, data, (error) =>
+            error ? reject(error) : resolve(),
+          ),
+        )
+      } else {
+        const sink = pack.entry({ ...header, size: file.size })
+        await pipeline(createReadStream(join(dir, path)), sink)
+      }
+    }
+    const marker = Buffer.from(formatReleaseMarker(release))
+    pack.entry({ name: name(RELEASE_MARKER), type: 'file', mode: 0o644, ...common }, marker)
+    pack.finalize()
+  }
+  fill().catch((error: unknown) => pack.destroy(error as Error))
+  return { stream: counted, counter }
+}
+
+/** Every folder that holds one of `paths`, parents first. */
+function foldersOf(paths: Iterable<string>): string[] {
+  const folders = new Set<string>()
+  for (const path of paths) {
+    for (let end = path.indexOf('/'); end !== -1; end = path.indexOf('/', end + 1)) {
+      folders.add(path.slice(0, end))
+    }
+  }
+  // A parent is a prefix of its children, so it sorts before them.
+  return [...folders].sort()
+}
