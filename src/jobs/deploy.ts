@@ -124,8 +124,21 @@ export function createDeployJob(deps: DeployDeps): JobHandler<DeployPayload> {
     },
     async onFailed(payload, error, ctx) {
       const github = await deps.auth(payload.installationId)
-      // A job that died mid-deploy left its record open: close it, on GitHub too.
-      await closeOpenDeployments(github, deps.store, payload.repo, { jobId: ctx.job.id }, ctx.log)
+      // A job that died mid-deploy left its record open and its lock held: close the record
+      // (on GitHub too) and free the lock now rather than when it expires.
+      const closed = await closeOpenDeployments(
+        github,
+        deps.store,
+        payload.repo,
+        { jobId: ctx.job.id },
+        ctx.log,
+      )
+      for (const d of closed) {
+        await deps.store.releaseDeployLock(
+          environmentKey(payload.repo.fullName, d.environment),
+          `job:${ctx.job.id}`,
+        )
+      }
       const message = `${error}\n\nDevSys gave up after retrying; the live site was not changed by this deploy.`
       await answerDeploy(
         github,
@@ -565,7 +578,7 @@ export async function closeOpenDeployments(
   repo: Pick<DeployRepo, 'owner' | 'name' | 'fullName'>,
   filter: { environment?: string; jobId?: number },
   log: Logger,
-): Promise<void> {
+): Promise<Deployment[]> {
   const open = await store.listDeployments({ repo: repo.fullName, state: 'in_progress', ...filter })
   for (const d of open) {
     const message =
@@ -582,6 +595,7 @@ export async function closeOpenDeployments(
       log.warn({ err: error, deployment: d.id }, 'could not close a GitHub deployment left open')
     })
   }
+  return open
 }
 
 /** The deployment that was live before `current` goes inactive on GitHub. */
