@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createLocalTarget, RELEASE_MARKER } from '../../src/deploy/targets/local-target.js'
+import { createLocalTarget } from '../../src/deploy/targets/local-target.js'
+import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
 import { DeployError, type Release } from '../../src/deploy/types.js'
 
 const log = pino({ level: 'silent' })

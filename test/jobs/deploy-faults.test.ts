@@ -17,8 +17,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadEnv } from '../../src/config/load-env.js'
 import { createTargets, localDeployRoot } from '../../src/deploy/create-target.js'
 import { type PhpServe, servePhp } from '../../src/deploy/serve-local.js'
-import { RELEASE_MARKER } from '../../src/deploy/targets/local-target.js'
-import { RELEASE_MARKER as FILES_MARKER } from '../../src/deploy/targets/release-plan.js'
+import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
 import { createSshTarget } from '../../src/deploy/targets/ssh-target.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
@@ -227,7 +226,7 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
     })
     // The host still serves v1, complete: the link on disk, its marker, and over HTTP.
     expect(linkedRelease(host)).toBe(v1.tree)
-    const marker = readFileSync(join(host, 'current', FILES_MARKER), 'utf8')
+    const marker = readFileSync(join(host, 'current', RELEASE_MARKER), 'utf8')
     expect(marker).toContain('public/index.php')
     expect(marker).not.toContain('big.txt')
     expect(await live(served.url)).toBe('Hello from DevSys: v1')

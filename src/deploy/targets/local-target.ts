@@ -32,9 +32,6 @@ import {
   sharedLinkTarget,
 } from './release-plan.js'
 
-// Also exported here, where tests and benchmarks of the local target import it from.
-export { RELEASE_MARKER }
-
 export interface LocalTargetOptions {
   /** The target directory: `releases/`, `shared/` and the `current` symlink live here. */
   root: string
