@@ -46,12 +46,16 @@ describe('deployOnPushTrigger', () => {
   it.each([
     [
       'another branch',
-      (p: ReturnType<typeof push>) => void (p.ref = 'refs/heads/feature'),
+      (p: ReturnType<typeof push>) => {
+        p.ref = 'refs/heads/feature'
+      },
       'not-the-default-branch',
     ],
     [
       'a tag',
-      (p: ReturnType<typeof push>) => void (p.ref = 'refs/tags/main'),
+      (p: ReturnType<typeof push>) => {
+        p.ref = 'refs/tags/main'
+      },
       'not-the-default-branch',
     ],
     [
