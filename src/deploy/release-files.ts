@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { readdir, readFile, realpath, stat } from 'node:fs/promises'
+import { createReadStream, readFile as readFileCallback } from 'node:fs'
+import { readdir, realpath, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
+import { promisify } from 'node:util'
 import type { ReleaseDiff } from './types.js'
 
 /** One regular file of a release, as every target compares it. */
@@ -33,6 +34,11 @@ export class ReleaseFilesError extends Error {
 const CONCURRENCY = 16
 /** Files up to this size are hashed from one read; bigger ones are streamed. */
 const SMALL_FILE = 1024 * 1024
+/**
+ * fs.readFile, not fs/promises' readFile: for small files the promise version is about 3x
+ * slower on Node 20 (2,000 site files: 95-115 ms against 30-45 ms).
+ */
+const readFile = promisify(readFileCallback)
 
 /**
  * Lists the regular files of a release directory with their content hash, size and mode: what

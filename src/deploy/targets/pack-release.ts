@@ -1,13 +1,15 @@
-import { createReadStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { createReadStream, readFile as readFileCallback } from 'node:fs'
 import { join } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { promisify } from 'node:util'
 import tar from 'tar-stream'
 import { formatReleaseMarker, RELEASE_MARKER, type ReleaseMarker } from './release-plan.js'
 
 /** Files up to this size are read in one go; bigger ones are streamed. */
 const SMALL_FILE = 1024 * 1024
+/** fs.readFile: about 3x faster than fs/promises' for small files on Node 20. */
+const readFile = promisify(readFileCallback)
 /** Tar bytes gathered before they are written on (fewer, bigger SSH packets). */
 const BATCH_BYTES = 256 * 1024
 /** Git records no folder modes: every folder of a release is created like this. */

@@ -166,8 +166,10 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
 
     async upload(release, { signal, log }): Promise<UploadResult> {
       const id = checkReleaseId(release.id, 'ssh')
-      // 1. Hash the local release, then clean up and look at what is live, in one round trip.
-      const files = await listDeployFiles(release, 'ssh', { skipShared: shared, signal })
+      // 1. Hash the local release while connecting, cleaning up and reading what is live (one
+      //    round trip): the hashing is most of a one-file redeploy's own time.
+      const listing = listDeployFiles(release, 'ssh', { skipShared: shared, signal })
+      listing.catch(() => undefined) // awaited below, unless the prepare step throws first
       const prepared = await exec(prepareCommand(root, id, shared), 'upload-failed', {
         signal,
         maxOutput: MARKER_OUTPUT,
@@ -177,6 +179,7 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
         log.info({ target: 'ssh', release: id }, 'release already on the host')
         return { alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 }
       }
+      const files = await listing
       const [head = '', markerText = ''] = prepared.stdout.split(`${SEPARATOR}\n`)
       const linked = /^releases\/([0-9a-f]+)$/.exec(head.split('\n')[1]?.trim() ?? '')?.[1]
       const marker = parseReleaseMarker(markerText)
