@@ -236,17 +236,16 @@ async function deploy(
   }
   try {
     if (p.dryRun) return await dryRun(run, signal)
-    const reason = `deploy of ${p.sha.slice(0, 7)} for @${p.actor} (${p.trigger === 'merge' ? 'merge' : p.trigger === 'api' ? 'manager API' : `/deploy on #${p.command?.pr}`})`
     const locked = await withDeployLock(
       deps.store,
       environmentKey(p.repo.fullName, env.name),
       `job:${jobId}`,
-      reason,
+      lockReason(p),
       (lockSignal) => deployLocked(run, jobId, lockSignal),
       { signal, ...(deps.lockTtlMs === undefined ? {} : { ttlMs: deps.lockTtlMs }) },
     )
     if (locked.kind === 'done') return locked.value
-    // Merges must land eventually: the queue retries them with backoff. People are told.
+    // Merges must land eventually: the queue retries them with backoff.
     if (p.trigger === 'merge') throw new Error(`${env.name} is busy: ${locked.holder.reason}`)
     await answerDeploy(github, deps, p, task, formatLocked(env.name, locked.holder), 'confused')
     return {
@@ -257,6 +256,17 @@ async function deploy(
   } finally {
     await target.close()
   }
+}
+
+/** What a second deploy is told about this one while it holds the lock. */
+function lockReason(p: DeployPayload): string {
+  const origin =
+    p.trigger === 'merge'
+      ? 'merge'
+      : p.trigger === 'api'
+        ? 'manager API'
+        : `/deploy on #${p.command?.pr ?? '?'}`
+  return `deploy of ${p.sha.slice(0, 7)} for @${p.actor} (${origin})`
 }
 
 interface DeployRun {
