@@ -20,14 +20,13 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { pino } from 'pino'
-import type { Sshd } from '../../test/helpers/services.js'
+import { type Sshd, startSshd } from '../../test/helpers/services.js'
 import { summarize } from '../lib/summarize.js'
 import { compare, type DeployRow, flatness, renderReport, type Target } from './report.js'
 import { measureRollback, type RollbackSample } from './rollback.js'
 import { expectSite, runRound } from './round.js'
 import { liveRelease, rsyncVersion } from './sides.js'
 import { changeOneFile, freshCheckout, generateSite } from './site.js'
-import { startBenchSshd } from './sshd.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 
@@ -117,7 +116,11 @@ async function main(): Promise<void> {
       git: await version('git', ['--version']),
     }
     await mkdir(path.join(root, 'sshd'))
-    sshd = await startBenchSshd(path.join(root, 'sshd'), { shellRc })
+    // Unless --shell-rc: sessions get SHLVL=1, so the login shell (Debian's bash) does not
+    // source ~/.bashrc for each command. A deploy host's account usually has a short rc; a
+    // developer's (pyenv, nvm) adds 100–200 ms to every exec channel on both sides of the
+    // comparison, and would measure the machine rather than the deployers.
+    sshd = await startSshd(path.join(root, 'sshd'), shellRc ? [] : ['SetEnv=SHLVL=1'])
 
     // 2. The site, the one-file change (times kept) and the same change as a fresh checkout.
     const sites = path.join(root, 'sites')

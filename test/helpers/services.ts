@@ -76,7 +76,11 @@ export interface Sshd {
  * Starts sshd as ENVIRONMENT.md describes (no system config, key login only, internal SFTP),
  * with a new host key and client key in `dir`, and waits until it accepts connections.
  */
-export async function startSshd(dir: string): Promise<Sshd> {
+export async function startSshd(
+  dir: string,
+  /** More sshd `-o` options, e.g. `SetEnv=SHLVL=1` (bench/deploy: no ~/.bashrc per command). */
+  extraOptions: readonly string[] = [],
+): Promise<Sshd> {
   await mkdir('/run/sshd', { recursive: true })
   const hostKey = join(dir, 'host_key')
   const clientKey = join(dir, 'client_key')
@@ -119,6 +123,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
       `PidFile=${join(dir, 'sshd.pid')}`,
       '-o',
       'Subsystem=sftp internal-sftp',
+      ...extraOptions.flatMap((option) => ['-o', option]),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   )
