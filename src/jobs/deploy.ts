@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
+import type { EnvironmentConfig } from '../config/load-repo-config.js'
 import { withRelease } from '../deploy/checkout-release.js'
 import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
@@ -205,23 +206,17 @@ async function deploy(
   const checks = manifest?.acceptance ?? (await lastDeployedChecks(deps, p.repo.fullName, env.name))
 
   // 2. The target; a dry run only compares, everything else holds the environment's lock.
-  let target: DeployTarget
-  try {
-    target = await deps.targets(
-      { repo: p.repo.fullName, environment: env.name, config: env.config },
-      log,
-    )
-  } catch (error) {
-    if (!(error instanceof DeployError)) throw error
+  const target = await openTarget(deps.targets, p.repo.fullName, env, log)
+  if (target instanceof DeployError) {
     await answerDeploy(
       github,
       deps,
       p,
       task,
-      formatDeployFailed(env.name, p.sha, error.message),
+      formatDeployFailed(env.name, p.sha, target.message),
       'confused',
     )
-    return { status: 'rejected', reason: 'target-unavailable', summary: error.message }
+    return { status: 'rejected', reason: 'target-unavailable', summary: target.message }
   }
   const run: DeployRun = {
     github,
@@ -255,6 +250,21 @@ async function deploy(
     }
   } finally {
     await target.close()
+  }
+}
+
+/** The environment's target, or the DeployError saying why it cannot be used (settings missing). */
+export async function openTarget(
+  targets: TargetFactory,
+  repo: string,
+  env: { name: string; config: EnvironmentConfig },
+  log: Logger,
+): Promise<DeployTarget | DeployError> {
+  try {
+    return await targets({ repo, environment: env.name, config: env.config }, log)
+  } catch (error) {
+    if (error instanceof DeployError) return error
+    throw error
   }
 }
 

@@ -3,7 +3,7 @@ import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
-import { DeployError, type DeployTarget } from '../deploy/types.js'
+import { DeployError } from '../deploy/types.js'
 import { withDeployLock } from '../deploy/with-deploy-lock.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
@@ -15,6 +15,7 @@ import {
   completeRepo,
   type DeployRepo,
   environmentKey,
+  openTarget,
   type RepoName,
   startRevert,
 } from './deploy.js'
@@ -119,15 +120,15 @@ async function rollback(
       `Task \`${task.id}\` has no successful deploy in \`${env.name}\`.`,
     )
   }
-  let target: DeployTarget
-  try {
-    target = await deps.targets(
-      { repo: p.repo.fullName, environment: env.name, config: env.config },
-      log,
-    )
-  } catch (error) {
-    if (!(error instanceof DeployError)) throw error
-    return refuse('target-unavailable', `DevSys cannot reach \`${env.name}\``, error.message)
+  // Only merges are on the default branch: a /deploy of a PR head has nothing to revert there.
+  const revertBad = async () => {
+    if (bad.trigger !== 'merge') return
+    const reason = `/rollback by @${p.actor}`
+    await startRevert(deps.enqueue, { ...p, sha: bad.commitSha }, bad.id, env.name, reason)
+  }
+  const target = await openTarget(deps.targets, p.repo.fullName, env, log)
+  if (target instanceof DeployError) {
+    return refuse('target-unavailable', `DevSys cannot reach \`${env.name}\``, target.message)
   }
   try {
     const locked = await withDeployLock(
@@ -146,14 +147,7 @@ async function rollback(
           // Later deploys are live: switching back would drop them too. Reverting the task's
           // commit takes only its changes out, through a normal deploy of the revert.
           await deps.store.updateDeployment(bad.id, { bad: true })
-          if (bad.trigger === 'merge')
-            await startRevert(
-              deps.enqueue,
-              { ...p, sha: bad.commitSha },
-              bad.id,
-              env.name,
-              `/rollback by @${p.actor}`,
-            )
+          await revertBad()
           const message = `A later deploy is live in \`${env.name}\`, so DevSys did not switch back; it is reverting ${bad.commitSha.slice(0, 7)} and the revert deploys like any merge.`
           await answerDeploy(
             github,
@@ -218,14 +212,7 @@ async function rollback(
           subject: `deployment:${bad.id}`,
           details: { environment: env.name, to: previous.releaseId, rollback: record.id },
         })
-        if (bad.trigger === 'merge')
-          await startRevert(
-            deps.enqueue,
-            { ...p, sha: bad.commitSha },
-            bad.id,
-            env.name,
-            `/rollback by @${p.actor}`,
-          )
+        await revertBad()
         await answerDeploy(
           github,
           deps,
