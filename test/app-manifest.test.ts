@@ -21,7 +21,6 @@ describe('app.yml', () => {
       contents: 'write',
       checks: 'write',
       deployments: 'write',
-      statuses: 'write',
       metadata: 'read',
     })
   })
