@@ -7,6 +7,7 @@ import Dockerode from 'dockerode'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { execInContainer } from '../../src/deploy/targets/docker-exec.js'
+import { PHP_TARGET_LABEL } from '../../src/deploy/targets/php-target.js'
 import { requirePhpApacheImage, startPhpApache } from '../deploy/php-apache-container.js'
 import { httpRequest } from '../helpers/http.js'
 import { freePort, requireDocker } from '../helpers/services.js'
@@ -73,7 +74,7 @@ interface ComposeFile {
       volumes: string[]
       group_add: string[]
     }
-    php: { image: string; container_name: string }
+    php: { image: string; container_name: string; labels: Record<string, string> }
   }
 }
 
@@ -195,10 +196,8 @@ describe.skipIf(!hasDocker)('the DevSys image, built on the local Node base', ()
     expect(await execInContainer(docker, container, argv)).toMatchObject({ code: 0 })
   })
 
-  it('stops cleanly on SIGTERM, well before docker stop would kill it', async () => {
-    const started = Date.now()
+  it('stops cleanly on SIGTERM (exit 0; docker stop would kill it with 137 after 20 s)', async () => {
     await container.stop({ t: 20 })
-    expect(Date.now() - started).toBeLessThan(10_000)
     expect((await container.inspect()).State.ExitCode).toBe(0)
   })
 
@@ -212,5 +211,6 @@ describe.skipIf(!hasDocker)('the DevSys image, built on the local Node base', ()
     expect(devsys.group_add).toEqual([variable('DOCKER_GID', '0')])
     expect(devsys.environment.PHP_DEPLOY_CONTAINER).toBe(target.container_name)
     expect(target.image).toBe('devsys/php-apache:latest')
+    expect(target.labels[PHP_TARGET_LABEL]).toBe('php')
   })
 })

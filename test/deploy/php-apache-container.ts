@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 import Dockerode from 'dockerode'
+import { PHP_TARGET_LABEL } from '../../src/deploy/targets/php-target.js'
 import { freePort, requireDocker } from '../helpers/services.js'
 
 const run = promisify(execFile)
@@ -43,6 +44,8 @@ export async function startPhpApache(
   docker: Dockerode,
   /** Mounts a tmpfs of this size on releases/ (a small disk, for the "disk full" fault). */
   releasesTmpfs?: string,
+  /** Labelled as a DevSys deploy target (false: a container DevSys must refuse). */
+  optedIn = true,
 ): Promise<{ container: Dockerode.Container; name: string; url: string; remove(): Promise<void> }> {
   const port = await freePort()
   const name = `devsys-test-php-${randomBytes(4).toString('hex')}`
@@ -74,7 +77,7 @@ export async function startPhpApache(
             ],
           }),
     },
-    Labels: { 'org.devsys.test': 'php-target' },
+    Labels: { 'org.devsys.test': 'php-target', ...(optedIn ? { [PHP_TARGET_LABEL]: 'php' } : {}) },
   })
   await container.start()
   return {

@@ -159,6 +159,25 @@ describe.skipIf(!hasDocker)('php deploy target against a real Apache + PHP conta
     }
   })
 
+  it('refuses a container its operator did not label as a deploy target, and writes nothing there', async () => {
+    const other = await startPhpApache(docker, undefined, false)
+    try {
+      const t = createPhpTarget({ container: other.name, docker })
+      const refused = await upload(t, first).catch((e: unknown) => e)
+      expect(refused).toMatchObject({ code: 'unavailable', target: 'php' })
+      expect((refused as Error).message).toContain('labelled org.devsys.deploy-target=php')
+      await expect(t.activate(first.id)).rejects.toMatchObject({ code: 'unavailable' })
+      const releases = await execInContainer(docker, other.container, [
+        'ls',
+        '-A',
+        '/var/www/devsys/releases',
+      ])
+      expect(releases).toMatchObject({ code: 0, stdout: '' })
+    } finally {
+      await other.remove()
+    }
+  })
+
   it('says clearly when the container is stopped or gone, and deploys nothing', async () => {
     const other = await startPhpApache(docker)
     try {

@@ -37,6 +37,9 @@ export interface PhpTargetOptions {
  * Docker engine: a release is copied in with one putArchive into a temp folder and renamed by
  * an exec, and `current` is switched by another. Everything stays on the container's volume.
  */
+/** The label (value `php`) that makes a container one DevSys may deploy into. */
+export const PHP_TARGET_LABEL = 'org.devsys.deploy-target'
+
 export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
   const docker = opts.docker ?? new Dockerode()
   const root = (opts.root ?? '/var/www/devsys').replace(/\/+$/, '') || '/'
@@ -91,11 +94,34 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
     return new DeployError(code, 'php', `Could not ${what} (${where}): ${message}`)
   }
 
+  // A repo config names the container, and the Docker engine reaches every container on the
+  // host (DevSys's own among them): only one its operator labelled as a deploy target is used.
+  let opted: Promise<void> | undefined
+  const checkOptedIn = async (): Promise<void> => {
+    const info = await container.inspect().catch((error: unknown) => {
+      throw failure(error, 'unavailable', 'inspect it')
+    })
+    if (info.Config.Labels?.[PHP_TARGET_LABEL] !== 'php') {
+      throw new DeployError(
+        'unavailable',
+        'php',
+        `The container ${opts.container} is not a DevSys deploy target: DevSys only deploys into containers labelled ${PHP_TARGET_LABEL}=php (the php service of docker-compose.yml is). Add the label to the container meant for it, or fix the environment's php.container.`,
+      )
+    }
+  }
+
   const run = async (
     argv: string[],
     what: string,
     code: 'unavailable' | 'upload-failed' | 'switch-failed' = 'unavailable',
   ) => {
+    opted ??= checkOptedIn()
+    try {
+      await opted
+    } catch (error) {
+      opted = undefined
+      throw error
+    }
     const result = await execInContainer(docker, container, argv).catch((error: unknown) => {
       throw failure(error, code === 'switch-failed' ? 'unavailable' : code, what)
     })
