@@ -85,7 +85,13 @@ export async function servePhp(root: string, opts: ServePhpOptions = {}): Promis
   await writeFile(join(dir, 'router.php'), ROUTER)
   const child = spawn(php, ['-S', `${host}:${port}`, '-t', dir, join(dir, 'router.php')], {
     cwd: dir,
-    env: { ...process.env, DEVSYS_CURRENT: join(resolve(root), 'current') },
+    // The deployed code runs in this process: it gets nothing of DevSys's own environment
+    // (private key, webhook secret, API token), only where the live release is.
+    env: {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      LANG: 'C.UTF-8',
+      DEVSYS_CURRENT: join(resolve(root), 'current'),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''

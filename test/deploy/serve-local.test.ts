@@ -67,6 +67,21 @@ describe('servePhp', () => {
     expect((await get(server.url, '/../../outside.txt')).status).toBe(404)
   })
 
+  it("gives the deployed code none of DevSys's environment (keys, secrets, tokens)", async () => {
+    process.env.WEBHOOK_SECRET = 'devsys-webhook-secret-for-this-test'
+    try {
+      await put(
+        'releases/a/index.php',
+        "<?php echo json_encode([getenv('WEBHOOK_SECRET'), getenv('HOME')]);",
+      )
+      await point('a')
+      server = await servePhp(dir)
+      expect(JSON.parse((await get(server.url, '/')).text)).toEqual([false, false])
+    } finally {
+      delete process.env.WEBHOOK_SECRET
+    }
+  })
+
   it('says how to get PHP when it is missing', async () => {
     const error = await servePhp(dir, { php: 'php-not-installed-here' }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PhpMissingError)
