@@ -115,7 +115,15 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   }
   // The handlers enqueue follow-up jobs through the queue they run in.
   const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
-  const targets = createTargets({ dataDir: config.dataDir, deploy: config.deploy, log })
+  const targets = createTargets({
+    dataDir: config.dataDir,
+    deploy: config.deploy,
+    log,
+    lastUrl: async (repo, environment) => {
+      const [live] = await store.listDeployments({ repo, environment, state: 'success', limit: 1 })
+      return live?.url ?? null
+    },
+  })
   const queue: Queue = createQueue({
     store,
     handlers: jobHandlers({
@@ -171,8 +179,10 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   }
   await server.start()
 
-  // 4. The worker: only with credentials, since every job talks to GitHub.
+  // 4. The worker: only with credentials, since every job talks to GitHub. Sites deployed to
+  //    the local target are served again, on their previous ports when free.
   if (credentials && config.worker) queue.start()
+  for (const site of await targets.resumeLocal()) log.info(site, 'serving a local deploy again')
   log.info(
     {
       port: config.port,

@@ -1,10 +1,11 @@
+import { lstat, readdir } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type Dockerode from 'dockerode'
 import type { Logger } from 'pino'
 import type { DeployEnv } from '../config/load-env.js'
 import type { EnvironmentConfig } from '../config/load-repo-config.js'
-import { type PhpServe, servePhp } from './serve-local.js'
+import { PhpMissingError, type PhpServe, servePhp } from './serve-local.js'
 import { createLocalTarget } from './targets/local-target.js'
 import { createPhpTarget } from './targets/php-target.js'
 import { createSshTarget } from './targets/ssh-target.js'
@@ -22,6 +23,11 @@ export type TargetFactory = (request: TargetRequest, log: Logger) => Promise<Dep
 
 export interface Targets {
   targetFor: TargetFactory
+  /**
+   * Serves again every local environment that has a live release (after a restart), each on
+   * the port it had when `lastUrl` knows it and the port is free. Returns what it serves.
+   */
+  resumeLocal(): Promise<Array<{ repo: string; environment: string; url: string }>>
   /** Stops the php -S servers of local environments. */
   close(): Promise<void>
 }
@@ -32,6 +38,11 @@ export interface TargetsOptions {
   deploy: DeployEnv
   docker?: Dockerode
   log: Logger
+  /**
+   * Where a local environment was last served (its last successful deployment's URL), so that
+   * a restarted DevSys serves it on the same port and GitHub's "View deployment" still works.
+   */
+  lastUrl?: (repo: string, environment: string) => Promise<string | null>
 }
 
 /** The local target's folder of an environment. */
@@ -49,17 +60,41 @@ export function createTargets(opts: TargetsOptions): Targets {
   const servers = new Map<string, Promise<PhpServe | null>>()
 
   /** The php -S URL of a local root; null when PHP is missing (the deploy still happens). */
-  async function serve(root: string, log: Logger): Promise<string | null> {
+  async function serve(
+    root: string,
+    where: { repo: string; environment: string },
+    log: Logger,
+  ): Promise<string | null> {
     let server = servers.get(root)
     if (server === undefined) {
-      server = servePhp(root).catch((error: unknown) => {
-        log.warn({ root, err: error }, 'local deploys are not served')
-        servers.delete(root)
-        return null
-      })
+      server = startServer(root, where, log)
       servers.set(root, server)
     }
     return (await server)?.url ?? null
+  }
+
+  async function startServer(
+    root: string,
+    where: { repo: string; environment: string },
+    log: Logger,
+  ): Promise<PhpServe | null> {
+    const last = await opts.lastUrl?.(where.repo, where.environment).catch(() => null)
+    const port = last ? loopbackPort(last) : undefined
+    try {
+      if (port !== undefined) {
+        const again = await servePhp(root, { port }).catch((error: unknown) => {
+          if (error instanceof PhpMissingError) throw error
+          log.info({ root, port }, 'the previous port of this environment is taken; using another')
+          return undefined
+        })
+        if (again !== undefined) return again
+      }
+      return await servePhp(root)
+    } catch (error) {
+      log.warn({ root, err: error }, 'local deploys are not served')
+      servers.delete(root)
+      return null
+    }
   }
 
   return {
@@ -68,7 +103,9 @@ export function createTargets(opts: TargetsOptions): Targets {
       switch (config.target) {
         case 'local': {
           const root = localDeployRoot(opts.dataDir, repo, environment)
-          const url = config.url ?? (opts.deploy.serveLocal ? await serve(root, log) : null)
+          const url =
+            config.url ??
+            (opts.deploy.serveLocal ? await serve(root, { repo, environment }, log) : null)
           return createLocalTarget({ root, shared, ...(url === null ? {} : { url }) })
         }
         case 'php':
@@ -107,10 +144,50 @@ export function createTargets(opts: TargetsOptions): Targets {
         }
       }
     },
+    async resumeLocal() {
+      const served: Array<{ repo: string; environment: string; url: string }> = []
+      if (!opts.deploy.serveLocal) return served
+      for (const site of await liveLocalSites(join(opts.dataDir, 'deploys'))) {
+        const url = await serve(site.root, site, opts.log)
+        if (url !== null) served.push({ repo: site.repo, environment: site.environment, url })
+      }
+      return served
+    },
     async close() {
       const all = [...servers.values()]
       servers.clear()
       for (const server of await Promise.all(all)) await server?.stop()
     },
   }
+}
+
+/** The port of a URL on this machine's loopback, e.g. a php -S site DevSys served before. */
+function loopbackPort(url: string): number | undefined {
+  try {
+    const parsed = new URL(url)
+    if (parsed.hostname !== '127.0.0.1' || parsed.port === '') return undefined
+    return Number(parsed.port)
+  } catch {
+    return undefined
+  }
+}
+
+/** Local environments with a live release: `<deploys>/<owner>/<repo>/<env>/current`. */
+async function liveLocalSites(
+  deploys: string,
+): Promise<Array<{ root: string; repo: string; environment: string }>> {
+  const list = (dir: string) => readdir(dir).catch(() => [] as string[])
+  const sites: Array<{ root: string; repo: string; environment: string }> = []
+  for (const owner of await list(deploys)) {
+    for (const name of await list(join(deploys, owner))) {
+      for (const environment of await list(join(deploys, owner, name))) {
+        const root = join(deploys, owner, name, environment)
+        const live = await lstat(join(root, 'current')).catch(() => null)
+        if (live?.isSymbolicLink() === true) {
+          sites.push({ root, repo: `${owner}/${name}`, environment })
+        }
+      }
+    }
+  }
+  return sites
 }

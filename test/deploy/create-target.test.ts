@@ -1,0 +1,118 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { parseRepoConfig } from '../../src/config/load-repo-config.js'
+import { loadEnv } from '../../src/config/load-env.js'
+import { createTargets, localDeployRoot, type Targets } from '../../src/deploy/create-target.js'
+import { DeployError } from '../../src/deploy/types.js'
+import { requireTool } from '../helpers/require-tool.js'
+
+// Real php -S, real files; this file loads no nock, so fetch reaches the servers directly.
+const log = pino({ level: 'silent' })
+const REPO = 'octo-org/hello-world'
+let dataDir: string
+let made: Targets[] = []
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'devsys-targets-'))
+})
+afterEach(async () => {
+  for (const targets of made) await targets.close()
+  made = []
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+function targets(env: Record<string, string> = {}, lastUrl?: () => Promise<string | null>) {
+  const loaded = loadEnv({ DATA_DIR: dataDir, ...env })
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
+  const created = createTargets({
+    dataDir,
+    deploy: loaded.config.deploy,
+    log,
+    ...(lastUrl === undefined ? {} : { lastUrl }),
+  })
+  made.push(created)
+  return created
+}
+
+function environment(yaml: string) {
+  const parsed = parseRepoConfig(yaml)
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems))
+  const config = parsed.config.environments.production
+  if (config === undefined) throw new Error('no production environment')
+  return { repo: REPO, environment: 'production', config }
+}
+
+/** A live release in the local target's folder, as a deploy leaves it. */
+async function liveSite(text: string) {
+  const root = localDeployRoot(dataDir, REPO, 'production')
+  const release = join(root, 'releases', 'a'.repeat(40), 'public')
+  await mkdir(release, { recursive: true })
+  await writeFile(join(release, 'index.php'), `<?php echo '${text}';`)
+  await symlink(`releases/${'a'.repeat(40)}`, join(root, 'current'))
+}
+
+describe.skipIf(!requireTool('php', 'local environments are served with php -S'))(
+  'deploy targets from the repo config',
+  () => {
+    it('serves a local environment with php -S, one server per environment', async () => {
+      const t = targets()
+      const first = await t.targetFor(
+        environment('environments: { production: { target: local } }'),
+        log,
+      )
+      const again = await t.targetFor(
+        environment('environments: { production: { target: local } }'),
+        log,
+      )
+      expect(first.kind).toBe('local')
+      expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(again.url).toBe(first.url)
+    })
+
+    it('after a restart, serves live local sites again on their previous port', async () => {
+      await liveSite('still here')
+      const before = targets()
+      const [site] = await before.resumeLocal()
+      expect(site).toMatchObject({ repo: REPO, environment: 'production' })
+      const url = site?.url ?? ''
+      expect(await (await fetch(url)).text()).toBe('still here')
+      await before.close()
+      // A new DevSys process: the store knows the URL of the last deployment.
+      const after = targets({}, async () => url)
+      expect(await after.resumeLocal()).toEqual([{ repo: REPO, environment: 'production', url }])
+      expect(await (await fetch(url)).text()).toBe('still here')
+    })
+
+    it('with LOCAL_DEPLOY_SERVE=off only writes releases, and the environment url is used', async () => {
+      await liveSite('x')
+      const t = targets({ LOCAL_DEPLOY_SERVE: 'off' })
+      expect(await t.resumeLocal()).toEqual([])
+      const target = await t.targetFor(
+        environment(
+          'environments: { production: { target: local, url: "https://blog.example.com" } }',
+        ),
+        log,
+      )
+      expect(target.url).toBe('https://blog.example.com')
+    })
+  },
+)
+
+describe('deploy targets: settings the server lacks', () => {
+  it('an ssh environment without EXTERNAL_DEPLOY_SSH_KEY_PATH is refused with what to set', async () => {
+    const t = targets()
+    const refused = await t
+      .targetFor(
+        environment(
+          'environments: { production: { target: ssh, ssh: { host: web1.example.com, user: deploy, path: /srv/blog } } }',
+        ),
+        log,
+      )
+      .catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(DeployError)
+    expect((refused as Error).message).toContain('set EXTERNAL_DEPLOY_SSH_KEY_PATH')
+  })
+})
