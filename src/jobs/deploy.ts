@@ -140,13 +140,16 @@ export function createDeployJob(deps: DeployDeps): JobHandler<DeployPayload> {
           `job:${ctx.job.id}`,
         )
       }
-      const message = `${error}\n\nDevSys gave up after retrying; the live site was not changed by this deploy.`
+      // Told on the /deploy's PR, or for a merge on its task's PR when the record names it.
+      const taskId = payload.taskId ?? closed.find((d) => d.taskId !== null)?.taskId ?? null
+      const task = taskId === null ? undefined : await deps.store.getTask(taskId)
+      const message = `${error}\n\nDevSys gave up after retrying. The site serves a complete release (a release only goes live whole); see the deploy history for which one.`
       await answerDeploy(
         github,
         deps,
         payload,
-        null,
-        formatStopComment('DevSys could not deploy', message),
+        task,
+        formatStopComment(`DevSys could not deploy ${payload.sha.slice(0, 7)}`, message),
         'confused',
       )
     },

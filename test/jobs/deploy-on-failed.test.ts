@@ -4,6 +4,7 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.
 import type { Job } from '../../src/store/store.js'
 import {
   createTestProbot,
+  nockCreateIssueComment,
   nockDeploymentStatus,
   testLogger,
   useGitHubMock,
@@ -42,11 +43,27 @@ describe('deploy job: failed for good after its process died', () => {
       enqueue: () => Promise.reject(new Error('not used')),
       maxManifestBytes: 1024 * 1024,
     })
+    await store.saveTask({
+      id: 'hello-site',
+      title: 'Hello',
+      source: { kind: 'api', repo: repo.fullName, key: 'api', requester: 'mona' },
+      manifestText: '{}',
+      spec: 'spec',
+    })
+    await store.setTaskCode(
+      'hello-site',
+      {
+        branch: 'devsys/hello-site',
+        headSha: 'b'.repeat(40),
+        pullRequest: { number: 5, url: 'x' },
+      },
+      'test',
+    )
     // What a SIGKILL between upload and switch leaves: an open record and a held lock.
     const open = await store.createDeployment({
       repo: repo.fullName,
       environment: 'production',
-      taskId: null,
+      taskId: 'hello-site',
       trigger: 'merge',
       actor: 'mona',
       commitSha: 'a'.repeat(40),
@@ -56,6 +73,7 @@ describe('deploy job: failed for good after its process died', () => {
     await store.updateDeployment(open.id, { githubDeploymentId: 901 })
     await store.acquireDeployLock(`${repo.fullName}:production`, 'job:42', 'deploy', 600_000)
     const status = nockDeploymentStatus('octo-org', 'hello-world', 901).body
+    const told = nockCreateIssueComment('octo-org', 'hello-world', 5)
     const payload: DeployPayload = {
       installationId: 1,
       repo,
@@ -75,6 +93,10 @@ describe('deploy job: failed for good after its process died', () => {
     })
 
     expect(await status).toMatchObject({ state: 'error' })
+    // The merge's task PR is told, with the reason.
+    const comment = (await told.body).body
+    expect(comment).toContain('DevSys could not deploy aaaaaaa')
+    expect(comment).toContain('lease expired (the worker died)')
     expect(await store.getDeployment(open.id)).toMatchObject({ state: 'error' })
     expect(
       await store.acquireDeployLock(`${repo.fullName}:production`, 'job:43', 'next', 1000),
