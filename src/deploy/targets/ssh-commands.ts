@@ -28,38 +28,43 @@ export function prepareCommand(root: string, id: string, shared: readonly string
 }
 
 /**
- * Hard-links the unchanged files (a NUL-separated list on stdin) from the previous release
- * into the temp release, with their folders; xargs batches them into a few `cp` runs.
- */
-export function copyUnchangedCommand(root: string, previous: string, tmp: string): string {
-  const releases = `${root}/releases`
-  return [
-    `mkdir -p -- ${quote(`${releases}/${tmp}`)}`,
-    `cd -- ${quote(`${releases}/${previous}`)}`,
-    `xargs -0 -r cp -al --parents -t ${quote(`../${tmp}`)} --`,
-  ].join(' && ')
-}
-
-/**
- * Extracts the tar on stdin (changed files, folders, links, marker last) into the temp release,
- * links the shared folders, and renames it to `releases/<id>`: the release appears complete or
- * not at all. Files belong to the SSH user, whatever the tar says.
+ * Makes the release in one round trip. Stdin holds, when `reuse` is given, first the
+ * NUL-separated list of unchanged files (exactly `reuse.listBytes` bytes, read by `dd` with
+ * fullblock so that not one byte of what follows is taken), then the tar of the changed files,
+ * folders and the marker. The tar is extracted into the temp release, the unchanged files are
+ * hard-linked from the live release `reuse.from` (xargs batches them into a few `cp` runs), the
+ * shared folders are linked, and the folder is renamed to `releases/<id>`: the release appears
+ * complete or not at all. Files belong to the SSH user, whatever the tar says.
  */
 export function finishCommand(
   root: string,
   tmp: string,
   id: string,
   shared: readonly string[],
+  reuse?: { from: string; listBytes: number },
 ): string {
   const links = shared.map((s) => {
     const at = quote(`${tmp}/${s}`)
     const parent = quote(`${tmp}/${s.split('/').slice(0, -1).join('/')}`)
     return `rm -rf -- ${at} && mkdir -p -- ${parent} && ln -s -- ${quote(sharedLinkTarget(s))} ${at}`
   })
+  // Named .tmp-*, so an interrupted upload's list is cleaned up with its temp release.
+  const list = quote(`${tmp}.reuse`)
+  const linkUnchanged =
+    reuse === undefined
+      ? []
+      : [
+          `(cd -- ${quote(reuse.from)} && xargs -0 -r cp -al --parents -t ${quote(`../${tmp}`)} -- < ../${list})`,
+          `rm -f -- ${list}`,
+        ]
   return [
     `cd -- ${quote(`${root}/releases`)}`,
     `mkdir -p -- ${quote(tmp)}`,
+    ...(reuse === undefined
+      ? []
+      : [`dd bs=${reuse.listBytes} count=1 iflag=fullblock status=none of=${list}`]),
     `tar --no-same-owner -xf - -C ${quote(tmp)}`,
+    ...linkUnchanged,
     ...links,
     `mv -T -- ${quote(tmp)} ${id}`,
   ].join(' && ')

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Client } from 'ssh2'
 import { connectSsh, type SshSettingNames } from '../../../runner/ssh/connect.js'
@@ -16,7 +17,6 @@ import {
 import {
   activateCommand,
   composeCommand,
-  copyUnchangedCommand,
   finishCommand,
   liveMarkerCommand,
   prepareCommand,
@@ -196,21 +196,21 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
       }
       const tmp = `.tmp-${id}-${randomBytes(4).toString('hex')}`
 
-      // 3. Hard-link the unchanged files from the live release (one command, list on stdin).
-      if (fromLive && reuse.length > 0) {
-        const input = `${reuse.join('\0')}\0`
-        const copied = await exec(copyUnchangedCommand(root, linked, tmp), 'upload-failed', {
-          signal,
-          input,
-        })
-        check(copied, 'upload-failed', 'copy the unchanged files from the live release')
-      }
-
-      // 4. Send the rest as one tar; the same command renames the folder into place.
+      // 3. One command: the list of unchanged files (hard-linked on the host from the live
+      //    release), then one tar of the rest; it renames the folder into place.
+      const from = fromLive && reuse.length > 0 ? linked : undefined
+      const list = Buffer.from(from === undefined ? '' : `${reuse.join('\0')}\0`)
       const { stream, counter } = packRelease(release.dir, { id, files }, send, { prefix: '' })
-      const finished = await exec(finishCommand(root, tmp, id, shared), 'upload-failed', {
+      const command = finishCommand(
+        root,
+        tmp,
+        id,
+        shared,
+        from === undefined ? undefined : { from, listBytes: list.length },
+      )
+      const finished = await exec(command, 'upload-failed', {
         signal,
-        input: stream,
+        input: from === undefined ? stream : Readable.from(listThenTar(list, stream)),
       })
       check(finished, 'upload-failed', 'unpack the release')
       log.info(
@@ -218,7 +218,7 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
         'release uploaded',
       )
 
-      // 5. Optionally start the release's services.
+      // 4. Optionally start the release's services.
       if (opts.runCompose === true) {
         const composed = await exec(composeCommand(root, id), 'upload-failed', { signal })
         if (composed.code !== 0) {
@@ -273,4 +273,10 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
       client = undefined
     },
   }
+}
+
+/** The list of unchanged files, then the tar, as one stdin (see finishCommand). */
+async function* listThenTar(list: Buffer, tar: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
+  yield list
+  for await (const chunk of tar) yield chunk as Buffer
 }
