@@ -234,25 +234,50 @@ async function deploy(
   }
   try {
     if (p.dryRun) return await dryRun(run, signal)
-    const locked = await withDeployLock(
-      deps.store,
-      environmentKey(p.repo.fullName, env.name),
-      `job:${jobId}`,
-      lockReason(p),
+    return await withEnvironmentLock(
+      { github, deps, p, task, environment: env.name, jobId, reason: lockReason(p), signal },
       (lockSignal) => deployLocked(run, jobId, lockSignal),
-      { signal, ...(deps.lockTtlMs === undefined ? {} : { ttlMs: deps.lockTtlMs }) },
     )
-    if (locked.kind === 'done') return locked.value
-    // Merges must land eventually: the queue retries them with backoff.
-    if (p.trigger === 'merge') throw new Error(`${env.name} is busy: ${locked.holder.reason}`)
-    await answerDeploy(github, deps, p, task, formatLocked(env.name, locked.holder), 'confused')
-    return {
-      status: 'rejected',
-      reason: 'locked',
-      summary: `${env.name} held by ${locked.holder.owner}`,
-    }
   } finally {
     await target.close()
+  }
+}
+
+/**
+ * Runs fn holding the environment's deploy lock (owner `job:<id>`, always released). When
+ * another deploy holds it, a merge is retried by the queue (it must land eventually) and a
+ * command or API request is answered with who holds it.
+ */
+export async function withEnvironmentLock(
+  held: {
+    github: GitHubClient
+    deps: Pick<DeployDeps, 'store' | 'lockTtlMs'>
+    p: Pick<DeployPayload, 'repo' | 'command' | 'trigger'>
+    task: Task | undefined
+    environment: string
+    jobId: number
+    reason: string
+    signal: AbortSignal
+  },
+  fn: (signal: AbortSignal) => Promise<Outcome>,
+): Promise<Outcome> {
+  const { deps, p, environment } = held
+  const locked = await withDeployLock(
+    deps.store,
+    environmentKey(p.repo.fullName, environment),
+    `job:${held.jobId}`,
+    held.reason,
+    fn,
+    { signal: held.signal, ...(deps.lockTtlMs === undefined ? {} : { ttlMs: deps.lockTtlMs }) },
+  )
+  if (locked.kind === 'done') return locked.value
+  if (p.trigger === 'merge') throw new Error(`${environment} is busy: ${locked.holder.reason}`)
+  const body = formatLocked(environment, locked.holder)
+  await answerDeploy(held.github, deps, p, held.task, body, 'confused')
+  return {
+    status: 'rejected',
+    reason: 'locked',
+    summary: `${environment} held by ${locked.holder.owner}`,
   }
 }
 
@@ -686,6 +711,8 @@ export async function answerDeploy(
   task: Task | undefined | null,
   body: string,
   reaction: 'rocket' | 'confused' | null,
+  /** Which of DevSys's sticky comments on the PR (a revert has its own). */
+  kind = DEPLOY_COMMENT,
 ): Promise<void> {
   const pr = p.command?.pr ?? task?.code?.pullRequest?.number
   if (pr === undefined) return
@@ -693,7 +720,7 @@ export async function answerDeploy(
     owner: p.repo.owner,
     repo: p.repo.name,
     issue: pr,
-    kind: DEPLOY_COMMENT,
+    kind,
     body,
   })
   if (reaction !== null && p.command !== undefined) {

@@ -7,9 +7,8 @@ import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
 import { installationToken } from '../github/installation-token.js'
 import { formatReverted } from '../report/format-deploy.js'
 import { upsertPullRequest } from '../report/pull-request.js'
-import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store } from '../store/store.js'
-import type { DeployRepo } from './deploy.js'
+import { answerDeploy, type DeployRepo } from './deploy.js'
 import type { JobHandler } from './types.js'
 
 /** Payload of a `revert` job: revert a commit that was rolled back, on the default branch. */
@@ -126,13 +125,5 @@ async function tell(
 ) {
   const deployment = await deps.store.getDeployment(p.deployment)
   const task = deployment?.taskId == null ? undefined : await deps.store.getTask(deployment.taskId)
-  const pr = task?.code?.pullRequest?.number
-  if (pr === undefined) return
-  await upsertStickyComment(github, deps.store, {
-    owner: p.repo.owner,
-    repo: p.repo.name,
-    issue: pr,
-    kind: REVERT_COMMENT,
-    body: `### Revert\n\n${body}`,
-  })
+  await answerDeploy(github, deps, p, task, `### Revert\n\n${body}`, null, REVERT_COMMENT)
 }

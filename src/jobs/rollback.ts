@@ -4,18 +4,17 @@ import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.j
 import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
 import { DeployError } from '../deploy/types.js'
-import { withDeployLock } from '../deploy/with-deploy-lock.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
-import { formatLocked, formatRolledBack } from '../report/format-deploy.js'
+import { formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Store } from '../store/store.js'
 import {
   answerDeploy,
   completeRepo,
   type DeployRepo,
-  environmentKey,
   openTarget,
+  withEnvironmentLock,
   type RepoName,
   startRevert,
 } from './deploy.js'
@@ -131,19 +130,18 @@ async function rollback(
     return refuse('target-unavailable', `DevSys cannot reach \`${env.name}\``, target.message)
   }
   try {
-    const locked = await withDeployLock(
-      deps.store,
-      environmentKey(p.repo.fullName, env.name),
-      `job:${jobId}`,
-      `rollback of ${task.id} for @${p.actor}`,
+    const reason = `rollback of ${task.id} for @${p.actor}`
+    return await withEnvironmentLock(
+      { github, deps, p, task, environment: env.name, jobId, reason, signal },
       async (lockSignal) => {
-        const [live] = await deps.store.listDeployments({
+        // Newest first: the live deployment, then what was live before it.
+        const history = await deps.store.listDeployments({
           repo: p.repo.fullName,
           environment: env.name,
           state: 'success',
-          limit: 1,
+          limit: 50,
         })
-        if (live?.id !== bad.id) {
+        if (history[0]?.id !== bad.id) {
           // Later deploys are live: switching back would drop them too. Reverting the task's
           // commit takes only its changes out, through a normal deploy of the revert.
           await deps.store.updateDeployment(bad.id, { bad: true })
@@ -160,13 +158,7 @@ async function rollback(
           return { status: 'done' as const, summary: 'revert queued; later deploys are live' }
         }
         const onTarget = new Set((await target.state(lockSignal)).releases)
-        const earlier = await deps.store.listDeployments({
-          repo: p.repo.fullName,
-          environment: env.name,
-          state: 'success',
-          limit: 50,
-        })
-        const previous = earlier.find(
+        const previous = history.find(
           (d) =>
             d.id < bad.id &&
             d.releaseId !== null &&
@@ -232,15 +224,7 @@ async function rollback(
           details: { rollback: record.id },
         }
       },
-      { signal, ...(deps.lockTtlMs === undefined ? {} : { ttlMs: deps.lockTtlMs }) },
     )
-    if (locked.kind === 'done') return locked.value
-    await answerDeploy(github, deps, p, task, formatLocked(env.name, locked.holder), 'confused')
-    return {
-      status: 'rejected',
-      reason: 'locked',
-      summary: `${env.name} held by ${locked.holder.owner}`,
-    }
   } finally {
     await target.close()
   }

@@ -9,7 +9,7 @@ import { formatHelp } from '../report/format-help.js'
 import { formatStopComment } from '../report/format-intake.js'
 import { reactToComment } from '../report/reaction.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
-import type { Store } from '../store/store.js'
+import type { Store, Task } from '../store/store.js'
 import type { PrCommandPayload } from '../triggers/pr-command.js'
 import { type GeneratePayload, generateJobKey } from './generate-task.js'
 import { type DeployPayload, deployJobKey } from './deploy.js'
@@ -90,13 +90,15 @@ async function runCommand(
       'Fix `.github/devsys.yml` on the default branch, then try again.',
     )
   }
-  // A deploy needs the permission of the environment it goes to (deployPermission).
+  // The PR's task (checked in step 3), read now: a deploy needs the permission of the
+  // environment it goes to (deployPermission), which may come from the task's manifest.
+  const task = await deps.store.findTaskByPullRequest(payload.fullName, payload.pr)
   const environment =
     command.name === 'deploy' || command.name === 'rollback'
-      ? await environmentOf(
+      ? environmentOf(
           deps,
           loaded.config,
-          payload,
+          task,
           command.name === 'deploy' ? command.environment : null,
         )
       : undefined
@@ -130,7 +132,6 @@ async function runCommand(
     )
   }
   // 3. The PR must be a DevSys task's.
-  const task = await deps.store.findTaskByPullRequest(payload.fullName, payload.pr)
   if (!task) {
     return refuse(
       github,
@@ -253,13 +254,12 @@ async function runCommand(
 }
 
 /** The environment a /deploy or /rollback goes to: named, else the task manifest's, else production. */
-async function environmentOf(
+function environmentOf(
   deps: PrCommandDeps,
   config: RepoConfig,
-  payload: PrCommandPayload,
+  task: Task | undefined,
   requested: string | null,
-): Promise<ResolvedEnvironment> {
-  const task = await deps.store.findTaskByPullRequest(payload.fullName, payload.pr)
+): ResolvedEnvironment {
   const parsed = task === undefined ? undefined : parseTaskManifest(task, deps.maxManifestBytes)
   return resolveEnvironment(config, parsed?.ok === true ? parsed.manifest : null, requested)
 }
