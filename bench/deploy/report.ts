@@ -1,6 +1,7 @@
 import { type Summary, summarize } from '../lib/summarize.js'
 import type { RollbackSample } from './rollback.js'
 import type { Timed } from './sides.js'
+import { describeMachine } from '../lib/machine.js'
 
 export type DeployCase = 'full' | 'one-file' | 'one-file-fresh'
 export type Side = 'devsys' | 'rsync'
@@ -92,12 +93,7 @@ export function renderReport(input: ReportInput): string {
   const lines = [
     '# Deploy: DevSys’s ssh target and rsync over the same sshd',
     '',
-    `${input.date}, Node ${input.node}, ${input.cpus} × ${input.cpuModel}, load average ${input.loadavg
-      .map((l) => l.toFixed(2))
-      .join(' ')}.`,
-    `${Object.entries(input.tools)
-      .map(([name, version]) => `${name}: ${version}`)
-      .join('; ')}.`,
+    ...describeMachine(input),
     `Server: OpenSSH's sshd on 127.0.0.1, started by the run, ${input.shellRc ? 'sessions running the login user’s ~/.bashrc (--shell-rc)' : 'sessions with SHLVL=1 so that bash skips the login user’s ~/.bashrc (see --shell-rc)'}; the same machine's disk holds the site and the deploy folders; each timed deploy and each series of switches starts after a \`sync\` (untimed), so no run pays for the previous one's writeback.`,
     `Site: ${count(input.site.files)} files in ${count(input.site.folders)} folders, ${mib(input.site.bytes)} MiB; the one-file change rewrites \`${input.site.changed}\`. ${input.rounds} measured rounds after ${input.warmup} warm-up, each on fresh folders, alternating which side goes first. p90 is the nearest rank (with 5 runs, the slowest).`,
     '',

@@ -27,31 +27,9 @@ import { measureRollback, type RollbackSample } from './rollback.js'
 import { expectSite, runRound } from './round.js'
 import { liveRelease, rsyncVersion } from './sides.js'
 import { changeOneFile, freshCheckout, generateSite } from './site.js'
+import { intOption, numberOption, option } from '../lib/options.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-
-function option(name: string): string | undefined {
-  const arg = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
-  if (arg === `--${name}`) return 'true'
-  return (
-    arg?.slice(name.length + 3) ?? process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`]
-  )
-}
-
-function numberOption(name: string, fallback: number, min: number, max: number): number {
-  const raw = option(name)
-  const value = raw === undefined ? fallback : Number(raw)
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new Error(`--${name} must be a number between ${min} and ${max}, got ${raw}`)
-  }
-  return value
-}
-
-function intOption(name: string, fallback: number, min: number, max: number): number {
-  const value = numberOption(name, fallback, min, max)
-  if (!Number.isInteger(value)) throw new Error(`--${name} must be an integer, got ${value}`)
-  return value
-}
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`)

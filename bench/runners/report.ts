@@ -1,6 +1,7 @@
 import type { VariantName } from './variants.js'
 import type { WorkloadName } from './workloads.js'
 import { type Summary, summarize } from '../lib/summarize.js'
+import { describeMachine } from '../lib/machine.js'
 
 /** One workload on one variant: its measured runs, or why there are none. */
 export interface Row {
@@ -60,12 +61,7 @@ export function renderReport(input: ReportInput): string {
   const lines = [
     '# Runners: overhead over running the command directly',
     '',
-    `${input.date}, Node ${input.node}, ${input.cpus} × ${input.cpuModel}, load average ${input.loadavg
-      .map((l) => l.toFixed(2))
-      .join(' ')}.`,
-    `${Object.entries(input.tools)
-      .map(([name, version]) => `${name}: ${version}`)
-      .join('; ')}.`,
+    ...describeMachine(input),
     `${input.runs} measured runs per row after ${input.warmup} warm-up, interleaved: each round runs every row once, rotating which variant goes first. p90 is the nearest rank (with 5 runs, the slowest).`,
     '',
     '| workload | variant | median (ms) | p90 (ms) | min–max (ms) | × direct | overhead median (ms) | overhead p90 (ms) | tests |',

@@ -33,26 +33,10 @@ import {
   type VariantName,
 } from './variants.js'
 import { checkOutcome, WORKLOADS, type Workload } from './workloads.js'
+import { intOption, option } from '../lib/options.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const exec = promisify(execFile)
-
-function option(name: string): string | undefined {
-  const arg = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
-  if (arg === `--${name}`) return 'true'
-  return (
-    arg?.slice(name.length + 3) ?? process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`]
-  )
-}
-
-function numberOption(name: string, fallback: number, min: number, max: number): number {
-  const raw = option(name)
-  const value = raw === undefined ? fallback : Number(raw)
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`--${name} must be an integer between ${min} and ${max}, got ${raw}`)
-  }
-  return value
-}
 
 function runnersOption(): VariantName[] {
   const raw = option('runners') ?? VARIANT_NAMES.join(',')
@@ -80,8 +64,8 @@ async function version(cmd: string, args: string[]): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const runs = numberOption('runs', 5, 1, 100)
-  const warmup = numberOption('warmup', 1, 0, 10)
+  const runs = intOption('runs', 5, 1, 100)
+  const warmup = intOption('warmup', 1, 0, 10)
   const requireAll = ['true', '1'].includes(option('require-all') ?? 'false')
   const names = runnersOption()
   const log = pino({ level: 'silent' })
