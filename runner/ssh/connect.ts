@@ -4,6 +4,20 @@ import { Client, type ServerHostKeyAlgorithm } from 'ssh2'
 import { RunnerError } from '../types.js'
 import { findKnownKeys, hostKeyAlgorithms, type KnownKey, keyBlobType } from './known-hosts.js'
 
+/** Who logs in where, as the ssh runner and the ssh deploy target are configured. */
+export interface SshLogin {
+  host: string
+  /** Default 22. */
+  port?: number
+  username: string
+  /** The private key file; read when connecting, never logged. */
+  privateKeyPath: string
+  /** OpenSSH known_hosts with the host's key. */
+  knownHostsPath?: string
+  /** Connect without a known host key (never in production); logs a warning. */
+  allowInsecure?: boolean
+}
+
 export interface SshTarget {
   host: string
   port: number

@@ -4,21 +4,12 @@ import { OutputTail } from '../output-tail.js'
 import { checkReportPath } from '../report-path.js'
 import { type Runner, RunnerError, type RunRequest, type RunResult } from '../types.js'
 import { listWorkspace } from '../workspace-files.js'
-import { connectSsh, type SshSettingNames } from './connect.js'
+import { connectSsh, type SshLogin, type SshSettingNames } from './connect.js'
 import { downloadReport, execFixed, openSftp, uploadEntries } from './remote-files.js'
 import { buildKillCommand, buildRunCommand, checkEnvNames, quote } from './shell-quote.js'
 
-export interface SshRunnerOptions {
-  host: string
-  /** Default 22. */
-  port?: number
-  username: string
-  /** The private key file (REMOTE_SSH_KEY_PATH); read at each run, never logged. */
-  privateKeyPath: string
-  /** OpenSSH known_hosts with the host's key (REMOTE_SSH_KNOWN_HOSTS). */
-  knownHostsPath?: string
-  /** Connect without a known host key (REMOTE_ALLOW_INSECURE_SSH); logs a warning. */
-  allowInsecure?: boolean
+/** REMOTE_SSH_HOST, _PORT, _USER, _KEY_PATH, _KNOWN_HOSTS and REMOTE_ALLOW_INSECURE_SSH, plus: */
+export interface SshRunnerOptions extends SshLogin {
   /** Remote folder for run directories; default /tmp. */
   remoteDir?: string
   /** How long connecting may take; default 10 s. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Client } from 'ssh2'
-import { connectSsh, type SshSettingNames } from '../../../runner/ssh/connect.js'
+import { connectSsh, type SshLogin, type SshSettingNames } from '../../../runner/ssh/connect.js'
 import { diffReleases, type ReleaseFiles, sameFile } from '../release-files.js'
 import { DeployError, type DeployTarget, type TargetState, type UploadResult } from '../types.js'
 import { packRelease } from './pack-release.js'
@@ -26,15 +26,8 @@ import {
 } from './ssh-commands.js'
 import { type ExecResult, execRemote } from './ssh-exec.js'
 
-export interface SshTargetOptions {
-  host: string
-  /** Default 22. */
-  port?: number
-  username: string
-  privateKeyPath: string
-  knownHostsPath?: string
-  /** Connect without a known host key; logs a warning. */
-  allowInsecure?: boolean
+/** The environment's ssh settings and EXTERNAL_DEPLOY_SSH_KEY_PATH / _KNOWN_HOSTS, plus: */
+export interface SshTargetOptions extends SshLogin {
   /** The deploy folder on the host (holds releases/, shared/ and current). */
   root: string
   /** Folders (relative to a release) kept in `root/shared/` across releases. */
