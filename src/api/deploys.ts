@@ -13,7 +13,7 @@ const API_ACTOR = 'manager-api'
 type Deps = Pick<AppDeps, 'store' | 'queue'>
 
 /** The public JSON shape of a deployment: who, when, what, and how it ended. */
-export function deploymentJson(d: Deployment) {
+function deploymentJson(d: Deployment) {
   return {
     id: d.id,
     repo: d.repo,

@@ -92,12 +92,12 @@ export interface DeployDeps {
 }
 
 /** Check run that reports the verification of a deploy. */
-export const ACCEPTANCE_CHECK = 'DevSys / acceptance'
+const ACCEPTANCE_CHECK = 'DevSys / acceptance'
 /** Sticky comment kind for deploy results on a PR. */
-export const DEPLOY_COMMENT = 'deploy'
+const DEPLOY_COMMENT = 'deploy'
 
 /** The lock (and job) key of an environment: environments are per repository. */
-export function environmentKey(repo: string, environment: string): string {
+function environmentKey(repo: string, environment: string): string {
   return `${repo}:${environment}`
 }
 
@@ -620,7 +620,7 @@ async function lastDeployedChecks(
 }
 
 /** Closes deployments a dead process left in progress, in the store and on GitHub. */
-export async function closeOpenDeployments(
+async function closeOpenDeployments(
   github: GitHubClient,
   store: Store,
   repo: Pick<DeployRepo, 'owner' | 'name' | 'fullName'>,
