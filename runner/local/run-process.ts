@@ -13,6 +13,11 @@ export interface RunProcessOptions {
   killGraceMs: number
   maxOutputBytes: number
   signal: AbortSignal
+  /**
+   * Also read file descriptor 3 of the command, keeping at most this many bytes (the pipe is
+   * closed after that): how a sandboxed run hands back its report without a shared folder.
+   */
+  fd3MaxBytes?: number
 }
 
 export interface ProcessRun {
@@ -26,6 +31,8 @@ export interface ProcessRun {
   aborted: boolean
   stdout: CapturedOutput
   stderr: CapturedOutput
+  /** What the command wrote to file descriptor 3 (with `fd3MaxBytes`), up to that limit. */
+  fd3?: Buffer
 }
 
 /**
@@ -47,10 +54,15 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
     shell: false,
     // Its own process group, so one kill(-pid) reaches everything the command started.
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio:
+      opts.fd3MaxBytes === undefined
+        ? ['ignore', 'pipe', 'pipe']
+        : ['ignore', 'pipe', 'pipe', 'pipe'],
   })
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
+  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk))
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk))
+  const fd3 =
+    opts.fd3MaxBytes === undefined ? undefined : readLimited(child.stdio[3], opts.fd3MaxBytes)
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
 
   let stopping: Promise<void> | undefined
@@ -87,6 +99,9 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
     // The pipes close once every holder is gone; do not wait forever for one that escaped the
     // group with setsid.
     await Promise.race([closed, delay(1000)])
+    // After `close` everything written is read; otherwise stop waiting for an escaped holder.
+    child.stdio[3]?.destroy()
+    const extra = fd3 === undefined ? undefined : await fd3
     return {
       exitCode: exit.code,
       exitSignal: exit.signal,
@@ -95,13 +110,34 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
       aborted,
       stdout: stdout.result(),
       stderr: stderr.result(),
+      ...(extra === undefined ? {} : { fd3: extra }),
     }
   } finally {
     clearTimeout(timer)
     opts.signal.removeEventListener('abort', onAbort)
-    child.stdout.destroy()
-    child.stderr.destroy()
+    for (const stream of child.stdio) stream?.destroy()
   }
+}
+
+/** Collects a stream up to `maxBytes`, then stops reading it; resolves when it ends. */
+function readLimited(stream: unknown, maxBytes: number): Promise<Buffer> {
+  const readable = stream as NodeJS.ReadableStream & { destroy(): void }
+  return new Promise((done) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const finish = () => done(Buffer.concat(chunks).subarray(0, maxBytes))
+    readable.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size >= maxBytes) {
+        readable.destroy()
+        finish()
+      }
+    })
+    readable.once('end', finish)
+    readable.once('close', finish)
+    readable.once('error', finish)
+  })
 }
 
 /** SIGTERM to the group, then SIGKILL if any member is still there after the grace period. */
