@@ -1,3 +1,4 @@
+import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import type { RepoConfig } from '../config/load-repo-config.js'
 import { createCommandGenerator } from './command/create-command-generator.js'
 import { createScaffoldGenerator } from './scaffold/create-scaffold-generator.js'
@@ -11,6 +12,8 @@ export interface CreateGeneratorOptions {
   maxOutputBytes?: number
   /** Command generator: time between SIGTERM and SIGKILL when stopping the agent; default 5 s. */
   killGraceMs?: number
+  /** Command generator: where the agent runs; default the sandbox with default limits. */
+  sandbox?: SandboxSettings
 }
 
 /**
@@ -37,5 +40,6 @@ export function createGenerator(
     forbiddenPaths,
     maxOutputBytes,
     ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
+    ...(opts.sandbox === undefined ? {} : { sandbox: opts.sandbox }),
   })
 }

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { simpleGit } from 'simple-git'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { SANDBOX_PATH } from '../../runner/sandbox/bwrap.js'
+import { DEFAULT_SANDBOX, type SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import { createGenerator } from '../../src/generate/create-generator.js'
+import { processesWith } from '../helpers/processes.js'
 import type { Manifest } from '../../src/manifest/types.js'
 import { createWorkspace, loadManifest, requestFor, type TestWorkspace } from './workspace.js'
 
@@ -13,6 +16,8 @@ let scripts: string
 let manifest: Manifest
 beforeAll(async () => {
   scripts = await mkdtemp(join(tmpdir(), 'devsys-agents-'))
+  // Readable by the sandbox user, as an agent installed for all users would be.
+  await chmod(scripts, 0o755)
   manifest = await loadManifest('specs/create-blog.json')
 })
 afterAll(async () => {
@@ -38,6 +43,7 @@ interface Options {
   maxOutputBytes?: number
   feedback?: string
   signal?: AbortSignal
+  sandbox?: Partial<SandboxSettings>
 }
 
 function generateWith(command: string[], opts: Options = {}) {
@@ -48,7 +54,10 @@ function generateWith(command: string[], opts: Options = {}) {
     forbiddenPaths: ['.github/'],
   }
   const limits = opts.maxOutputBytes === undefined ? {} : { maxOutputBytes: opts.maxOutputBytes }
-  const generator = createGenerator('command', config, { killGraceMs: 300, ...limits })
+  // The agents are scripts in a folder of the test's: the server would list such a folder in
+  // SANDBOX_READONLY_PATHS.
+  const sandbox = { ...DEFAULT_SANDBOX, readOnlyPaths: [scripts], ...opts.sandbox }
+  const generator = createGenerator('command', config, { killGraceMs: 300, ...limits, sandbox })
   const extra = {
     ...(opts.feedback === undefined ? {} : { feedback: opts.feedback }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
@@ -107,7 +116,30 @@ fs.writeFileSync('cwd.txt', process.cwd() + '\\n' + process.env.DEVSYS_TASK_SPEC
     expect(await readFile(join(gitDir, 'info/exclude'), 'utf8')).not.toContain('prompt.md')
   })
 
-  it("undoes the agent's own commits (keeping its changes) and never includes the prompt", async () => {
+  it('gives the agent a read-only .git in the sandbox: it cannot commit or plant a hook', async () => {
+    const head = (await simpleGit({ baseDir: ws.dir }).revparse(['HEAD'])).trim()
+    const argv = await agent(
+      'committer',
+      `fs.writeFileSync('index.html', 'hi')
+console.log(cp.execFileSync('git', ['status', '--porcelain']).toString())
+try { fs.writeFileSync('.git/hooks/post-commit', '#!/bin/sh\\necho pwned') } catch (e) { console.log(e.code) }
+try { cp.execFileSync('git', ['add', '-A'], { stdio: 'pipe' }) } catch (e) { console.log('add failed') }
+process.exit(9)
+`,
+    )
+    const error = await generateWith(argv).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'exit-code' })
+    // git could read the repository (the sandbox user owned the work tree), nothing more.
+    expect((error as Error).message).toContain('?? index.html')
+    expect((error as Error).message).toContain('EROFS')
+    expect((error as Error).message).toContain('add failed')
+    await expect(stat(join(ws.dir, '.git/hooks/post-commit'))).rejects.toThrow(/ENOENT/)
+    expect((await simpleGit({ baseDir: ws.dir }).revparse(['HEAD'])).trim()).toBe(head)
+    // The work tree is DevSys's again: git on the host accepts it.
+    expect((await stat(join(ws.dir, 'index.html'))).uid).toBe(process.getuid?.())
+  })
+
+  it("undoes the agent's own commits (keeping its changes) and never includes the prompt, when unconfined", async () => {
     const head = (await simpleGit({ baseDir: ws.dir }).revparse(['HEAD'])).trim()
     const argv = await agent(
       'committer',
@@ -118,7 +150,7 @@ cp.execFileSync('git', ['add', '-f', '.devsys/prompt.md'])
 cp.execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@b', 'commit', '-qm', 'prompt'])
 `,
     )
-    const result = await generateWith(argv)
+    const result = await generateWith(argv, { sandbox: { enabled: false } })
     expect(result.files).toEqual(['.devsys/task.yml', 'index.html'])
     expect((await simpleGit({ baseDir: ws.dir }).revparse(['HEAD'])).trim()).toBe(head)
     expect(await status()).not.toContain('prompt')
@@ -142,11 +174,10 @@ process.exit(3)
   })
 
   it('stops an agent that runs too long, with its whole process group', async () => {
-    const pidFile = join(scripts, 'grandchild.pid')
+    const marker = `devsys-grandchild-${process.pid}-${Date.now()}`
     const argv = await agent(
       'sleeper',
-      `const child = cp.spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { stdio: 'ignore' })
-fs.writeFileSync(${JSON.stringify(pidFile)}, String(child.pid))
+      `cp.spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)", ${JSON.stringify(marker)}], { stdio: 'ignore' })
 console.log('thinking')
 setInterval(() => {}, 1000)
 `,
@@ -157,10 +188,8 @@ setInterval(() => {}, 1000)
     expect(error).toMatchObject({ code: 'timeout' })
     expect((error as Error).message).toContain('did not finish within 1 s')
     expect((error as Error).message).toContain('thinking')
-    // The grandchild ignored SIGTERM, so it was killed with SIGKILL after the grace period.
-    const grandchild = Number(await readFile(pidFile, 'utf8'))
-    expect(grandchild).toBeGreaterThan(0)
-    expect(isAlive(grandchild)).toBe(false)
+    // The grandchild ignored SIGTERM; it is gone all the same (no process has its marker).
+    expect(processesWith(marker)).toEqual([])
     await expect(stat(join(ws.dir, '.devsys/prompt.md'))).rejects.toThrow(/ENOENT/)
   })
 
@@ -189,7 +218,7 @@ process.stdout.write('the end\\n', () => process.exit(1))
     expect(message.length).toBeLessThan(66 * 1024)
   })
 
-  it('passes only PATH, LANG, a temporary HOME and DEVSYS_* variables', async () => {
+  it('passes only PATH, LANG, PWD, a temporary HOME and TMPDIR, and DEVSYS_* variables', async () => {
     process.env.DEVSYS_TEST_SECRET = 'hunter2'
     process.env.GITHUB_TOKEN = `ghs_${'b'.repeat(36)}`
     try {
@@ -216,17 +245,30 @@ fs.writeFileSync(process.env.HOME + '/.agent-cache', 'x')
       'HOME',
       'LANG',
       'PATH',
+      'PWD',
+      'TMPDIR',
     ])
-    expect(env.PATH).toBe(process.env.PATH)
+    expect(env.PATH).toBe(SANDBOX_PATH)
     expect(env.DEVSYS_TASK_ID).toBe('create-blog')
     expect(env.HOME).not.toBe(homedir())
-    await expect(stat(env.HOME ?? '/nonexistent')).rejects.toThrow(/ENOENT/) // removed afterwards
+    // HOME is the sandbox's own /tmp, in memory: what the agent cached there is gone.
+    expect(env.HOME).toBe('/tmp')
+    await expect(stat('/tmp/.agent-cache')).rejects.toThrow(/ENOENT/)
   })
 
-  it('refuses a file written next to the workspace', async () => {
+  it('cannot write next to the workspace in the sandbox', async () => {
+    const argv = await agent('escaper', "fs.writeFileSync('../outside.txt', 'out')\n")
+    await expect(generateWith(argv)).rejects.toMatchObject({
+      code: 'exit-code',
+      message: expect.stringContaining('EACCES'),
+    })
+    await expect(stat(join(ws.parent, 'outside.txt'))).rejects.toThrow(/ENOENT/)
+  })
+
+  it('refuses a file written next to the workspace when the server runs agents unconfined', async () => {
     const argv = await agent('escaper', "fs.writeFileSync('../outside.txt', 'out')\n")
     try {
-      await expect(generateWith(argv)).rejects.toMatchObject({
+      await expect(generateWith(argv, { sandbox: { enabled: false } })).rejects.toMatchObject({
         code: 'escape',
         message: expect.stringContaining('outside.txt'),
       })
@@ -266,12 +308,12 @@ fs.writeFileSync(process.env.HOME + '/.agent-cache', 'x')
     })
   })
 
-  it('refuses changes to git configuration or hooks', async () => {
+  it('refuses changes to git configuration or hooks, when unconfined', async () => {
     const argv = await agent(
       'hooker',
       "fs.writeFileSync('.git/hooks/pre-commit', '#!/bin/sh\\ncurl evil'); fs.writeFileSync('ok.txt', 'x')\n",
     )
-    await expect(generateWith(argv)).rejects.toMatchObject({
+    await expect(generateWith(argv, { sandbox: { enabled: false } })).rejects.toMatchObject({
       code: 'escape',
       message: expect.stringContaining('.git/hooks/pre-commit'),
     })

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { simpleGit } from 'simple-git'
+import { DEFAULT_SANDBOX, type SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
 import { redactSecrets } from '../../report/redact.js'
 import { checkChanges } from '../check-changes.js'
 import { recordTask } from '../record-task.js'
@@ -26,12 +27,14 @@ export interface CommandOptions {
   maxOutputBytes: number
   /** Between SIGTERM and SIGKILL when the agent is stopped; default 5 s. */
   killGraceMs?: number
+  /** Where the agent runs (runner/sandbox); default the sandbox with default limits. */
+  sandbox?: SandboxSettings
 }
 
 /**
- * A generator that runs an external coding agent in the workspace: no shell, its own process
- * group, a scrubbed environment (PATH, LANG, a temporary HOME and DEVSYS_* only), a time limit,
- * and the same checks of what it changed as the scaffold.
+ * A generator that runs an external coding agent in the workspace: in the sandbox (see
+ * runAgent), no shell, its own process group, a scrubbed environment (PATH, LANG, a temporary
+ * HOME and DEVSYS_* only), a time limit, and the same checks of what it changed as the scaffold.
  */
 export function createCommandGenerator(opts: CommandOptions): Generator {
   return { kind: 'command', generate: (request) => generateWithCommand(request, opts) }
@@ -72,6 +75,7 @@ async function generateWithCommand(
       killGraceMs: opts.killGraceMs ?? 5000,
       tailBytes: TAIL_BYTES,
       signal: request.signal,
+      sandbox: opts.sandbox ?? DEFAULT_SANDBOX,
     }).catch((error: unknown) => {
       throw startError(error, opts.command)
     })
