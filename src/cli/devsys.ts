@@ -55,12 +55,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`--runner must be local, docker, remote-ssh or auto (got ${kind})\n`)
     return 2
   }
+  const runnerConfig = readRunnerConfig(process.env)
   const runner = values.test
-    ? await createRunner(
-        kind as 'local' | 'docker' | 'remote-ssh' | 'auto',
-        readRunnerConfig(process.env),
-        log,
-      )
+    ? await createRunner(kind as 'local' | 'docker' | 'remote-ssh' | 'auto', runnerConfig, log)
     : undefined
   const dataDir = process.env.DATA_DIR ?? '.data'
   const result = await runLocal({
@@ -74,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
       : undefined,
     log,
     runner,
+    sandbox: runnerConfig.sandbox,
     out: (line) => process.stdout.write(`${line}\n`),
   })
   if (!result.ok) return result.exitCode

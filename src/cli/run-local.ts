@@ -19,6 +19,7 @@ import { createLocalTarget } from '../deploy/targets/local-target.js'
 import { DeployError } from '../deploy/types.js'
 import { runAcceptance } from '../verify/run-acceptance.js'
 import { parseJUnit } from '../../runner/junit/parse-junit.js'
+import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import type { Runner } from '../../runner/types.js'
 
 export interface LocalRunOptions {
@@ -31,6 +32,8 @@ export interface LocalRunOptions {
   cacheDir: string
   /** Also run the task's tests on the generated branch with this runner, and print the report. */
   runner?: Runner | undefined
+  /** Where a generator command and the served site run; default the sandbox, default limits. */
+  sandbox?: SandboxSettings | undefined
   /**
    * Also deploy the branch to a local target in this folder (releases/, current) and serve it
    * with `php -S`, then run the manifest's acceptance checks against it.
@@ -107,7 +110,11 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       repo,
       branch,
       auth: undefined,
-      generator: createGenerator(kind, config.config.generator),
+      generator: createGenerator(
+        kind,
+        config.config.generator,
+        opts.sandbox === undefined ? {} : { sandbox: opts.sandbox },
+      ),
       manifest,
       spec: buildTaskSpec(manifest, { kind: 'api', repo: null, requester: user.name }),
       feedback: opts.feedback,
@@ -204,7 +211,7 @@ async function deployLocal(
     },
   )
   await target.prune(5, signal)
-  const server = await servePhp(root)
+  const server = await servePhp(root, opts.sandbox === undefined ? {} : { sandbox: opts.sandbox })
   const result = await runAcceptance(server.url, manifest.acceptance, { signal })
   for (const check of result.checks) {
     out(

@@ -5,6 +5,7 @@ import type Dockerode from 'dockerode'
 import type { Logger } from 'pino'
 import type { DeployEnv } from '../config/load-env.js'
 import type { EnvironmentConfig } from '../config/load-repo-config.js'
+import { DEFAULT_SANDBOX, type SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import { PhpMissingError, type PhpServe, servePhp } from './serve-local.js'
 import { createLocalTarget } from './targets/local-target.js'
 import { createPhpTarget } from './targets/php-target.js'
@@ -43,6 +44,8 @@ export interface TargetsOptions {
    * a restarted DevSys serves it on the same port and GitHub's "View deployment" still works.
    */
   lastUrl?: (repo: string, environment: string) => Promise<string | null>
+  /** Where the php -S of local environments runs; default the sandbox with default limits. */
+  sandbox?: SandboxSettings
 }
 
 /** The local target's folder of an environment. */
@@ -58,6 +61,13 @@ export function localDeployRoot(dataDir: string, repo: string, environment: stri
  */
 export function createTargets(opts: TargetsOptions): Targets {
   const servers = new Map<string, Promise<PhpServe | null>>()
+  const sandbox = opts.sandbox === undefined ? {} : { sandbox: opts.sandbox }
+  // As root, shared folders belong to the sandbox user, who runs the site and writes there.
+  const settings = opts.sandbox
+  const sharedOwner =
+    settings?.enabled !== false && process.getuid?.() === 0
+      ? { uid: settings?.uid ?? DEFAULT_SANDBOX.uid, gid: settings?.gid ?? DEFAULT_SANDBOX.gid }
+      : undefined
 
   /** The php -S URL of a local root; null when PHP is missing (the deploy still happens). */
   async function serve(
@@ -82,14 +92,14 @@ export function createTargets(opts: TargetsOptions): Targets {
     const port = last ? loopbackPort(last) : undefined
     try {
       if (port !== undefined) {
-        const again = await servePhp(root, { port }).catch((error: unknown) => {
+        const again = await servePhp(root, { port, ...sandbox }).catch((error: unknown) => {
           if (error instanceof PhpMissingError) throw error
           log.info({ root, port }, 'the previous port of this environment is taken; using another')
           return undefined
         })
         if (again !== undefined) return again
       }
-      return await servePhp(root)
+      return await servePhp(root, sandbox)
     } catch (error) {
       log.warn({ root, err: error }, 'local deploys are not served')
       servers.delete(root)
@@ -106,7 +116,12 @@ export function createTargets(opts: TargetsOptions): Targets {
           const url =
             config.url ??
             (opts.deploy.serveLocal ? await serve(root, { repo, environment }, log) : null)
-          return createLocalTarget({ root, shared, ...(url === null ? {} : { url }) })
+          return createLocalTarget({
+            root,
+            shared,
+            ...(url === null ? {} : { url }),
+            ...(sharedOwner === undefined ? {} : { sharedOwner }),
+          })
         }
         case 'php':
           return createPhpTarget({

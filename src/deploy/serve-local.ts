@@ -1,9 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createHmac, randomBytes } from 'node:crypto'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { SANDBOX_PATH, sandboxArgv } from '../../runner/sandbox/bwrap.js'
+import { probeSandbox } from '../../runner/sandbox/probe-sandbox.js'
+import { DEFAULT_SANDBOX, type SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 
 export interface ServePhpOptions {
   /** Default: a free port chosen by the system. */
@@ -13,6 +17,8 @@ export interface ServePhpOptions {
   php?: string
   /** How long to wait for the first answer (default 10 s). */
   startTimeoutMs?: number
+  /** Where the deployed code runs; default the sandbox with default limits. */
+  sandbox?: SandboxSettings
 }
 
 export interface PhpServe {
@@ -40,6 +46,10 @@ export class PhpMissingError extends Error {
  * them from its cached docroot. The root comes in through the environment, never as PHP source.
  */
 const ROUTER = `<?php
+$probe = $_SERVER['HTTP_X_DEVSYS_PROBE'] ?? '';
+if (is_string($probe) && $probe !== '') {
+    header('X-DevSys-Proof: ' . hash_hmac('sha256', $probe, (string) getenv('DEVSYS_NONCE')));
+}
 clearstatcache(true);
 $current = getenv('DEVSYS_CURRENT');
 $release = is_string($current) && $current !== '' ? realpath($current) : false;
@@ -76,22 +86,54 @@ return true;
 /**
  * Serves the local target's live release with PHP's built-in server and resolves once it
  * answers. Release switches take effect without a restart (see ROUTER).
+ *
+ * The deployed code is the repository's: php -S runs in the sandbox (runner/sandbox), as the
+ * sandbox user, seeing the system read-only, its own deploy root read-only and only the
+ * root's `shared/` writable, with the host's network so that it can be reached. It dies with
+ * DevSys. DevSys believes an answer on the port only when it proves knowledge of a nonce given
+ * to this very process, so a server someone else started on that port is never taken for it.
  */
 export async function servePhp(root: string, opts: ServePhpOptions = {}): Promise<PhpServe> {
   const php = opts.php ?? 'php'
   const host = opts.host ?? '127.0.0.1'
+  const sandbox = opts.sandbox ?? DEFAULT_SANDBOX
+  if (sandbox.enabled) {
+    const probe = await probeSandbox(sandbox)
+    if (!probe.ok) throw new Error(probe.message)
+  }
   const port = opts.port ?? (await freePort(host))
   const dir = await mkdtemp(join(tmpdir(), 'devsys-serve-'))
-  await writeFile(join(dir, 'router.php'), ROUTER)
-  const child = spawn(php, ['-S', `${host}:${port}`, '-t', dir, join(dir, 'router.php')], {
+  await chmod(dir, 0o755)
+  await writeFile(join(dir, 'router.php'), ROUTER, { mode: 0o644 })
+  const nonce = randomBytes(32).toString('hex')
+  const current = join(resolve(root), 'current')
+  // The deployed code runs in this process: it gets nothing of DevSys's own environment
+  // (private key, webhook secret, API token), only where the live release is.
+  const env = { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', DEVSYS_CURRENT: current, DEVSYS_NONCE: nonce }
+  const phpArgv = [php, '-S', `${host}:${port}`, '-t', dir, join(dir, 'router.php')]
+  let argv = phpArgv
+  if (sandbox.enabled) {
+    await mkdir(join(root, 'shared'), { recursive: true })
+    // The site runs as the sandbox user, who must be able to enter the deploy root.
+    await chmod(root, 0o755)
+    argv = sandboxArgv(sandbox, {
+      argv: phpArgv,
+      cwd: dir,
+      env,
+      mounts: [
+        { host: dir },
+        { host: resolve(root) },
+        { host: join(resolve(root), 'shared'), writable: true },
+      ],
+      network: 'host',
+    })
+  }
+  const [command = php, ...args] = argv
+  const child = spawn(command, args, {
     cwd: dir,
-    // The deployed code runs in this process: it gets nothing of DevSys's own environment
-    // (private key, webhook secret, API token), only where the live release is.
-    env: {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      LANG: 'C.UTF-8',
-      DEVSYS_CURRENT: join(resolve(root), 'current'),
-    },
+    env: sandbox.enabled
+      ? { PATH: SANDBOX_PATH }
+      : { ...env, PATH: process.env.PATH ?? SANDBOX_PATH },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''
@@ -109,8 +151,8 @@ export async function servePhp(root: string, opts: ServePhpOptions = {}): Promis
   for (;;) {
     const failed = await Promise.race([
       spawnError,
-      ping(url).then(
-        () => null,
+      ping(url, nonce).then(
+        (ours) => (ours ? null : undefined),
         () => undefined,
       ),
     ])
@@ -122,6 +164,13 @@ export async function servePhp(root: string, opts: ServePhpOptions = {}): Promis
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop()
+      if (
+        sandbox.enabled &&
+        /execvp|No such file/.test(stderr) &&
+        !/Failed to listen/.test(stderr)
+      ) {
+        throw new PhpMissingError(php, 'not found on PATH')
+      }
       throw new Error(
         `php -S did not answer on ${url} (exit ${String(child.exitCode)}): ${stderr.trim() || 'no output'}`,
       )
@@ -130,13 +179,22 @@ export async function servePhp(root: string, opts: ServePhpOptions = {}): Promis
   }
 }
 
-/** Any HTTP answer (even a 503 before the first release) means the server is up. */
-function ping(url: string): Promise<void> {
+/**
+ * Whether our own php -S answers: any HTTP answer (even a 503 before the first release) that
+ * carries the HMAC of a fresh challenge under this server's nonce.
+ */
+function ping(url: string, nonce: string): Promise<boolean> {
+  const challenge = randomBytes(16).toString('hex')
+  const proof = createHmac('sha256', nonce).update(challenge).digest('hex')
   return new Promise((ok, fail) => {
-    const req = request(`${url}/`, { method: 'HEAD', timeout: 1000 }, (res) => {
-      res.resume()
-      ok()
-    })
+    const req = request(
+      `${url}/`,
+      { method: 'HEAD', timeout: 1000, headers: { 'x-devsys-probe': challenge } },
+      (res) => {
+        res.resume()
+        ok(res.headers['x-devsys-proof'] === proof)
+      },
+    )
     req.on('timeout', () => req.destroy(new Error('timeout')))
     req.on('error', fail)
     req.end()

@@ -1,3 +1,4 @@
+import { handOver } from '../../../runner/sandbox/hand-over.js'
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import {
@@ -39,6 +40,8 @@ export interface LocalTargetOptions {
   shared?: string[]
   /** Where the site answers (e.g. servePhp's URL), for verification. */
   url?: string
+  /** Who owns new shared folders: the sandbox user the site runs as, so it can write there. */
+  sharedOwner?: { uid: number; gid: number }
 }
 
 /** A deploy target in a directory on this machine (the embedded default). */
@@ -193,6 +196,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
       seeds.push(seed)
       if (await exists(inRelease)) await cp(inRelease, seed, { recursive: true })
       else await mkdir(seed)
+      if (opts.sharedOwner !== undefined) await handOver(seed, opts.sharedOwner)
       await rename(seed, target)
     }
     await rm(inRelease, { recursive: true, force: true })
