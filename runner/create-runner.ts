@@ -3,6 +3,11 @@ import type { Logger } from 'pino'
 import { createDockerRunner } from './docker/create-docker-runner.js'
 import { pingEngine } from './docker/docker-errors.js'
 import { createLocalRunner } from './local/create-local-runner.js'
+import {
+  checkSandboxEnv,
+  DEFAULT_SANDBOX,
+  type SandboxSettings,
+} from './sandbox/sandbox-settings.js'
 import { createSshRunner } from './ssh/create-ssh-runner.js'
 import { type Runner, RunnerError } from './types.js'
 
@@ -18,6 +23,8 @@ export interface RunnerConfig {
     /** DOCKER_HOST as unix:///path or tcp://host:port; default /var/run/docker.sock. */
     host?: string
   }
+  /** SANDBOX_* and DEVSYS_UNSAFE_NO_SANDBOX: how task code is confined on this host. */
+  sandbox: SandboxSettings
   /** Present when REMOTE_SSH_HOST is set. */
   ssh?: {
     host: string
@@ -70,8 +77,11 @@ export function checkRunnerEnv(
   if (!['true', 'false', '1', '0'].includes(insecure)) {
     errors.push('REMOTE_ALLOW_INSECURE_SSH: use true or false')
   }
+  const sandbox = checkSandboxEnv(env)
+  if (!sandbox.ok) errors.push(...sandbox.errors)
   const config: RunnerConfig = {
     ...(kind === undefined ? {} : { kind: kind as RunnerChoice }),
+    sandbox: sandbox.ok ? sandbox.settings : DEFAULT_SANDBOX,
     docker: {
       image: get('DOCKER_RUNNER_IMAGE') ?? DEFAULT_RUNNER_IMAGE,
       ...(dockerHost === undefined ? {} : { host: dockerHost }),
@@ -108,7 +118,9 @@ export function checkRunnerEnv(
 
 /**
  * Makes the runner of the given kind. `auto` picks remote-ssh when it is configured, else
- * docker when the engine answers a ping within 1.5 s, else local; the choice is logged.
+ * docker when the engine answers a ping within 1.5 s, else local, which is sandboxed (it runs
+ * unconfined only when the server says DEVSYS_UNSAFE_NO_SANDBOX=true, never by a repository's
+ * choice); the choice is logged.
  */
 export async function createRunner(
   kind: RunnerChoice,
@@ -130,15 +142,15 @@ export async function createRunner(
       )
     return createSshRunner({ ...config.ssh, log })
   }
-  if (kind === 'local') return createLocalRunner()
+  if (kind === 'local') return createLocalRunner({ sandbox: config.sandbox })
   const docker = new Dockerode(dockerOptions(config.docker.host ?? 'unix:///var/run/docker.sock'))
   if (kind === 'auto') {
     if (!(await pingEngine(docker, AUTO_PING_MS))) {
       log.info(
         { runner: 'local' },
-        'auto runner: no Docker engine answered, tests run as local processes',
+        'auto runner: no Docker engine answered, tests run in the local sandbox',
       )
-      return createLocalRunner()
+      return createLocalRunner({ sandbox: config.sandbox })
     }
     log.info(
       { runner: 'docker', image: config.docker.image },

@@ -22,6 +22,8 @@ import type { JobHandler } from './jobs/types.js'
 import { openSqliteStore } from './store/sqlite-store.js'
 import { checkRunnerEnv, createRunner, type RunnerConfig } from '../runner/create-runner.js'
 import type { Store } from './store/store.js'
+import { probeSandbox } from '../runner/sandbox/probe-sandbox.js'
+import type { SandboxSettings } from '../runner/sandbox/sandbox-settings.js'
 
 type HandlerFactory = Parameters<Server['loadHandlerFactory']>[0]
 
@@ -53,6 +55,8 @@ export interface JobDeps {
   runner: RunTestsDeps['runner']
   /** The deploy target of an environment. */
   targets: TargetFactory
+  /** How task code is confined on this host (SANDBOX_*, DEVSYS_UNSAFE_NO_SANDBOX). */
+  sandbox?: SandboxSettings
   /** Deploy tuning for tests: lock expiry and acceptance retries. */
   deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'acceptance'>
 }
@@ -66,7 +70,14 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
   return [
     createIntakeIssueJob(intake),
     createIntakePushJob(intake),
-    createGenerateJob({ store, auth, git, enqueue, maxManifestBytes }),
+    createGenerateJob({
+      store,
+      auth,
+      git,
+      enqueue,
+      maxManifestBytes,
+      ...(deps.sandbox === undefined ? {} : { sandbox: deps.sandbox }),
+    }),
     createRunTestsJob({ store, auth, git, runner: deps.runner, maxManifestBytes }),
     createPrCommandJob({ store, auth, enqueue, maxManifestBytes }),
     createDeployJob({ ...deploy, git }),
@@ -105,6 +116,8 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   }
   const config = loaded.config
   const log = opts.log ?? createLogger(config.logLevel)
+  const sandbox = runners.config.sandbox
+  reportSandbox(sandbox, log)
 
   // 2. The durable store and the queue over it.
   const store = openSqliteStore({ dataDir: config.dataDir, log, synchronous: config.storeSync })
@@ -116,6 +129,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   // The handlers enqueue follow-up jobs through the queue they run in.
   const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
   const targets = createTargets({
+    sandbox,
     dataDir: config.dataDir,
     deploy: config.deploy,
     log,
@@ -134,6 +148,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       git: gitWorkspaces(config, log),
       runner: runnerFactory(runners.config),
       targets: targets.targetFor,
+      sandbox,
     }),
     log,
     concurrency: config.workerConcurrency,
@@ -207,6 +222,27 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       await store.close()
     },
   }
+}
+
+/**
+ * Says at start how task code is confined: a warning when the server turned the sandbox off,
+ * an error when it cannot start here (runs that need it will then refuse, saying why).
+ */
+function reportSandbox(sandbox: SandboxSettings, log: Logger): void {
+  if (!sandbox.enabled) {
+    log.warn(
+      'DEVSYS_UNSAFE_NO_SANDBOX=true: test commands, generator commands and local deploys run unconfined as the DevSys user and can read its keys, secrets and data. Use this only when every repository installed is trusted.',
+    )
+    return
+  }
+  void probeSandbox(sandbox).then((probe) => {
+    if (!probe.ok) log.error(probe.message)
+    else if (process.getuid?.() !== 0) {
+      log.info(
+        'task code runs in the bubblewrap sandbox under a user namespace as the DevSys user: it sees only the system and its own files; run DevSys as root to give it its own unprivileged uid (SANDBOX_UID)',
+      )
+    }
+  })
 }
 
 /**

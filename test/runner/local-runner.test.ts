@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createLocalRunner } from '../../runner/local/create-local-runner.js'
+import { DEFAULT_SANDBOX } from '../../runner/sandbox/sandbox-settings.js'
 import type { TestWorkspace } from '../generate/workspace.js'
+import { processesWith } from '../helpers/processes.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { createBlogWorkspace, runRequest, testCount } from './blog-workspace.js'
 
@@ -63,7 +65,8 @@ describe('local runner', () => {
         .map((line) => line.split('=')[0])
       expect(names.sort()).toEqual(['APP_ENV', 'HOME', 'LANG', 'PATH', 'TMPDIR'])
       expect(result.stdout.text).not.toMatch(/secret|ghs_|gho_|PRIVATE/)
-      expect(result.stdout.text).toContain(`HOME=${runs}/`)
+      // HOME and TMPDIR are the sandbox's own /tmp, in memory.
+      expect(result.stdout.text).toContain('HOME=/tmp\n')
     } finally {
       process.env = saved
     }
@@ -71,17 +74,18 @@ describe('local runner', () => {
 
   it('kills the whole process group at the time limit, also what ignores SIGTERM', async () => {
     const started = Date.now()
+    // A sleep with an argument no other process has, to find it on the host afterwards.
+    const marker = `1000.${process.pid}${Date.now() % 100_000}`
     const result = await runner().run(
       runRequest(ws.dir, {
-        command: ['sh', '-c', 'sleep 1000 & echo $!; trap "" TERM; while :; do sleep 1; done'],
+        command: ['sh', '-c', `sleep ${marker} & echo $!; trap "" TERM; while :; do sleep 1; done`],
         timeoutMs: 500,
       }),
     )
     expect(result).toMatchObject({ timedOut: true, exitCode: null, report: { kind: 'missing' } })
     expect(Date.now() - started).toBeLessThan(5000)
-    const background = Number(result.stdout.text.trim())
-    expect(background).toBeGreaterThan(0)
-    expect(() => process.kill(background, 0)).toThrow(/ESRCH/)
+    expect(Number(result.stdout.text.trim())).toBeGreaterThan(0)
+    expect(processesWith(marker)).toEqual([])
   })
 
   it('keeps only the tail of gigabytes of output and counts the rest', async () => {
@@ -153,7 +157,7 @@ describe('local runner', () => {
   it('reports a command that does not exist as exit 127 with the reason', async () => {
     const result = await runner().run(runRequest(ws.dir, { command: ['no-such-test-tool', '--x'] }))
     expect(result.exitCode).toBe(127)
-    expect(result.stderr.text).toContain('cannot start "no-such-test-tool"')
+    expect(result.stderr.text).toMatch(/no-such-test-tool: not found/)
   })
 
   it('refuses a report path outside the workspace before running anything', async () => {
@@ -173,5 +177,29 @@ describe('local runner', () => {
       }),
     )
     expect(result.exitCode).toBe(0)
+  })
+})
+
+describe('local runner without the sandbox (DEVSYS_UNSAFE_NO_SANDBOX=true on the server)', () => {
+  const unconfined = () =>
+    createLocalRunner({
+      tmpDir: runs,
+      killGraceMs: 300,
+      sandbox: { ...DEFAULT_SANDBOX, enabled: false },
+    })
+
+  it('runs the command as a child of DevSys, on a copy, with a scrubbed environment', async () => {
+    const result = await unconfined().run(
+      runRequest(ws.dir, { command: ['sh', '-c', 'env; id -u'], env: { APP_ENV: 'test' } }),
+    )
+    expect(result.stdout.text).toContain(`HOME=${runs}/`)
+    expect(result.stdout.text).toContain('APP_ENV=test')
+    expect(result.stdout.text.trim().split('\n').at(-1)).toBe(String(process.getuid?.()))
+  })
+
+  it('reports a command that does not exist as exit 127 with the reason', async () => {
+    const result = await unconfined().run(runRequest(ws.dir, { command: ['no-such-test-tool'] }))
+    expect(result.exitCode).toBe(127)
+    expect(result.stderr.text).toContain('cannot start "no-such-test-tool"')
   })
 })
