@@ -1,3 +1,4 @@
+import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import type { Logger } from 'pino'
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
@@ -43,6 +44,8 @@ export interface GenerateDeps {
   /** Starts the tests of what was pushed. */
   enqueue: Enqueue
   maxManifestBytes: number
+  /** Where a command generator's agent runs (the server's sandbox settings). */
+  sandbox?: SandboxSettings
 }
 
 /** Sticky comment kinds: the task's status on its PR, and the intake result on its issue. */
@@ -139,7 +142,11 @@ async function generateTask(
   // 3. Generate, commit and push in a temporary clone; an expected failure pushes nothing.
   let pushed: Generation
   try {
-    const generator = createGenerator(generatorKind, config.generator)
+    const generator = createGenerator(
+      generatorKind,
+      config.generator,
+      deps.sandbox === undefined ? {} : { sandbox: deps.sandbox },
+    )
     pushed = await runGeneration({
       git: deps.git,
       repo,
