@@ -2,7 +2,7 @@ import type { TestReport } from '../../runner/junit/types.js'
 import { renderSummaryMarkdown } from '../../runner/junit/summarize.js'
 import type { CapturedOutput, RunnerKind } from '../../runner/types.js'
 import { type CheckConclusion, fitCheckText } from './check-run.js'
-import { redactSecrets } from './redact.js'
+import { redact } from '../secrets/redact.js'
 
 interface RunOutput {
   runner: RunnerKind
@@ -99,7 +99,7 @@ function outputText(output: RunOutput): string {
         ? ` (last part; ${captured.droppedBytes} earlier bytes not kept)`
         : ''
     const tail = captured.text.slice(-OUTPUT_TAIL)
-    return `#### ${name}${dropped}\n\n\`\`\`\n${redactSecrets(tail).replace(/```/g, "'''")}\n\`\`\``
+    return `#### ${name}${dropped}\n\n\`\`\`\n${redact(tail).replace(/```/g, "'''")}\n\`\`\``
   }
   return fitCheckText(
     [
