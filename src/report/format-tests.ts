@@ -98,8 +98,9 @@ function outputText(output: RunOutput): string {
       captured.droppedBytes > 0
         ? ` (last part; ${captured.droppedBytes} earlier bytes not kept)`
         : ''
-    const tail = captured.text.slice(-OUTPUT_TAIL)
-    return `#### ${name}${dropped}\n\n\`\`\`\n${redact(tail).replace(/```/g, "'''")}\n\`\`\``
+    // Redacted before it is cut: a secret across the cut would otherwise show its second half.
+    const tail = redact(captured.text).slice(-OUTPUT_TAIL)
+    return `#### ${name}${dropped}\n\n\`\`\`\n${tail.replace(/```/g, "'''")}\n\`\`\``
   }
   return fitCheckText(
     [
