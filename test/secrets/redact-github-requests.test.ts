@@ -4,7 +4,6 @@ import { forgetSecrets, registerSecret } from '../../src/secrets/redact.js'
 import { redactingAuth } from '../../src/secrets/redact-github-requests.js'
 import {
   createTestProbot,
-  GITHUB_API,
   githubRequests,
   nockCreateCheckRun,
   useGitHubMock,
