@@ -1,5 +1,4 @@
 import type { GitHubAuth, GitHubClient } from '../app-deps.js'
-import { installationToken } from '../github/installation-token.js'
 import { redactDeep } from './redact.js'
 
 /**
@@ -14,14 +13,13 @@ const guarded = new WeakSet<GitHubClient>()
  * `auth` whose clients redact every request before it leaves for GitHub: check runs, comments,
  * pull requests, deployments, GraphQL mutations, whatever src/report (or anything else) sends.
  * Every job gets its clients from this one function (src/boot.ts jobHandlers), so this is the
- * choke point for GitHub writes; webhook handlers never write. The installation's token is
- * registered as a secret here, before any job can hand it to git or see it in output.
+ * choke point for GitHub writes; webhook handlers never write. (Installation tokens are
+ * registered where a job takes one out of its client: src/github/installation-token.ts.)
  */
 export function redactingAuth(auth: GitHubAuth): GitHubAuth {
   return async (installationId) => {
     const client = await auth(installationId)
     redactGitHubRequests(client)
-    if (installationId !== undefined) await installationToken(client, installationId)
     return client
   }
 }

@@ -57,19 +57,29 @@ export function redact(text: string): string {
 
 /**
  * `value` with every string in it redacted: plain objects and arrays are copied, never changed
- * in place; other objects (Dates, Buffers) are returned as they are.
+ * in place (a cycle is copied as a cycle); other objects (Dates, Buffers) are returned as they are.
  */
 export function redactDeep<T>(value: T): T {
-  if (typeof value === 'string') return redact(value) as T
-  if (Array.isArray(value)) return value.map((item) => redactDeep(item) as unknown) as T
-  if (value !== null && typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value) as unknown
-    if (proto !== Object.prototype && proto !== null) return value
-    const copy: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) copy[key] = redactDeep(item)
-    return copy as T
+  return redactValue(value, new Map()) as T
+}
+
+function redactValue(value: unknown, copies: Map<object, unknown>): unknown {
+  if (typeof value === 'string') return redact(value)
+  if (value === null || typeof value !== 'object') return value
+  const done = copies.get(value)
+  if (done !== undefined) return done
+  if (Array.isArray(value)) {
+    const copy: unknown[] = []
+    copies.set(value, copy)
+    for (const item of value) copy.push(redactValue(item, copies))
+    return copy
   }
-  return value
+  const proto = Object.getPrototypeOf(value) as unknown
+  if (proto !== Object.prototype && proto !== null) return value
+  const copy: Record<string, unknown> = {}
+  copies.set(value, copy)
+  for (const [key, item] of Object.entries(value)) copy[key] = redactValue(item, copies)
+  return copy
 }
 
 /** Forgets every registered secret; for tests that need a clean process-wide set. */

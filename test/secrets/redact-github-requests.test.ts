@@ -1,5 +1,6 @@
 import nock from 'nock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { installationToken } from '../../src/github/installation-token.js'
 import { forgetSecrets, registerSecret } from '../../src/secrets/redact.js'
 import { redactingAuth } from '../../src/secrets/redact-github-requests.js'
 import {
@@ -38,6 +39,8 @@ describe('redactingAuth', () => {
   it('redacts secrets and the installation token from REST bodies, still authenticating with the token', async () => {
     const probot = await createTestProbot()
     const client = await redactingAuth((id) => probot.auth(id))(7)
+    // As a job does before handing the token to git: from then on it is a known secret.
+    expect(await installationToken(client, 7)).toBe(INSTALLATION_TOKEN)
     const created = nockCreateCheckRun('o', 'r', 9)
     const authorized = github()
       .matchHeader('authorization', `token ${INSTALLATION_TOKEN}`)
