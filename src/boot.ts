@@ -19,6 +19,8 @@ import { createQueue, type Queue } from './jobs/queue.js'
 import { createPrCommandJob } from './jobs/run-pr-command.js'
 import { createRunTestsJob, type RunTestsDeps } from './jobs/run-tests.js'
 import type { JobHandler } from './jobs/types.js'
+import { redactingAuth } from './secrets/redact-github-requests.js'
+import { registerConfigSecrets } from './secrets/register-config-secrets.js'
 import { openSqliteStore } from './store/sqlite-store.js'
 import { checkRunnerEnv, createRunner, type RunnerConfig } from '../runner/create-runner.js'
 import type { Store } from './store/store.js'
@@ -61,9 +63,13 @@ export interface JobDeps {
   deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'acceptance'>
 }
 
-/** The job kinds this process runs. */
+/**
+ * The job kinds this process runs. Jobs are DevSys's only writers to GitHub, and every client
+ * they get comes from `auth` wrapped here, so every request body is redacted of secrets.
+ */
 export function jobHandlers(deps: JobDeps): JobHandler[] {
-  const { store, auth, enqueue, git, targets } = deps
+  const { store, enqueue, git, targets } = deps
+  const auth = redactingAuth(deps.auth)
   const maxManifestBytes = deps.config.maxManifestBytes
   const intake = { store, auth, enqueue, maxManifestBytes }
   const deploy = { store, auth, enqueue, targets, maxManifestBytes, ...deps.deployTuning }
@@ -116,6 +122,8 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   }
   const config = loaded.config
   const log = opts.log ?? createLogger(config.logLevel)
+  // Known before anything can write: the logger, the store and GitHub clients redact them.
+  for (const warning of registerConfigSecrets(config, runners.config)) log.warn(warning)
   const sandbox = runners.config.sandbox
   reportSandbox(sandbox, log)
 

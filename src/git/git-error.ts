@@ -1,5 +1,5 @@
 import { GitPluginError } from 'simple-git'
-import { redactSecrets } from '../report/redact.js'
+import { redact } from '../secrets/redact.js'
 
 export type GitErrorCode =
   | 'clone-failed'
@@ -33,7 +33,7 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   for (const secret of secrets) {
     if (secret.length > 0) out = out.split(secret).join('[redacted]')
   }
-  return redactSecrets(out).replace(/(authorization:\s*(?:basic|bearer)\s+)\S+/gi, '$1[redacted]')
+  return redact(out).replace(/(authorization:\s*(?:basic|bearer)\s+)\S+/gi, '$1[redacted]')
 }
 
 export function isAbortError(error: unknown, signal: AbortSignal | undefined): boolean {

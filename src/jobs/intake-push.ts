@@ -12,7 +12,7 @@ import {
   findCheckRun,
 } from '../report/check-run.js'
 import { formatProblems } from '../report/format-intake.js'
-import { redactSecrets } from '../report/redact.js'
+import { redact } from '../secrets/redact.js'
 import type { PushIntakePayload } from '../triggers/push-intake.js'
 import type { IntakeDeps } from './intake-issue.js'
 import type { JobHandler, Outcome } from './types.js'
@@ -55,7 +55,7 @@ export function createIntakePushJob(deps: IntakeDeps): JobHandler<PushIntakePayl
         checkRunId,
         conclusion: 'failure',
         title: 'DevSys could not check the manifests',
-        summary: `${redactSecrets(error)}\n\nDevSys gave up after retrying. Push again to retry.`,
+        summary: `${redact(error)}\n\nDevSys gave up after retrying. Push again to retry.`,
       })
     },
   }

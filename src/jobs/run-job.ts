@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { redactSecrets } from '../report/redact.js'
+import { redact } from '../secrets/redact.js'
 import type { Job, Store } from '../store/store.js'
 import { type Backoff, backoffDelay } from './backoff.js'
 import type { JobContext, JobHandler, Outcome } from './types.js'
@@ -121,7 +121,7 @@ export function crashError(job: Job): string {
 
 /** The error as stored and shown to users, with anything shaped like a secret removed. */
 function errorText(err: unknown): string {
-  return redactSecrets(rawErrorText(err))
+  return redact(rawErrorText(err))
 }
 
 function rawErrorText(err: unknown): string {

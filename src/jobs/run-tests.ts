@@ -10,7 +10,7 @@ import type { Manifest } from '../manifest/types.js'
 import { completeCheckRun, createCheckRun, markCheckRunInProgress } from '../report/check-run.js'
 import { formatTestOutcome, type TestOutcome } from '../report/format-tests.js'
 import { markReadyForReview } from '../report/pull-request.js'
-import { redactSecrets } from '../report/redact.js'
+import { redact } from '../secrets/redact.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store, Task } from '../store/store.js'
 import { parseJUnit } from '../../runner/junit/parse-junit.js'
@@ -81,7 +81,7 @@ export function createRunTestsJob(deps: RunTestsDeps): JobHandler<RunTestsPayloa
         checkRunId: id,
         conclusion: 'failure',
         title: 'DevSys could not run the tests',
-        summary: `${redactSecrets(error)}\n\nDevSys gave up after retrying. Re-run the check or comment \`/test\` to try again.`,
+        summary: `${redact(error)}\n\nDevSys gave up after retrying. Re-run the check or comment \`/test\` to try again.`,
       })
       if (run && run.state !== 'completed') {
         await deps.store.updateTestRun(run.id, {

@@ -1,7 +1,7 @@
 import type { ReleaseDiff, UploadResult } from '../deploy/types.js'
 import type { DeployLockHolder } from '../store/store.js'
 import type { AcceptanceResult } from '../verify/run-acceptance.js'
-import { redactSecrets } from './redact.js'
+import { redact } from '../secrets/redact.js'
 
 const short = (sha: string) => sha.slice(0, 7)
 
@@ -110,7 +110,7 @@ export function formatDeployFailed(environment: string, sha: string, message: st
   return [
     `### Deploy of ${short(sha)} to \`${environment}\` failed`,
     '',
-    redactSecrets(message),
+    redact(message),
     '',
     `The live site of \`${environment}\` was not changed.`,
   ].join('\n')
@@ -151,6 +151,6 @@ export function formatReverted(
     case 'already-reverted':
       return `${short(bad)} was already reverted by ${short(revert.sha)}.`
     case 'failed':
-      return `DevSys could not revert ${short(bad)}: ${redactSecrets(revert.message)}`
+      return `DevSys could not revert ${short(bad)}: ${redact(revert.message)}`
   }
 }

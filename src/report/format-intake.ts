@@ -1,7 +1,7 @@
 import type { Acceptance } from '../intake/accept-manifest.js'
 import type { ManifestProblem } from '../manifest/types.js'
 import type { Task } from '../store/store.js'
-import { redactSecrets } from './redact.js'
+import { redact } from '../secrets/redact.js'
 
 /** Escapes text for a Markdown table cell. */
 function cell(text: string): string {
@@ -57,5 +57,5 @@ export function formatAcceptedComment(
 
 /** A short message for something DevSys stopped on (reason code → words). */
 export function formatStopComment(title: string, message: string): string {
-  return [`### ${title}`, '', redactSecrets(message)].join('\n')
+  return [`### ${title}`, '', redact(message)].join('\n')
 }

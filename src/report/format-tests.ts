@@ -2,7 +2,7 @@ import type { TestReport } from '../../runner/junit/types.js'
 import { renderSummaryMarkdown } from '../../runner/junit/summarize.js'
 import type { CapturedOutput, RunnerKind } from '../../runner/types.js'
 import { type CheckConclusion, fitCheckText } from './check-run.js'
-import { redactSecrets } from './redact.js'
+import { redact } from '../secrets/redact.js'
 
 interface RunOutput {
   runner: RunnerKind
@@ -98,8 +98,9 @@ function outputText(output: RunOutput): string {
       captured.droppedBytes > 0
         ? ` (last part; ${captured.droppedBytes} earlier bytes not kept)`
         : ''
-    const tail = captured.text.slice(-OUTPUT_TAIL)
-    return `#### ${name}${dropped}\n\n\`\`\`\n${redactSecrets(tail).replace(/```/g, "'''")}\n\`\`\``
+    // Redacted before it is cut: a secret across the cut would otherwise show its second half.
+    const tail = redact(captured.text).slice(-OUTPUT_TAIL)
+    return `#### ${name}${dropped}\n\n\`\`\`\n${tail.replace(/```/g, "'''")}\n\`\`\``
   }
   return fitCheckText(
     [

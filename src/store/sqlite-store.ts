@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database, { type Database as Db, type Statement } from 'better-sqlite3'
 import type { Logger } from 'pino'
+import { redactStore } from '../secrets/redact-store.js'
 import { migrate } from './migrations.js'
 import { SqliteJobs } from './sqlite-jobs.js'
 import { SqliteDeployments } from './sqlite-deployments.js'
@@ -43,7 +44,8 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * Opens (creating and migrating as needed) the SQLite store, in WAL mode.
+ * Opens (creating and migrating as needed) the SQLite store, in WAL mode. Every argument of
+ * every call is redacted of DevSys's secrets before it is stored (src/secrets/redact-store.ts).
  *
  * Durability: an enqueue resolves only after its transaction committed. With `synchronous`
  * NORMAL (DevSys's default, STORE_SYNC=normal) the commit is in the WAL file, which survives any
@@ -63,7 +65,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
     const now = opts.now ?? Date.now
     const applied = migrate(db, undefined, () => new Date(now()).toISOString())
     opts.log?.info({ path, applied }, 'SQLite store open')
-    return new SqliteStore(db, now, path)
+    // Whatever a job stores (test output, generator output, errors) passes one redaction.
+    return redactStore(new SqliteStore(db, now, path))
   } catch (err) {
     db.close()
     throw err

@@ -15,6 +15,7 @@ import { createQueue, type Queue } from '../../src/jobs/queue.js'
 import type { RunTestsDeps } from '../../src/jobs/run-tests.js'
 import type { JobHandler } from '../../src/jobs/types.js'
 import { createLocalRunner } from '../../runner/local/create-local-runner.js'
+import { registerConfigSecrets } from '../../src/secrets/register-config-secrets.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { createTestProbot, testLogger } from '../helpers/github.js'
@@ -48,13 +49,19 @@ export interface IntakeOptions {
   dataDir?: string
   /** The queue's job lease (default the queue's 30 s): short where a test kills a worker. */
   leaseMs?: number
+  /**
+   * More of DevSys's environment (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, MANAGER_API_TOKEN…): its
+   * secrets are registered for redaction as src/boot.ts does.
+   */
+  env?: Record<string, string>
 }
 
 export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'devsys-intake-'))
-  const loaded = loadEnv({ DATA_DIR: dataDir })
+  const loaded = loadEnv({ ...opts.env, DATA_DIR: dataDir })
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
   const config = loaded.config
+  registerConfigSecrets(config)
   const log = testLogger()
   const store = openSqliteStore({ dataDir })
   let probot: Probot | undefined

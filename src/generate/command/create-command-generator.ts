@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { simpleGit } from 'simple-git'
 import { DEFAULT_SANDBOX, type SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
-import { redactSecrets } from '../../report/redact.js'
+import { redact } from '../../secrets/redact.js'
 import { checkChanges } from '../check-changes.js'
 import { recordTask } from '../record-task.js'
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js'
@@ -151,9 +151,7 @@ function failure(
   const omitted = run.outputBytes - shown
   const note = omitted > 0 ? ` (last ${shown} of ${run.outputBytes} bytes)` : ''
   const output =
-    run.outputBytes === 0
-      ? 'It printed nothing.'
-      : `Its output${note}:\n\n${redactSecrets(run.tail)}`
+    run.outputBytes === 0 ? 'It printed nothing.' : `Its output${note}:\n\n${redact(run.tail)}`
   return new GenerateError(
     code,
     `The generator command ${what}. Nothing was committed. ${advice}\n\n${output}`,

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs'
+import type { RunnerConfig } from '../../runner/create-runner.js'
+import type { AppConfig } from '../config/load-env.js'
+import { registerSecret } from './redact.js'
+
+/**
+ * Registers every secret of DevSys's configuration for redaction: the App's private key
+ * (PRIVATE_KEY or the file at PRIVATE_KEY_PATH), WEBHOOK_SECRET, MANAGER_API_TOKEN, and the
+ * contents of the ssh key files EXTERNAL_DEPLOY_SSH_KEY_PATH and REMOTE_SSH_KEY_PATH. Returns
+ * a warning per secret too short to redact without mangling ordinary text, for the boot log.
+ */
+export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig): string[] {
+  const warnings: string[] = []
+  const values: Array<[string, string | undefined]> = [
+    ['PRIVATE_KEY', config.privateKey],
+    ['WEBHOOK_SECRET', config.webhookSecret],
+    ['MANAGER_API_TOKEN', config.managerApiToken],
+    ['EXTERNAL_DEPLOY_SSH_KEY_PATH', readKeyFile(config.deploy.ssh.privateKeyPath)],
+    ['REMOTE_SSH_KEY_PATH', readKeyFile(runner?.ssh?.privateKeyPath)],
+  ]
+  for (const [name, value] of values) {
+    if (value === undefined || value.trim() === '') continue
+    if (!registerSecret(value)) {
+      warnings.push(
+        `${name} is shorter than 8 characters, so DevSys cannot redact it from output without mangling ordinary text; use a longer random value, e.g. from \`openssl rand -hex 32\``,
+      )
+    }
+  }
+  return warnings
+}
+
+/**
+ * The key file's text, or undefined when it cannot be read now: the deploy target or runner
+ * that uses it reports that itself, with the variable to fix.
+ */
+function readKeyFile(path: string | undefined): string | undefined {
+  if (path === undefined || path === '') return undefined
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
