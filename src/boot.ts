@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import type { Logger } from 'pino'
 import { type ApplicationFunction, Probot, Server } from 'probot'
@@ -7,6 +8,9 @@ import type { AppDeps, Enqueue, GitHubAuth } from './app-deps.js'
 import { type AppConfig, loadEnv } from './config/load-env.js'
 import { devsysApp } from './index.js'
 import { createLogger } from './logger.js'
+import { guardRequests, type RequestGuard } from './http/guard-requests.js'
+import { limitRequestBodies } from './http/limit-request-bodies.js'
+import { requireSetupToken } from './http/require-setup-token.js'
 import { createGitWorkspaces, type GitWorkspaces } from './git/create-git-workspaces.js'
 import { createTargets, type TargetFactory } from './deploy/create-target.js'
 import { createDeployJob, type DeployDeps } from './jobs/deploy.js'
@@ -28,6 +32,11 @@ import { probeSandbox } from '../runner/sandbox/probe-sandbox.js'
 import type { SandboxSettings } from '../runner/sandbox/sandbox-settings.js'
 
 type HandlerFactory = Parameters<Server['loadHandlerFactory']>[0]
+
+/** GitHub caps webhook payloads at 25 MB; a larger body is not a delivery. */
+const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
+/** The setup page's import form sends an app id, a PEM key and a secret: a few KiB. */
+const MAX_IMPORT_BYTES = 64 * 1024
 
 /** A running DevSys: HTTP server (webhooks, manager API, setup page), store and worker. */
 export interface Devsys {
@@ -190,6 +199,20 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
         host: config.host,
         log,
       })
+  // Webhook bodies are bounded before Probot reads, hashes or logs them; setup pages need the
+  // one-time setup token, since the import route writes whatever credentials it is sent to .env.
+  const bodies = { timeoutMs: config.requestTimeoutMs, log }
+  const guards: RequestGuard[] = []
+  const setupToken = credentials ? undefined : randomBytes(24).toString('base64url')
+  if (setupToken) {
+    guards.push(
+      requireSetupToken({ token: setupToken, log }),
+      limitRequestBodies({ paths: ['/probot/import'], maxBytes: MAX_IMPORT_BYTES, ...bodies }),
+    )
+  }
+  // Probot answers webhooks at the server root too (src/index.ts).
+  const webhookPaths = [config.webhookPath, '/']
+  guards.push(limitRequestBodies({ paths: webhookPaths, maxBytes: MAX_WEBHOOK_BYTES, ...bodies }))
   if (credentials) {
     const app: ApplicationFunction = devsysApp(deps)
     await server.load(async (instance, options) => {
@@ -200,7 +223,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     server.addHandler(createApiHandler(deps))
     await server.loadHandlerFactory(await setupPage(config, log))
   }
-  await server.start()
+  guardRequests(await server.start(), guards, { requestTimeoutMs: config.requestTimeoutMs, log })
 
   // 4. The worker: only with credentials, since every job talks to GitHub. Sites deployed to
   //    the local target are served again, on their previous ports when free.
@@ -215,7 +238,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     },
     credentials
       ? 'DevSys is running'
-      : `DevSys needs registering: open http://localhost:${config.port}/probot`,
+      : `DevSys needs registering: open http://localhost:${config.port}/probot?token=${setupToken} (the token works once, for this run)`,
   )
   return {
     port: config.port,

@@ -24,6 +24,38 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     hooks: { streamWrite: redact },
+    serializers: { err: serializeError },
   }
   return destination ? pino(options, destination) : pino(options)
+}
+
+/** Fields of an error that hold a request or webhook body. */
+const BODIES = new Set(['payload', 'body', 'rawBody'])
+const MAX_DEPTH = 8
+
+/**
+ * Pino's error serializer, minus request bodies. @octokit/webhooks attaches the delivery to the
+ * errors it raises (`error.event`, its `payload` being the raw body when the signature does not
+ * match), and Probot logs those errors whole: a forged or oversized delivery would be copied
+ * into the log. The event keeps its id and name; bodies anywhere in the error are omitted.
+ */
+function serializeError(error: unknown): unknown {
+  return scrub(pino.stdSerializers.err(error as Error), 0)
+}
+
+function scrub(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (value instanceof Date) return value
+  if (ArrayBuffer.isView(value)) return '[binary]'
+  if (depth > MAX_DEPTH) return '[too deep]'
+  if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1))
+  const copy: Record<string, unknown> = {}
+  for (const [key, inner] of Object.entries(value)) {
+    if (BODIES.has(key)) copy[key] = '[omitted]'
+    else if (key === 'event' && inner !== null && typeof inner === 'object') {
+      const { id, name } = inner as { id?: unknown; name?: unknown }
+      copy[key] = { id, name }
+    } else copy[key] = scrub(inner, depth + 1)
+  }
+  return copy
 }

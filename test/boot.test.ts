@@ -74,10 +74,20 @@ afterEach(async () => {
 })
 
 describe('startDevsys', () => {
-  it('without credentials serves the registration page and the manager API', async () => {
-    const { port, mode } = await start({})
+  it('without credentials serves the registration page (with the logged token) and the manager API', async () => {
+    const lines: string[] = []
+    const dataDir = mkdtempSync(join(tmpdir(), 'devsys-boot-'))
+    dirs.push(dataDir)
+    devsys = await startDevsys({
+      env: { DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()) },
+      log: createLogger('info', { write: (line: string) => lines.push(line) }),
+    })
+    const { port, mode } = devsys
     expect(mode).toBe('setup')
-    const page = await httpRequest(`http://127.0.0.1:${port}/probot`)
+    const token = /\/probot\?token=([\w-]+)/.exec(lines.join(''))?.[1]
+    const page = await httpRequest(`http://127.0.0.1:${port}/probot`, {
+      headers: { cookie: `devsys_setup=${token}` },
+    })
     expect(page.status).toBe(200)
     expect(page.text).toContain('Register GitHub App')
     const health = await httpRequest(`http://127.0.0.1:${port}/api/health`)

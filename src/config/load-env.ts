@@ -21,6 +21,8 @@ export interface AppConfig {
   workerConcurrency: number
   jobMaxAttempts: number
   jobLeaseMs: number
+  /** REQUEST_TIMEOUT_MS: longest a client may take to send a request (headers and body). */
+  requestTimeoutMs: number
   /** DEVSYS_WORKER=on: this process runs jobs. */
   worker: boolean
   /** SQLite `synchronous` setting for the store. */
@@ -207,6 +209,7 @@ function toAppConfig(values: Env, privateKey: string | undefined): AppConfig {
     workerConcurrency: num('WORKER_CONCURRENCY'),
     jobMaxAttempts: num('JOB_MAX_ATTEMPTS'),
     jobLeaseMs: num('JOB_LEASE_MS'),
+    requestTimeoutMs: num('REQUEST_TIMEOUT_MS'),
     worker: values.DEVSYS_WORKER === 'on',
     storeSync: values.STORE_SYNC === 'full' ? 'FULL' : 'NORMAL',
     deploy: {

@@ -1,6 +1,7 @@
-import { isAlias, isMap, isScalar, isSeq, type Node, parseAllDocuments } from 'yaml'
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node } from 'yaml'
 import { findDuplicateKeys, keyText } from './find-duplicate-keys.js'
 import { findJsonSyntaxError } from './find-json-syntax-error.js'
+import { parseYamlDocuments } from './parse-yaml-documents.js'
 import type { ManifestOrigin, ManifestProblem } from './types.js'
 
 /** A place in the original text: 1-based, with the origin's line offset applied. */
@@ -34,7 +35,7 @@ export type LoadResult =
   | { ok: true; doc: LoadedDocument; problems: ManifestProblem[] }
   | { ok: false; problems: ManifestProblem[] }
 
-/** Deepest [ and { nesting accepted; real manifests need fewer than 10. */
+/** Deepest nesting of lists and objects accepted; real manifests need fewer than 10. */
 const MAX_NESTING = 100
 
 const YAML_HINTS: Record<string, string> = {
@@ -137,11 +138,19 @@ export function loadDocument(text: string, origin: ManifestOrigin, opts: LoadOpt
     }
   }
 
-  let docs: ReturnType<typeof parseAllDocuments>
+  let docs: Document.Parsed[]
   try {
-    docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false })
+    const parsed = parseYamlDocuments(text, MAX_NESTING)
+    if (!parsed.ok) {
+      // Block nesting (indentation, '- - -') is refused here, before the recursive steps.
+      return fatal(
+        parsed.offset,
+        `${opts.what} nests lists and objects more than ${MAX_NESTING} levels deep`,
+        `flatten the nested lists and objects; a ${opts.what} needs only a few levels`,
+      )
+    }
+    docs = parsed.docs
   } catch (error) {
-    // Deeply nested input can exhaust the parser's stack.
     return fatal(0, `${opts.what} could not be parsed: ${String(error)}`, 'simplify the nesting')
   }
   const first = docs[0]
@@ -216,7 +225,7 @@ type Walked = { node: Node | null; key: Node | null; complete: boolean }
 function walk(
   root: Node | null,
   segments: readonly string[],
-  doc: Parameters<typeof resolveAlias>[1],
+  doc: Document.Parsed | undefined,
 ): Walked {
   let node = resolveAlias(root, doc)
   let key: Node | null = null
@@ -241,7 +250,7 @@ function walk(
 
 function resolveAlias(
   node: Node | null | undefined,
-  doc: ReturnType<typeof parseAllDocuments>[number] | undefined,
+  doc: Document.Parsed | undefined,
 ): Node | null {
   if (node && isAlias(node) && doc) return (node.resolve(doc) as Node | undefined) ?? null
   return node ?? null

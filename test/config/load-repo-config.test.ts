@@ -133,6 +133,25 @@ describe('parseRepoConfig', () => {
     ])
   })
 
+  it('refuses a config nested 850 levels deep with the limit and its place', () => {
+    const nested = (levels: number) => `label: devsys\nmanifests:\n  ${'- '.repeat(levels - 1)}x\n`
+    expect(JSON.stringify(parseRepoConfig(nested(100)))).not.toContain('levels deep')
+    // The 101st list or object is the 100th "- ", at column 3 + 99 * 2 of line 3.
+    expect(parseRepoConfig(nested(850))).toEqual({
+      ok: false,
+      problems: [
+        {
+          pointer: '',
+          line: 3,
+          column: 201,
+          endLine: 3,
+          message: 'config file nests lists and objects more than 100 levels deep',
+          hint: 'flatten the nested lists and objects; a config file needs only a few levels',
+        },
+      ],
+    })
+  })
+
   it('rejects manifest globs that escape the repository', () => {
     const result = parseRepoConfig('manifests: ["../other/*.json", "/abs/*.json"]\n')
     expect(result.ok ? [] : result.problems.map((p) => [p.pointer, p.column])).toEqual([

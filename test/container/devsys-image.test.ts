@@ -140,8 +140,14 @@ describe.skipIf(!hasDocker)('the DevSys image, built on the local Node base', ()
     expect(tasks.status).toBe(200)
   })
 
-  it('serves the registration page in setup mode', async () => {
-    const page = await httpRequest(`${url}/probot`)
+  it('serves the registration page in setup mode, only with the setup token from its log', async () => {
+    expect((await httpRequest(`${url}/probot`)).status).toBe(403)
+    const log = (await container.logs({ stdout: true, stderr: true })).toString('utf8')
+    const setupToken = /\/probot\?token=([\w-]+)/.exec(log)?.[1]
+    expect(setupToken).toBeDefined()
+    const page = await httpRequest(`${url}/probot`, {
+      headers: { cookie: `devsys_setup=${setupToken}` },
+    })
     expect(page.status).toBe(200)
     expect(page.text).toContain('Register GitHub App')
   })

@@ -367,6 +367,36 @@ describe('parseManifest: size and embedding', () => {
     }
   })
 
+  it('refuses YAML nested over 100 deep by indentation or by "- - -", at the first level too deep', () => {
+    const head =
+      'id: blog\ntitle: Blog\nstack: php\nstories:\n  - as: reader\n    want: posts\nacceptance:\n  - path: /\n'
+    // `levels` lists and objects in all: the top-level object, then one per nested key or "- ".
+    const maps = (levels: number): string => {
+      let text = `${head}data:\n`
+      for (let i = 0; i < levels - 2; i++) text += `${' '.repeat(i + 1)}k${i}:\n`
+      return `${text}${' '.repeat(levels)}x\n`
+    }
+    const lists = (levels: number): string => `${head}data:\n  ${'- '.repeat(levels - 1)}x\n`
+    const origin = { label: 'deep.yml', path: '.devsys/deep.yml' }
+    for (const text of [maps(100), lists(100)]) {
+      expect(JSON.stringify(parseManifest(text, origin))).not.toContain('levels deep')
+    }
+    // Line 9 holds data:, so k99 (in the 101st object) is on line 109, indented 100 columns.
+    expect(summarize(parseManifest(maps(850), origin))).toEqual([
+      ' 109:101-109 manifest nests lists and objects more than 100 levels deep',
+    ])
+    // The 100th "- " (the 101st list or object) starts at column 3 + 99 * 2.
+    expect(summarize(parseManifest(lists(850), origin))).toEqual([
+      ' 10:201-10 manifest nests lists and objects more than 100 levels deep',
+    ])
+    // Far deeper input is refused as quickly, without overflowing the call stack.
+    const started = Date.now()
+    expect(summarize(parseManifest(lists(400_000), origin))).toEqual([
+      ' 10:201-10 manifest nests lists and objects more than 100 levels deep',
+    ])
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
   it('shifts every position by the line offset of a block inside an issue body', () => {
     const text = fixture('unknown-stack.invalid.json')
     const problems = problemsOf(parseManifest(text, { label: 'issue #1 body', lineOffset: 10 }))
