@@ -62,7 +62,19 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
   const { store, auth, enqueue, git, targets } = deps
   const maxManifestBytes = deps.config.maxManifestBytes
   const intake = { store, auth, enqueue, maxManifestBytes }
-  const deploy = { store, auth, enqueue, targets, maxManifestBytes, ...deps.deployTuning }
+  const acceptance = {
+    ...deps.deployTuning?.acceptance,
+    allowedHosts: deps.config.acceptanceAllowedHosts,
+  }
+  const deploy = {
+    store,
+    auth,
+    enqueue,
+    targets,
+    maxManifestBytes,
+    ...deps.deployTuning,
+    acceptance,
+  }
   return [
     createIntakeIssueJob(intake),
     createIntakePushJob(intake),

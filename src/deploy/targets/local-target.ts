@@ -39,6 +39,8 @@ export interface LocalTargetOptions {
   shared?: string[]
   /** Where the site answers (e.g. servePhp's URL), for verification. */
   url?: string
+  /** The origin DevSys serves this target on itself (see DeployTarget.trustedOrigin). */
+  trustedOrigin?: string
 }
 
 /** A deploy target in a directory on this machine (the embedded default). */
@@ -208,6 +210,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
   return {
     kind: 'local',
     url: opts.url ?? null,
+    ...(opts.trustedOrigin === undefined ? {} : { trustedOrigin: opts.trustedOrigin }),
     state,
     async diff(release, signal) {
       const next = await listDeployFiles(release, 'local', { signal })
