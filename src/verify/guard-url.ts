@@ -88,7 +88,9 @@ export async function guardUrl(url: URL, policy: ReachPolicy): Promise<GuardResu
     const range = rangeOf(ip)
     if (range === 'unicast') continue
     const what = RANGE_WORDS[range] ?? `a reserved address (${range})`
-    const subject = address === hostname ? address : `${hostname} resolves to ${address}, which`
+    // IPv4 written as IPv6 is named both ways, so the reader sees which machine it means.
+    const shown = ip.kind() === 'ipv4' && address.includes(':') ? `${address} (${ip})` : address
+    const subject = address === hostname ? shown : `${hostname} resolves to ${shown}, which`
     return refused(`${subject} is ${what}; ${ALLOWED_WHERE}`)
   }
   return { ok: true, pinned }
