@@ -48,11 +48,13 @@ export interface IntakeOptions {
   dataDir?: string
   /** The queue's job lease (default the queue's 30 s): short where a test kills a worker. */
   leaseMs?: number
+  /** DevSys's environment variables besides DATA_DIR, e.g. ACCEPTANCE_ALLOWED_HOSTS. */
+  env?: Record<string, string>
 }
 
 export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'devsys-intake-'))
-  const loaded = loadEnv({ DATA_DIR: dataDir })
+  const loaded = loadEnv({ ...opts.env, DATA_DIR: dataDir })
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
   const config = loaded.config
   const log = testLogger()
