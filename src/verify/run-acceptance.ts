@@ -122,7 +122,7 @@ async function attempt(
     for (let hops = 0; ; hops++) {
       // Every hop is checked and connects to the address it was checked at: a same-origin
       // redirect re-resolves the name, which may now point somewhere it must not.
-      const guard = await guardUrl(url, opts.reach)
+      const guard = await untilAborted(guardUrl(url, opts.reach), signal)
       if (!guard.ok) {
         return {
           status: redirectStatus ?? null,
@@ -227,6 +227,16 @@ function networkProblem(error: unknown, url: URL): string {
   if (code === 'ENOTFOUND') return `host ${url.hostname} not found`
   const detail = cause instanceof Error ? cause.message : messageOf(error)
   return `request failed: ${code === undefined ? detail : `${code} ${detail}`}`
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (a DNS lookup cannot be cancelled itself). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /** Resolves true when aborted before the delay ended. */

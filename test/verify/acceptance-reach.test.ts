@@ -197,6 +197,19 @@ describe('acceptance checks cannot be aimed at DevSys or private networks', () =
     expect(calls).toEqual(['rebind.example', 'rebind.example'])
   })
 
+  it("times a lookup that never answers out with the check's own timeout", async () => {
+    const reach: ReachPolicy = { ...strict, resolve: () => new Promise(() => undefined) }
+    const result = await runAcceptance('http://slow-dns.example', [check({ timeoutMs: 100 })], {
+      reach,
+      retries: 0,
+    })
+    expect(result.checks[0]).toMatchObject({
+      ok: false,
+      status: null,
+      problems: ['timeout after 100 ms'],
+    })
+  })
+
   it('connects to the address that was checked: a second lookup would find another', async () => {
     const target = await site()
     // Allowed by address; any lookup after the check answers an unroutable private address.
