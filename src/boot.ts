@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import type { Logger } from 'pino'
 import { type ApplicationFunction, Probot, Server } from 'probot'
 import { createApiHandler } from './api/create-api-handler.js'
+import { ensureApiToken } from './api/ensure-api-token.js'
 import { join } from 'node:path'
 import type { AppDeps, Enqueue, GitHubAuth } from './app-deps.js'
 import { type AppConfig, loadEnv } from './config/load-env.js'
@@ -81,7 +82,19 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
   const auth = redactingAuth(deps.auth)
   const maxManifestBytes = deps.config.maxManifestBytes
   const intake = { store, auth, enqueue, maxManifestBytes }
-  const deploy = { store, auth, enqueue, targets, maxManifestBytes, ...deps.deployTuning }
+  const acceptance = {
+    ...deps.deployTuning?.acceptance,
+    allowedHosts: deps.config.acceptanceAllowedHosts,
+  }
+  const deploy = {
+    store,
+    auth,
+    enqueue,
+    targets,
+    maxManifestBytes,
+    ...deps.deployTuning,
+    acceptance,
+  }
   return [
     createIntakeIssueJob(intake),
     createIntakePushJob(intake),
@@ -136,8 +149,10 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   const sandbox = runners.config.sandbox
   reportSandbox(sandbox, log)
 
-  // 2. The durable store and the queue over it.
+  // 2. The durable store and the queue over it; the manager API's token (generated once when
+  //    MANAGER_API_TOKEN is unset, kept in DATA_DIR).
   const store = openSqliteStore({ dataDir: config.dataDir, log, synchronous: config.storeSync })
+  config.managerApiToken ??= await ensureApiToken(config.dataDir, log)
   let probot: Probot | undefined
   const auth: GitHubAuth = async (installationId) => {
     if (!probot) throw new Error('DevSys has no GitHub App credentials (APP_ID, PRIVATE_KEY)')

@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process'
 import { createHmac, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import nock from 'nock'
 import { afterEach, describe, expect, it } from 'vitest'
+import { apiTokenPath } from '../src/api/ensure-api-token.js'
 import { ConfigError, type Devsys, startDevsys } from '../src/boot.js'
 import { createLogger } from '../src/logger.js'
 import { testLogger, testPrivateKey } from './helpers/github.js'
@@ -84,15 +85,50 @@ describe('startDevsys', () => {
     })
     const { port, mode } = devsys
     expect(mode).toBe('setup')
-    const token = /\/probot\?token=([\w-]+)/.exec(lines.join(''))?.[1]
+    const setupToken = /\/probot\?token=([\w-]+)/.exec(lines.join(''))?.[1]
     const page = await httpRequest(`http://127.0.0.1:${port}/probot`, {
-      headers: { cookie: `devsys_setup=${token}` },
+      headers: { cookie: `devsys_setup=${setupToken}` },
     })
     expect(page.status).toBe(200)
     expect(page.text).toContain('Register GitHub App')
     const health = await httpRequest(`http://127.0.0.1:${port}/api/health`)
     expect(health.json()).toEqual({ status: 'ok' })
-    expect((await httpRequest(`http://127.0.0.1:${port}/api/tasks`)).status).toBe(200)
+    const token = readFileSync(apiTokenPath(devsys?.config.dataDir ?? ''), 'utf8').trim()
+    const authorization = `Bearer ${token}`
+    const tasks = await httpRequest(`http://127.0.0.1:${port}/api/tasks`, {
+      headers: { authorization },
+    })
+    expect(tasks.status).toBe(200)
+  })
+
+  it('without MANAGER_API_TOKEN generates one in DATA_DIR (0600), logs where, never what, and reuses it', async () => {
+    const lines: string[] = []
+    const log = createLogger('info', { write: (line: string) => lines.push(line) })
+    const dataDir = mkdtempSync(join(tmpdir(), 'devsys-boot-'))
+    dirs.push(dataDir)
+    const env = { DATA_DIR: dataDir, HOST: '127.0.0.1', ...appEnv({ DEVSYS_WORKER: 'off' }) }
+    devsys = await startDevsys({ env: { ...env, PORT: String(await freePort()) }, log })
+    const file = apiTokenPath(dataDir)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const token = readFileSync(file, 'utf8').trim()
+    expect(token).toMatch(/^[0-9a-f]{64}$/)
+    const url = `http://127.0.0.1:${devsys.port}/api/tasks`
+    // From loopback, without the token: refused like from anywhere else.
+    expect((await httpRequest(url)).status).toBe(401)
+    expect((await httpRequest(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    )
+    const logged = lines.join('')
+    expect(logged).toContain(file)
+    expect(logged).not.toContain(token)
+
+    // A restart over the same DATA_DIR keeps the token: tools configured with it keep working.
+    await devsys.stop()
+    devsys = await startDevsys({ env: { ...env, PORT: String(await freePort()) }, log })
+    expect(readFileSync(file, 'utf8').trim()).toBe(token)
+    const again = `http://127.0.0.1:${devsys.port}/api/tasks`
+    expect((await httpRequest(again, { headers: { 'x-api-token': token } })).status).toBe(200)
+    expect((await httpRequest(again, { headers: { 'x-api-token': `${token}0` } })).status).toBe(401)
   })
 
   it('stores one job per signed delivery, refuses bad signatures and ignores redeliveries', async () => {

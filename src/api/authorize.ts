@@ -19,22 +19,17 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b))
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1'
-}
-
 /**
- * Lets a request through or throws 401/403. With MANAGER_API_TOKEN set, the token is required;
- * without it, only callers on this machine are served, so a fresh install is never open to
- * the network by accident.
+ * Lets a request through or throws 401/503. The token is always required, also from loopback:
+ * sites DevSys serves and checks run on this machine too, so the caller's address proves
+ * nothing. `token` is MANAGER_API_TOKEN or the one DevSys generated in DATA_DIR at start.
  */
 export function authorize(req: IncomingMessage, token: string | undefined): void {
   if (token === undefined) {
-    if (isLoopback(req.socket.remoteAddress)) return
     throw new ApiError(
-      403,
+      503,
       'api_token_not_configured',
-      'the manager API only answers local requests until MANAGER_API_TOKEN is set on the DevSys server',
+      'the manager API has no token, so it answers nobody; set MANAGER_API_TOKEN on the DevSys server, or start DevSys normally, which generates one in DATA_DIR/manager-api-token',
     )
   }
   const presented = presentedToken(req)

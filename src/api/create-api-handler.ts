@@ -67,7 +67,7 @@ async function route(
   }
   const action = TASK_ACTION_PATH.exec(url.pathname)
   if (action?.[1] && action[2]) {
-    const id = decodeURIComponent(action[1])
+    const id = decodeSegment(action[1])
     if (action[2] === 'deploys') {
       if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
       return listTaskDeploys(res, url, id, deps)
@@ -80,16 +80,29 @@ async function route(
   const tests = LATEST_TESTS_PATH.exec(url.pathname)
   if (tests?.[1]) {
     if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
-    return getLatestTests(res, decodeURIComponent(tests[1]), deps)
+    return getLatestTests(res, decodeSegment(tests[1]), deps)
   }
   const match = TASK_PATH.exec(url.pathname)
   if (match?.[1]) {
-    const id = decodeURIComponent(match[1])
+    const id = decodeSegment(match[1])
     if (method === 'GET') return getTask(res, id, deps)
     if (method === 'PATCH') return patchTask(req, res, id, deps)
     throw methodNotAllowed(method, url.pathname, ['GET', 'PATCH'])
   }
   throw new ApiError(404, 'not_found', `no API route ${method} ${url.pathname}`)
+}
+
+/** A percent-encoded path segment, decoded; malformed encoding is the caller's error (400). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new ApiError(
+      400,
+      'invalid_path_encoding',
+      `the path segment ${JSON.stringify(segment)} is not valid percent-encoding (UTF-8); encode task ids with encodeURIComponent`,
+    )
+  }
 }
 
 function methodNotAllowed(method: string, path: string, allowed: string[]): ApiError {

@@ -17,6 +17,7 @@ import { withRelease } from '../deploy/checkout-release.js'
 import { PhpMissingError, servePhp } from '../deploy/serve-local.js'
 import { createLocalTarget } from '../deploy/targets/local-target.js'
 import { DeployError } from '../deploy/types.js'
+import { EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import { runAcceptance } from '../verify/run-acceptance.js'
 import { parseJUnit } from '../../runner/junit/parse-junit.js'
 import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
@@ -212,7 +213,9 @@ async function deployLocal(
   )
   await target.prune(5, signal)
   const server = await servePhp(root, opts.sandbox === undefined ? {} : { sandbox: opts.sandbox })
-  const result = await runAcceptance(server.url, manifest.acceptance, { signal })
+  // The php -S just started is this run's own site: the only loopback origin checks may reach.
+  const reach = { trustedOrigins: [server.url], allowed: EMPTY_ALLOW_LIST }
+  const result = await runAcceptance(server.url, manifest.acceptance, { signal, reach })
   for (const check of result.checks) {
     out(
       `  ${check.ok ? '✓' : '✗'} ${check.id}: ${check.method} ${check.path} → ${check.status ?? 'no answer'}${check.ok ? '' : ` (${check.problems.join('; ')})`}`,

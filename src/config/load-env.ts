@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { ErrorObject } from 'ajv/dist/2020.js'
 import { compileSchema, readSchema } from '../manifest/compile-schema.js'
+import { type AllowList, parseAllowedHosts } from '../verify/parse-allowed-hosts.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
@@ -29,6 +30,8 @@ export interface AppConfig {
   storeSync: 'NORMAL' | 'FULL'
   maxManifestBytes: number
   deploy: DeployEnv
+  /** ACCEPTANCE_ALLOWED_HOSTS: non-public hosts acceptance checks may reach anyway. */
+  acceptanceAllowedHosts: AllowList
 }
 
 /** Server-side settings of the deploy targets (the repo config chooses the target). */
@@ -98,8 +101,15 @@ export function loadEnv(env: Readonly<Record<string, string | undefined>>): Load
   if (values.GHE_PROTOCOL !== undefined && values.GHE_HOST === undefined) {
     fail('GHE_PROTOCOL', 'is set but GHE_HOST is not; set GHE_HOST or unset GHE_PROTOCOL')
   }
-  if (errors.size > 0) return { ok: false, errors: [...errors.values()] }
-  return { ok: true, config: toAppConfig(values, privateKey) }
+  const allowed = parseAllowedHosts(String(values.ACCEPTANCE_ALLOWED_HOSTS ?? ''))
+  if (!allowed.ok) {
+    fail(
+      'ACCEPTANCE_ALLOWED_HOSTS',
+      `has ${allowed.bad.map((b) => JSON.stringify(b)).join(', ')}, which is not a host name, address or CIDR range; list hosts separated by commas, e.g. staging.internal, 10.20.0.0/16`,
+    )
+  }
+  if (errors.size > 0 || !allowed.ok) return { ok: false, errors: [...errors.values()] }
+  return { ok: true, config: toAppConfig(values, privateKey, allowed.list) }
 }
 
 /** The PEM text from PRIVATE_KEY or PRIVATE_KEY_PATH, reporting unreadable or non-PEM keys. */
@@ -181,7 +191,11 @@ function rangeText(schema: Schema): string {
   return ''
 }
 
-function toAppConfig(values: Env, privateKey: string | undefined): AppConfig {
+function toAppConfig(
+  values: Env,
+  privateKey: string | undefined,
+  acceptanceAllowedHosts: AllowList,
+): AppConfig {
   const str = (name: string): string | undefined => {
     const value = values[name]
     return value === undefined ? undefined : String(value)
@@ -222,5 +236,6 @@ function toAppConfig(values: Env, privateKey: string | undefined): AppConfig {
       },
     },
     maxManifestBytes: num('MAX_MANIFEST_BYTES'),
+    acceptanceAllowedHosts,
   }
 }

@@ -113,14 +113,19 @@ export function createTargets(opts: TargetsOptions): Targets {
       switch (config.target) {
         case 'local': {
           const root = localDeployRoot(opts.dataDir, repo, environment)
-          const url =
-            config.url ??
-            (opts.deploy.serveLocal ? await serve(root, { repo, environment }, log) : null)
+          // Only the php -S DevSys starts itself is trusted; a repository's url is checked
+          // like any other address (it could name DevSys's own port).
+          const served =
+            config.url === undefined && opts.deploy.serveLocal
+              ? await serve(root, { repo, environment }, log)
+              : null
+          const url = config.url ?? served
           return createLocalTarget({
             root,
             shared,
             ...(url === null ? {} : { url }),
             ...(sharedOwner === undefined ? {} : { sharedOwner }),
+            ...(served === null ? {} : { trustedOrigin: new URL(served).origin }),
           })
         }
         case 'php':
@@ -129,6 +134,8 @@ export function createTargets(opts: TargetsOptions): Targets {
             root: config.php.path,
             shared,
             url: config.url ?? opts.deploy.php.url,
+            // The server set PHP_DEPLOY_URL; a repository's url only counts if it is the same origin.
+            trustedOrigin: new URL(opts.deploy.php.url).origin,
             ...(opts.docker === undefined ? {} : { docker: opts.docker }),
           })
         case 'ssh': {

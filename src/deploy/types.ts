@@ -43,6 +43,12 @@ export interface DeployTarget {
   kind: 'local' | 'php' | 'ssh'
   /** Where the live site answers, for verification and GitHub's "View deployment". */
   url: string | null
+  /**
+   * The origin DevSys itself chose for this target (the php -S it started, the server's
+   * PHP_DEPLOY_URL); absent when only the repository's config names the URL. Acceptance checks
+   * may reach this origin even on loopback; any other loopback or private address is refused.
+   */
+  trustedOrigin?: string
   state(signal?: AbortSignal): Promise<TargetState>
   /** Files `release` would add, change and remove against what is live. */
   diff(release: Release, signal?: AbortSignal): Promise<ReleaseDiff>

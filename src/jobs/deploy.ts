@@ -31,6 +31,8 @@ import {
   formatAcceptanceSummary,
   runAcceptance,
 } from '../verify/run-acceptance.js'
+import type { ReachPolicy } from '../verify/guard-url.js'
+import { type AllowList, EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import type { RevertPayload } from './revert.js'
 import type { JobHandler, Outcome } from './types.js'
 
@@ -87,8 +89,12 @@ export interface DeployDeps {
   maxManifestBytes: number
   /** How long a deploy lock outlives a dead process (default 10 minutes). */
   lockTtlMs?: number
-  /** Acceptance retries and pause between them (defaults of runAcceptance). */
-  acceptance?: { retries?: number; retryDelayMs?: number }
+  /**
+   * Acceptance retries and pause between them (defaults of runAcceptance), and the server's
+   * ACCEPTANCE_ALLOWED_HOSTS (default none: only the target's own trusted origin and public
+   * addresses are checked).
+   */
+  acceptance?: { retries?: number; retryDelayMs?: number; allowedHosts?: AllowList }
 }
 
 /** Check run that reports the verification of a deploy. */
@@ -556,8 +562,12 @@ async function verify(
     inProgressTitle: `Verifying ${run.environment}`,
   })
   try {
-    const opts = run.deps.acceptance ?? {}
-    const result = await runAcceptance(target.url, run.checks, { ...opts, signal })
+    const { allowedHosts, ...tuning } = run.deps.acceptance ?? {}
+    const reach: ReachPolicy = {
+      trustedOrigins: target.trustedOrigin === undefined ? [] : [target.trustedOrigin],
+      allowed: allowedHosts ?? EMPTY_ALLOW_LIST,
+    }
+    const result = await runAcceptance(target.url, run.checks, { ...tuning, reach, signal })
     const passed = result.checks.filter((c) => c.ok).length
     await completeCheckRun(github, {
       ...where,

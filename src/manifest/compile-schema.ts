@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
+import { compileBodyPattern } from '../verify/compile-body-pattern.js'
 
 export interface CompileOptions {
   /** Convert strings to the schema's types (for environment variables only). */
@@ -32,6 +33,8 @@ export function compileSchema(fileName: string, opts: CompileOptions = {}): () =
       coerceTypes: opts.coerceTypes ?? false,
     })
     addFormats.default(ajv)
+    // Patterns DevSys runs itself (acceptance bodyMatches) must compile with RE2: linear time.
+    ajv.addFormat('re2', { type: 'string', validate: (text) => compileBodyPattern(text).ok })
     // Our annotation keyword: how to fix a value that fails the schema's pattern or format.
     ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
     const compiled = ajv.compile(readSchema(fileName))

@@ -2,6 +2,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import { parsePointer, toPointer } from './json-pointer.js'
 import type { LoadedDocument } from './load-document.js'
 import type { ManifestProblem } from './types.js'
+import { compileBodyPattern } from '../verify/compile-body-pattern.js'
 
 // Wrappers whose own error only repeats the errors of their subschemas.
 const SKIPPED_KEYWORDS = new Set(['if', 'propertyNames', 'anyOf', 'oneOf', 'allOf'])
@@ -105,8 +106,18 @@ function toProblem(doc: LoadedDocument, error: ErrorObject, root: Schema): Manif
         `${name} is ${value}, which is not allowed`,
         hintOf(`match ${params.pattern}`),
       )
-    case 'format':
+    case 'format': {
+      if (params.format === 're2') {
+        const compiled = compileBodyPattern(String(error.data))
+        const why = compiled.ok ? '' : ` (${compiled.reason})`
+        return at(
+          segments,
+          `${name} is ${value}, which is not a regular expression DevSys can run${why}`,
+          hintOf(''),
+        )
+      }
       return at(segments, `${name} is ${value}, which is not a valid ${params.format}`, hintOf(''))
+    }
     case 'minLength':
       return params.limit === 1
         ? at(segments, `${name} is empty`, hintOf(describeOf(parent, 'write a value')))

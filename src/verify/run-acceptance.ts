@@ -1,4 +1,7 @@
 import type { AcceptanceCheck } from '../manifest/types.js'
+import { compileBodyPattern } from './compile-body-pattern.js'
+import { guardUrl, type ReachPolicy } from './guard-url.js'
+import { type SendRequest, sendPinned } from './send-pinned.js'
 
 /** The outcome of one acceptance check against a live site. */
 export interface AcceptanceCheckResult {
@@ -29,7 +32,13 @@ export interface RunAcceptanceOptions {
   /** Pause before each retry (default 500 ms). */
   retryDelayMs?: number
   signal?: AbortSignal
-  fetch?: typeof fetch
+  /**
+   * Where checks may go (every redirect hop is checked again). There is no default: each caller
+   * says which origin it serves itself, so a repository's URL never reaches DevSys's own ports.
+   */
+  reach: ReachPolicy
+  /** Sends one request to a checked address (tests inject one; default node:http, pinned). */
+  send?: SendRequest
 }
 
 /** Bodies beyond this are not read: enough for any page, bounded for a hostile one. */
@@ -50,7 +59,7 @@ interface Attempt {
 export async function runAcceptance(
   baseUrl: string,
   checks: AcceptanceCheck[],
-  opts: RunAcceptanceOptions = {},
+  opts: RunAcceptanceOptions,
 ): Promise<AcceptanceResult> {
   const started = Date.now()
   const results: AcceptanceCheckResult[] = []
@@ -97,7 +106,7 @@ async function attempt(
   check: AcceptanceCheck,
   opts: RunAcceptanceOptions,
 ): Promise<Attempt> {
-  const doFetch = opts.fetch ?? fetch
+  const send = opts.send ?? sendPinned
   const timeout = AbortSignal.timeout(check.timeoutMs)
   const signal = opts.signal === undefined ? timeout : AbortSignal.any([timeout, opts.signal])
   let url: URL
@@ -107,16 +116,27 @@ async function attempt(
     return { status: null, problems: [messageOf(error)], transient: false }
   }
   const origin = url.origin
+  let redirectStatus: number | undefined
   try {
     let res: Response
     for (let hops = 0; ; hops++) {
-      res = await doFetch(url, {
+      // Every hop is checked and connects to the address it was checked at: a same-origin
+      // redirect re-resolves the name, which may now point somewhere it must not.
+      const guard = await untilAborted(guardUrl(url, opts.reach), signal)
+      if (!guard.ok) {
+        return {
+          status: redirectStatus ?? null,
+          problems: [guard.reason],
+          transient: guard.transient,
+        }
+      }
+      res = await send(url, guard.pinned, {
         method: check.method,
         headers: check.headers ?? {},
         ...(check.body === undefined ? {} : { body: check.body }),
-        redirect: 'manual',
         signal,
       })
+      redirectStatus = res.status
       const location = res.headers.get('location')
       const isRedirect = res.status >= 300 && res.status < 400 && location !== null
       // A check that expects the redirect itself is judged on it, not on where it leads.
@@ -148,12 +168,11 @@ async function attempt(
       if (!body.includes(text)) problems.push(`body does not contain ${JSON.stringify(text)}`)
     }
     if (check.bodyMatches !== undefined) {
-      try {
-        if (!new RegExp(check.bodyMatches, 'u').test(body)) {
-          problems.push(`body does not match /${check.bodyMatches}/`)
-        }
-      } catch (error) {
-        problems.push(`bodyMatches is not a valid regular expression: ${messageOf(error)}`)
+      const compiled = compileBodyPattern(check.bodyMatches)
+      if (!compiled.ok) {
+        problems.push(`bodyMatches cannot be run: ${compiled.reason} (RE2 syntax is required)`)
+      } else if (!compiled.pattern.test(body)) {
+        problems.push(`body does not match /${check.bodyMatches}/`)
       }
     }
     const transient = res.status >= 500 && check.status < 500
@@ -197,13 +216,27 @@ async function readCapped(res: Response): Promise<string> {
 }
 
 function networkProblem(error: unknown, url: URL): string {
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined
+  // node:http puts the code on the error itself; fetch puts it on the cause.
+  const cause =
+    error instanceof Error && error.cause !== undefined
+      ? (error.cause as { code?: unknown } | undefined)
+      : (error as { code?: unknown } | undefined)
   const code = typeof cause?.code === 'string' ? cause.code : undefined
   if (code === 'ECONNREFUSED') return `connection refused by ${url.host}`
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return `connection reset by ${url.host}`
   if (code === 'ENOTFOUND') return `host ${url.hostname} not found`
   const detail = cause instanceof Error ? cause.message : messageOf(error)
   return `request failed: ${code === undefined ? detail : `${code} ${detail}`}`
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (a DNS lookup cannot be cancelled itself). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /** Resolves true when aborted before the delay ended. */

@@ -8,6 +8,7 @@ import { loadEnv } from '../../src/config/load-env.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { testLogger } from '../helpers/github.js'
+import { type HttpAnswer, httpRequest } from '../helpers/http.js'
 
 /** The JSON bodies the manager API answers with, loosely typed for assertions. */
 export interface ApiBody {
@@ -39,27 +40,47 @@ export interface ApiBody {
 export interface ApiServer {
   url: string
   store: Store
+  /** The API's token (MANAGER_API_TOKEN, TEST_TOKEN unless the test set another). */
+  token: string | undefined
+  /** Every request that reached the server, as `METHOD /path`. */
+  requests: string[]
+  /** Sends a request to `path` with the API token, as an authorized tool would. */
+  request(path: string, init?: Parameters<typeof httpRequest>[1]): Promise<HttpAnswer>
   close(): Promise<void>
 }
 
+/** The token test servers use unless a test sets MANAGER_API_TOKEN itself. */
+export const TEST_TOKEN = 'test-manager-token-0123456789'
+
 export async function startApiServer(env: Record<string, string> = {}): Promise<ApiServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'devsys-api-'))
-  const loaded = loadEnv({ DATA_DIR: dataDir, ...env })
+  const loaded = loadEnv({ DATA_DIR: dataDir, MANAGER_API_TOKEN: TEST_TOKEN, ...env })
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
   const store = openSqliteStore({ dataDir })
   // Jobs the API queues stay in the store (no worker runs them), for tests to inspect.
   const queue = { enqueue: store.enqueue.bind(store) }
   const handler = createApiHandler({ store, queue, config: loaded.config, log: testLogger() })
+  const requests: string[] = []
   const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`)
     void handler(req, res).then((handled) => {
       if (!handled) res.writeHead(404).end()
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
+  const url = `http://127.0.0.1:${port}`
+  const token = loaded.config.managerApiToken
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     store,
+    token,
+    requests,
+    request: (path, init = {}) =>
+      httpRequest(`${url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, ...init.headers },
+      }),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await store.close()

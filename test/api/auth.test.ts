@@ -44,19 +44,34 @@ describe('manager API: authentication', () => {
     )
   })
 
-  it('without a token, serves local callers and refuses remote ones', () => {
+  it('refuses a caller on loopback without the token: being on this machine proves nothing', async () => {
+    api = await startApiServer({ MANAGER_API_TOKEN: TOKEN })
+    // This request comes from 127.0.0.1, as a check or a site DevSys serves would.
+    const local = await httpRequest(`${api.url}/api/tasks`, { method: 'GET' })
+    expect(local.status).toBe(401)
+    expect(local.json<ApiBody>().error.code).toBe('unauthorized')
+    const deploy = await httpRequest(`${api.url}/api/tasks/x/deploy`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(deploy.status).toBe(401)
+    expect(await api.store.listJobs({})).toEqual([])
+  })
+
+  it('without any token configured, answers nobody, loopback included', () => {
     const from = (remoteAddress: string) =>
       ({ headers: {}, socket: { remoteAddress } }) as unknown as IncomingMessage
-    expect(() => authorize(from('127.0.0.1'), undefined)).not.toThrow()
-    expect(() => authorize(from('::1'), undefined)).not.toThrow()
-    let error: unknown
-    try {
-      authorize(from('10.1.2.3'), undefined)
-    } catch (caught) {
-      error = caught
+    for (const address of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '10.1.2.3']) {
+      let error: unknown
+      try {
+        authorize(from(address), undefined)
+      } catch (caught) {
+        error = caught
+      }
+      expect(error).toBeInstanceOf(ApiError)
+      expect((error as ApiError).status).toBe(503)
+      expect((error as ApiError).message).toContain('MANAGER_API_TOKEN')
     }
-    expect(error).toBeInstanceOf(ApiError)
-    expect((error as ApiError).status).toBe(403)
-    expect((error as ApiError).message).toContain('MANAGER_API_TOKEN')
   })
 })

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Store } from '../../src/store/store.js'
-import { httpRequest } from '../helpers/http.js'
 import { type ApiServer, startApiServer } from './api-server.js'
 
 const MANIFEST = JSON.stringify({
@@ -22,7 +21,7 @@ interface Answer {
 }
 
 async function call(method: string, path: string, body?: unknown) {
-  const response = await httpRequest(`${api.url}${path}`, {
+  const response = await api.request(`${path}`, {
     method,
     headers: { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

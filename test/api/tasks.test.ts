@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { httpRequest } from '../helpers/http.js'
 import { type ApiBody, type ApiServer, startApiServer } from './api-server.js'
 
 const blog = readFileSync(new URL('../../specs/create-blog.json', import.meta.url), 'utf8')
@@ -9,7 +8,7 @@ const blogId = (JSON.parse(blog) as { id: string }).id
 let api: ApiServer
 
 async function post(body: string, type = 'application/json', path = '/api/tasks') {
-  const response = await httpRequest(`${api.url}${path}`, {
+  const response = await api.request(`${path}`, {
     method: 'POST',
     headers: { 'content-type': type },
     body,
@@ -33,14 +32,14 @@ describe('manager API: tasks', () => {
     expect(created.json.task.source).toMatchObject({ kind: 'api', repo: 'octo/blog' })
     expect(created.json.task.spec).toContain(`id: ${blogId}`)
 
-    const list = (await httpRequest(`${api.url}/api/tasks`)).json<ApiBody>()
+    const list = (await api.request(`/api/tasks`)).json<ApiBody>()
     expect(list.tasks.map((t) => t.id)).toEqual([blogId])
 
-    const one = await httpRequest(`${api.url}/api/tasks/${blogId}`)
+    const one = await api.request(`/api/tasks/${blogId}`)
     expect(one.status).toBe(200)
     expect(one.json<ApiBody>().task.manifest).toBe(blog)
 
-    const patched = await httpRequest(`${api.url}/api/tasks/${blogId}`, {
+    const patched = await api.request(`/api/tasks/${blogId}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ status: 'cancelled' }),
@@ -122,22 +121,39 @@ describe('manager API: tasks', () => {
   })
 
   it('answers 404, 405 and 422 for unknown tasks, methods and statuses', async () => {
-    expect((await httpRequest(`${api.url}/api/tasks/nope`)).status).toBe(404)
-    expect((await httpRequest(`${api.url}/api/tasks`, { method: 'DELETE' })).status).toBe(405)
-    expect((await httpRequest(`${api.url}/api/nothing`)).status).toBe(404)
+    expect((await api.request(`/api/tasks/nope`)).status).toBe(404)
+    expect((await api.request(`/api/tasks`, { method: 'DELETE' })).status).toBe(405)
+    expect((await api.request(`/api/nothing`)).status).toBe(404)
     await post(blog)
-    const bad = await httpRequest(`${api.url}/api/tasks/${blogId}`, {
+    const bad = await api.request(`/api/tasks/${blogId}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ status: 'finished' }),
     })
     expect(bad.status).toBe(422)
     expect(bad.json<ApiBody>().error.message).toContain('pending')
-    const badJson = await httpRequest(`${api.url}/api/tasks/${blogId}`, {
+    const badJson = await api.request(`/api/tasks/${blogId}`, {
       method: 'PATCH',
       body: '{',
     })
     expect(badJson.status).toBe(400)
+  })
+
+  it('answers 400 (not 500) for malformed percent-encoding in a task id, on every route', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/tasks/%E0%A4%A'],
+      ['PATCH', '/api/tasks/%E0%A4%A'],
+      ['GET', '/api/tasks/%FF/tests/latest'],
+      ['GET', '/api/tasks/%E0%A4%A/deploys'],
+      ['POST', '/api/tasks/%/deploy'],
+    ] as const) {
+      const answer = await api.request(path, { method, body: method === 'GET' ? '' : '{}' })
+      expect([path, answer.status, answer.json<ApiBody>().error.code]).toEqual([
+        path,
+        400,
+        'invalid_path_encoding',
+      ])
+    }
   })
 })
 
@@ -150,9 +166,9 @@ describe('manager API: test reports', () => {
   })
 
   it('GET /api/tasks/:id/tests/latest returns the newest run with its parsed report', async () => {
-    expect((await httpRequest(`${api.url}/api/tasks/${blogId}/tests/latest`)).status).toBe(404)
+    expect((await api.request(`/api/tasks/${blogId}/tests/latest`)).status).toBe(404)
     await post(blog)
-    const none = await httpRequest(`${api.url}/api/tasks/${blogId}/tests/latest`)
+    const none = await api.request(`/api/tasks/${blogId}/tests/latest`)
     expect(none.status).toBe(404)
     expect(none.json<ApiBody>().error.code).toBe('no_test_run')
     const old = await api.store.startTestRun({
@@ -172,7 +188,7 @@ describe('manager API: test reports', () => {
       summary: { tests: 1, passed: 1 },
       report: { tests: 1, cases: [{ name: 'lists posts', status: 'passed' }] },
     })
-    const latest = await httpRequest(`${api.url}/api/tasks/${blogId}/tests/latest`)
+    const latest = await api.request(`/api/tasks/${blogId}/tests/latest`)
     expect(latest.status).toBe(200)
     expect(latest.json<{ testRun: Record<string, unknown> }>().testRun).toMatchObject({
       headSha: 'b'.repeat(40),

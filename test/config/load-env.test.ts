@@ -37,6 +37,7 @@ const DEFAULTS: AppConfig = {
     php: { container: 'devsys-php', url: 'http://127.0.0.1:8080' },
     ssh: { runCompose: false },
   },
+  acceptanceAllowedHosts: { names: [], cidrs: [] },
 }
 
 describe('loadEnv', () => {
@@ -73,6 +74,7 @@ describe('loadEnv', () => {
       EXTERNAL_DEPLOY_SSH_KEY_PATH: '/etc/devsys/deploy_key',
       EXTERNAL_DEPLOY_KNOWN_HOSTS: '/etc/devsys/known_hosts',
       EXTERNAL_DEPLOY_RUN_COMPOSE: 'true',
+      ACCEPTANCE_ALLOWED_HOSTS: ' Staging.Internal, 10.20.0.0/16,127.0.0.1, [::1], fd00::/8',
     })
     expect(result).toEqual({
       ok: true,
@@ -104,8 +106,20 @@ describe('loadEnv', () => {
             runCompose: true,
           },
         },
+        acceptanceAllowedHosts: {
+          names: ['staging.internal'],
+          cidrs: ['10.20.0.0/16', '127.0.0.1/32', '::1/128', 'fd00::/8'],
+        },
       },
     })
+  })
+
+  it('refuses ACCEPTANCE_ALLOWED_HOSTS entries that are no host, address or CIDR range', () => {
+    expect(
+      errorsOf({ ACCEPTANCE_ALLOWED_HOSTS: 'ok.example, http://x.example/, 10.0.0.0/33, 127.1' }),
+    ).toEqual([
+      'ACCEPTANCE_ALLOWED_HOSTS: has "http://x.example/", "10.0.0.0/33", "127.1", which is not a host name, address or CIDR range; list hosts separated by commas, e.g. staging.internal, 10.20.0.0/16',
+    ])
   })
 
   it('accepts a private key with escaped newlines or base64-encoded, as Probot does', () => {

@@ -72,6 +72,31 @@ describe.skipIf(!requireTool('php', 'local environments are served with php -S')
       expect(again.url).toBe(first.url)
     })
 
+    it("trusts only origins the server chose: its own php -S and PHP_DEPLOY_URL, never a repo's url", async () => {
+      const t = targets({ PHP_DEPLOY_URL: 'http://127.0.0.1:8089/site' })
+      const served = await t.targetFor(
+        environment('environments: { production: { target: local } }'),
+        log,
+      )
+      expect(served.trustedOrigin).toBe(served.url)
+      const named = await t.targetFor(
+        environment(
+          'environments: { production: { target: local, url: "http://127.0.0.1:3000" } }',
+        ),
+        log,
+      )
+      expect([named.url, named.trustedOrigin]).toEqual(['http://127.0.0.1:3000', undefined])
+      const php = await t.targetFor(
+        environment('environments: { production: { target: php, url: "http://127.0.0.1:3000" } }'),
+        log,
+      )
+      expect([php.url, php.trustedOrigin]).toEqual([
+        'http://127.0.0.1:3000',
+        'http://127.0.0.1:8089',
+      ])
+      await Promise.all([served.close(), named.close(), php.close()])
+    })
+
     it('after a restart, serves live local sites again on their previous port', async () => {
       await liveSite('still here')
       const before = targets()

@@ -10,6 +10,8 @@ import { createLocalTarget } from '../../src/deploy/targets/local-target.js'
 import type { DeployError, Release } from '../../src/deploy/types.js'
 import { createGenerator } from '../../src/generate/create-generator.js'
 import type { Manifest } from '../../src/manifest/types.js'
+import type { ReachPolicy } from '../../src/verify/guard-url.js'
+import { EMPTY_ALLOW_LIST } from '../../src/verify/parse-allowed-hosts.js'
 import { runAcceptance } from '../../src/verify/run-acceptance.js'
 import { commitAll, createWorkspace, loadManifest, requestFor } from '../generate/workspace.js'
 
@@ -40,6 +42,11 @@ async function blogRelease(
   const dir = join(work, name)
   await cp(ws.dir, dir, { recursive: true, filter: (src) => basename(src) !== '.git' })
   return { release: { id, dir }, m }
+}
+
+/** The php -S this test started is the one origin its checks may reach, as in DevSys. */
+function own(server: { url: string }): ReachPolicy {
+  return { trustedOrigins: [server.url], allowed: EMPTY_ALLOW_LIST }
 }
 
 async function page(url: string): Promise<{ status: number; text: string }> {
@@ -84,7 +91,10 @@ describe('the blog on the local target, served by php -S', () => {
     expect(up1).toMatchObject({ alreadyThere: false, reused: 0 })
     expect(up1.sent).toBeGreaterThan(10)
     await target.activate(first.id)
-    const verified = await runAcceptance(server.url, manifest.acceptance, { retryDelayMs: 50 })
+    const verified = await runAcceptance(server.url, manifest.acceptance, {
+      retryDelayMs: 50,
+      reach: own(server),
+    })
     expect(verified.checks.map((c) => [c.id, c.ok, c.problems])).toEqual([
       ['home-lists-posts', true, []],
       ['post-page', true, []],
@@ -104,7 +114,9 @@ describe('the blog on the local target, served by php -S', () => {
     await target.activate(second.id)
     // Same server process, next request: the new release answers.
     expect((await page(`${server.url}/`)).text).toContain('<h1>The renamed blog</h1>')
-    expect((await runAcceptance(server.url, manifest.acceptance)).ok).toBe(true)
+    expect((await runAcceptance(server.url, manifest.acceptance, { reach: own(server) })).ok).toBe(
+      true,
+    )
 
     const again = await target.upload(first, { signal: new AbortController().signal, log })
     expect(again).toEqual({ alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 })
@@ -117,13 +129,14 @@ describe('the blog on the local target, served by php -S', () => {
     const wrong = manifest.acceptance.map((c) =>
       c.id === 'home-lists-posts' ? { ...c, bodyContains: ['Hello, world', 'Third post'] } : c,
     )
-    const failed = await runAcceptance(server.url, wrong, { retryDelayMs: 10 })
+    const failed = await runAcceptance(server.url, wrong, { retryDelayMs: 10, reach: own(server) })
     expect(failed.ok).toBe(false)
     expect(failed.checks.filter((c) => !c.ok).map((c) => [c.id, c.problems, c.attempts])).toEqual([
       ['home-lists-posts', ['body does not contain "Third post"'], 1],
     ])
     await server.stop()
     const down = await runAcceptance(server.url, manifest.acceptance.slice(0, 1), {
+      reach: own(server),
       retries: 1,
       retryDelayMs: 10,
     })
@@ -153,7 +166,9 @@ describe('the blog on the local target, served by php -S', () => {
     const post = await page(`${server.url}/post.php?id=3`)
     expect(post.status).toBe(200)
     expect(post.text).toContain('Kept across deploys.')
-    expect((await runAcceptance(server.url, manifest.acceptance)).ok).toBe(true)
+    expect((await runAcceptance(server.url, manifest.acceptance, { reach: own(server) })).ok).toBe(
+      true,
+    )
   })
 
   it('an upload aborted mid-copy leaves the old release serving completely and no temp dirs', async () => {
@@ -169,7 +184,9 @@ describe('the blog on the local target, served by php -S', () => {
     expect(error.code).toBe('aborted')
     expect(await noTemp(root)).toEqual([])
     expect(await target.state()).toEqual({ current: first.id, releases: [first.id] })
-    expect((await runAcceptance(server.url, manifest.acceptance)).ok).toBe(true)
+    expect((await runAcceptance(server.url, manifest.acceptance, { reach: own(server) })).ok).toBe(
+      true,
+    )
     expect((await page(`${server.url}/`)).text).toContain('<h1>A small PHP blog</h1>')
   })
 

@@ -50,8 +50,8 @@ export interface IntakeOptions {
   /** The queue's job lease (default the queue's 30 s): short where a test kills a worker. */
   leaseMs?: number
   /**
-   * More of DevSys's environment (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, MANAGER_API_TOKEN…): its
-   * secrets are registered for redaction as src/boot.ts does.
+   * More of DevSys's environment (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, MANAGER_API_TOKEN,
+   * ACCEPTANCE_ALLOWED_HOSTS…): its secrets are registered for redaction as src/boot.ts does.
    */
   env?: Record<string, string>
 }

@@ -170,6 +170,8 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
   it('fails the deploy (status failure, record failure), keeps v1 live and the lock free; the next deploy succeeds', async () => {
     network.port = proxy.port
     const d = await start({
+      // The repo config's url is this machine's loopback: only the server's allow-list admits it.
+      env: { ACCEPTANCE_ALLOWED_HOSTS: '127.0.0.1' },
       // DevSys's ssh target built from the environment's settings, with the test's key.
       targets: async ({ config: env }, log) => {
         if (env.ssh === undefined) throw new Error('the test config has no ssh settings')

@@ -43,7 +43,12 @@ describe.skipIf(!hasImage)('deploy job (php target: a real Apache + PHP containe
   })
   beforeEach(async () => {
     site = new SiteRepo()
-    devsys = await startIntake({ jobs: ['deploy', 'revert'], docker: engine.docker })
+    devsys = await startIntake({
+      jobs: ['deploy', 'revert'],
+      docker: engine.docker,
+      // The repo config names the container's loopback URL, which only the server may allow.
+      env: { ACCEPTANCE_ALLOWED_HOSTS: '127.0.0.1' },
+    })
   })
   afterEach(async () => {
     await devsys.close()

@@ -315,13 +315,33 @@ describe('parseManifest: schema problems', () => {
       ],
       [
         '/acceptance/0/bodyMatches',
-        `'acceptance[0].bodyMatches' is "(unclosed", which is not a valid regex`,
-        'write a valid JavaScript regular expression without surrounding slashes, e.g. <h1>.*Blog</h1>',
+        `'acceptance[0].bodyMatches' is "(unclosed", which is not a regular expression DevSys can run (missing closing ): \`(unclosed\`)`,
+        'write a regular expression in RE2 syntax (no backreferences like \\1, no lookaround like (?=...)) without surrounding slashes, e.g. <h1>.*Blog</h1>',
       ],
       [
         '/acceptance/0/method',
         `'acceptance[0].method' is "FETCH", which is not allowed`,
         'use one of: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
+      ],
+    ])
+  })
+
+  it('refuses bodyMatches patterns RE2 cannot run in linear time (backreferences, lookaround)', () => {
+    const text = withField('acceptance', [
+      { path: '/', bodyMatches: '(a)\\1' },
+      { path: '/', bodyMatches: 'x(?=y)' },
+      { path: '/', bodyMatches: '(a+)+$' },
+    ])
+    expect(
+      problemsOf(parseManifest(text, { label: 'x' })).map((p) => [p.pointer, p.message]),
+    ).toEqual([
+      [
+        '/acceptance/0/bodyMatches',
+        `'acceptance[0].bodyMatches' is "(a)\\\\1", which is not a regular expression DevSys can run (invalid escape sequence: \`\\1\`)`,
+      ],
+      [
+        '/acceptance/1/bodyMatches',
+        `'acceptance[1].bodyMatches' is "x(?=y)", which is not a regular expression DevSys can run (invalid or unsupported Perl syntax: \`(?=\`)`,
       ],
     ])
   })

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { AcceptanceCheck } from '../../src/manifest/types.js'
+import type { SendRequest } from '../../src/verify/send-pinned.js'
+import type { ReachPolicy } from '../../src/verify/guard-url.js'
 import { formatAcceptanceSummary, joinUrl, runAcceptance } from '../../src/verify/run-acceptance.js'
 
 // A real HTTP server on loopback with Node's own fetch: this file imports no nock.
@@ -38,7 +40,12 @@ const check = (over: Partial<AcceptanceCheck> = {}): AcceptanceCheck => ({
   ...over,
 })
 
-const fast = { retryDelayMs: 10 }
+/** These sites all listen on 127.0.0.1, which the server's allow-list has to name. */
+const loopback: ReachPolicy = {
+  trustedOrigins: [],
+  allowed: { names: [], cidrs: ['127.0.0.1/32'] },
+}
+const fast = { retryDelayMs: 10, reach: loopback }
 
 describe('runAcceptance', () => {
   it('passes when status and texts match, sending method, headers and body', async () => {
@@ -107,7 +114,11 @@ describe('runAcceptance', () => {
       res.writeHead(500)
       res.end('boom')
     })
-    const result = await runAcceptance(site.url, [check()], { retries: 2, retryDelayMs: 10 })
+    const result = await runAcceptance(site.url, [check()], {
+      retries: 2,
+      retryDelayMs: 10,
+      reach: loopback,
+    })
     expect(result.checks[0]).toMatchObject({ ok: false, status: 500, attempts: 3 })
     expect(result.checks[0]?.problems).toEqual(['status 500, expected 200'])
     expect(site.hits).toHaveLength(3)
@@ -116,7 +127,11 @@ describe('runAcceptance', () => {
   it('reports connection refused', async () => {
     const site = await serve(() => undefined)
     await new Promise((r) => servers.pop()?.close(r))
-    const result = await runAcceptance(site.url, [check()], { retries: 1, retryDelayMs: 10 })
+    const result = await runAcceptance(site.url, [check()], {
+      retries: 1,
+      retryDelayMs: 10,
+      reach: loopback,
+    })
     const host = new URL(site.url).host
     expect(result.checks[0]).toMatchObject({ ok: false, status: null, attempts: 2 })
     expect(result.checks[0]?.problems).toEqual([`connection refused by ${host}`])
@@ -127,7 +142,10 @@ describe('runAcceptance', () => {
       setTimeout(() => res.end('late'), 1500)
     })
     const started = Date.now()
-    const result = await runAcceptance(site.url, [check({ timeoutMs: 150 })], { retries: 0 })
+    const result = await runAcceptance(site.url, [check({ timeoutMs: 150 })], {
+      retries: 0,
+      reach: loopback,
+    })
     expect(result.checks[0]?.problems).toEqual(['timeout after 150 ms'])
     expect(Date.now() - started).toBeLessThan(1200)
   })
@@ -174,24 +192,41 @@ describe('runAcceptance', () => {
       retries: 50,
       retryDelayMs: 30,
       signal: controller.signal,
+      reach: loopback,
     })
     expect(result.ok).toBe(false)
     expect(result.checks[0]?.attempts).toBeLessThan(10)
   })
 
-  it('uses an injected fetch', async () => {
+  it('sends through an injected sender, to the address the name resolved to', async () => {
     const seen: string[] = []
-    const fake: typeof fetch = async (input) => {
-      seen.push(String(input))
+    const send: SendRequest = async (url, to) => {
+      seen.push(`${url.href} via ${to.address}`)
       return new Response('hi', { status: 200 })
     }
     const result = await runAcceptance(
       'http://site.test/app',
       [check({ path: '/x?y=1', bodyContains: ['hi'] })],
-      { fetch: fake },
+      {
+        send,
+        reach: { ...loopback, resolve: async () => [{ address: '93.184.216.34', family: 4 }] },
+      },
     )
     expect(result.ok).toBe(true)
-    expect(seen).toEqual(['http://site.test/app/x?y=1'])
+    expect(seen).toEqual(['http://site.test/app/x?y=1 via 93.184.216.34'])
+  })
+
+  it('runs bodyMatches in linear time: (a+)+$ against 34 a and a stop answers', async () => {
+    const site = await serve((_req, res) => res.writeHead(200).end(`${'a'.repeat(34)}!`))
+    const result = await runAcceptance(
+      site.url,
+      [check({ bodyMatches: '(a+)+$' }), check({ bodyMatches: '^(a+)+!$' })],
+      fast,
+    )
+    expect(result.checks.map((c) => [c.ok, c.problems])).toEqual([
+      [false, ['body does not match /(a+)+$/']],
+      [true, []],
+    ])
   })
 })
 

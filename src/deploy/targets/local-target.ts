@@ -42,6 +42,8 @@ export interface LocalTargetOptions {
   url?: string
   /** Who owns new shared folders: the sandbox user the site runs as, so it can write there. */
   sharedOwner?: { uid: number; gid: number }
+  /** The origin DevSys serves this target on itself (see DeployTarget.trustedOrigin). */
+  trustedOrigin?: string
 }
 
 /** A deploy target in a directory on this machine (the embedded default). */
@@ -212,6 +214,7 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
   return {
     kind: 'local',
     url: opts.url ?? null,
+    ...(opts.trustedOrigin === undefined ? {} : { trustedOrigin: opts.trustedOrigin }),
     state,
     async diff(release, signal) {
       const next = await listDeployFiles(release, 'local', { signal })

@@ -30,6 +30,8 @@ export interface PhpTargetOptions {
   root?: string
   shared?: string[]
   url?: string
+  /** The server's PHP_DEPLOY_URL origin (see DeployTarget.trustedOrigin). */
+  trustedOrigin?: string
 }
 
 /**
@@ -142,6 +144,7 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
   return {
     kind: 'php',
     url: opts.url ?? null,
+    ...(opts.trustedOrigin === undefined ? {} : { trustedOrigin: opts.trustedOrigin }),
     state,
 
     async diff(release, signal) {
