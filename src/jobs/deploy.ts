@@ -142,7 +142,10 @@ export function createDeployJob(deps: DeployDeps): JobHandler<DeployPayload> {
       }
       // Told on the /deploy's PR, or for a merge on its task's PR when the record names it.
       const taskId = payload.taskId ?? closed.find((d) => d.taskId !== null)?.taskId ?? null
-      const task = taskId === null ? undefined : await deps.store.getTask(taskId)
+      const task =
+        taskId === null
+          ? undefined
+          : await deps.store.getTask({ repo: payload.repo.fullName, id: taskId })
       const message = `${error}\n\nDevSys gave up after retrying. The site serves a complete release (a release only goes live whole); see the deploy history for which one.`
       await answerDeploy(
         github,
@@ -585,7 +588,7 @@ async function findTask(
   store: Store,
   p: DeployPayload,
 ): Promise<Task | undefined> {
-  if (p.taskId !== null) return store.getTask(p.taskId)
+  if (p.taskId !== null) return store.getTask({ repo: p.repo.fullName, id: p.taskId })
   const { data } = await github.rest.repos.listPullRequestsAssociatedWithCommit({
     owner: p.repo.owner,
     repo: p.repo.name,
@@ -612,7 +615,7 @@ async function lastDeployedChecks(
     limit: 20,
   })) {
     if (d.taskId === null) continue
-    const task = await deps.store.getTask(d.taskId)
+    const task = await deps.store.getTask({ repo: d.repo, id: d.taskId })
     const parsed = task === undefined ? undefined : parseTaskManifest(task, deps.maxManifestBytes)
     if (parsed?.ok === true) return parsed.manifest.acceptance
   }

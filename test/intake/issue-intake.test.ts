@@ -47,7 +47,7 @@ describe('issue intake', () => {
     const { body } = await comment.body
     expect(body).toContain('<!-- devsys:intake -->')
     expect(body).toContain(`task \`${blogId}\` created`)
-    const task = await devsys().store.getTask(blogId)
+    const task = await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId })
     expect(task).toMatchObject({ status: 'pending', revision: 1 })
     expect(task?.source).toMatchObject({
       kind: 'issue',
@@ -59,7 +59,7 @@ describe('issue intake', () => {
     expect(task?.spec).toContain(blogId)
     // The accepted task's code generation is queued (and runs in the generate job's tests).
     const [generate] = await devsys().store.listJobs({ kind: 'generate' })
-    expect(generate).toMatchObject({ key: `generate:${blogId}` })
+    expect(generate).toMatchObject({ key: `generate:${OWNER}/${REPO}#${blogId}` })
     expect(generate?.payload).toMatchObject({
       taskId: blogId,
       reason: 'intake',
@@ -82,7 +82,9 @@ describe('issue intake', () => {
     })
     await devsys().deliver('issues', opened)
     expect((await comment.body).body).toContain(`task \`${blogId}\` created`)
-    expect((await devsys().store.getTask(blogId))?.source.issue).toBe(opened.issue.number)
+    expect(
+      (await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId }))?.source.issue,
+    ).toBe(opened.issue.number)
   })
 
   it('lists every problem with its line in the issue body, edits the same comment next time, and creates nothing', async () => {
@@ -112,7 +114,7 @@ describe('issue intake', () => {
     })
     await devsys().deliver('issues', fixed)
     expect((await edited.body).body).toContain(`task \`${blogId}\` created`)
-    expect(await devsys().store.getTask(blogId)).toBeDefined()
+    expect(await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId })).toBeDefined()
   })
 
   it('does the work once when GitHub redelivers the same webhook', async () => {
@@ -139,7 +141,9 @@ describe('issue intake', () => {
       'issues',
       labelled('Build the blog.\n\nmanifest: specs/create-blog.json\n'),
     )
-    expect((await devsys().store.getTask(blogId))?.source.path).toBe('specs/create-blog.json')
+    expect(
+      (await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId }))?.source.path,
+    ).toBe('specs/create-blog.json')
   })
 
   it('refuses a file reference that leaves the repository, without reading anything', async () => {

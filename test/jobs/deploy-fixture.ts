@@ -127,7 +127,7 @@ export async function saveTask(devsys: IntakeHarness, site: SiteRepo, manifest: 
     spec: 'spec',
   })
   await devsys.store.setTaskCode(
-    TASK,
+    { repo: `${OWNER}/${REPO}`, id: TASK },
     {
       branch: BRANCH,
       headSha: site.sha(site.hasBranch(BRANCH) ? BRANCH : 'main'),

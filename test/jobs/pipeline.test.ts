@@ -96,7 +96,9 @@ describe('the whole pipeline', () => {
       expect(done.output?.title).toMatch(/^\d+ passed, 0 skipped$/)
       expect((await status.body).body).toContain('DevSys tests: passed')
       expect(ready.isDone()).toBe(true)
-      expect(await devsys.store.latestTestRun('create-blog')).toMatchObject({
+      expect(
+        await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: 'create-blog' }),
+      ).toMatchObject({
         conclusion: 'success',
         headSha: head,
         runner: 'local',

@@ -68,7 +68,7 @@ async function setUp(mode: string, opts: IntakeOptions & { timeoutSeconds?: numb
     spec: 'spec',
   })
   await devsys.store.setTaskCode(
-    TASK,
+    { repo: `${OWNER}/${REPO}`, id: TASK },
     {
       branch: BRANCH,
       headSha: sha(),
@@ -163,7 +163,7 @@ describe('run-tests job', () => {
     expect(done?.output?.summary).toMatch(/\| *3 *\|/)
     expect((await status.body).body).toContain('passed')
     expect(graphql.isDone()).toBe(true)
-    const run = await devsys.store.latestTestRun(TASK)
+    const run = await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK })
     expect(run).toMatchObject({
       state: 'completed',
       conclusion: 'success',
@@ -236,7 +236,9 @@ describe('run-tests job', () => {
       const done = await updates[1]
       expect(done).toMatchObject({ status: 'completed', conclusion, output: { title } })
       expect(done?.output?.summary).toMatch(reason)
-      expect((await devsys.store.latestTestRun(TASK))?.conclusion).toBe(conclusion)
+      expect(
+        (await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK }))?.conclusion,
+      ).toBe(conclusion)
     },
   )
 
@@ -352,6 +354,8 @@ describe('run-tests job', () => {
       output: { title: 'DevSys could not run the tests' },
     })
     expect((await done).output?.summary).toContain('connection refused')
-    expect((await devsys.store.latestTestRun(TASK))?.state).toBe('completed')
+    expect((await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK }))?.state).toBe(
+      'completed',
+    )
   })
 })
