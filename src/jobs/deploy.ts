@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
+import { getBranchHead } from '../github/get-branch-head.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { EnvironmentConfig } from '../config/load-repo-config.js'
 import { withRelease } from '../deploy/checkout-release.js'
@@ -167,6 +168,23 @@ async function deploy(
   log: Logger,
   signal: AbortSignal,
 ): Promise<Outcome> {
+  // 0. A push deploys only while its commit is still the branch's head: an old push delivered
+  //    again (or late) after newer ones must not roll the site back to it.
+  if (p.trigger === 'merge') {
+    const head = await getBranchHead(github, {
+      owner: p.repo.owner,
+      repo: p.repo.name,
+      branch: p.branch,
+    })
+    if (head !== p.sha) {
+      log.info({ sha: p.sha, head, branch: p.branch }, 'push is no longer the branch head')
+      return {
+        status: 'skipped',
+        reason: 'not-branch-head',
+        summary: `${p.sha.slice(0, 7)} is no longer the head of ${p.branch} (${head === null ? 'the branch is gone' : `it is ${head.slice(0, 7)}`}); nothing deployed`,
+      }
+    }
+  }
   // 1. Settings from the default branch, the task, and where it goes.
   const loaded = await fetchRepoConfig(github, { owner: p.repo.owner, repo: p.repo.name })
   if (!loaded.ok) {

@@ -12,6 +12,7 @@ import {
   nockListPulls,
   nockDeploymentStatus,
   nockGetCollaboratorPermission,
+  nockGetBranch,
   nockGetContent,
   nockUpdateIssueComment,
   useGitHubMock,
@@ -119,6 +120,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
 
     it('a push to main that is no DevSys task’s merge, in a repository DevSys never deployed, deploys nothing; a redelivered push is one job', async () => {
       const sha = site.commit('main', { 'notes.md': 'hello\n' }, 'notes')
+      nockGetBranch(OWNER, REPO, 'main', sha)
       nockGetContent(OWNER, REPO, CONFIG, null, null)
       nockCommitPulls(OWNER, REPO, sha, [])
       await devsys.deliver('push', pushPayload(site, sha), 'delivery-push-1')
@@ -152,6 +154,30 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
         details: { sent: 1, alreadyThere: false, reused: expect.any(Number) },
       })
       expect(job?.outcome).not.toMatchObject({ details: { reused: 0 } })
+    })
+
+    it('an old push delivered again after a newer one deploys nothing: the site stays on the newer release', async () => {
+      await saveTask(devsys, site)
+      const first = await mergeAndPush('v1', 501)
+      nockCreateIssueComment(OWNER, REPO, PR)
+      await devsys.deliver('push', pushPayload(site, first.sha), 'delivery-first')
+      const url = (await first.mocks.statuses[1])?.environment_url as string
+      const second = await mergeAndPush('v2', 502)
+      nockDeploymentStatus(OWNER, REPO, 501)
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      await devsys.deliver('push', pushPayload(site, second.sha), 'delivery-second')
+      expect(await live(url)).toBe('Hello from DevSys: v2')
+      const before = await devsys.store.listDeployments({})
+
+      // The first push again, re-signed under a new delivery id: GitHub says main is at v2.
+      const head = nockGetBranch(OWNER, REPO, 'main', () => site.sha('main'))
+      await devsys.deliver('push', pushPayload(site, first.sha), 'delivery-replayed')
+      expect(head.isDone()).toBe(true)
+      const replayed = (await devsys.store.listJobs({ kind: 'deploy' })).at(-1)
+      expect(replayed?.deliveryId).toMatch(/^delivery-replayed/)
+      expect(replayed?.outcome).toMatchObject({ status: 'skipped', reason: 'not-branch-head' })
+      expect(await devsys.store.listDeployments({})).toEqual(before)
+      expect(await live(url)).toBe('Hello from DevSys: v2')
     })
 
     it('failing verification switches straight back, marks the release bad, and pushes a revert of the merge; the revert deploys by switching only', async () => {
