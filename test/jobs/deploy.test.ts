@@ -12,6 +12,7 @@ import {
   nockListPulls,
   nockDeploymentStatus,
   nockGetCollaboratorPermission,
+  githubRequests,
   nockGetBranch,
   nockGetContent,
   nockUpdateIssueComment,
@@ -291,6 +292,31 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await devsys.store.listDeployments({ environment: 'staging' })).toMatchObject([
         { trigger: 'command', actor: 'mona', commitSha: head, ref: BRANCH, state: 'success' },
       ])
+    })
+
+    it('the same /deploy comment delivered again under a new delivery id runs nothing and reacts nothing', async () => {
+      await saveTask(devsys, site)
+      const head = site.commit(BRANCH, page('once'), 'once')
+      const config = 'environments:\n  staging:\n    target: local\n'
+      nockCommand({ head, config })
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      const mocks = nockDeploy({ deploymentId: 601, statuses: 2, config })
+      nockCreateIssueComment(OWNER, REPO, PR)
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      await devsys.deliver('issue_comment', commentPayload(site, '/deploy staging'), 'delivery-a')
+      expect(await mocks.statuses[1]).toMatchObject({ state: 'success' })
+      const sent = githubRequests().length
+
+      // A re-signed copy of the same comment (id 3001): no GitHub mock is left to answer it.
+      await devsys.deliver('issue_comment', commentPayload(site, '/deploy staging'), 'delivery-b')
+      expect(githubRequests().length).toBe(sent)
+      const commands = await devsys.store.listJobs({ kind: 'pr-command' })
+      expect(commands.map((j) => j.outcome)).toMatchObject([
+        { status: 'done' },
+        { status: 'skipped', reason: 'comment-already-handled' },
+      ])
+      expect(await devsys.store.listJobs({ kind: 'deploy' })).toHaveLength(1)
+      expect(await devsys.store.listDeployments({ environment: 'staging' })).toHaveLength(1)
     })
 
     it('a second /deploy while one runs is told who holds the environment, and nothing is deployed', async () => {
