@@ -117,6 +117,46 @@ describe('issue intake', () => {
     expect(await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId })).toBeDefined()
   })
 
+  it('gives two repositories each their own task with the same id; neither is told about the other', async () => {
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
+    nockCreateReaction(OWNER, REPO, 1)
+    const first = nockCreateIssueComment(OWNER, REPO, 1)
+    await devsys().deliver('issues', labelled(fenced(blog)))
+    expect((await first.body).body).toContain(`task \`${blogId}\` created`)
+
+    // The same manifest in an issue of another repository (another installation's, say).
+    nockGetContent('octo', 'blog', CONFIG, null, null)
+    nockGetCollaboratorPermission('octo', 'blog', 'Codertocat', 'write')
+    const rocket = nockCreateReaction('octo', 'blog', 3)
+    const second = nockCreateIssueComment('octo', 'blog', 3)
+    const other = labelled(fenced(blog))
+    other.issue.number = 3
+    other.issue.html_url = 'https://github.com/octo/blog/issues/3'
+    other.repository.name = 'blog'
+    other.repository.full_name = 'octo/blog'
+    other.repository.owner.login = 'octo'
+    other.repository.clone_url = 'https://github.com/octo/blog.git'
+    other.installation = { id: 9876, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uOTg3Ng==' }
+    await devsys().deliver('issues', other)
+
+    expect(await rocket.body).toEqual({ content: 'rocket' })
+    const told = (await second.body).body
+    expect(told).toContain(`task \`${blogId}\` created`)
+    expect(told).not.toContain(`${OWNER}/${REPO}`)
+    expect(told).not.toContain('already used')
+    const tasks = await devsys().store.listTasks({ id: blogId })
+    expect(tasks.map((t) => [t.repo, t.source.issue]).sort()).toEqual([
+      [`${OWNER}/${REPO}`, 1],
+      ['octo/blog', 3],
+    ])
+    const generates = await devsys().store.listJobs({ kind: 'generate' })
+    expect(generates.map((j) => j.key).sort()).toEqual([
+      `generate:${OWNER}/${REPO}#${blogId}`,
+      `generate:octo/blog#${blogId}`,
+    ])
+  })
+
   it('does the work once when GitHub redelivers the same webhook', async () => {
     nockGetContent(OWNER, REPO, CONFIG, null, null)
     nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
