@@ -6,6 +6,7 @@ import { RunnerError } from '../../runner/types.js'
 import { createRemote, git } from '../helpers/git-remote.js'
 import {
   type CheckRunBody,
+  githubRequests,
   nockCreateCheckRun,
   nockCreateCommentReaction,
   nockCreateIssueComment,
@@ -128,6 +129,28 @@ afterEach(async () => {
 })
 
 describe('run-tests job', () => {
+  it('a push to devsys/<id> in another repository neither runs nor reports this repository’s task', async () => {
+    await setUp('pass')
+    const push = examplePayload('pull_request', 'synchronize', (p) => {
+      p.pull_request.head.ref = BRANCH
+      p.pull_request.head.sha = sha()
+      p.repository.name = 'other'
+      p.repository.full_name = 'evil/other'
+      p.repository.owner.login = 'evil'
+      p.repository.clone_url = remote.bare
+      if (p.pull_request.head.repo) p.pull_request.head.repo.full_name = 'evil/other'
+      p.sender = { ...p.sender, login: 'eve', type: 'User' }
+    })
+    await devsys.deliver('pull_request', push)
+
+    const [job] = await devsys.store.listJobs({ kind: 'run-tests' })
+    expect(job?.payload).toMatchObject({ taskId: TASK, repo: { fullName: 'evil/other' } })
+    expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'task-gone' })
+    // No check run, no comment, no ready-for-review: GitHub heard nothing.
+    expect(githubRequests()).toEqual([])
+    expect(await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK })).toBeUndefined()
+  })
+
   it('re-run on GitHub: queued → in progress → success, with a summary table, stored and answered by the API', async () => {
     await setUp('pass')
     const { created, updates } = nockCheckRun()
