@@ -6,6 +6,7 @@ import { createRemote, git } from '../helpers/git-remote.js'
 import {
   nockBotIdentity,
   nockCommitPulls,
+  nockGetBranch,
   nockCreateDeployment,
   nockDeploymentStatus,
   nockCreateCheckRun,
@@ -118,6 +119,7 @@ describe('the whole pipeline', () => {
       )
       git(work, 'push', '-q', 'origin', 'main')
       const merge = git(work, 'rev-parse', 'HEAD')
+      nockGetBranch(OWNER, REPO, 'main', merge)
       nockGetContent(OWNER, REPO, CONFIG, null, null)
       nockCommitPulls(OWNER, REPO, merge, [5])
       const deployment = nockCreateDeployment(OWNER, REPO, 700).body
