@@ -74,19 +74,19 @@ async function route(
     }
     if (method !== 'POST') throw methodNotAllowed(method, url.pathname, ['POST'])
     return action[2] === 'deploy'
-      ? deployTask(req, res, id, deps)
-      : rollbackTask(req, res, id, deps)
+      ? deployTask(req, res, url, id, deps)
+      : rollbackTask(req, res, url, id, deps)
   }
   const tests = LATEST_TESTS_PATH.exec(url.pathname)
   if (tests?.[1]) {
     if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
-    return getLatestTests(res, decodeSegment(tests[1]), deps)
+    return getLatestTests(res, url, decodeSegment(tests[1]), deps)
   }
   const match = TASK_PATH.exec(url.pathname)
   if (match?.[1]) {
     const id = decodeSegment(match[1])
-    if (method === 'GET') return getTask(res, id, deps)
-    if (method === 'PATCH') return patchTask(req, res, id, deps)
+    if (method === 'GET') return getTask(res, url, id, deps)
+    if (method === 'PATCH') return patchTask(req, res, url, id, deps)
     throw methodNotAllowed(method, url.pathname, ['GET', 'PATCH'])
   }
   throw new ApiError(404, 'not_found', `no API route ${method} ${url.pathname}`)

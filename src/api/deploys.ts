@@ -4,6 +4,7 @@ import { type DeployPayload, deployJobKey } from '../jobs/deploy.js'
 import { type RollbackPayload, rollbackJobKey } from '../jobs/rollback.js'
 import type { Deployment, Task } from '../store/store.js'
 import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
+import { resolveTask, taskPath } from './tasks.js'
 
 const ENVIRONMENT = /^[a-z0-9][a-z0-9-]{0,62}$/
 const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
@@ -56,8 +57,14 @@ export async function listDeploys(res: ServerResponse, url: URL, deps: Pick<AppD
 
 /** `GET /api/tasks/:id/deploys`: every deployment of one task, newest first. */
 export async function listTaskDeploys(res: ServerResponse, url: URL, id: string, deps: Deps) {
-  await findTask(deps, id)
-  const deployments = await deps.store.listDeployments({ taskId: id, limit: readLimit(url) })
+  const task = await resolveTask(deps.store, id, url)
+  // A task without a repository was never deployed (deploys need one).
+  if (task.repo === null) return sendJson(res, 200, { deployments: [] })
+  const deployments = await deps.store.listDeployments({
+    repo: task.repo,
+    taskId: task.id,
+    limit: readLimit(url),
+  })
   sendJson(res, 200, { deployments: deployments.map(deploymentJson) })
 }
 
@@ -69,11 +76,12 @@ export async function listTaskDeploys(res: ServerResponse, url: URL, id: string,
 export async function deployTask(
   req: IncomingMessage,
   res: ServerResponse,
+  url: URL,
   id: string,
   deps: Deps,
 ) {
   const body = await readOptions(req, ['environment', 'dryRun'])
-  const task = await findTask(deps, id)
+  const task = await resolveTask(deps.store, id, url)
   const { repo, installationId } = deployable(task)
   const code = task.code
   if (code === null) {
@@ -102,18 +110,19 @@ export async function deployTask(
     key: deployJobKey(payload, `api-${Date.now()}`),
     payload,
   })
-  accepted(res, id, result)
+  accepted(res, task, result)
 }
 
 /** `POST /api/tasks/:id/rollback` with `{ "environment"? }`: like `/rollback` on the task's PR. */
 export async function rollbackTask(
   req: IncomingMessage,
   res: ServerResponse,
+  url: URL,
   id: string,
   deps: Deps,
 ) {
   const body = await readOptions(req, ['environment'])
-  const task = await findTask(deps, id)
+  const task = await resolveTask(deps.store, id, url)
   const { repo, installationId } = deployable(task)
   const payload: RollbackPayload = {
     installationId,
@@ -128,13 +137,7 @@ export async function rollbackTask(
     key: rollbackJobKey(repo.fullName, task.id),
     payload,
   })
-  accepted(res, id, result)
-}
-
-async function findTask(deps: Pick<AppDeps, 'store'>, id: string): Promise<Task> {
-  const task = await deps.store.getTask(id)
-  if (!task) throw new ApiError(404, 'task_not_found', `no task with id '${id}'`)
-  return task
+  accepted(res, task, result)
 }
 
 /** A task DevSys can act on in GitHub: it came from a repository where the app is installed. */
@@ -189,7 +192,7 @@ function readLimit(url: URL): number {
 
 function accepted(
   res: ServerResponse,
-  id: string,
+  task: Task,
   result: Awaited<ReturnType<Deps['queue']['enqueue']>>,
 ) {
   if (result.kind === 'duplicate-delivery') throw new Error('an API request has no delivery id')
@@ -198,8 +201,8 @@ function accepted(
     202,
     {
       job: { id: result.job.id, kind: result.job.kind, state: result.job.state },
-      history: `/api/tasks/${id}/deploys`,
+      history: taskPath(task, '/deploys'),
     },
-    { location: `/api/tasks/${id}/deploys` },
+    { location: taskPath(task, '/deploys') },
   )
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppDeps } from '../app-deps.js'
 import { acceptManifest } from '../intake/accept-manifest.js'
-import { TASK_STATUSES, type Task, type TaskStatus } from '../store/store.js'
+import { type Store, TASK_STATUSES, type Task, type TaskStatus } from '../store/store.js'
 import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
 
 const REPO_PATTERN = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
@@ -10,6 +10,7 @@ const REPO_PATTERN = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
 export function taskJson(task: Task) {
   return {
     id: task.id,
+    repo: task.repo,
     title: task.title,
     status: task.status,
     revision: task.revision,
@@ -66,7 +67,7 @@ export async function createTask(
           result: acceptance.result,
           task: taskJson(acceptance.task),
         },
-        acceptance.result === 'created' ? { location: `/api/tasks/${acceptance.task.id}` } : {},
+        acceptance.result === 'created' ? { location: taskPath(acceptance.task) } : {},
       )
   }
 }
@@ -87,10 +88,59 @@ export async function listTasks(res: ServerResponse, url: URL, deps: Pick<AppDep
   sendJson(res, 200, { tasks: tasks.map(taskJson) })
 }
 
-/** `GET /api/tasks/:id`. */
-export async function getTask(res: ServerResponse, id: string, deps: Pick<AppDeps, 'store'>) {
-  const task = await deps.store.getTask(id)
-  if (!task) throw notFound(id)
+/** The API path of a task: ids are unique per repository, so the path names it. */
+export function taskPath(task: Pick<Task, 'id' | 'repo'>, suffix = ''): string {
+  // REPO_PATTERN keeps repository names URL-safe, so the slash stays readable.
+  const query = task.repo === null ? '' : `?repo=${task.repo}`
+  return `/api/tasks/${encodeURIComponent(task.id)}${suffix}${query}`
+}
+
+/**
+ * The task `/api/tasks/:id` addresses. Task ids are unique per repository: `?repo=owner/name`
+ * picks the repository's task; without it the id must name exactly one task (an API task
+ * created without a repository, or the only repository using that id), else the answer is 409
+ * listing the repositories to choose from.
+ */
+export async function resolveTask(
+  store: Pick<Store, 'getTask' | 'listTasks'>,
+  id: string,
+  url: URL,
+): Promise<Task> {
+  const repo = url.searchParams.get('repo')
+  if (repo !== null) {
+    if (!REPO_PATTERN.test(repo)) {
+      throw new ApiError(
+        400,
+        'invalid_repo',
+        "the repo query parameter must look like 'owner/name'",
+      )
+    }
+    const task = await store.getTask({ repo, id })
+    if (!task) throw new ApiError(404, 'task_not_found', `no task with id '${id}' in ${repo}`)
+    return task
+  }
+  const tasks = await store.listTasks({ id })
+  const [only, ...others] = tasks
+  if (only === undefined) throw notFound(id)
+  if (others.length > 0) {
+    const repos = tasks.map((t) => t.repo ?? '(no repository)').join(', ')
+    throw new ApiError(
+      409,
+      'ambiguous_task',
+      `task id '${id}' is used in several repositories (${repos}); add ?repo=owner/name to say which`,
+    )
+  }
+  return only
+}
+
+/** `GET /api/tasks/:id[?repo=owner/name]`. */
+export async function getTask(
+  res: ServerResponse,
+  url: URL,
+  id: string,
+  deps: Pick<AppDeps, 'store'>,
+) {
+  const task = await resolveTask(deps.store, id, url)
   sendJson(res, 200, { task: taskJson(task) })
 }
 
@@ -98,9 +148,11 @@ export async function getTask(res: ServerResponse, id: string, deps: Pick<AppDep
 export async function patchTask(
   req: IncomingMessage,
   res: ServerResponse,
+  url: URL,
   id: string,
   deps: Pick<AppDeps, 'store'>,
 ): Promise<void> {
+  const found = await resolveTask(deps.store, id, url)
   const body = parseJsonObject(await readBody(req, 64 * 1024))
   const unknown = Object.keys(body).filter((key) => key !== 'status')
   if (unknown.length > 0) {
@@ -112,7 +164,7 @@ export async function patchTask(
   }
   const { status } = body
   if (typeof status !== 'string' || !isStatus(status)) throw invalidStatus(String(status))
-  const task = await deps.store.setTaskStatus(id, status, 'manager-api')
+  const task = await deps.store.setTaskStatus(found, status, 'manager-api')
   if (!task) throw notFound(id)
   sendJson(res, 200, { task: taskJson(task) })
 }
@@ -136,11 +188,12 @@ function notFound(id: string): ApiError {
 /** `GET /api/tasks/:id/tests/latest`: the newest test run with its parsed JUnit report. */
 export async function getLatestTests(
   res: ServerResponse,
+  url: URL,
   id: string,
   deps: Pick<AppDeps, 'store'>,
 ) {
-  if (!(await deps.store.getTask(id))) throw notFound(id)
-  const run = await deps.store.latestTestRun(id)
+  const task = await resolveTask(deps.store, id, url)
+  const run = await deps.store.latestTestRun(task)
   if (!run) throw new ApiError(404, 'no_test_run', `task '${id}' has not been tested yet`)
   sendJson(res, 200, { testRun: run })
 }

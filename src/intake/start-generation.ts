@@ -21,6 +21,6 @@ export async function startGeneration(
     requester: from.requester,
     ...(from.requesterId === undefined ? {} : { requesterId: from.requesterId }),
   }
-  await enqueue({ kind: 'generate', key: generateJobKey(task.id), payload })
+  await enqueue({ kind: 'generate', key: generateJobKey(task), payload })
   return true
 }

@@ -19,6 +19,10 @@ export async function startTests(
     externalId: run.taskId,
   })
   const payload: RunTestsPayload = { ...run, checkRunId }
-  await enqueue({ kind: 'run-tests', key: testsJobKey(run.taskId), payload })
+  await enqueue({
+    kind: 'run-tests',
+    key: testsJobKey({ repo: run.repo.fullName, id: run.taskId }),
+    payload,
+  })
   return checkRunId
 }

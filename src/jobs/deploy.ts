@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
+import { getBranchHead } from '../github/get-branch-head.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { EnvironmentConfig } from '../config/load-repo-config.js'
 import { withRelease } from '../deploy/checkout-release.js'
@@ -148,7 +149,10 @@ export function createDeployJob(deps: DeployDeps): JobHandler<DeployPayload> {
       }
       // Told on the /deploy's PR, or for a merge on its task's PR when the record names it.
       const taskId = payload.taskId ?? closed.find((d) => d.taskId !== null)?.taskId ?? null
-      const task = taskId === null ? undefined : await deps.store.getTask(taskId)
+      const task =
+        taskId === null
+          ? undefined
+          : await deps.store.getTask({ repo: payload.repo.fullName, id: taskId })
       const message = `${error}\n\nDevSys gave up after retrying. The site serves a complete release (a release only goes live whole); see the deploy history for which one.`
       await answerDeploy(
         github,
@@ -170,6 +174,23 @@ async function deploy(
   log: Logger,
   signal: AbortSignal,
 ): Promise<Outcome> {
+  // 0. A push deploys only while its commit is still the branch's head: an old push delivered
+  //    again (or late) after newer ones must not roll the site back to it.
+  if (p.trigger === 'merge') {
+    const head = await getBranchHead(github, {
+      owner: p.repo.owner,
+      repo: p.repo.name,
+      branch: p.branch,
+    })
+    if (head !== p.sha) {
+      log.info({ sha: p.sha, head, branch: p.branch }, 'push is no longer the branch head')
+      return {
+        status: 'skipped',
+        reason: 'not-branch-head',
+        summary: `${p.sha.slice(0, 7)} is no longer the head of ${p.branch} (${head === null ? 'the branch is gone' : `it is ${head.slice(0, 7)}`}); nothing deployed`,
+      }
+    }
+  }
   // 1. Settings from the default branch, the task, and where it goes.
   const loaded = await fetchRepoConfig(github, { owner: p.repo.owner, repo: p.repo.name })
   if (!loaded.ok) {
@@ -595,7 +616,7 @@ async function findTask(
   store: Store,
   p: DeployPayload,
 ): Promise<Task | undefined> {
-  if (p.taskId !== null) return store.getTask(p.taskId)
+  if (p.taskId !== null) return store.getTask({ repo: p.repo.fullName, id: p.taskId })
   const { data } = await github.rest.repos.listPullRequestsAssociatedWithCommit({
     owner: p.repo.owner,
     repo: p.repo.name,
@@ -622,7 +643,7 @@ async function lastDeployedChecks(
     limit: 20,
   })) {
     if (d.taskId === null) continue
-    const task = await deps.store.getTask(d.taskId)
+    const task = await deps.store.getTask({ repo: d.repo, id: d.taskId })
     const parsed = task === undefined ? undefined : parseTaskManifest(task, deps.maxManifestBytes)
     if (parsed?.ok === true) return parsed.manifest.acceptance
   }

@@ -21,7 +21,7 @@ import { upsertPullRequest } from '../report/pull-request.js'
 import { startTests } from '../intake/start-tests.js'
 import { reactToComment } from '../report/reaction.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
-import type { Store, Task } from '../store/store.js'
+import type { Store, Task, TaskRef } from '../store/store.js'
 import type { JobHandler, Outcome } from './types.js'
 
 /** Payload of a `generate` job: (re)generate a task's code on its branch and open or update its PR. */
@@ -53,8 +53,8 @@ export const PR_STATUS_COMMENT = 'status'
 const INTAKE_COMMENT = 'intake'
 
 /** The job key that serializes all code changes of one task. */
-export function generateJobKey(taskId: string): string {
-  return `generate:${taskId}`
+export function generateJobKey(task: TaskRef): string {
+  return `generate:${task.repo ?? ''}#${task.id}`
 }
 
 /** The `generate` job. */
@@ -67,7 +67,7 @@ export function createGenerateJob(deps: GenerateDeps): JobHandler<GeneratePayloa
     },
     async onFailed(payload, error) {
       const github = await deps.auth(payload.installationId)
-      const task = await deps.store.getTask(payload.taskId)
+      const task = await deps.store.getTask({ repo: payload.repo.fullName, id: payload.taskId })
       await stop(
         github,
         deps,
@@ -90,7 +90,7 @@ async function generateTask(
   const { repo } = payload
   const target = { owner: repo.owner, repo: repo.name }
   // 1. The task as stored, and its manifest.
-  const task = await deps.store.getTask(payload.taskId)
+  const task = await deps.store.getTask({ repo: repo.fullName, id: payload.taskId })
   if (!task)
     return {
       status: 'skipped',
@@ -199,11 +199,11 @@ async function generateTask(
     knownNumber: task.code?.pullRequest?.number ?? null,
   })
   const updated = await deps.store.setTaskCode(
-    task.id,
+    task,
     { branch, headSha: pushed.sha, pullRequest: { number: pr.number, url: pr.url } },
     'devsys',
   )
-  if (task.status === 'pending') await deps.store.setTaskStatus(task.id, 'in_progress', 'devsys')
+  if (task.status === 'pending') await deps.store.setTaskStatus(task, 'in_progress', 'devsys')
 
   // 5. Tell people: the PR's status comment, and the issue that asked for the task.
   await upsertStickyComment(github, deps.store, {
@@ -236,7 +236,7 @@ async function generateTask(
     })
   }
   // 6. Test what was pushed: the check run is queued now, the tests run in their own job.
-  const lastRun = await deps.store.latestTestRun(task.id)
+  const lastRun = await deps.store.latestTestRun(task)
   if (pushed.committed || lastRun?.headSha !== pushed.sha) {
     await startTests(github, deps.enqueue, {
       installationId: payload.installationId,

@@ -124,6 +124,9 @@ async function tell(
   body: string,
 ) {
   const deployment = await deps.store.getDeployment(p.deployment)
-  const task = deployment?.taskId == null ? undefined : await deps.store.getTask(deployment.taskId)
+  const task =
+    deployment?.taskId == null
+      ? undefined
+      : await deps.store.getTask({ repo: deployment.repo, id: deployment.taskId })
   await answerDeploy(github, deps, p, task, `### Revert\n\n${body}`, null, REVERT_COMMENT)
 }

@@ -62,7 +62,7 @@ export function createRollbackJob(deps: RollbackDeps): JobHandler<RollbackPayloa
     },
     async onFailed(p, error) {
       const github = await deps.auth(p.installationId)
-      const task = await deps.store.getTask(p.taskId)
+      const task = await deps.store.getTask({ repo: p.repo.fullName, id: p.taskId })
       await answerDeploy(
         github,
         deps,
@@ -86,7 +86,7 @@ async function rollback(
   log: Logger,
   signal: AbortSignal,
 ): Promise<Outcome> {
-  const task = await deps.store.getTask(p.taskId)
+  const task = await deps.store.getTask({ repo: p.repo.fullName, id: p.taskId })
   const refuse = async (reason: string, title: string, message: string): Promise<Outcome> => {
     await answerDeploy(github, deps, p, task, formatStopComment(title, message), 'confused')
     return { status: 'rejected', reason, summary: message }

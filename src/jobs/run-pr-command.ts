@@ -39,7 +39,16 @@ export interface PrCommandDeps {
 export function createPrCommandJob(deps: PrCommandDeps): JobHandler<PrCommandPayload> {
   return {
     kind: 'pr-command',
-    async run(payload) {
+    async run(payload, ctx) {
+      // GitHub's comment id, not the delivery id, names a command: a replayed (re-signed)
+      // delivery of the same comment is a new job and must neither run nor react.
+      if (!(await deps.store.claimComment(payload.fullName, payload.commentId, ctx.job.id))) {
+        return {
+          status: 'skipped',
+          reason: 'comment-already-handled',
+          summary: `comment ${payload.commentId} was already handled by another job`,
+        }
+      }
       const github = await deps.auth(payload.installationId)
       return runCommand(github, deps, payload)
     },
@@ -155,7 +164,7 @@ async function runCommand(
       requesterId: payload.commenterId,
       commentId: payload.commentId,
     }
-    await deps.enqueue({ kind: 'generate', key: generateJobKey(task.id), payload: job })
+    await deps.enqueue({ kind: 'generate', key: generateJobKey(task), payload: job })
     return { status: 'done', summary: `revision of ${task.id} queued` }
   }
   // 5. Tests and deploys run code from the PR's branch: never from a fork.

@@ -12,7 +12,7 @@ import { formatTestOutcome, type TestOutcome } from '../report/format-tests.js'
 import { markReadyForReview } from '../report/pull-request.js'
 import { redact } from '../secrets/redact.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
-import type { Store, Task } from '../store/store.js'
+import type { Store, Task, TaskRef } from '../store/store.js'
 import { parseJUnit } from '../../runner/junit/parse-junit.js'
 import { toAnnotations } from '../../runner/junit/summarize.js'
 import type { Runner, RunResult } from '../../runner/types.js'
@@ -48,8 +48,8 @@ const MAX_REPORT_BYTES = 200 * 1024 * 1024
 const MAX_ANNOTATIONS = 500
 
 /** The job key: one test run per task at a time. */
-export function testsJobKey(taskId: string): string {
-  return `tests:${taskId}`
+export function testsJobKey(task: TaskRef): string {
+  return `tests:${task.repo ?? ''}#${task.id}`
 }
 
 /** The `run-tests` job. */
@@ -63,7 +63,10 @@ export function createRunTestsJob(deps: RunTestsDeps): JobHandler<RunTestsPayloa
     async onFailed(payload, error) {
       // A crash, a timeout of the job or an unreachable sandbox: the check run still completes.
       const github = await deps.auth(payload.installationId)
-      const run = await deps.store.latestTestRun(payload.taskId)
+      const run = await deps.store.latestTestRun({
+        repo: payload.repo.fullName,
+        id: payload.taskId,
+      })
       const checkRunId =
         payload.checkRunId ?? (run?.headSha === payload.headSha ? run.checkRunId : null)
       const id =
@@ -103,7 +106,8 @@ async function runTests(
 ): Promise<Outcome> {
   const target = { owner: payload.repo.owner, repo: payload.repo.name }
   // 1. The check run: queued (unless the trigger made it), then in progress.
-  const task = await deps.store.getTask(payload.taskId)
+  // Only this repository's task: a devsys/<id> branch elsewhere names nothing of ours.
+  const task = await deps.store.getTask({ repo: payload.repo.fullName, id: payload.taskId })
   if (!task)
     return {
       status: 'skipped',
@@ -111,7 +115,7 @@ async function runTests(
       summary: `task ${payload.taskId} no longer exists`,
     }
   // A retry picks up the run (and check run) its first attempt started.
-  const previous = await deps.store.latestTestRun(task.id)
+  const previous = await deps.store.latestTestRun(task)
   const resumed =
     previous?.headSha === payload.headSha &&
     previous.state !== 'completed' &&
@@ -129,8 +133,7 @@ async function runTests(
       externalId: task.id,
     }))
   const run =
-    resumed ??
-    (await deps.store.startTestRun({ taskId: task.id, headSha: payload.headSha, checkRunId }))
+    resumed ?? (await deps.store.startTestRun({ task, headSha: payload.headSha, checkRunId }))
   await markCheckRunInProgress(github, { ...target, checkRunId })
   await deps.store.updateTestRun(run.id, { state: 'in_progress', checkRunId })
 

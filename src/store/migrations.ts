@@ -167,6 +167,62 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deployments_open ON deployments (state) WHERE state = 'in_progress';
     `,
   },
+  {
+    version: 6,
+    name: 'task ids per repository',
+    // A task id is unique within its repository (API tasks without one share the '' scope), not
+    // across every installation: the table is rebuilt without the global primary key, in rowid
+    // order so that listings keep their order. Test runs and audit subjects learn the task's
+    // repository from the (until now globally unique) id. Comment ids handled by a command are
+    // recorded so that a replayed delivery of the same comment runs nothing.
+    sql: `
+      CREATE TABLE tasks_per_repo (
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        source TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        repo TEXT,
+        manifest_text TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        branch TEXT,
+        head_sha TEXT,
+        pr_number INTEGER,
+        pr_url TEXT
+      );
+      INSERT INTO tasks_per_repo (id, title, status, source, source_key, repo, manifest_text, spec,
+          revision, created_at, updated_at, branch, head_sha, pr_number, pr_url)
+        SELECT id, title, status, source, source_key, repo, manifest_text, spec, revision,
+          created_at, updated_at, branch, head_sha, pr_number, pr_url
+        FROM tasks ORDER BY rowid;
+      DROP TABLE tasks;
+      ALTER TABLE tasks_per_repo RENAME TO tasks;
+      CREATE UNIQUE INDEX tasks_repo_id ON tasks (ifnull(repo, ''), id);
+      CREATE INDEX tasks_repo ON tasks (repo, created_at);
+      CREATE INDEX tasks_status ON tasks (status, created_at);
+      CREATE UNIQUE INDEX tasks_pull_request ON tasks (repo, pr_number) WHERE pr_number IS NOT NULL;
+
+      ALTER TABLE test_runs ADD COLUMN repo TEXT;
+      UPDATE test_runs SET repo = (SELECT repo FROM tasks WHERE tasks.id = test_runs.task_id);
+      CREATE INDEX test_runs_repo_task ON test_runs (ifnull(repo, ''), task_id, id);
+
+      UPDATE audit SET subject = 'task:'
+          || ifnull((SELECT repo FROM tasks WHERE 'task:' || tasks.id = audit.subject), '')
+          || '#' || substr(subject, 6)
+        WHERE subject LIKE 'task:%';
+
+      CREATE TABLE handled_comments (
+        repo TEXT NOT NULL,
+        comment_id INTEGER NOT NULL,
+        job_id INTEGER NOT NULL,
+        handled_at TEXT NOT NULL,
+        PRIMARY KEY (repo, comment_id)
+      );
+    `,
+  },
 ]
 
 /**

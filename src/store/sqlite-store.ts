@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import Database, { type Database as Db, type Statement } from 'better-sqlite3'
+import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3'
 import type { Logger } from 'pino'
 import { redactStore } from '../secrets/redact-store.js'
 import { migrate } from './migrations.js'
@@ -25,6 +25,7 @@ import type {
   Store,
   Task,
   TaskCode,
+  TaskRef,
   TestRun,
   TaskStatus,
 } from './store.js'
@@ -88,10 +89,13 @@ export class SqliteStore implements Store {
     get: Statement<[string, number, string], { comment_id: number }>
     set: Statement<[string, number, string, number]>
   }
+  private readonly claimComments: Transaction<
+    (repo: string, commentId: number, jobId: number) => number | undefined
+  >
 
   constructor(
     private readonly db: Db,
-    now: () => number,
+    private readonly now: () => number,
     /** The database file, for logs and for tools that inspect it. */
     readonly path: string,
   ) {
@@ -105,6 +109,15 @@ export class SqliteStore implements Store {
       set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
         ON CONFLICT (repo, issue, kind) DO UPDATE SET comment_id = excluded.comment_id`),
     }
+    const claim = db.prepare<[string, number, number, string]>(`INSERT INTO handled_comments
+      (repo, comment_id, job_id, handled_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+    const claimant = db.prepare<[string, number], { job_id: number }>(
+      'SELECT job_id FROM handled_comments WHERE repo = ? AND comment_id = ?',
+    )
+    this.claimComments = db.transaction((repo: string, commentId: number, jobId: number) => {
+      claim.run(repo, commentId, jobId, new Date(this.now()).toISOString())
+      return claimant.get(repo, commentId)?.job_id
+    })
   }
 
   async enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult> {
@@ -155,27 +168,27 @@ export class SqliteStore implements Store {
     return this.tasks.save(task)
   }
 
-  async getTask(id: string): Promise<Task | undefined> {
-    return this.tasks.get(id)
+  async getTask(ref: TaskRef): Promise<Task | undefined> {
+    return this.tasks.get(ref)
   }
 
-  async listTasks(filter?: { status?: TaskStatus; repo?: string }): Promise<Task[]> {
+  async listTasks(filter?: { status?: TaskStatus; repo?: string; id?: string }): Promise<Task[]> {
     return this.tasks.list(filter)
   }
 
-  async setTaskStatus(id: string, status: TaskStatus, actor: string): Promise<Task | undefined> {
-    return this.tasks.setStatus(id, status, actor)
+  async setTaskStatus(ref: TaskRef, status: TaskStatus, actor: string): Promise<Task | undefined> {
+    return this.tasks.setStatus(ref, status, actor)
   }
 
-  async setTaskCode(id: string, code: TaskCode, actor: string): Promise<Task | undefined> {
-    return this.tasks.setCode(id, code, actor)
+  async setTaskCode(ref: TaskRef, code: TaskCode, actor: string): Promise<Task | undefined> {
+    return this.tasks.setCode(ref, code, actor)
   }
 
   async findTaskByPullRequest(repo: string, number: number): Promise<Task | undefined> {
     return this.tasks.findByPullRequest(repo, number)
   }
 
-  async startTestRun(run: { taskId: string; headSha: string; checkRunId: number | null }) {
+  async startTestRun(run: { task: TaskRef; headSha: string; checkRunId: number | null }) {
     return this.testRuns.start(run)
   }
 
@@ -187,8 +200,13 @@ export class SqliteStore implements Store {
     return this.testRuns.get(id)
   }
 
-  async latestTestRun(taskId: string): Promise<TestRun | undefined> {
-    return this.testRuns.latest(taskId)
+  async latestTestRun(task: TaskRef): Promise<TestRun | undefined> {
+    return this.testRuns.latest(task)
+  }
+
+  async claimComment(repo: string, commentId: number, jobId: number): Promise<boolean> {
+    const claimed = this.claimComments.immediate(repo, commentId, jobId)
+    return claimed === jobId
   }
 
   async getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined> {

@@ -6,6 +6,7 @@ import {
   type SaveTaskResult,
   type Task,
   type TaskCode,
+  type TaskRef,
   type TaskSource,
   type TaskStatus,
   taskSubject,
@@ -42,7 +43,7 @@ type Params = Record<string, string | number | null>
 /** Tasks and the audit trail of the SQLite store: every task change writes its audit event in the same transaction. */
 export class SqliteTasks {
   private readonly s: {
-    get: Statement<[string], TaskRow>
+    get: Statement<Params, TaskRow>
     insert: Statement<Params, TaskRow>
     update: Statement<Params, TaskRow>
     setStatus: Statement<Params, TaskRow>
@@ -53,32 +54,38 @@ export class SqliteTasks {
     listAudit: Statement<Params, AuditRow>
   }
   private readonly saveTx: (task: NewTask) => SaveTaskResult
-  private readonly setStatusTx: (id: string, status: TaskStatus, actor: string) => Task | undefined
-  private readonly setCodeTx: (id: string, code: TaskCode, actor: string) => Task | undefined
+  private readonly setStatusTx: (
+    ref: TaskRef,
+    status: TaskStatus,
+    actor: string,
+  ) => Task | undefined
+  private readonly setCodeTx: (ref: TaskRef, code: TaskCode, actor: string) => Task | undefined
 
   constructor(
     db: Database,
     private readonly now: () => number,
   ) {
     this.s = {
-      get: db.prepare('SELECT * FROM tasks WHERE id = ?'),
+      // ifnull(repo, '') is the scope of tasks_repo_id: API tasks without a repo share ''.
+      get: db.prepare(`SELECT * FROM tasks WHERE ifnull(repo, '') = @scope AND id = @id`),
       insert: db.prepare(`INSERT INTO tasks (id, title, status, source, source_key, repo,
           manifest_text, spec, revision, created_at, updated_at)
         VALUES (@id, @title, 'pending', @source, @sourceKey, @repo, @manifestText, @spec, 1,
           @now, @now)
         RETURNING *`),
-      update: db.prepare(`UPDATE tasks SET title = @title, source = @source, repo = @repo,
+      update: db.prepare(`UPDATE tasks SET title = @title, source = @source,
           manifest_text = @manifestText, spec = @spec, revision = revision + 1, updated_at = @now
-        WHERE id = @id RETURNING *`),
-      setStatus: db.prepare(
-        'UPDATE tasks SET status = @status, updated_at = @now WHERE id = @id RETURNING *',
-      ),
+        WHERE ifnull(repo, '') = @scope AND id = @id RETURNING *`),
+      setStatus: db.prepare(`UPDATE tasks SET status = @status, updated_at = @now
+        WHERE ifnull(repo, '') = @scope AND id = @id RETURNING *`),
       // rowid breaks ties between tasks created in the same millisecond.
       setCode: db.prepare(`UPDATE tasks SET branch = @branch, head_sha = @headSha,
-          pr_number = @prNumber, pr_url = @prUrl, updated_at = @now WHERE id = @id RETURNING *`),
+          pr_number = @prNumber, pr_url = @prUrl, updated_at = @now
+        WHERE ifnull(repo, '') = @scope AND id = @id RETURNING *`),
       byPullRequest: db.prepare('SELECT * FROM tasks WHERE repo = @repo AND pr_number = @number'),
       list: db.prepare(`SELECT * FROM tasks
         WHERE (@status IS NULL OR status = @status) AND (@repo IS NULL OR repo = @repo)
+          AND (@id IS NULL OR id = @id)
         ORDER BY created_at DESC, rowid DESC`),
       audit: db.prepare(`INSERT INTO audit (at, actor, action, subject, details)
         VALUES (@at, @actor, @action, @subject, @details)`),
@@ -87,14 +94,14 @@ export class SqliteTasks {
     }
     const save = db.transaction((task: NewTask) => this.saveIn(task))
     this.saveTx = (task) => save.immediate(task)
-    const setStatus = db.transaction((id: string, status: TaskStatus, actor: string) =>
-      this.setStatusIn(id, status, actor),
+    const setStatus = db.transaction((ref: TaskRef, status: TaskStatus, actor: string) =>
+      this.setStatusIn(ref, status, actor),
     )
-    this.setStatusTx = (id, status, actor) => setStatus.immediate(id, status, actor)
-    const setCode = db.transaction((id: string, code: TaskCode, actor: string) =>
-      this.setCodeIn(id, code, actor),
+    this.setStatusTx = (ref, status, actor) => setStatus.immediate(ref, status, actor)
+    const setCode = db.transaction((ref: TaskRef, code: TaskCode, actor: string) =>
+      this.setCodeIn(ref, code, actor),
     )
-    this.setCodeTx = (id, code, actor) => setCode.immediate(id, code, actor)
+    this.setCodeTx = (ref, code, actor) => setCode.immediate(ref, code, actor)
   }
 
   save(task: NewTask): SaveTaskResult {
@@ -103,9 +110,10 @@ export class SqliteTasks {
 
   private saveIn(task: NewTask): SaveTaskResult {
     const now = iso(this.now())
-    const existing = this.s.get.get(task.id)
+    const ref: TaskRef = { repo: task.source.repo, id: task.id }
+    const existing = this.s.get.get(key(ref))
     const params = {
-      id: task.id,
+      ...key(ref),
       title: task.title,
       source: JSON.stringify(task.source),
       repo: task.source.repo,
@@ -115,14 +123,15 @@ export class SqliteTasks {
     }
     if (!existing) {
       const row = must(this.s.insert.get({ ...params, sourceKey: task.source.key }), task.id)
-      this.auditIn(task.source.requester, 'task.created', task.id, {
+      this.auditIn(task.source.requester, 'task.created', ref, {
         revision: 1,
         source: task.source.kind,
       })
       return { kind: 'created', task: toTask(row) }
     }
-    // A task id is only ever reused by the source that created it (the same issue or file);
-    // anything else is a collision the caller must report, not an overwrite.
+    // A task id is only ever reused by the source that created it (the same issue or file of
+    // the same repository); anything else is a collision the caller must report, not an
+    // overwrite. Tasks of other repositories are never seen here.
     if (existing.source_key !== task.source.key) {
       return { kind: 'conflict', existing: toTask(existing) }
     }
@@ -130,43 +139,45 @@ export class SqliteTasks {
       return { kind: 'unchanged', task: toTask(existing) }
     }
     const row = must(this.s.update.get(params), task.id)
-    this.auditIn(task.source.requester, 'task.updated', task.id, {
+    this.auditIn(task.source.requester, 'task.updated', ref, {
       revision: row.revision,
       source: task.source.kind,
     })
     return { kind: 'updated', task: toTask(row) }
   }
 
-  get(id: string): Task | undefined {
-    const row = this.s.get.get(id)
+  get(ref: TaskRef): Task | undefined {
+    const row = this.s.get.get(key(ref))
     return row && toTask(row)
   }
 
-  list(filter: { status?: TaskStatus; repo?: string } = {}): Task[] {
-    return this.s.list.all({ status: filter.status ?? null, repo: filter.repo ?? null }).map(toTask)
+  list(filter: { status?: TaskStatus; repo?: string; id?: string } = {}): Task[] {
+    return this.s.list
+      .all({ status: filter.status ?? null, repo: filter.repo ?? null, id: filter.id ?? null })
+      .map(toTask)
   }
 
-  setStatus(id: string, status: TaskStatus, actor: string): Task | undefined {
-    return this.setStatusTx(id, status, actor)
+  setStatus(ref: TaskRef, status: TaskStatus, actor: string): Task | undefined {
+    return this.setStatusTx(ref, status, actor)
   }
 
-  private setStatusIn(id: string, status: TaskStatus, actor: string): Task | undefined {
-    const before = this.s.get.get(id)
+  private setStatusIn(ref: TaskRef, status: TaskStatus, actor: string): Task | undefined {
+    const before = this.s.get.get(key(ref))
     if (!before) return undefined
     // Not a state change, so no audit event: the trail stays a list of real transitions.
     if (before.status === status) return toTask(before)
-    const row = must(this.s.setStatus.get({ id, status, now: iso(this.now()) }), id)
-    this.auditIn(actor, 'task.status', id, { from: before.status, to: status })
+    const row = must(this.s.setStatus.get({ ...key(ref), status, now: iso(this.now()) }), ref.id)
+    this.auditIn(actor, 'task.status', ref, { from: before.status, to: status })
     return toTask(row)
   }
 
-  setCode(id: string, code: TaskCode, actor: string): Task | undefined {
-    return this.setCodeTx(id, code, actor)
+  setCode(ref: TaskRef, code: TaskCode, actor: string): Task | undefined {
+    return this.setCodeTx(ref, code, actor)
   }
 
-  private setCodeIn(id: string, code: TaskCode, actor: string): Task | undefined {
+  private setCodeIn(ref: TaskRef, code: TaskCode, actor: string): Task | undefined {
     const row = this.s.setCode.get({
-      id,
+      ...key(ref),
       branch: code.branch,
       headSha: code.headSha,
       prNumber: code.pullRequest?.number ?? null,
@@ -174,7 +185,7 @@ export class SqliteTasks {
       now: iso(this.now()),
     })
     if (!row) return undefined
-    this.auditIn(actor, 'task.code', id, { ...code })
+    this.auditIn(actor, 'task.code', ref, { ...code })
     return toTask(row)
   }
 
@@ -203,9 +214,14 @@ export class SqliteTasks {
     }))
   }
 
-  private auditIn(actor: string, action: string, taskId: string, details: Record<string, unknown>) {
-    this.audit({ actor, action, subject: taskSubject(taskId), details })
+  private auditIn(actor: string, action: string, ref: TaskRef, details: Record<string, unknown>) {
+    this.audit({ actor, action, subject: taskSubject(ref), details })
   }
+}
+
+/** The statement parameters naming a task: its repository scope and its id. */
+function key(ref: TaskRef): { scope: string; id: string } {
+  return { scope: ref.repo ?? '', id: ref.id }
 }
 
 function must(row: TaskRow | undefined, id: string): TaskRow {
@@ -216,6 +232,7 @@ function must(row: TaskRow | undefined, id: string): TaskRow {
 function toTask(r: TaskRow): Task {
   return {
     id: r.id,
+    repo: r.repo,
     title: r.title,
     status: r.status,
     source: JSON.parse(r.source) as TaskSource,

@@ -1,9 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3'
 import { iso } from './sqlite-jobs.js'
-import type { TestRun, TestRunState } from './store.js'
+import type { TaskRef, TestRun, TestRunState } from './store.js'
 
 interface TestRunRow {
   id: number
+  repo: string | null
   task_id: string
   head_sha: string
   check_run_id: number | null
@@ -24,7 +25,7 @@ export class SqliteTestRuns {
     insert: Statement<Params, TestRunRow>
     update: Statement<Params, TestRunRow>
     get: Statement<[number], TestRunRow>
-    latest: Statement<[string], TestRunRow>
+    latest: Statement<Params, TestRunRow>
   }
 
   constructor(
@@ -32,8 +33,9 @@ export class SqliteTestRuns {
     private readonly now: () => number,
   ) {
     this.s = {
-      insert: db.prepare(`INSERT INTO test_runs (task_id, head_sha, check_run_id, state, created_at)
-        VALUES (@taskId, @headSha, @checkRunId, 'queued', @now) RETURNING *`),
+      insert: db.prepare(`INSERT INTO test_runs (repo, task_id, head_sha, check_run_id, state,
+          created_at)
+        VALUES (@repo, @taskId, @headSha, @checkRunId, 'queued', @now) RETURNING *`),
       // Fields not given keep their value (coalesce), so each step writes only what it learnt.
       update: db.prepare(`UPDATE test_runs SET state = @state,
           check_run_id = coalesce(@checkRunId, check_run_id), runner = coalesce(@runner, runner),
@@ -42,13 +44,20 @@ export class SqliteTestRuns {
           completed_at = CASE WHEN @state = 'completed' THEN @now ELSE completed_at END
         WHERE id = @id RETURNING *`),
       get: db.prepare('SELECT * FROM test_runs WHERE id = ?'),
-      latest: db.prepare('SELECT * FROM test_runs WHERE task_id = ? ORDER BY id DESC LIMIT 1'),
+      latest: db.prepare(`SELECT * FROM test_runs WHERE ifnull(repo, '') = @scope
+        AND task_id = @taskId ORDER BY id DESC LIMIT 1`),
     }
   }
 
-  start(run: { taskId: string; headSha: string; checkRunId: number | null }): TestRun {
-    const row = this.s.insert.get({ ...run, now: iso(this.now()) })
-    if (!row) throw new Error(`Recording a test run of ${run.taskId} returned no row`)
+  start(run: { task: TaskRef; headSha: string; checkRunId: number | null }): TestRun {
+    const row = this.s.insert.get({
+      repo: run.task.repo,
+      taskId: run.task.id,
+      headSha: run.headSha,
+      checkRunId: run.checkRunId,
+      now: iso(this.now()),
+    })
+    if (!row) throw new Error(`Recording a test run of ${run.task.id} returned no row`)
     return toTestRun(row)
   }
 
@@ -81,8 +90,8 @@ export class SqliteTestRuns {
     return row && toTestRun(row)
   }
 
-  latest(taskId: string): TestRun | undefined {
-    const row = this.s.latest.get(taskId)
+  latest(task: TaskRef): TestRun | undefined {
+    const row = this.s.latest.get({ scope: task.repo ?? '', taskId: task.id })
     return row && toTestRun(row)
   }
 }
@@ -90,6 +99,7 @@ export class SqliteTestRuns {
 function toTestRun(r: TestRunRow): TestRun {
   return {
     id: r.id,
+    repo: r.repo,
     taskId: r.task_id,
     headSha: r.head_sha,
     checkRunId: r.check_run_id,

@@ -34,8 +34,19 @@ export interface TaskSource {
   installationId?: number
 }
 
+/**
+ * Names a task: its id is unique within its repository ('owner/name'; null for API tasks made
+ * without one), never across repositories, so every lookup says which repository it means.
+ */
+export interface TaskRef {
+  repo: string | null
+  id: string
+}
+
 export interface Task {
   id: string
+  /** The repository the task belongs to (`source.repo`): its id is unique only there. */
+  repo: string | null
   title: string
   status: TaskStatus
   source: TaskSource
@@ -119,6 +130,7 @@ export type TestRunState = 'queued' | 'in_progress' | 'completed'
 /** One run of a task's tests, as reported in its `DevSys / tests` check run. */
 export interface TestRun {
   id: number
+  repo: string | null
   taskId: string
   headSha: string
   checkRunId: number | null
@@ -134,9 +146,9 @@ export interface TestRun {
   completedAt: string | null
 }
 
-/** The audit subject of a task's events: `listAudit(taskSubject(id))` is its history. */
-export function taskSubject(taskId: string): string {
-  return `task:${taskId}`
+/** The audit subject of a task's events: `listAudit(taskSubject(ref))` is its history. */
+export function taskSubject(ref: TaskRef): string {
+  return `task:${ref.repo ?? ''}#${ref.id}`
 }
 
 export interface AuditEvent {
@@ -227,6 +239,7 @@ export interface DeploymentChange {
 }
 
 export interface DeploymentFilter {
+  /** Task ids are per repository: filter by `taskId` together with `repo`. */
   repo?: string
   environment?: string
   taskId?: string
@@ -261,21 +274,19 @@ export interface Store {
   hasDelivery(id: string): Promise<boolean>
 
   // Tasks
+  /** Creates or updates the task `task.id` of `task.source.repo`; ids of other repos never clash. */
   saveTask(task: NewTask): Promise<SaveTaskResult>
-  getTask(id: string): Promise<Task | undefined>
-  listTasks(filter?: { status?: TaskStatus; repo?: string }): Promise<Task[]>
-  setTaskStatus(id: string, status: TaskStatus, actor: string): Promise<Task | undefined>
+  getTask(ref: TaskRef): Promise<Task | undefined>
+  /** Tasks newest first; `id` finds the tasks with that id in every repository. */
+  listTasks(filter?: { status?: TaskStatus; repo?: string; id?: string }): Promise<Task[]>
+  setTaskStatus(ref: TaskRef, status: TaskStatus, actor: string): Promise<Task | undefined>
   /** Records where the task's generated code is (branch, pushed commit, PR); audited. */
-  setTaskCode(id: string, code: TaskCode, actor: string): Promise<Task | undefined>
+  setTaskCode(ref: TaskRef, code: TaskCode, actor: string): Promise<Task | undefined>
   /** The task whose pull request is `number` in `repo` ('owner/name'). */
   findTaskByPullRequest(repo: string, number: number): Promise<Task | undefined>
 
   // Test runs
-  startTestRun(run: {
-    taskId: string
-    headSha: string
-    checkRunId: number | null
-  }): Promise<TestRun>
+  startTestRun(run: { task: TaskRef; headSha: string; checkRunId: number | null }): Promise<TestRun>
   updateTestRun(
     id: number,
     change: {
@@ -289,7 +300,14 @@ export interface Store {
   ): Promise<TestRun | undefined>
   getTestRun(id: number): Promise<TestRun | undefined>
   /** The task's newest test run, in any state. */
-  latestTestRun(taskId: string): Promise<TestRun | undefined>
+  latestTestRun(task: TaskRef): Promise<TestRun | undefined>
+
+  /**
+   * Records that job `jobId` handles a command comment (GitHub's comment id, in 'owner/name').
+   * False when another job claimed it first: a replayed delivery of the same comment (a new
+   * delivery id, so a new job) does nothing, while retries of the claiming job go on.
+   */
+  claimComment(repo: string, commentId: number, jobId: number): Promise<boolean>
 
   // Sticky comments: one DevSys comment per (repo, issue, kind), edited in place.
   getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined>

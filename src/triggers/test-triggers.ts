@@ -7,7 +7,10 @@ const TESTS_CHECK = 'DevSys / tests'
 const DEVSYS_BRANCH = /^devsys\/([a-z0-9][a-z0-9-]{0,62})$/
 
 function testsJob(payload: RunTestsPayload): Trigger {
-  return { kind: 'job', job: { kind: 'run-tests', key: `tests:${payload.taskId}`, payload } }
+  return {
+    kind: 'job',
+    job: { kind: 'run-tests', key: `tests:${payload.repo.fullName}#${payload.taskId}`, payload },
+  }
 }
 
 /**

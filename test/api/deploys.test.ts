@@ -50,7 +50,7 @@ async function issueTask(store: Store, id = 'hello-site') {
     spec: 'spec',
   })
   await store.setTaskCode(
-    id,
+    { repo: 'octo-org/hello-world', id },
     { branch: `devsys/${id}`, headSha: HEAD, pullRequest: { number: 5, url: 'https://x/5' } },
     'test',
   )
@@ -156,7 +156,7 @@ describe('manager API: deploys', () => {
       dryRun: true,
     })
     expect(status).toBe(202)
-    expect(location).toBe('/api/tasks/hello-site/deploys')
+    expect(location).toBe('/api/tasks/hello-site/deploys?repo=octo-org/hello-world')
     expect(json.job).toMatchObject({ kind: 'deploy', state: 'queued' })
     const job = await api.store.getJob(json.job.id)
     expect(job?.payload).toEqual({

@@ -46,7 +46,7 @@ describe('manager API: tasks', () => {
     })
     expect(patched.status).toBe(200)
     expect(patched.json<ApiBody>().task.status).toBe('cancelled')
-    expect((await api.store.getTask(blogId))?.status).toBe('cancelled')
+    expect((await api.store.getTask({ repo: 'octo/blog', id: blogId }))?.status).toBe('cancelled')
   })
 
   it('posting the same manifest again is unchanged; a changed one is a new revision', async () => {
@@ -113,11 +113,28 @@ describe('manager API: tasks', () => {
       manifestText: '{}',
       spec: 'spec',
     })
-    const response = await post(blog)
+    const response = await post(blog, 'application/json', '/api/tasks?repo=octo/blog')
     expect(response.status).toBe(409)
     expect(response.json.error.message).toContain('issue #7 in octo/blog')
     expect(response.json.error.problems[0]).toMatchObject({ pointer: '/id', line: 2 })
-    expect((await api.store.getTask(blogId))?.title).toBe('from an issue')
+    expect((await api.store.getTask({ repo: 'octo/blog', id: blogId }))?.title).toBe(
+      'from an issue',
+    )
+    // Task ids are per repository: the same id for another repository is a task of its own.
+    const elsewhere = await post(blog, 'application/json', '/api/tasks?repo=acme/site')
+    expect(elsewhere.status).toBe(201)
+    expect(elsewhere.json.task).toMatchObject({ id: blogId, repo: 'acme/site' })
+
+    // Two tasks share the id now: the API asks which one, and ?repo= picks it.
+    const ambiguous = await api.request(`/api/tasks/${blogId}`)
+    expect(ambiguous.status).toBe(409)
+    expect(ambiguous.json<ApiBody>().error).toMatchObject({ code: 'ambiguous_task' })
+    expect(ambiguous.json<ApiBody>().error.message).toContain('acme/site')
+    const picked = await api.request(`/api/tasks/${blogId}?repo=octo/blog`)
+    expect(picked.status).toBe(200)
+    expect(picked.json<ApiBody>().task.title).toBe('from an issue')
+    const absent = await api.request(`/api/tasks/${blogId}?repo=acme/none`)
+    expect(absent.status).toBe(404)
   })
 
   it('answers 404, 405 and 422 for unknown tasks, methods and statuses', async () => {
@@ -172,13 +189,13 @@ describe('manager API: test reports', () => {
     expect(none.status).toBe(404)
     expect(none.json<ApiBody>().error.code).toBe('no_test_run')
     const old = await api.store.startTestRun({
-      taskId: blogId,
+      task: { repo: null, id: blogId },
       headSha: 'a'.repeat(40),
       checkRunId: 1,
     })
     await api.store.updateTestRun(old.id, { state: 'completed', conclusion: 'failure' })
     const run = await api.store.startTestRun({
-      taskId: blogId,
+      task: { repo: null, id: blogId },
       headSha: 'b'.repeat(40),
       checkRunId: 2,
     })

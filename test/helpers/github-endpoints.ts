@@ -423,3 +423,28 @@ export function nockCommitPulls(
       })),
     )
 }
+
+/**
+ * GET /repos/{owner}/{repo}/branches/{branch} → the branch and its head commit. `head` may be a
+ * function, read when the request arrives (the real remote's head at that moment).
+ */
+export function nockGetBranch(
+  owner: string,
+  repo: string,
+  branch: string,
+  head: string | (() => string),
+): nock.Scope {
+  return nock(API)
+    .get(`/repos/${owner}/${repo}/branches/${branch}`)
+    .reply(() => {
+      const sha = typeof head === 'string' ? head : head()
+      return [
+        200,
+        {
+          name: branch,
+          commit: { sha, url: `${API}/repos/${owner}/${repo}/commits/${sha}` },
+          protected: false,
+        },
+      ]
+    })
+}

@@ -47,7 +47,7 @@ describe('issue intake', () => {
     const { body } = await comment.body
     expect(body).toContain('<!-- devsys:intake -->')
     expect(body).toContain(`task \`${blogId}\` created`)
-    const task = await devsys().store.getTask(blogId)
+    const task = await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId })
     expect(task).toMatchObject({ status: 'pending', revision: 1 })
     expect(task?.source).toMatchObject({
       kind: 'issue',
@@ -59,7 +59,7 @@ describe('issue intake', () => {
     expect(task?.spec).toContain(blogId)
     // The accepted task's code generation is queued (and runs in the generate job's tests).
     const [generate] = await devsys().store.listJobs({ kind: 'generate' })
-    expect(generate).toMatchObject({ key: `generate:${blogId}` })
+    expect(generate).toMatchObject({ key: `generate:${OWNER}/${REPO}#${blogId}` })
     expect(generate?.payload).toMatchObject({
       taskId: blogId,
       reason: 'intake',
@@ -82,7 +82,9 @@ describe('issue intake', () => {
     })
     await devsys().deliver('issues', opened)
     expect((await comment.body).body).toContain(`task \`${blogId}\` created`)
-    expect((await devsys().store.getTask(blogId))?.source.issue).toBe(opened.issue.number)
+    expect(
+      (await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId }))?.source.issue,
+    ).toBe(opened.issue.number)
   })
 
   it('lists every problem with its line in the issue body, edits the same comment next time, and creates nothing', async () => {
@@ -112,7 +114,47 @@ describe('issue intake', () => {
     })
     await devsys().deliver('issues', fixed)
     expect((await edited.body).body).toContain(`task \`${blogId}\` created`)
-    expect(await devsys().store.getTask(blogId)).toBeDefined()
+    expect(await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId })).toBeDefined()
+  })
+
+  it('gives two repositories each their own task with the same id; neither is told about the other', async () => {
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
+    nockCreateReaction(OWNER, REPO, 1)
+    const first = nockCreateIssueComment(OWNER, REPO, 1)
+    await devsys().deliver('issues', labelled(fenced(blog)))
+    expect((await first.body).body).toContain(`task \`${blogId}\` created`)
+
+    // The same manifest in an issue of another repository (another installation's, say).
+    nockGetContent('octo', 'blog', CONFIG, null, null)
+    nockGetCollaboratorPermission('octo', 'blog', 'Codertocat', 'write')
+    const rocket = nockCreateReaction('octo', 'blog', 3)
+    const second = nockCreateIssueComment('octo', 'blog', 3)
+    const other = labelled(fenced(blog))
+    other.issue.number = 3
+    other.issue.html_url = 'https://github.com/octo/blog/issues/3'
+    other.repository.name = 'blog'
+    other.repository.full_name = 'octo/blog'
+    other.repository.owner.login = 'octo'
+    other.repository.clone_url = 'https://github.com/octo/blog.git'
+    other.installation = { id: 9876, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uOTg3Ng==' }
+    await devsys().deliver('issues', other)
+
+    expect(await rocket.body).toEqual({ content: 'rocket' })
+    const told = (await second.body).body
+    expect(told).toContain(`task \`${blogId}\` created`)
+    expect(told).not.toContain(`${OWNER}/${REPO}`)
+    expect(told).not.toContain('already used')
+    const tasks = await devsys().store.listTasks({ id: blogId })
+    expect(tasks.map((t) => [t.repo, t.source.issue]).sort()).toEqual([
+      [`${OWNER}/${REPO}`, 1],
+      ['octo/blog', 3],
+    ])
+    const generates = await devsys().store.listJobs({ kind: 'generate' })
+    expect(generates.map((j) => j.key).sort()).toEqual([
+      `generate:${OWNER}/${REPO}#${blogId}`,
+      `generate:octo/blog#${blogId}`,
+    ])
   })
 
   it('does the work once when GitHub redelivers the same webhook', async () => {
@@ -139,7 +181,9 @@ describe('issue intake', () => {
       'issues',
       labelled('Build the blog.\n\nmanifest: specs/create-blog.json\n'),
     )
-    expect((await devsys().store.getTask(blogId))?.source.path).toBe('specs/create-blog.json')
+    expect(
+      (await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId }))?.source.path,
+    ).toBe('specs/create-blog.json')
   })
 
   it('refuses a file reference that leaves the repository, without reading anything', async () => {

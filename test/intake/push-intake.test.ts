@@ -58,7 +58,7 @@ describe('push intake', () => {
     const done = await completed.body
     expect(done).toMatchObject({ status: 'completed', conclusion: 'success' })
     expect(done.output?.summary).toContain('`specs/create-blog.json` | created')
-    const task = await devsys().store.getTask(blogId)
+    const task = await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId })
     expect(task?.source).toMatchObject({
       kind: 'push',
       commit: SHA,

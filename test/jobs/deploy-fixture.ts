@@ -7,6 +7,7 @@ import {
   nockCreateCheckRun,
   nockCreateDeployment,
   nockDeploymentStatus,
+  nockGetBranch,
   nockGetContent,
   nockUpdateCheckRun,
 } from '../helpers/github.js'
@@ -127,7 +128,7 @@ export async function saveTask(devsys: IntakeHarness, site: SiteRepo, manifest: 
     spec: 'spec',
   })
   await devsys.store.setTaskCode(
-    TASK,
+    { repo: `${OWNER}/${REPO}`, id: TASK },
     {
       branch: BRANCH,
       headSha: site.sha(site.hasBranch(BRANCH) ? BRANCH : 'main'),
@@ -178,6 +179,8 @@ export function nockDeploy(opts: {
   config?: string | null
   pulls?: { sha: string; numbers: number[] }
 }) {
+  // A merge deploys only while it is main's head: the job asks GitHub first.
+  if (opts.pulls) nockGetBranch(OWNER, REPO, 'main', opts.pulls.sha)
   nockGetContent(OWNER, REPO, CONFIG, null, opts.config ?? null)
   if (opts.pulls) nockCommitPulls(OWNER, REPO, opts.pulls.sha, opts.pulls.numbers)
   const deployment = nockCreateDeployment(OWNER, REPO, opts.deploymentId).body

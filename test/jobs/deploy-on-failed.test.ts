@@ -51,7 +51,7 @@ describe('deploy job: failed for good after its process died', () => {
       spec: 'spec',
     })
     await store.setTaskCode(
-      'hello-site',
+      { repo: repo.fullName, id: 'hello-site' },
       {
         branch: 'devsys/hello-site',
         headSha: 'b'.repeat(40),

@@ -12,6 +12,8 @@ import {
   nockListPulls,
   nockDeploymentStatus,
   nockGetCollaboratorPermission,
+  githubRequests,
+  nockGetBranch,
   nockGetContent,
   nockUpdateIssueComment,
   useGitHubMock,
@@ -119,6 +121,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
 
     it('a push to main that is no DevSys task’s merge, in a repository DevSys never deployed, deploys nothing; a redelivered push is one job', async () => {
       const sha = site.commit('main', { 'notes.md': 'hello\n' }, 'notes')
+      nockGetBranch(OWNER, REPO, 'main', sha)
       nockGetContent(OWNER, REPO, CONFIG, null, null)
       nockCommitPulls(OWNER, REPO, sha, [])
       await devsys.deliver('push', pushPayload(site, sha), 'delivery-push-1')
@@ -152,6 +155,30 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
         details: { sent: 1, alreadyThere: false, reused: expect.any(Number) },
       })
       expect(job?.outcome).not.toMatchObject({ details: { reused: 0 } })
+    })
+
+    it('an old push delivered again after a newer one deploys nothing: the site stays on the newer release', async () => {
+      await saveTask(devsys, site)
+      const first = await mergeAndPush('v1', 501)
+      nockCreateIssueComment(OWNER, REPO, PR)
+      await devsys.deliver('push', pushPayload(site, first.sha), 'delivery-first')
+      const url = (await first.mocks.statuses[1])?.environment_url as string
+      const second = await mergeAndPush('v2', 502)
+      nockDeploymentStatus(OWNER, REPO, 501)
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      await devsys.deliver('push', pushPayload(site, second.sha), 'delivery-second')
+      expect(await live(url)).toBe('Hello from DevSys: v2')
+      const before = await devsys.store.listDeployments({})
+
+      // The first push again, re-signed under a new delivery id: GitHub says main is at v2.
+      const head = nockGetBranch(OWNER, REPO, 'main', () => site.sha('main'))
+      await devsys.deliver('push', pushPayload(site, first.sha), 'delivery-replayed')
+      expect(head.isDone()).toBe(true)
+      const replayed = (await devsys.store.listJobs({ kind: 'deploy' })).at(-1)
+      expect(replayed?.deliveryId).toMatch(/^delivery-replayed/)
+      expect(replayed?.outcome).toMatchObject({ status: 'skipped', reason: 'not-branch-head' })
+      expect(await devsys.store.listDeployments({})).toEqual(before)
+      expect(await live(url)).toBe('Hello from DevSys: v2')
     })
 
     it('failing verification switches straight back, marks the release bad, and pushes a revert of the merge; the revert deploys by switching only', async () => {
@@ -265,6 +292,31 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await devsys.store.listDeployments({ environment: 'staging' })).toMatchObject([
         { trigger: 'command', actor: 'mona', commitSha: head, ref: BRANCH, state: 'success' },
       ])
+    })
+
+    it('the same /deploy comment delivered again under a new delivery id runs nothing and reacts nothing', async () => {
+      await saveTask(devsys, site)
+      const head = site.commit(BRANCH, page('once'), 'once')
+      const config = 'environments:\n  staging:\n    target: local\n'
+      nockCommand({ head, config })
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      const mocks = nockDeploy({ deploymentId: 601, statuses: 2, config })
+      nockCreateIssueComment(OWNER, REPO, PR)
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      await devsys.deliver('issue_comment', commentPayload(site, '/deploy staging'), 'delivery-a')
+      expect(await mocks.statuses[1]).toMatchObject({ state: 'success' })
+      const sent = githubRequests().length
+
+      // A re-signed copy of the same comment (id 3001): no GitHub mock is left to answer it.
+      await devsys.deliver('issue_comment', commentPayload(site, '/deploy staging'), 'delivery-b')
+      expect(githubRequests().length).toBe(sent)
+      const commands = await devsys.store.listJobs({ kind: 'pr-command' })
+      expect(commands.map((j) => j.outcome)).toMatchObject([
+        { status: 'done' },
+        { status: 'skipped', reason: 'comment-already-handled' },
+      ])
+      expect(await devsys.store.listJobs({ kind: 'deploy' })).toHaveLength(1)
+      expect(await devsys.store.listDeployments({ environment: 'staging' })).toHaveLength(1)
     })
 
     it('a second /deploy while one runs is told who holds the environment, and nothing is deployed', async () => {

@@ -131,7 +131,7 @@ describe('generate job', () => {
     expect(opened.body).toContain('`public/index.php`')
     expect((await status.body).body).toContain('pushed')
     expect((await issueLink.body).body).toContain('pull request #5')
-    const task = await devsys.store.getTask('create-blog')
+    const task = await devsys.store.getTask({ repo: `${OWNER}/${REPO}`, id: 'create-blog' })
     expect(task?.code).toEqual({
       branch: BRANCH,
       headSha: git(remote.bare, 'rev-parse', BRANCH),

@@ -6,6 +6,7 @@ import { createRemote, git } from '../helpers/git-remote.js'
 import {
   nockBotIdentity,
   nockCommitPulls,
+  nockGetBranch,
   nockCreateDeployment,
   nockDeploymentStatus,
   nockCreateCheckRun,
@@ -96,7 +97,9 @@ describe('the whole pipeline', () => {
       expect(done.output?.title).toMatch(/^\d+ passed, 0 skipped$/)
       expect((await status.body).body).toContain('DevSys tests: passed')
       expect(ready.isDone()).toBe(true)
-      expect(await devsys.store.latestTestRun('create-blog')).toMatchObject({
+      expect(
+        await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: 'create-blog' }),
+      ).toMatchObject({
         conclusion: 'success',
         headSha: head,
         runner: 'local',
@@ -116,6 +119,7 @@ describe('the whole pipeline', () => {
       )
       git(work, 'push', '-q', 'origin', 'main')
       const merge = git(work, 'rev-parse', 'HEAD')
+      nockGetBranch(OWNER, REPO, 'main', merge)
       nockGetContent(OWNER, REPO, CONFIG, null, null)
       nockCommitPulls(OWNER, REPO, merge, [5])
       const deployment = nockCreateDeployment(OWNER, REPO, 700).body

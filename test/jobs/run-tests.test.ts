@@ -6,6 +6,7 @@ import { RunnerError } from '../../runner/types.js'
 import { createRemote, git } from '../helpers/git-remote.js'
 import {
   type CheckRunBody,
+  githubRequests,
   nockCreateCheckRun,
   nockCreateCommentReaction,
   nockCreateIssueComment,
@@ -68,7 +69,7 @@ async function setUp(mode: string, opts: IntakeOptions & { timeoutSeconds?: numb
     spec: 'spec',
   })
   await devsys.store.setTaskCode(
-    TASK,
+    { repo: `${OWNER}/${REPO}`, id: TASK },
     {
       branch: BRANCH,
       headSha: sha(),
@@ -128,6 +129,28 @@ afterEach(async () => {
 })
 
 describe('run-tests job', () => {
+  it('a push to devsys/<id> in another repository neither runs nor reports this repository’s task', async () => {
+    await setUp('pass')
+    const push = examplePayload('pull_request', 'synchronize', (p) => {
+      p.pull_request.head.ref = BRANCH
+      p.pull_request.head.sha = sha()
+      p.repository.name = 'other'
+      p.repository.full_name = 'evil/other'
+      p.repository.owner.login = 'evil'
+      p.repository.clone_url = remote.bare
+      if (p.pull_request.head.repo) p.pull_request.head.repo.full_name = 'evil/other'
+      p.sender = { ...p.sender, login: 'eve', type: 'User' }
+    })
+    await devsys.deliver('pull_request', push)
+
+    const [job] = await devsys.store.listJobs({ kind: 'run-tests' })
+    expect(job?.payload).toMatchObject({ taskId: TASK, repo: { fullName: 'evil/other' } })
+    expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'task-gone' })
+    // No check run, no comment, no ready-for-review: GitHub heard nothing.
+    expect(githubRequests()).toEqual([])
+    expect(await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK })).toBeUndefined()
+  })
+
   it('re-run on GitHub: queued → in progress → success, with a summary table, stored and answered by the API', async () => {
     await setUp('pass')
     const { created, updates } = nockCheckRun()
@@ -163,7 +186,7 @@ describe('run-tests job', () => {
     expect(done?.output?.summary).toMatch(/\| *3 *\|/)
     expect((await status.body).body).toContain('passed')
     expect(graphql.isDone()).toBe(true)
-    const run = await devsys.store.latestTestRun(TASK)
+    const run = await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK })
     expect(run).toMatchObject({
       state: 'completed',
       conclusion: 'success',
@@ -236,7 +259,9 @@ describe('run-tests job', () => {
       const done = await updates[1]
       expect(done).toMatchObject({ status: 'completed', conclusion, output: { title } })
       expect(done?.output?.summary).toMatch(reason)
-      expect((await devsys.store.latestTestRun(TASK))?.conclusion).toBe(conclusion)
+      expect(
+        (await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK }))?.conclusion,
+      ).toBe(conclusion)
     },
   )
 
@@ -352,6 +377,8 @@ describe('run-tests job', () => {
       output: { title: 'DevSys could not run the tests' },
     })
     expect((await done).output?.summary).toContain('connection refused')
-    expect((await devsys.store.latestTestRun(TASK))?.state).toBe('completed')
+    expect((await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK }))?.state).toBe(
+      'completed',
+    )
   })
 })

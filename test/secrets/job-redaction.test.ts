@@ -143,7 +143,7 @@ async function saveLeakingTask(): Promise<void> {
     spec: 'spec',
   })
   await devsys.store.setTaskCode(
-    TASK,
+    { repo: `${OWNER}/${REPO}`, id: TASK },
     {
       branch: BRANCH,
       headSha: git(remote.bare, 'rev-parse', BRANCH),
@@ -194,7 +194,7 @@ describe('secrets in what DevSys writes', () => {
     for (const secret of secrets()) {
       expect(JSON.stringify(githubRequests().map((r) => r.body))).not.toContain(secret)
     }
-    const run = await devsys.store.latestTestRun(TASK)
+    const run = await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK })
     expect(run?.conclusion).toBe('failure')
     expectRedacted(run?.report)
     // The file on disk is not DevSys's to change; only what it writes is redacted.
@@ -234,7 +234,9 @@ describe('secrets in what DevSys writes', () => {
     const [job] = await devsys.store.listJobs({ kind: 'run-tests' })
     expect(job?.state).toBe('failed')
     expectRedacted(job?.lastError)
-    expectRedacted((await devsys.store.latestTestRun(TASK))?.summary)
+    expectRedacted(
+      (await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK }))?.summary,
+    )
   })
 
   it('generator output: redacted on the issue and in the stored job outcome', async () => {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MIGRATIONS, migrate } from '../../src/store/migrations.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import { taskSubject } from '../../src/store/store.js'
 import { jobOf, tempDir } from './support.js'
 
 let tmp: ReturnType<typeof tempDir>
@@ -107,6 +108,68 @@ describe('migrations', () => {
     db.close()
     expect(half).toBeUndefined()
     expect(versions(store.path).map((v) => v.version)).toEqual(shipped)
+  })
+
+  it('moves a database of global task ids to ids per repository, keeping tasks, runs and history', async () => {
+    // A database as DevSys left it before task ids were per repository (versions 1 to 5).
+    const path = join(tmp.dir, 'devsys.sqlite')
+    const old = new Database(path)
+    migrate(
+      old,
+      MIGRATIONS.filter((m) => m.version <= 5),
+    )
+    const at = '2026-03-01T10:00:00.000Z'
+    const source = JSON.stringify({
+      kind: 'issue',
+      repo: 'octo/blog',
+      issue: 3,
+      key: 'issue:octo/blog#3',
+      requester: 'alice',
+    })
+    old
+      .prepare(`INSERT INTO tasks (id, title, status, source, source_key, repo, manifest_text,
+          spec, revision, created_at, updated_at, branch, head_sha, pr_number, pr_url)
+        VALUES ('blog', 'Blog', 'in_progress', ?, 'issue:octo/blog#3', 'octo/blog', '{}', 'x', 2,
+          ?, ?, 'devsys/blog', ?, 9, 'https://github.com/octo/blog/pull/9')`)
+      .run(source, at, at, 'a'.repeat(40))
+    old
+      .prepare(`INSERT INTO test_runs (task_id, head_sha, state, created_at)
+        VALUES ('blog', ?, 'completed', ?)`)
+      .run('a'.repeat(40), at)
+    old
+      .prepare(`INSERT INTO audit (at, actor, action, subject, details)
+        VALUES (?, 'alice', 'task.created', 'task:blog', '{}')`)
+      .run(at)
+    old.close()
+
+    const store = openSqliteStore({ dataDir: tmp.dir })
+    const ref = { repo: 'octo/blog', id: 'blog' }
+    expect(await store.getTask(ref)).toMatchObject({
+      repo: 'octo/blog',
+      status: 'in_progress',
+      revision: 2,
+      code: { branch: 'devsys/blog', pullRequest: { number: 9 } },
+    })
+    expect((await store.findTaskByPullRequest('octo/blog', 9))?.id).toBe('blog')
+    expect(await store.latestTestRun(ref)).toMatchObject({ repo: 'octo/blog', state: 'completed' })
+    expect((await store.listAudit(taskSubject(ref))).map((e) => e.action)).toEqual(['task.created'])
+    // Another repository may now use the same id.
+    const other = await store.saveTask({
+      id: 'blog',
+      title: 'Other blog',
+      source: {
+        kind: 'issue',
+        repo: 'acme/site',
+        issue: 1,
+        key: 'issue:acme/site#1',
+        requester: 'bob',
+      },
+      manifestText: '{"other":1}',
+      spec: 'y',
+    })
+    expect(other.kind).toBe('created')
+    expect((await store.getTask(ref))?.manifestText).toBe('{}')
+    await store.close()
   })
 
   it('refuses a database written by a newer DevSys', async () => {

@@ -43,6 +43,7 @@ describe('saveTask', () => {
       kind: 'created',
       task: {
         ...newTask(),
+        repo: 'acme/shop',
         status: 'pending',
         revision: 1,
         code: null,
@@ -50,15 +51,15 @@ describe('saveTask', () => {
         updatedAt: at(0),
       },
     })
-    expect(await store.getTask('shop-api')).toEqual(
+    expect(await store.getTask({ repo: 'acme/shop', id: 'shop-api' })).toEqual(
       result.kind === 'created' ? result.task : undefined,
     )
-    expect(await store.listAudit(taskSubject('shop-api'))).toEqual([
+    expect(await store.listAudit(taskSubject({ repo: 'acme/shop', id: 'shop-api' }))).toEqual([
       {
         at: at(0),
         actor: 'alice',
         action: 'task.created',
-        subject: 'task:shop-api',
+        subject: 'task:acme/shop#shop-api',
         details: { revision: 1, source: 'issue' },
       },
     ])
@@ -72,12 +73,14 @@ describe('saveTask', () => {
       kind: 'unchanged',
       task: { revision: 1, title: 'Shop API', updatedAt: at(0) },
     })
-    expect(await store.listAudit(taskSubject('shop-api'))).toHaveLength(1)
+    expect(await store.listAudit(taskSubject({ repo: 'acme/shop', id: 'shop-api' }))).toHaveLength(
+      1,
+    )
   })
 
   it('updates a changed manifest from the same source: revision + 1, status kept', async () => {
     await store.saveTask(newTask())
-    await store.setTaskStatus('shop-api', 'in_progress', 'devsys')
+    await store.setTaskStatus({ repo: 'acme/shop', id: 'shop-api' }, 'in_progress', 'devsys')
     t += 1000
     const edited = newTask({
       title: 'Shop API v2',
@@ -90,6 +93,7 @@ describe('saveTask', () => {
       kind: 'updated',
       task: {
         ...edited,
+        repo: 'acme/shop',
         status: 'in_progress',
         revision: 2,
         code: null,
@@ -97,11 +101,9 @@ describe('saveTask', () => {
         updatedAt: at(1000),
       },
     })
-    const actions = (await store.listAudit(taskSubject('shop-api'))).map((e) => [
-      e.action,
-      e.actor,
-      e.details,
-    ])
+    const actions = (await store.listAudit(taskSubject({ repo: 'acme/shop', id: 'shop-api' }))).map(
+      (e) => [e.action, e.actor, e.details],
+    )
     expect(actions).toEqual([
       ['task.created', 'alice', { revision: 1, source: 'issue' }],
       ['task.status', 'devsys', { from: 'pending', to: 'in_progress' }],
@@ -109,16 +111,16 @@ describe('saveTask', () => {
     ])
   })
 
-  it('refuses an id owned by another source and writes nothing', async () => {
+  it('refuses an id owned by another source of the same repository and writes nothing', async () => {
     await store.saveTask(newTask())
     const other = newTask({
       manifestText: '{"other":true}',
       source: {
         kind: 'push',
-        repo: 'acme/other',
+        repo: 'acme/shop',
         commit: 'abc',
         path: 'specs/x.json',
-        key: 'push:acme/other:specs/x.json',
+        key: 'push:acme/shop:specs/x.json',
         requester: 'eve',
       },
     })
@@ -127,7 +129,7 @@ describe('saveTask', () => {
       kind: 'conflict',
       existing: { id: 'shop-api', revision: 1, source: { key: 'issue:acme/shop#12' } },
     })
-    expect(await store.getTask('shop-api')).toMatchObject({
+    expect(await store.getTask({ repo: 'acme/shop', id: 'shop-api' })).toMatchObject({
       manifestText: '{"name":"shop-api"}',
       revision: 1,
     })
@@ -135,17 +137,78 @@ describe('saveTask', () => {
   })
 })
 
+describe('tasks of different repositories', () => {
+  const inRepo = (repo: string, issue: number, manifestText: string) =>
+    newTask({
+      manifestText,
+      source: { ...newTask().source, repo, issue, key: `issue:${repo}#${issue}` },
+    })
+
+  it('gives each repository its own task with the same id, history and test runs', async () => {
+    const shop = await store.saveTask(inRepo('acme/shop', 12, '{"shop":1}'))
+    const blog = await store.saveTask(inRepo('octo/blog', 3, '{"blog":1}'))
+    expect(shop.kind).toBe('created')
+    expect(blog.kind).toBe('created')
+    expect(await store.getTask({ repo: 'octo/blog', id: 'shop-api' })).toMatchObject({
+      repo: 'octo/blog',
+      manifestText: '{"blog":1}',
+      source: { issue: 3 },
+    })
+    expect(await store.getTask({ repo: 'acme/shop', id: 'shop-api' })).toMatchObject({
+      repo: 'acme/shop',
+      manifestText: '{"shop":1}',
+    })
+    expect(await store.getTask({ repo: 'acme/else', id: 'shop-api' })).toBeUndefined()
+    expect((await store.listTasks({ id: 'shop-api' })).map((x) => x.repo).sort()).toEqual([
+      'acme/shop',
+      'octo/blog',
+    ])
+
+    await store.setTaskStatus({ repo: 'octo/blog', id: 'shop-api' }, 'done', 'carol')
+    expect((await store.getTask({ repo: 'acme/shop', id: 'shop-api' }))?.status).toBe('pending')
+    expect(
+      (await store.listAudit(taskSubject({ repo: 'acme/shop', id: 'shop-api' }))).map(
+        (e) => e.action,
+      ),
+    ).toEqual(['task.created'])
+
+    const run = await store.startTestRun({
+      task: { repo: 'octo/blog', id: 'shop-api' },
+      headSha: 'a'.repeat(40),
+      checkRunId: null,
+    })
+    expect(run.repo).toBe('octo/blog')
+    expect(await store.latestTestRun({ repo: 'acme/shop', id: 'shop-api' })).toBeUndefined()
+    expect((await store.latestTestRun({ repo: 'octo/blog', id: 'shop-api' }))?.id).toBe(run.id)
+  })
+})
+
+describe('handled comments', () => {
+  it('lets the first job claim a comment id, again on its retries, and no other job', async () => {
+    expect(await store.claimComment('acme/shop', 501, 7)).toBe(true)
+    expect(await store.claimComment('acme/shop', 501, 7)).toBe(true)
+    expect(await store.claimComment('acme/shop', 501, 8)).toBe(false)
+    expect(await store.claimComment('acme/shop', 502, 8)).toBe(true)
+  })
+})
+
 describe('task status and listing', () => {
   it('audits each status change, and only real changes', async () => {
     await store.saveTask(newTask())
     t += 5
-    expect(await store.setTaskStatus('shop-api', 'done', 'carol')).toMatchObject({
+    expect(
+      await store.setTaskStatus({ repo: 'acme/shop', id: 'shop-api' }, 'done', 'carol'),
+    ).toMatchObject({
       status: 'done',
       updatedAt: at(5),
     })
-    expect(await store.setTaskStatus('shop-api', 'done', 'carol')).toMatchObject({ status: 'done' })
-    expect(await store.setTaskStatus('missing', 'done', 'carol')).toBeUndefined()
-    const events = await store.listAudit(taskSubject('shop-api'))
+    expect(
+      await store.setTaskStatus({ repo: 'acme/shop', id: 'shop-api' }, 'done', 'carol'),
+    ).toMatchObject({ status: 'done' })
+    expect(
+      await store.setTaskStatus({ repo: 'acme/shop', id: 'missing' }, 'done', 'carol'),
+    ).toBeUndefined()
+    const events = await store.listAudit(taskSubject({ repo: 'acme/shop', id: 'shop-api' }))
     expect(events.map((e) => [e.at, e.actor, e.action, e.details])).toEqual([
       [at(0), 'alice', 'task.created', { revision: 1, source: 'issue' }],
       [at(5), 'carol', 'task.status', { from: 'pending', to: 'done' }],
@@ -160,7 +223,7 @@ describe('task status and listing', () => {
     )
     t += 1
     await store.saveTask(newTask({ id: 'c', source: { ...newTask().source, key: 'k-c' } }))
-    await store.setTaskStatus('c', 'failed', 'devsys')
+    await store.setTaskStatus({ repo: 'acme/shop', id: 'c' }, 'failed', 'devsys')
     const ids = async (f?: Parameters<SqliteStore['listTasks']>[0]) =>
       (await store.listTasks(f)).map((x) => x.id)
     expect(await ids()).toEqual(['c', 'b', 'a'])
@@ -212,14 +275,16 @@ describe('task code', () => {
       headSha: 'a'.repeat(40),
       pullRequest: { number: 7, url: 'https://github.com/acme/shop/pull/7' },
     }
-    const task = await store.setTaskCode('shop-api', code, 'devsys')
+    const task = await store.setTaskCode({ repo: 'acme/shop', id: 'shop-api' }, code, 'devsys')
     expect(task).toMatchObject({ code, updatedAt: at(500) })
     expect((await store.findTaskByPullRequest('acme/shop', 7))?.id).toBe('shop-api')
     expect(await store.findTaskByPullRequest('acme/shop', 8)).toBeUndefined()
     expect(await store.findTaskByPullRequest('acme/other', 7)).toBeUndefined()
-    const events = await store.listAudit(taskSubject('shop-api'))
+    const events = await store.listAudit(taskSubject({ repo: 'acme/shop', id: 'shop-api' }))
     expect(events.at(-1)).toMatchObject({ actor: 'devsys', action: 'task.code', details: code })
-    expect(await store.setTaskCode('missing', code, 'devsys')).toBeUndefined()
+    expect(
+      await store.setTaskCode({ repo: 'acme/shop', id: 'missing' }, code, 'devsys'),
+    ).toBeUndefined()
   })
 
   it('refuses one pull request for two tasks of a repository', async () => {
@@ -232,13 +297,13 @@ describe('task code', () => {
     )
     const pr = { number: 7, url: 'https://github.com/acme/shop/pull/7' }
     await store.setTaskCode(
-      'shop-api',
+      { repo: 'acme/shop', id: 'shop-api' },
       { branch: 'devsys/shop-api', headSha: 'a'.repeat(40), pullRequest: pr },
       'devsys',
     )
     await expect(
       store.setTaskCode(
-        'other',
+        { repo: 'acme/shop', id: 'other' },
         { branch: 'devsys/other', headSha: 'b'.repeat(40), pullRequest: pr },
         'devsys',
       ),
@@ -250,7 +315,7 @@ describe('test runs', () => {
   it('records a run from queued to completed, keeping what each step wrote, newest first', async () => {
     await store.saveTask(newTask())
     const run = await store.startTestRun({
-      taskId: 'shop-api',
+      task: { repo: 'acme/shop', id: 'shop-api' },
       headSha: 'a'.repeat(40),
       checkRunId: null,
     })
@@ -279,12 +344,12 @@ describe('test runs', () => {
       completedAt: at(2000),
     })
     const second = await store.startTestRun({
-      taskId: 'shop-api',
+      task: { repo: 'acme/shop', id: 'shop-api' },
       headSha: 'b'.repeat(40),
       checkRunId: 43,
     })
-    expect((await store.latestTestRun('shop-api'))?.id).toBe(second.id)
-    expect(await store.latestTestRun('other')).toBeUndefined()
+    expect((await store.latestTestRun({ repo: 'acme/shop', id: 'shop-api' }))?.id).toBe(second.id)
+    expect(await store.latestTestRun({ repo: 'acme/shop', id: 'other' })).toBeUndefined()
     expect((await store.getTestRun(run.id))?.conclusion).toBe('failure')
   })
 })

@@ -10,7 +10,10 @@ describe('test triggers', () => {
       p.check_run.external_id = 'blog'
     })
     const trigger = checkRerunTrigger(mine)
-    expect(trigger).toMatchObject({ kind: 'job', job: { kind: 'run-tests', key: 'tests:blog' } })
+    expect(trigger).toMatchObject({
+      kind: 'job',
+      job: { kind: 'run-tests', key: 'tests:github/hello-world#blog' },
+    })
     if (trigger.kind === 'job') {
       expect(trigger.job.payload as RunTestsPayload).toMatchObject({
         taskId: 'blog',
@@ -34,7 +37,10 @@ describe('test triggers', () => {
       }),
     ).toMatchObject({
       kind: 'job',
-      job: { key: 'tests:blog', payload: { taskId: 'blog', reason: 'pushed' } },
+      job: {
+        key: 'tests:Codertocat/Hello-World#blog',
+        payload: { taskId: 'blog', reason: 'pushed' },
+      },
     })
     expect(
       push((p) => {
