@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import {
@@ -6,6 +9,7 @@ import {
   DEFAULT_RUNNER_IMAGE,
   readRunnerConfig,
 } from '../../runner/create-runner.js'
+import { DEFAULT_SANDBOX } from '../../runner/sandbox/sandbox-settings.js'
 import { requireDocker } from '../helpers/services.js'
 import { runRequest } from './blog-workspace.js'
 
@@ -24,7 +28,9 @@ describe('readRunnerConfig', () => {
   it('defaults: the repo decides the kind, the PHP image on the default socket, no SSH', () => {
     expect(readRunnerConfig({ TEST_RUNNER: '', GITHUB_TOKEN: 'x' })).toEqual({
       docker: { image: DEFAULT_RUNNER_IMAGE },
+      sandbox: DEFAULT_SANDBOX,
     })
+    expect(DEFAULT_SANDBOX).toMatchObject({ enabled: true, network: 'loopback' })
   })
 
   it('reads every variable', () => {
@@ -35,10 +41,33 @@ describe('readRunnerConfig', () => {
         DOCKER_RUNNER_IMAGE: 'my/image:1',
         DOCKER_HOST: 'tcp://127.0.0.1:2375',
         REMOTE_ALLOW_INSECURE_SSH: 'true',
+        DEVSYS_UNSAFE_NO_SANDBOX: 'true',
+        SANDBOX_NETWORK: 'host',
+        SANDBOX_AGENT_NETWORK: 'loopback',
+        SANDBOX_UID: '2000',
+        SANDBOX_GID: '2001',
+        SANDBOX_MEMORY_MB: '512',
+        SANDBOX_MAX_PROCESSES: '64',
+        SANDBOX_DISK_MB: '100',
+        SANDBOX_READONLY_PATHS: '/opt/agents:/srv/tools',
       }),
     ).toEqual({
       kind: 'remote-ssh',
       docker: { image: 'my/image:1', host: 'tcp://127.0.0.1:2375' },
+      sandbox: {
+        enabled: false,
+        network: 'host',
+        agentNetwork: 'loopback',
+        uid: 2000,
+        gid: 2001,
+        limits: {
+          memoryBytes: 512 * 1024 * 1024,
+          processes: 64,
+          diskBytes: 100 * 1024 * 1024,
+          openFiles: 4096,
+        },
+        readOnlyPaths: ['/opt/agents', '/srv/tools'],
+      },
       ssh: {
         host: 'runner.example.com',
         port: 2222,
@@ -57,6 +86,10 @@ describe('readRunnerConfig', () => {
       REMOTE_SSH_HOST: 'h',
       REMOTE_SSH_PORT: '99999',
       REMOTE_ALLOW_INSECURE_SSH: 'yes',
+      DEVSYS_UNSAFE_NO_SANDBOX: 'yes',
+      SANDBOX_NETWORK: 'internet',
+      SANDBOX_DISK_MB: '0',
+      SANDBOX_READONLY_PATHS: 'relative/path',
     })
     expect(checked.ok).toBe(false)
     if (checked.ok) return
@@ -64,6 +97,10 @@ describe('readRunnerConfig', () => {
       'TEST_RUNNER',
       'DOCKER_HOST',
       'REMOTE_ALLOW_INSECURE_SSH',
+      'DEVSYS_UNSAFE_NO_SANDBOX',
+      'SANDBOX_NETWORK',
+      'SANDBOX_DISK_MB',
+      'SANDBOX_READONLY_PATHS',
       'REMOTE_SSH_PORT',
       'REMOTE_SSH_USER',
       'REMOTE_SSH_KEY_PATH',
@@ -80,11 +117,20 @@ describe('createRunner', () => {
     expect(runner.kind).toBe('remote-ssh')
   })
 
-  it('auto falls back to local when no Docker engine answers', async () => {
+  it('auto falls back to the sandboxed local runner when no Docker engine answers', async () => {
     const config = readRunnerConfig({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' })
     const started = Date.now()
-    expect((await createRunner('auto', config, log)).kind).toBe('local')
+    const runner = await createRunner('auto', config, log)
+    expect(runner.kind).toBe('local')
     expect(Date.now() - started).toBeLessThan(2000)
+    // Sandboxed: the command has a pid namespace of its own (its shell is among its first pids).
+    const ws = await mkdtemp(join(tmpdir(), 'devsys-auto-'))
+    try {
+      const result = await runner.run(runRequest(ws, { command: ['sh', '-c', 'echo $$'] }))
+      expect(Number(result.stdout.text.trim())).toBeLessThan(10)
+    } finally {
+      await rm(ws, { recursive: true, force: true })
+    }
   })
 
   it.skipIf(!hasDocker)('auto picks docker when the engine answers', async () => {
