@@ -1,13 +1,16 @@
 /**
  * Runners benchmark: what each DevSys runner (local, docker, remote-ssh) adds over running the
- * same command directly, in the same run. Workloads: the generated PHP blog's real PHPUnit suite
+ * same command directly, in the same run, and what the local runner's sandbox costs (local
+ * against local-unconfined). Workloads: the generated PHP blog's real PHPUnit suite
  * (specs/create-blog.json through the scaffold generator) and a trivial command in the same work
  * tree (the fixed cost of a run).
  *
- *   npx tsx bench/runners/run.ts [--runs=5] [--warmup=1] [--runners=direct,local,docker,remote-ssh] [--require-all]
+ *   npx tsx bench/runners/run.ts [--runs=5] [--warmup=1] [--runners=direct,local,local-unconfined,docker,remote-ssh] [--require-all]
  *   (or BENCH_RUNS, BENCH_WARMUP, BENCH_RUNNERS, BENCH_REQUIRE_ALL=1)
  *
- * docker needs a running dockerd with devsys/php-runner:latest (runner/docker/build-images.sh;
+ * local needs bubblewrap (bwrap), setpriv and prlimit (the SANDBOX_* settings are read as DevSys
+ * reads them; DEVSYS_UNSAFE_NO_SANDBOX is not: local-unconfined is that). docker needs a running
+ * dockerd with devsys/php-runner:latest (runner/docker/build-images.sh;
  * DOCKER_HOST and DOCKER_RUNNER_IMAGE are read as DevSys reads them); remote-ssh starts OpenSSH's
  * sshd on a loopback port with its own keys. A runner that is missing is reported as "not
  * available" unless --require-all. Exits non-zero when a run fails or its JUnit report is missing
@@ -23,7 +26,7 @@ import { pino } from 'pino'
 import { readRunnerConfig } from '../../runner/create-runner.js'
 import type { Sshd } from '../../test/helpers/services.js'
 import { createBlogWorkspace } from '../../test/runner/blog-workspace.js'
-import { compare, renderReport, type Row } from './report.js'
+import { compare, compareSandbox, renderReport, type Row } from './report.js'
 import {
   directVariant,
   type Prepared,
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
   const warmup = intOption('warmup', 1, 0, 10)
   const requireAll = ['true', '1'].includes(option('require-all') ?? 'false')
   const names = runnersOption()
+  const loadavgBefore = os.loadavg()
   const log = pino({ level: 'silent' })
   const config = readRunnerConfig(process.env)
   const root = await mkdtemp(path.join(os.tmpdir(), 'devsys-bench-runners-'))
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
     print(`runners: runs=${runs} warmup=${warmup} variants=${names.join(',')} (in ${root})`)
     const tools = {
       phpunit: await version('phpunit', ['--version']),
+      bwrap: await version('bwrap', ['--version']),
       ssh: await version('ssh', ['-V']),
       'docker engine': await version('docker', ['version', '--format', '{{.Server.Version}}']),
     }
@@ -177,12 +182,14 @@ async function main(): Promise<void> {
 
     // 5. Report.
     compare(rows)
+    const sandboxCost = compareSandbox(rows)
     const date = new Date().toISOString()
     const input = {
       date,
       node: process.version,
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+      loadavgBefore,
       loadavg: os.loadavg(),
       runs,
       warmup,
@@ -198,6 +205,15 @@ async function main(): Promise<void> {
       `${JSON.stringify(
         {
           ...input,
+          sandboxCost,
+          // The SANDBOX_* settings of both local variants; `enabled` is set per variant.
+          sandbox: {
+            network: config.sandbox.network,
+            uid: config.sandbox.uid,
+            gid: config.sandbox.gid,
+            limits: config.sandbox.limits,
+            readOnlyPaths: config.sandbox.readOnlyPaths,
+          },
           options: { runs, warmup, runners: names, requireAll },
           workloads: WORKLOADS,
           dockerImage: config.docker.image,

@@ -7,8 +7,19 @@ import { type Sshd, startSshd } from '../../test/helpers/services.js'
 import { runDirect } from './direct.js'
 import type { RunOutcome, Workload } from './workloads.js'
 
-export type VariantName = 'direct' | RunnerKind
-export const VARIANT_NAMES: readonly VariantName[] = ['direct', 'local', 'docker', 'remote-ssh']
+/**
+ * `local` is the local runner as DevSys runs it, in the bubblewrap sandbox; `local-unconfined`
+ * is the same runner with the sandbox off (what DEVSYS_UNSAFE_NO_SANDBOX=true gives), so one
+ * run shows what the sandbox costs.
+ */
+export type VariantName = 'direct' | RunnerKind | 'local-unconfined'
+export const VARIANT_NAMES: readonly VariantName[] = [
+  'direct',
+  'local',
+  'local-unconfined',
+  'docker',
+  'remote-ssh',
+]
 
 /** One timed run: the wall time, what it left, and the runner's own `durationMs` if any. */
 export interface Measured extends RunOutcome {
@@ -40,9 +51,14 @@ export function directVariant(workspace: string, scratch: string): Variant {
 }
 
 /** A DevSys runner, timed from `run()` being called to its result (copy in, run, report out). */
-export function runnerVariant(runner: Runner, workspace: string, log: Logger): Variant {
+export function runnerVariant(
+  name: VariantName,
+  runner: Runner,
+  workspace: string,
+  log: Logger,
+): Variant {
   return {
-    name: runner.kind,
+    name,
     async run(workload) {
       const started = performance.now()
       const result = await runner.run({
@@ -73,8 +89,10 @@ export type Prepared =
 
 /**
  * Makes the runner of `name` through createRunner, starting a real sshd on loopback for
- * remote-ssh. Docker and remote-ssh are probed with one run of `probe`: a RunnerError there (no
- * engine, no image, sshd refusing) makes the variant "not available", with the runner's message.
+ * remote-ssh. `local` always has the sandbox on and `local-unconfined` always off, whatever
+ * DEVSYS_UNSAFE_NO_SANDBOX says (the other SANDBOX_* settings apply to both). Each runner is
+ * probed with one run of `probe`: a RunnerError there (no bubblewrap, no engine, no image, sshd
+ * refusing) makes the variant "not available", with the runner's message.
  */
 export async function prepareVariant(opts: {
   name: Exclude<VariantName, 'direct'>
@@ -103,8 +121,12 @@ export async function prepareVariant(opts: {
       },
     }
   }
+  if (name === 'local' || name === 'local-unconfined') {
+    config = { ...config, sandbox: { ...config.sandbox, enabled: name === 'local' } }
+  }
   try {
-    const variant = runnerVariant(await createRunner(name, config, log), opts.workspace, log)
+    const runner = await createRunner(name === 'local-unconfined' ? 'local' : name, config, log)
+    const variant = runnerVariant(name, runner, opts.workspace, log)
     await variant.run(opts.probe)
     return { name, variant }
   } catch (error) {
