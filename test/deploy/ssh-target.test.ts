@@ -151,13 +151,14 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
       await cut.close()
       await proxy.stop()
     }
-    // Live site untouched; the half-written release is only a temp folder (and the list of
-    // unchanged files that came before its tar).
+    // Live site untouched; the half-written release is at most a temp folder (and the list of
+    // unchanged files that came before its tar). None when the cut came before the host made
+    // it: on a loaded machine the host's shell may not have started yet.
     expect(await readlink(join(root, 'current'))).toBe(`releases/${second.id}`)
     expect((await served()).body).toContain('Second edition')
     const names = async () => (await readdir(join(root, 'releases'))).sort()
     const leftovers = (await names()).filter((n) => n.startsWith('.tmp-'))
-    expect(leftovers.filter((n) => !n.endsWith('.reuse'))).toHaveLength(1)
+    expect(leftovers.filter((n) => !n.endsWith('.reuse')).length).toBeLessThanOrEqual(1)
     expect(await target().state()).toMatchObject({
       current: second.id,
       releases: [second.id, first.id],
