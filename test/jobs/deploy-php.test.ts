@@ -81,10 +81,10 @@ describe.skipIf(!hasImage)('deploy job (php target: a real Apache + PHP containe
     expect((await httpRequest(`${php.url}/`)).text).toBe('Hello from DevSys: v1')
     // The release sits in the repository's own folder, which is what Apache serves.
     const tree = site.sha(`${good}^{tree}`)
-    expect(await inContainer(php.container, ['readlink', `${SITE_ROOT}/current`])).toBe(
+    expect(await inContainer(php.name, ['readlink', `${SITE_ROOT}/current`])).toBe(
       `releases/${tree}`,
     )
-    expect(await inContainer(php.container, ['ls', '/var/www/devsys/releases'])).toBe('')
+    expect(await inContainer(php.name, ['ls', '/var/www/devsys/releases'])).toBe('')
 
     site.commit(BRANCH, { 'public/index.php': '<?php http_response_code(500);\n' }, 'break it')
     const bad = site.merge(BRANCH)
@@ -148,7 +148,7 @@ describe.skipIf(!hasImage)('deploy job (php target: a real Apache + PHP containe
       )
       expect((await comment.body).body).toContain('DEVSYS_SITE=')
       // Nothing of this repository was written into the other site's container.
-      expect(await inContainer(other.container, ['ls', '/var/www/devsys'])).not.toContain(OWNER)
+      expect(await inContainer(other.name, ['ls', '/var/www/devsys'])).not.toContain(OWNER)
       expect((await httpRequest(`${other.url}/`)).status).toBe(404)
     } finally {
       await other.remove()
@@ -159,9 +159,11 @@ describe.skipIf(!hasImage)('deploy job (php target: a real Apache + PHP containe
 /** Where DevSys puts this repository's production releases in the container. */
 const SITE_ROOT = `/var/www/devsys/${OWNER}/${REPO}/production`
 
-/** Runs argv in the container and returns its trimmed stdout. */
-async function inContainer(container: Dockerode.Container, argv: string[]): Promise<string> {
-  const docker = new Dockerode()
-  const { stdout } = await execInContainer(docker, container, argv)
+/**
+ * Runs argv in the container and returns its trimmed stdout, through the loopback relay (nock
+ * would otherwise take the Docker socket's hijacked exec stream).
+ */
+async function inContainer(name: string, argv: string[]): Promise<string> {
+  const { stdout } = await execInContainer(engine.docker, engine.docker.getContainer(name), argv)
   return stdout.trim()
 }

@@ -15,13 +15,21 @@ import { loadEnv } from '../../src/config/load-env.js'
 import { type EnvironmentConfig, parseRepoConfig } from '../../src/config/load-repo-config.js'
 import { createTargets, type Targets } from '../../src/deploy/create-target.js'
 import { type PhpServe, servePhp } from '../../src/deploy/serve-local.js'
-import { nockCreateIssueComment, testLogger, useGitHubMock } from '../helpers/github.js'
+import {
+  nockCommitPulls,
+  nockCreateIssueComment,
+  nockGetBranch,
+  nockGetContent,
+  testLogger,
+  useGitHubMock,
+} from '../helpers/github.js'
 import { httpRequest } from '../helpers/http.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { requireSshd, type Sshd, startSshd } from '../helpers/services.js'
 import { type IntakeHarness, startIntake } from '../intake/harness.js'
 import {
   BRANCH,
+  CONFIG,
   nockDeploy,
   OWNER,
   PR,
@@ -174,29 +182,26 @@ describe.skipIf(!hasSshd || !hasPhp)(
       await saveTask(devsys, site)
       site.commit(BRANCH, page('v9'), 'v9')
       const sha = site.merge(BRANCH)
-      const mocks = nockDeploy({
-        deploymentId: 1202,
-        statuses: 2,
-        config: config(),
-        checkRun: null,
-        pulls: { sha, numbers: [PR] },
-      })
+      // The job reads the config, finds the target refused, and says so on the PR: no deployment.
+      nockGetBranch(OWNER, REPO, 'main', sha)
+      nockGetContent(OWNER, REPO, CONFIG, null, config())
+      nockCommitPulls(OWNER, REPO, sha, [PR])
       const comment = nockCreateIssueComment(OWNER, REPO, PR)
       const before = readdirSync(siteRoot).sort()
       await devsys.deliver('push', pushPayload(site, sha))
 
-      const status = await mocks.statuses[1]
-      expect(status).toMatchObject({ state: 'failure' })
-      expect(status?.description).toContain(
+      const body = (await comment.body).body
+      expect(body).toContain(
         `${OWNER}/${REPO} may not deploy to ${sshd.username}@127.0.0.1:${sshd.port}`,
       )
-      const entry = `${OWNER}/${REPO}=${sshd.username}@127.0.0.1:${sshd.port}/<folder on the host>`
-      expect((await comment.body).body).toContain(entry)
-      const [record] = await devsys.store.listDeployments({ environment: 'production', limit: 1 })
-      expect(record).toMatchObject({
-        commitSha: sha,
-        state: 'failure',
-        error: expect.stringContaining(entry),
+      expect(body).toContain(
+        `${OWNER}/${REPO}=${sshd.username}@127.0.0.1:${sshd.port}/<folder on the host>`,
+      )
+      const [job] = (await devsys.store.listJobs({ kind: 'deploy' })).slice(-1)
+      expect(job?.outcome).toMatchObject({
+        status: 'rejected',
+        reason: 'target-unavailable',
+        summary: expect.stringContaining('EXTERNAL_DEPLOY_SSH_ALLOW'),
       })
       // Nothing was written on the host.
       expect(readdirSync(siteRoot).sort()).toEqual(before)
