@@ -2,7 +2,7 @@
 # Builds the Docker images the docker runner uses, without any registry:
 #   1. local/debian:bookworm, a minimal Debian made with debootstrap and `docker import`;
 #   2. devsys/php-runner:latest (images/php/Dockerfile) on top of it;
-#   3. devsys/php-apache:latest (images/php-apache/Dockerfile), the `php` deploy target;
+#   3. devsys/php-apache:2 (images/php-apache/Dockerfile), the `php` deploy target;
 #   4. local/node:20-bookworm (build-node-base.sh), the host's Node.js on that base, to build the
 #      DevSys image from (`docker build --build-arg BASE_IMAGE=local/node:20-bookworm .`).
 # Idempotent and fast when done: an image that exists is kept (FORCE=1 rebuilds them all).
@@ -12,7 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 base=local/debian:bookworm
 image="${DOCKER_RUNNER_IMAGE:-devsys/php-runner:latest}"
-apache_image="${PHP_APACHE_IMAGE:-devsys/php-apache:latest}"
+apache_image="${PHP_APACHE_IMAGE:-devsys/php-apache:2}"
 force="${FORCE:-0}"
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }

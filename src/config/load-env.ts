@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { ErrorObject } from 'ajv/dist/2020.js'
 import { compileSchema, readSchema } from '../manifest/compile-schema.js'
+import { parseSshAllowList, type SshAllowEntry } from '../deploy/parse-ssh-allow-list.js'
 import { type AllowList, parseAllowedHosts } from '../verify/parse-allowed-hosts.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
@@ -39,7 +40,13 @@ export interface DeployEnv {
   /** LOCAL_DEPLOY_SERVE=on: serve local-target environments with php -S. */
   serveLocal: boolean
   php: { container: string; url: string }
-  ssh: { privateKeyPath?: string; knownHostsPath?: string; runCompose: boolean }
+  ssh: {
+    privateKeyPath?: string
+    knownHostsPath?: string
+    runCompose: boolean
+    /** EXTERNAL_DEPLOY_SSH_ALLOW: which repositories may deploy to which host and folder. */
+    allow: SshAllowEntry[]
+  }
 }
 
 export type LoadEnvResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] }
@@ -108,8 +115,17 @@ export function loadEnv(env: Readonly<Record<string, string | undefined>>): Load
       `has ${allowed.bad.map((b) => JSON.stringify(b)).join(', ')}, which is not a host name, address or CIDR range; list hosts separated by commas, e.g. staging.internal, 10.20.0.0/16`,
     )
   }
-  if (errors.size > 0 || !allowed.ok) return { ok: false, errors: [...errors.values()] }
-  return { ok: true, config: toAppConfig(values, privateKey, allowed.list) }
+  const sshAllow = parseSshAllowList(String(values.EXTERNAL_DEPLOY_SSH_ALLOW ?? ''))
+  if (!sshAllow.ok) {
+    fail(
+      'EXTERNAL_DEPLOY_SSH_ALLOW',
+      `has ${sshAllow.bad.map((b) => JSON.stringify(b)).join(', ')}, which is not repoGlob=[user@]host[:port]/absolute/folder; separate entries with commas or spaces, e.g. octo/*=deploy@web1.example.com:22/srv/sites`,
+    )
+  }
+  if (errors.size > 0 || !allowed.ok || !sshAllow.ok) {
+    return { ok: false, errors: [...errors.values()] }
+  }
+  return { ok: true, config: toAppConfig(values, privateKey, allowed.list, sshAllow.list) }
 }
 
 /** The PEM text from PRIVATE_KEY or PRIVATE_KEY_PATH, reporting unreadable or non-PEM keys. */
@@ -195,6 +211,7 @@ function toAppConfig(
   values: Env,
   privateKey: string | undefined,
   acceptanceAllowedHosts: AllowList,
+  sshAllow: SshAllowEntry[],
 ): AppConfig {
   const str = (name: string): string | undefined => {
     const value = values[name]
@@ -233,6 +250,7 @@ function toAppConfig(
         ...(sshKey === undefined ? {} : { privateKeyPath: sshKey }),
         ...(knownHosts === undefined ? {} : { knownHostsPath: knownHosts }),
         runCompose: values.EXTERNAL_DEPLOY_RUN_COMPOSE === 'true',
+        allow: sshAllow,
       },
     },
     maxManifestBytes: num('MAX_MANIFEST_BYTES'),

@@ -15,10 +15,13 @@ export interface EnvironmentConfig {
   keepReleases: number
   /** Folders that outlive releases (relative to the project root). */
   shared: string[]
-  /** Settings of the php target (always present; used when target is 'php'). */
-  php: { container?: string; path: string }
-  /** Present when target is 'ssh'. */
-  ssh?: { host: string; port: number; user: string; path: string }
+  /**
+   * Settings of the php target (always present; used when target is 'php'). `path` is relative
+   * to the repository's own folder in the container.
+   */
+  php: { container?: string; path?: string }
+  /** Present when target is 'ssh'. `path` is relative to the repository's folder on the host. */
+  ssh?: { host: string; port: number; user: string; path?: string }
 }
 
 /** The repository's `.github/devsys.yml` with every default applied (specs/config.schema.json). */

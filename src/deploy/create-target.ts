@@ -8,7 +8,9 @@ import type { EnvironmentConfig } from '../config/load-repo-config.js'
 import { DEFAULT_SANDBOX, type SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import { PhpMissingError, type PhpServe, servePhp } from './serve-local.js'
 import { createLocalTarget } from './targets/local-target.js'
-import { createPhpTarget } from './targets/php-target.js'
+import { resolveDeployRoot } from './resolve-deploy-root.js'
+import { resolveSshRoot } from './resolve-ssh-root.js'
+import { createPhpTarget, PHP_DEPLOY_BASE } from './targets/php-target.js'
 import { createSshTarget } from './targets/ssh-target.js'
 import { DeployError, type DeployTarget } from './types.js'
 
@@ -128,16 +130,26 @@ export function createTargets(opts: TargetsOptions): Targets {
             ...(served === null ? {} : { trustedOrigin: new URL(served).origin }),
           })
         }
-        case 'php':
+        case 'php': {
+          const placed = resolveDeployRoot(
+            PHP_DEPLOY_BASE,
+            repo,
+            environment,
+            config.php.path,
+            `environments.${environment}.php.path`,
+          )
+          if (!placed.ok) throw new DeployError('unavailable', 'php', placed.message)
           return createPhpTarget({
             container: config.php.container ?? opts.deploy.php.container,
-            root: config.php.path,
+            root: placed.root,
+            site: placed.site,
             shared,
             url: config.url ?? opts.deploy.php.url,
             // The server set PHP_DEPLOY_URL; a repository's url only counts if it is the same origin.
             trustedOrigin: new URL(opts.deploy.php.url).origin,
             ...(opts.docker === undefined ? {} : { docker: opts.docker }),
           })
+        }
         case 'ssh': {
           const ssh = config.ssh
           const key = opts.deploy.ssh.privateKeyPath
@@ -146,10 +158,12 @@ export function createTargets(opts: TargetsOptions): Targets {
               'unavailable',
               'ssh',
               ssh === undefined
-                ? `environment ${environment} has target ssh but no ssh settings; add ssh: {host, user, path} to it in .github/devsys.yml`
+                ? `environment ${environment} has target ssh but no ssh settings; add ssh: {host, user} to it in .github/devsys.yml`
                 : 'the DevSys server has no key for ssh deploys; set EXTERNAL_DEPLOY_SSH_KEY_PATH (and EXTERNAL_DEPLOY_KNOWN_HOSTS) on the server',
             )
           }
+          const placed = resolveSshRoot(opts.deploy.ssh.allow, repo, environment, ssh)
+          if (!placed.ok) throw new DeployError('unavailable', 'ssh', placed.message)
           return createSshTarget({
             host: ssh.host,
             port: ssh.port,
@@ -157,7 +171,7 @@ export function createTargets(opts: TargetsOptions): Targets {
             privateKeyPath: key,
             knownHostsPath:
               opts.deploy.ssh.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts'),
-            root: ssh.path,
+            root: placed.root,
             shared,
             runCompose: opts.deploy.ssh.runCompose,
             log,

@@ -24,7 +24,7 @@ export function resolveEnvironment(
           target: manifest?.deploy.target ?? 'local',
           keepReleases: 5,
           shared: [],
-          php: { path: '/var/www/devsys' },
+          php: {},
         }
       : undefined)
   if (env === undefined) {

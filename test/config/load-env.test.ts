@@ -35,7 +35,7 @@ const DEFAULTS: AppConfig = {
   deploy: {
     serveLocal: true,
     php: { container: 'devsys-php', url: 'http://127.0.0.1:8080' },
-    ssh: { runCompose: false },
+    ssh: { runCompose: false, allow: [] },
   },
   acceptanceAllowedHosts: { names: [], cidrs: [] },
 }
@@ -104,6 +104,7 @@ describe('loadEnv', () => {
             privateKeyPath: '/etc/devsys/deploy_key',
             knownHostsPath: '/etc/devsys/known_hosts',
             runCompose: true,
+            allow: [],
           },
         },
         acceptanceAllowedHosts: {
@@ -119,6 +120,42 @@ describe('loadEnv', () => {
       errorsOf({ ACCEPTANCE_ALLOWED_HOSTS: 'ok.example, http://x.example/, 10.0.0.0/33, 127.1' }),
     ).toEqual([
       'ACCEPTANCE_ALLOWED_HOSTS: has "http://x.example/", "10.0.0.0/33", "127.1", which is not a host name, address or CIDR range; list hosts separated by commas, e.g. staging.internal, 10.20.0.0/16',
+    ])
+  })
+
+  it('reads EXTERNAL_DEPLOY_SSH_ALLOW entries separated by commas or whitespace', () => {
+    const result = loadEnv({
+      EXTERNAL_DEPLOY_SSH_ALLOW:
+        'octo/*=deploy@Web1.Example.com:2222/srv/sites/, octo/blog=web2.example.com/srv\n  */*=[::1]/var/www',
+    })
+    expect(result.ok && result.config.deploy.ssh.allow).toEqual([
+      {
+        text: 'octo/*=deploy@Web1.Example.com:2222/srv/sites/',
+        repos: 'octo/*',
+        user: 'deploy',
+        host: 'web1.example.com',
+        port: 2222,
+        root: '/srv/sites',
+      },
+      {
+        text: 'octo/blog=web2.example.com/srv',
+        repos: 'octo/blog',
+        host: 'web2.example.com',
+        port: 22,
+        root: '/srv',
+      },
+      { text: '*/*=[::1]/var/www', repos: '*/*', host: '::1', port: 22, root: '/var/www' },
+    ])
+  })
+
+  it('refuses EXTERNAL_DEPLOY_SSH_ALLOW entries that do not parse, naming each', () => {
+    expect(
+      errorsOf({
+        EXTERNAL_DEPLOY_SSH_ALLOW:
+          'octo/*=deploy@ok.example/srv, web1.example.com/srv, octo=h.example/srv, octo/a=h.example:99999/srv, octo/a=h.example/srv/../etc, octo/a=h.example:22, octo/a=Root@h.example/srv',
+      }),
+    ).toEqual([
+      'EXTERNAL_DEPLOY_SSH_ALLOW: has "web1.example.com/srv", "octo=h.example/srv", "octo/a=h.example:99999/srv", "octo/a=h.example/srv/../etc", "octo/a=h.example:22", "octo/a=Root@h.example/srv", which is not repoGlob=[user@]host[:port]/absolute/folder; separate entries with commas or spaces, e.g. octo/*=deploy@web1.example.com:22/srv/sites',
     ])
   })
 

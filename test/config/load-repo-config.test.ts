@@ -9,7 +9,7 @@ const DEFAULTS: RepoConfig = {
   label: 'devsys',
   manifests: ['specs/*.json', '.devsys/*.yml', '.devsys/*.yaml', '.devsys/*.json'],
   environments: {
-    production: { target: 'local', keepReleases: 5, shared: [], php: { path: '/var/www/devsys' } },
+    production: { target: 'local', keepReleases: 5, shared: [], php: {} },
   },
   runner: 'auto',
   generator: { kind: 'scaffold', timeoutSeconds: 1800, forbiddenPaths: ['.github/'] },
@@ -55,14 +55,14 @@ describe('parseRepoConfig', () => {
           deployPermission: 'maintain',
           keepReleases: 5,
           shared: [],
-          php: { path: '/var/www/devsys' },
-          ssh: { host: 'web1.example.com', user: 'deploy', path: '/srv/blog', port: 22 },
+          php: {},
+          ssh: { host: 'web1.example.com', user: 'deploy', path: 'blog', port: 22 },
         },
         staging: {
           target: 'php',
           keepReleases: 5,
           shared: ['storage'],
-          php: { container: 'blog-staging', path: '/var/www/devsys' },
+          php: { container: 'blog-staging' },
         },
       },
       generator: {
@@ -92,7 +92,7 @@ describe('parseRepoConfig', () => {
         6,
         5,
         "'environments.staging' is missing the required property 'ssh'",
-        "add 'ssh' (Connection for the `ssh` target. Required when target is `ssh`. The host key must be in DevSys's known_hosts.)",
+        "add 'ssh' (Connection for the `ssh` target. Required when target is `ssh`. The host key must be in DevSys's known_hosts, and the DevSys server's EXTERNAL_DEPLOY_SSH_ALLOW must allow this repository on this host, port and user.)",
       ],
       [
         '/environments/staging/url',
@@ -150,6 +150,30 @@ describe('parseRepoConfig', () => {
         },
       ],
     })
+  })
+
+  it("takes php and ssh paths only relative to the repository's own folder", () => {
+    const env = (php: string, ssh: string) =>
+      `environments:\n  a: { target: php, php: { path: ${php} } }\n  b: { target: ssh, ssh: { host: h.example, user: deploy, path: ${ssh} } }\n`
+    const refused = parseRepoConfig(env('/var/www/other', '../other-repo/production'))
+    expect(refused.ok ? [] : refused.problems.map((p) => [p.pointer, p.hint])).toEqual([
+      [
+        '/environments/a/php/path',
+        "write a relative folder of letters, digits, ., _, - and /, e.g. staging; it cannot start with / or contain . or .. parts (the repository's folder on the container is chosen by DevSys)",
+      ],
+      [
+        '/environments/b/ssh/path',
+        'write a relative folder of letters, digits, ., _, - and /, e.g. staging; it cannot start with / or contain . or .. parts (the folder on the host is chosen by the DevSys server)',
+      ],
+    ])
+    for (const bad of ['a/../../x', './x', 'x/.', '%2e%2e/x']) {
+      expect(parseRepoConfig(env('ok', bad)).ok, bad).toBe(false)
+    }
+    const fine = parseRepoConfig(env('site/v2', 'blog'))
+    expect(fine.ok && [fine.config.environments.a?.php, fine.config.environments.b?.ssh]).toEqual([
+      { path: 'site/v2' },
+      { host: 'h.example', user: 'deploy', port: 22, path: 'blog' },
+    ])
   })
 
   it('rejects manifest globs that escape the repository', () => {

@@ -74,7 +74,12 @@ interface ComposeFile {
       volumes: string[]
       group_add: string[]
     }
-    php: { image: string; container_name: string; labels: Record<string, string> }
+    php: {
+      image: string
+      container_name: string
+      labels: Record<string, string>
+      environment: Record<string, string>
+    }
   }
 }
 
@@ -216,7 +221,9 @@ describe.skipIf(!hasDocker)('the DevSys image, built on the local Node base', ()
     expect(devsys.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock')
     expect(devsys.group_add).toEqual([variable('DOCKER_GID', '0')])
     expect(devsys.environment.PHP_DEPLOY_CONTAINER).toBe(target.container_name)
-    expect(target.image).toBe('devsys/php-apache:latest')
+    expect(target.image).toBe('devsys/php-apache:2')
     expect(target.labels[PHP_TARGET_LABEL]).toBe('php')
+    // The one site the container serves is the operator's choice (DevSys refuses any other).
+    expect(target.environment.DEVSYS_SITE).toBe(variable('DEVSYS_PHP_SITE', ''))
   })
 })

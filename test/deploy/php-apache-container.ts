@@ -6,7 +6,7 @@ import { PHP_TARGET_LABEL } from '../../src/deploy/targets/php-target.js'
 import { freePort, requireDocker } from '../helpers/services.js'
 
 const run = promisify(execFile)
-export const PHP_APACHE_IMAGE = 'devsys/php-apache:latest'
+export const PHP_APACHE_IMAGE = 'devsys/php-apache:2'
 
 /**
  * Whether the php target's image can be used: when the engine answers but the image is missing,
@@ -46,12 +46,15 @@ export async function startPhpApache(
   releasesTmpfs?: string,
   /** Labelled as a DevSys deploy target (false: a container DevSys must refuse). */
   optedIn = true,
+  /** The one site it serves (DEVSYS_SITE, `<owner>/<repo>/<folder>`); unset: /var/www/devsys. */
+  site?: string,
 ): Promise<{ container: Dockerode.Container; name: string; url: string; remove(): Promise<void> }> {
   const port = await freePort()
   const name = `devsys-test-php-${randomBytes(4).toString('hex')}`
   const container = await docker.createContainer({
     name,
     Image: PHP_APACHE_IMAGE,
+    ...(site === undefined ? {} : { Env: [`DEVSYS_SITE=${site}`] }),
     ExposedPorts: { '80/tcp': {} },
     HostConfig: {
       PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] },

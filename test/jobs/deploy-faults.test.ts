@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { loadEnv } from '../../src/config/load-env.js'
 import { createTargets, localDeployRoot } from '../../src/deploy/create-target.js'
+import { resolveDeployRoot } from '../../src/deploy/resolve-deploy-root.js'
 import { type PhpServe, servePhp } from '../../src/deploy/serve-local.js'
 import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
 import { createSshTarget } from '../../src/deploy/targets/ssh-target.js'
@@ -126,6 +127,7 @@ async function live(url: string): Promise<string> {
 describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload', () => {
   let dir: string
   let sshd: Sshd
+  let hostBase: string
   let host: string
   let knownHosts: string
   let served: PhpServe
@@ -144,8 +146,10 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
       knownHosts,
       `[127.0.0.1]:${sshd.port} ${sshd.hostPublicKey}\n[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}\n`,
     )
-    host = join(dir, 'host')
-    mkdirSync(host)
+    hostBase = join(dir, 'host')
+    // The repository's own folder on the host, below the server's folder for ssh deploys.
+    host = join(hostBase, OWNER, REPO, 'production')
+    mkdirSync(host, { recursive: true })
     // The host is this machine: php -S serves its live release, for verification and for us.
     served = await servePhp(host)
   }, 60_000)
@@ -163,7 +167,7 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
       '  production:',
       '    target: ssh',
       `    url: ${served.url}`,
-      `    ssh: { host: 127.0.0.1, port: ${sshd.port}, user: ${sshd.username}, path: ${host} }`,
+      `    ssh: { host: 127.0.0.1, port: ${sshd.port}, user: ${sshd.username} }`,
       '',
     ].join('\n')
 
@@ -173,15 +177,17 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
       // The repo config's url is this machine's loopback: only the server's allow-list admits it.
       env: { ACCEPTANCE_ALLOWED_HOSTS: '127.0.0.1' },
       // DevSys's ssh target built from the environment's settings, with the test's key.
-      targets: async ({ config: env }, log) => {
+      targets: async ({ repo, environment, config: env }, log) => {
         if (env.ssh === undefined) throw new Error('the test config has no ssh settings')
+        const placed = resolveDeployRoot(hostBase, repo, environment, env.ssh.path)
+        if (!placed.ok) throw new Error(placed.message)
         return createSshTarget({
           host: env.ssh.host,
           port: network.port,
           username: env.ssh.user,
           privateKeyPath: sshd.privateKeyPath,
           knownHostsPath: knownHosts,
-          root: env.ssh.path,
+          root: placed.root,
           shared: env.shared,
           log,
           ...(env.url === undefined ? {} : { url: env.url }),

@@ -26,13 +26,28 @@ export interface PhpTargetOptions {
   /** Name or id of the running Apache + PHP container (the `php` service). */
   container: string
   docker?: Dockerode
-  /** The deploy folder in the container; default /var/www/devsys (Apache serves current/public). */
+  /** The deploy folder in the container; default PHP_DEPLOY_BASE (Apache serves current/public). */
   root?: string
+  /**
+   * The site this deploy is, `<owner>/<repo>/<folder>` (root is PHP_DEPLOY_BASE/site): the
+   * container must serve exactly this site (its DEVSYS_SITE variable), or the deploy is refused.
+   * DevSys's target factory always sets it.
+   */
+  site?: string
   shared?: string[]
   url?: string
   /** The server's PHP_DEPLOY_URL origin (see DeployTarget.trustedOrigin). */
   trustedOrigin?: string
 }
+
+/**
+ * Where the php container (devsys/php-apache) keeps sites: its Apache serves
+ * `/var/www/devsys/$DEVSYS_SITE/current/public`, and docker-compose.yml mounts a volume here.
+ */
+export const PHP_DEPLOY_BASE = '/var/www/devsys'
+
+/** The container variable naming the one site (`<owner>/<repo>/<folder>`) a php container serves. */
+export const PHP_SITE_VARIABLE = 'DEVSYS_SITE'
 
 /**
  * A deploy target inside an Apache + PHP container (devsys/php-apache), driven through the
@@ -44,7 +59,7 @@ export const PHP_TARGET_LABEL = 'org.devsys.deploy-target'
 
 export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
   const docker = opts.docker ?? new Dockerode()
-  const root = (opts.root ?? '/var/www/devsys').replace(/\/+$/, '') || '/'
+  const root = (opts.root ?? PHP_DEPLOY_BASE).replace(/\/+$/, '') || '/'
   const shared = checkSharedPaths(opts.shared ?? [])
   const where = `${root} in the container ${opts.container}`
   const container = docker.getContainer(opts.container)
@@ -108,6 +123,19 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
         'unavailable',
         'php',
         `The container ${opts.container} is not a DevSys deploy target: DevSys only deploys into containers labelled ${PHP_TARGET_LABEL}=php (the php service of docker-compose.yml is). Add the label to the container meant for it, or fix the environment's php.container.`,
+      )
+    }
+    // One container serves one site, which its operator names: a repository may only write
+    // the site the container serves, never another repository's (served or not).
+    if (opts.site === undefined) return
+    const prefix = `${PHP_SITE_VARIABLE}=`
+    const served = info.Config.Env?.find((v) => v.startsWith(prefix))?.slice(prefix.length) ?? ''
+    if (served !== opts.site) {
+      throw new DeployError(
+        'unavailable',
+        'php',
+        `The container ${opts.container} ${served === '' ? `serves no site yet (its ${PHP_SITE_VARIABLE} is unset)` : `serves ${served}`}, not ${opts.site}, so DevSys does not deploy ${opts.site} into it. ` +
+          `The server's operator assigns a php container to one repository's environment: set ${PHP_SITE_VARIABLE}=${opts.site} on a container labelled ${PHP_TARGET_LABEL}=php (DEVSYS_PHP_SITE for the php service of docker-compose.yml) and name it in the environment's php.container (default PHP_DEPLOY_CONTAINER).`,
       )
     }
   }
