@@ -75,7 +75,7 @@ describe.skipIf(!hasTools)('the local site is DevSys own', () => {
       deploy: {
         serveLocal: true,
         php: { container: 'unused', url: 'http://127.0.0.1:1' },
-        ssh: { runCompose: false },
+        ssh: { runCompose: false, allow: [] },
       },
       log: pino({ level: 'silent' }),
       lastUrl: async () => `http://127.0.0.1:${port}`,
