@@ -106,29 +106,18 @@ export async function servePhp(root: string, opts: ServePhpOptions = {}): Promis
   await chmod(dir, 0o755)
   await writeFile(join(dir, 'router.php'), ROUTER, { mode: 0o644 })
   const nonce = randomBytes(32).toString('hex')
-  const current = join(resolve(root), 'current')
+  const phpArgv = [php, '-S', `${host}:${port}`, '-t', dir, join(dir, 'router.php')]
   // The deployed code runs in this process: it gets nothing of DevSys's own environment
   // (private key, webhook secret, API token), only where the live release is.
-  const env = { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', DEVSYS_CURRENT: current, DEVSYS_NONCE: nonce }
-  const phpArgv = [php, '-S', `${host}:${port}`, '-t', dir, join(dir, 'router.php')]
-  let argv = phpArgv
-  if (sandbox.enabled) {
-    await mkdir(join(root, 'shared'), { recursive: true })
-    // The site runs as the sandbox user, who must be able to enter the deploy root.
-    await chmod(root, 0o755)
-    argv = sandboxArgv(sandbox, {
-      argv: phpArgv,
-      cwd: dir,
-      env,
-      mounts: [
-        { host: dir },
-        { host: resolve(root) },
-        { host: join(resolve(root), 'shared'), writable: true },
-      ],
-      network: 'host',
-    })
+  const env = {
+    PATH: SANDBOX_PATH,
+    LANG: 'C.UTF-8',
+    DEVSYS_CURRENT: join(resolve(root), 'current'),
+    DEVSYS_NONCE: nonce,
   }
-  const [command = php, ...args] = argv
+  const [command = php, ...args] = sandbox.enabled
+    ? await confined(phpArgv, root, dir, env, sandbox)
+    : phpArgv
   const child = spawn(command, args, {
     cwd: dir,
     env: sandbox.enabled
@@ -177,6 +166,34 @@ export async function servePhp(root: string, opts: ServePhpOptions = {}): Promis
     }
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+/**
+ * php -S in the sandbox: the router's folder and the deploy root read-only, only `shared/`
+ * writable (uploads), the host's network so that it can be reached.
+ */
+async function confined(
+  phpArgv: string[],
+  root: string,
+  dir: string,
+  env: Record<string, string>,
+  sandbox: SandboxSettings,
+): Promise<string[]> {
+  const deployRoot = resolve(root)
+  await mkdir(join(deployRoot, 'shared'), { recursive: true })
+  // The site runs as the sandbox user, who must be able to enter the deploy root.
+  await chmod(deployRoot, 0o755)
+  return sandboxArgv(sandbox, {
+    argv: phpArgv,
+    cwd: dir,
+    env,
+    mounts: [
+      { host: dir },
+      { host: deployRoot },
+      { host: join(deployRoot, 'shared'), writable: true },
+    ],
+    network: 'host',
+  })
 }
 
 /**
