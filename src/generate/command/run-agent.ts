@@ -113,7 +113,9 @@ async function findProgram(name: string, sandbox: SandboxSettings, workspace: st
   const candidates = name.includes('/')
     ? [isAbsolute(name) ? name : join(workspace, name)]
     : SANDBOX_PATH.split(delimiter).map((dir) => join(dir, name))
-  const visible = ['/usr/', '/bin/', '/sbin/', '/lib', `${workspace}/`, ...sandbox.readOnlyPaths]
+  const visible = ['/usr/', '/bin/', '/sbin/', `${workspace}/`].concat(
+    sandbox.readOnlyPaths.map((path) => `${path.replace(/\/+$/, '')}/`),
+  )
   for (const path of candidates) {
     if (!visible.some((root) => path.startsWith(root))) continue
     if (
