@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -26,7 +27,7 @@ const BRANCH = `devsys/${TASK}`
 
 /** A test command for every situation a test run can end in, committed on the task's branch. */
 const SCRIPT = `
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 const mode = process.argv[2]
 const cases = (n, failing) => Array.from({ length: n }, (_, i) => i < failing
   ? \`<testcase name="case \${i}" classname="Suite" file="src/app.js" line="\${i + 1}" time="0.001"><failure message="expected \${i}">AssertionError: expected \${i}\\n    at src/app.js:\${i + 1}</failure></testcase>\`
@@ -40,6 +41,13 @@ if (mode === 'malformed') write('<html><body>502 Bad Gateway</body></html>')
 if (mode === 'noreport') { console.error('Fatal: cannot load config'); process.exitCode = 2 }
 if (mode === 'hang') setInterval(() => {}, 1000)
 if (mode === 'secret') { console.log('token is ' + (process.env.GITHUB_TOKEN ?? 'absent')); write(suite(1, 0)) }
+if (mode === 'steal') {
+  const read = (f) => { try { return readFileSync(f, 'utf8').replaceAll('\\0', ' ') } catch (e) { return e.code } }
+  console.log('parent: ' + read('/proc/' + process.ppid + '/environ'))
+  for (const pid of readdirSync('/proc').filter((n) => /^\\d+$/.test(n))) console.log('environ ' + pid + ': ' + read('/proc/' + pid + '/environ'))
+  for (const file of process.argv.slice(3)) console.log(file + ': ' + read(file))
+  write(suite(1, 0))
+}
 `
 
 let remote: { root: string; bare: string }
@@ -47,7 +55,10 @@ let tmp: string
 let devsys: IntakeHarness
 const github = useGitHubMock()
 
-async function setUp(mode: string, opts: IntakeOptions & { timeoutSeconds?: number } = {}) {
+async function setUp(
+  mode: string,
+  opts: IntakeOptions & { timeoutSeconds?: number; args?: string[] } = {},
+) {
   devsys = await startIntake({ tmpDir: tmp, maxAttempts: 2, jobs: ['run-tests'], ...opts })
   const manifest = {
     id: TASK,
@@ -56,7 +67,7 @@ async function setUp(mode: string, opts: IntakeOptions & { timeoutSeconds?: numb
     stories: [{ as: 'visitor', want: 'a greeting' }],
     acceptance: [{ path: '/' }],
     tests: {
-      command: ['node', 'tests/run.mjs', mode],
+      command: ['node', 'tests/run.mjs', mode, ...(opts.args ?? [])],
       junit: 'build/junit.xml',
       timeoutSeconds: opts.timeoutSeconds ?? 60,
     },
@@ -348,6 +359,34 @@ describe('run-tests job', () => {
       expect(done?.output?.text).toContain('token is absent')
     } finally {
       delete process.env.GITHUB_TOKEN
+    }
+  })
+
+  it("keeps a hostile test command from DevSys's secrets, store and key (sandbox, not redaction)", async () => {
+    // Not registered for redaction: only the sandbox stands between the tests and these.
+    const secret = `whsec-${Date.now()}-not-for-tests`
+    process.env.WEBHOOK_SECRET = secret
+    const dataDir = await mkdtemp(join(tmpdir(), 'devsys-steal-'))
+    const key = join(dataDir, 'app.pem')
+    await writeFile(key, 'PRIVATE-KEY-CANARY', { mode: 0o600 })
+    try {
+      await setUp('steal', { dataDir, args: [key, join(dataDir, 'devsys.sqlite')] })
+      const { updates } = nockCheckRun()
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      nockCreateIssueComment(OWNER, REPO, 5)
+      github()
+        .get(`/repos/${OWNER}/${REPO}/pulls/5`)
+        .reply(200, { number: 5, draft: false, node_id: 'PR_node5' })
+      await devsys.deliver('check_run', rerequested())
+      const text = (await updates[1])?.output?.text ?? ''
+      expect(text).toContain(`${key}: ENOENT`)
+      expect(text).toContain(`${join(dataDir, 'devsys.sqlite')}: ENOENT`)
+      expect(text).not.toContain(secret)
+      expect(text).not.toContain('PRIVATE-KEY-CANARY')
+      expect(text).not.toContain('WEBHOOK_SECRET')
+    } finally {
+      delete process.env.WEBHOOK_SECRET
+      await rm(dataDir, { recursive: true, force: true })
     }
   })
 
