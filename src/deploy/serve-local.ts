@@ -218,14 +218,22 @@ function ping(url: string, nonce: string): Promise<boolean> {
   })
 }
 
+/**
+ * Stops php -S and resolves once it is gone. In the sandbox the child is bubblewrap, which
+ * exits before the kernel has ended php (its --die-with-parent SIGKILL): waiting for `close`,
+ * when php's end of the stderr pipe is closed too, means its listening socket is closed as
+ * well, so a request after stop() is refused rather than reset.
+ */
 function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-    return Promise.resolve()
-  }
-  return new Promise((done) => {
-    child.once('exit', () => done())
-    child.kill('SIGTERM')
+  const closed = new Promise<void>((done) => {
+    if (child.stderr === null || child.stderr.closed) done()
+    else child.once('close', () => done())
   })
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    child.kill('SIGTERM')
+  }
+  // Bounded: a php that escaped the pipe must not hang DevSys's shutdown.
+  return Promise.race([closed, new Promise<void>((done) => setTimeout(done, 5000).unref())])
 }
 
 function freePort(host: string): Promise<number> {
