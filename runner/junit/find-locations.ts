@@ -15,10 +15,13 @@ export interface Found {
 const COLON =
   /(^|[\s("'❯]|file:\/\/)((?:[A-Za-z]:)?[\w@.~+\-/\\]*[\w@~+-]\.[A-Za-z0-9]{1,10}):(\d{1,9})(?::\d+)?/gm
 const PAREN = /(^|[\s"'])((?:[A-Za-z]:)?[\w@.~+\-/\\]*[\w@~+-]\.[A-Za-z0-9]{1,10})\((\d{1,9})\)/gm
+/** .NET frames: `at Acme.CartTests.Total() in D:\\a\\app\\CartTests.cs:line 21`. */
+const DOTNET = / in ((?:[A-Za-z]:)?[^\s:]{1,1000}\.\w{1,10}):line (\d{1,9})/g
 /** Python traceback frames: `File "/ws/tests/test_blog.py", line 12, in test_x`. */
 const PYTHON = /File "([^"\n]{1,1000})", line (\d{1,9})/g
 /** JVM frames: `at com.acme.FooTest.testX(FooTest.java:42)`, Kotlin and Scala alike. */
-const JVM = /\bat\s+([\w$.]+)\.[\w$<>-]+\(([\w$-]+\.(?:java|kt|kts|scala|groovy)):(\d{1,9})\)/g
+const JVM =
+  /\bat\s+(?:[\w.@-]*\/\/?)?([\w$.]+)\.[\w$<>-]+\(([\w$-]+\.(?:java|kt|kts|scala|groovy)):(\d{1,9})\)/g
 
 const MAX_FOUND = 50
 
@@ -32,6 +35,7 @@ export function findLocations(text: string, root: string, files: RepoFiles): Fou
     found.push(python ? { file, line, python: true } : { file, line })
   }
   for (const m of text.matchAll(PYTHON)) add(m[1] ?? '', Number(m[2]), true)
+  for (const m of text.matchAll(DOTNET)) add(m[1] ?? '', Number(m[2]), false)
   for (const m of text.matchAll(JVM)) {
     const pkg = (m[1] ?? '').split('.').slice(0, -1).join('/')
     const name = m[2] ?? ''

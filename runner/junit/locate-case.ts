@@ -29,20 +29,24 @@ export function locateCase(
     return { file: ctx.relative(ownFile), line: ownLine }
   }
   const fileAttr = attr(node, '@file')
-  let file =
-    fileAttr === undefined
-      ? (suiteFile ?? classFile(testCase.classname, ctx))
-      : ctx.relative(fileAttr)
+  const given = fileAttr === undefined ? suiteFile : ctx.relative(fileAttr)
+  // A module guessed from the classname yields to the text when no frame is in it (a fixture).
+  const guessed = given === undefined ? classFile(testCase.classname, ctx) : undefined
+  let file = given ?? guessed
   let line = lineNumber(attr(node, '@line'))
   if (line !== undefined && ctx.zeroBasedLines) line += 1
   if (text !== '' && (testCase.status !== 'passed' || testCase.flaky)) {
     const found = findLocations(text, ctx.root, ctx.files)
     const known = file
-    const pick =
-      known === undefined
-        ? (innermost(found.filter((l) => isRepoPath(l.file))) ?? found[0])
-        : innermost(found.filter((l) => sameFile(l.file, known)))
-    if (pick && known !== undefined) line = pick.line
+    const inRepo = (): Found | undefined =>
+      innermost(found.filter((l) => isRepoPath(l.file))) ?? found[0]
+    let pick =
+      known === undefined ? inRepo() : innermost(found.filter((l) => sameFile(l.file, known)))
+    if (pick === undefined && guessed !== undefined) {
+      file = undefined
+      pick = inRepo()
+    }
+    if (pick && file !== undefined) line = pick.line
     else if (pick) {
       file = pick.file
       line = pick.line
