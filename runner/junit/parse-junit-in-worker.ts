@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { JUnitResult, ParseJUnitOptions } from './types.js'
 
@@ -19,10 +17,10 @@ export function parseJUnitInWorker(
   const whole = xml.byteOffset === 0 && xml.byteLength === xml.buffer.byteLength
   // Node's pooled small Buffers share one ArrayBuffer: those are copied, which costs nothing.
   const data = whole ? xml : Uint8Array.prototype.slice.call(xml)
-  const worker = new Worker(workerUrl(), {
-    workerData: { xml: data, opts },
+  const worker = new Worker(new URL('./junit-worker.mjs', import.meta.url), {
+    // From source (tsx, vitest) the worker loads the TypeScript parser through tsx.
+    workerData: { xml: data, opts, source: import.meta.url.endsWith('.ts') },
     transferList: data.buffer instanceof ArrayBuffer ? [data.buffer] : [],
-    execArgv: loaderArgs(),
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
   })
   return new Promise((resolve, reject) => {
@@ -42,17 +40,4 @@ export function parseJUnitInWorker(
       if (!settled) reject(new Error(`The JUnit report's parsing worker exited with code ${code}.`))
     })
   })
-}
-
-/** The worker's module: the compiled .js next to this file, or the .ts source run through tsx. */
-function workerUrl(): URL {
-  const ts = import.meta.url.endsWith('.ts')
-  return new URL(ts ? './junit-worker.ts' : './junit-worker.js', import.meta.url)
-}
-
-/** From source (tsx, vitest), the worker loads TypeScript through tsx's loader. */
-function loaderArgs(): string[] {
-  if (!import.meta.url.endsWith('.ts')) return []
-  const loader = createRequire(import.meta.url).resolve('tsx')
-  return ['--import', pathToFileURL(loader).href]
 }
