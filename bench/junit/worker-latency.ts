@@ -49,7 +49,7 @@ const pct = (values: number[], p: number): number => {
 }
 
 // 31 MiB per 100,000 cases in the generator's mix.
-const cases = Math.max(1000, Math.round((target / (31 * 2 ** 20)) * 100_000))
+const cases = Math.max(1000, Math.round((target / (31.5 * 2 ** 20)) * 100_000))
 const generated = generateReport({ cases, workspace: WORKSPACE })
 const xml = Buffer.from(generated.xml)
 const bytes = xml.length
