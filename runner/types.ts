@@ -37,8 +37,11 @@ export interface RunResult {
   exitCode: number | null
   timedOut: boolean
   durationMs: number
-  /** The directory the command ran in, as the command saw it (to make report paths relative). */
-  workdir?: string
+  /**
+   * The directory the command ran in, as the command saw it: reports hold absolute paths under it
+   * (PHPUnit, Catch2, Mocha), which the parser makes repository-relative. Every runner sets it.
+   */
+  workdir: string
   stdout: CapturedOutput
   stderr: CapturedOutput
   report: ReportFile

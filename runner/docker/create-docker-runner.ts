@@ -163,6 +163,7 @@ export function createDockerRunner(opts: DockerRunnerOptions): Runner {
           exitCode: timedOut ? null : (exit.StatusCode ?? null),
           timedOut,
           durationMs: Date.now() - started,
+          workdir: WORK_DIR,
           stdout: stdout.result(),
           stderr: stderr.result(),
           report,

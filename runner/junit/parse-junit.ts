@@ -1,7 +1,10 @@
 import { XMLParser } from 'fast-xml-parser'
 import { checkTags, type TagCheck } from './check-tags.js'
 import { relativePath, secondsToMs, workspaceRoot } from './junit-text.js'
+import { SOURCE_PATH } from './locate-case.js'
+import { mergeReruns } from './merge-reruns.js'
 import { readCase } from './read-case.js'
+import { indexRepoFiles, type RepoFiles } from './repo-files.js'
 import type {
   JUnitErrorCode,
   JUnitResult,
@@ -68,6 +71,8 @@ export interface WalkContext {
   relative: (file: string) => string
   maxDetails: number
   maxOutput: number
+  /** The checkout's files (ParseJUnitOptions.repoFiles), indexed. */
+  files: RepoFiles
   /** pytest's xunit1 `line` attribute counts from 0. */
   zeroBasedLines: boolean
   cases: TestCase[]
@@ -142,6 +147,7 @@ function buildReport(tree: XmlNode, rootTag: string, opts: ParseJUnitOptions): T
       }
       return path
     },
+    files: indexRepoFiles(opts.repoFiles),
     maxDetails: opts.maxDetailsChars ?? DEFAULT_DETAILS_CHARS,
     maxOutput: opts.maxOutputChars ?? DEFAULT_OUTPUT_CHARS,
     zeroBasedLines:
@@ -177,7 +183,13 @@ function walkSuite(
   const name = attr(node, '@name') ?? ''
   const path = name === '' ? parentPath : parentPath === '' ? name : `${parentPath} › ${name}`
   const fileAttr = attr(node, '@file')
-  const file = fileAttr === undefined ? parentFile : ctx.relative(fileAttr)
+  // jest-junit with `{filepath}` names the suite by its test file: better than compiled frames.
+  const file =
+    fileAttr !== undefined
+      ? ctx.relative(fileAttr)
+      : SOURCE_PATH.test(name)
+        ? ctx.relative(name)
+        : parentFile
   const summary: SuiteSummary = {
     name: path,
     tests: 0,
@@ -192,6 +204,7 @@ function walkSuite(
   let summed = 0
   const first = ctx.cases.length
   for (const testcase of children(node, 'testcase')) summed += addCase(testcase, path, file, ctx)
+  mergeReruns(ctx.cases, first)
   for (let i = first; i < ctx.cases.length; i++) count(summary, ctx.cases[i]?.status)
   for (const child of children(node, 'testsuite')) {
     const sub = walkSuite(child, path, file, ctx)

@@ -1,12 +1,10 @@
-import { cap, lineNumber, locationsIn, secondsToMs } from './junit-text.js'
+import { cap, secondsToMs } from './junit-text.js'
+import { locateCase } from './locate-case.js'
 import type { WalkContext } from './parse-junit.js'
-import type { TestCase, TestStatus } from './types.js'
+import type { TestCase } from './types.js'
 import { attr, body, children, type XmlNode } from './xml-node.js'
 
 export const MESSAGE_CHARS = 8_192
-
-/** Source files a classname can name (Vitest writes the test file's path there). */
-const SOURCE_PATH = /^[\w@.~+\-/]+\.(?:[cm]?[jt]sx?|py|php|rb|go|java|kts?|cs|rs|vue|svelte)$/
 
 /** One `<testcase>` as a TestCase: status, message, details, output, file and line. */
 export function readCase(
@@ -24,31 +22,40 @@ export function readCase(
   }
   if (classname !== undefined && classname !== '') testCase.classname = classname
 
-  // errors over failures over skips: a case carrying several is reported by its worst outcome.
-  let outcome: XmlNode | undefined
-  for (const [tag, status] of OUTCOMES) {
-    outcome = children(node, tag)[0]
-    if (outcome) {
-      testCase.status = status
-      break
-    }
-  }
+  // errors over failures over skips: a case carrying several is reported by its worst outcome,
+  // with the messages of every <error> and <failure> it has (Catch2 writes one per failed check).
+  const errors = children(node, 'error')
+  const failures = children(node, 'failure')
+  const broken = errors.length > 0 ? [...errors, ...failures] : failures
+  let outcomes: readonly XmlNode[] = broken.length > 0 ? broken : children(node, 'skipped')
+  if (errors.length > 0) testCase.status = 'errored'
+  else if (failures.length > 0) testCase.status = 'failed'
+  else if (outcomes.length > 0 || SKIP_STATUS.has(attr(node, '@status')?.toLowerCase() ?? ''))
+    testCase.status = 'skipped'
   const flaky = [...children(node, 'flakyFailure'), ...children(node, 'flakyError')]
   const reruns =
     flaky.length + children(node, 'rerunFailure').length + children(node, 'rerunError').length
   if (reruns > 0) testCase.reruns = reruns
   if (testCase.status === 'passed' && flaky[0]) {
     testCase.flaky = true
-    outcome = flaky[0]
+    outcomes = [flaky[0]]
   }
 
   let details = ''
-  if (outcome) {
-    details = outcome === flaky[0] ? stackTrace(outcome) : body(outcome)
-    const type = attr(outcome, '@type')
+  const attrMessages: string[] = []
+  if (outcomes.length > 0) {
+    const bodies = outcomes.map((o) => (o === flaky[0] ? stackTrace(o) : body(o)))
+    details = bodies.filter((b) => b !== '').join('\n\n')
+    const type = outcomes.map((o) => attr(o, '@type')).find((t) => t)
     if (type) testCase.type = type
-    const message = attr(outcome, '@message') ?? firstParagraph(details, node, classname)
-    if (message) testCase.message = cap(message, MESSAGE_CHARS)
+    const messages: string[] = []
+    outcomes.forEach((o, i) => {
+      const own = attr(o, '@message')
+      if (own) attrMessages.push(own)
+      const message = own || firstParagraph(bodies[i] ?? '', node, classname)
+      if (message && !messages.includes(message)) messages.push(message)
+    })
+    if (messages.length > 0) testCase.message = cap(messages.join('\n'), MESSAGE_CHARS)
     if (details) testCase.details = cap(details, ctx.maxDetails)
   }
   const out = output(node, 'system-out', ctx.maxOutput)
@@ -56,50 +63,15 @@ export function readCase(
   const err = output(node, 'system-err', ctx.maxOutput)
   if (err) testCase.systemErr = err
 
-  locate(testCase, node, suiteFile, details, ctx)
+  const text = attrMessages.length > 0 ? `${attrMessages.join('\n')}\n${details}` : details
+  const at = locateCase(testCase, node, outcomes[0], suiteFile, text, ctx)
+  if (at.file !== undefined) testCase.file = at.file
+  if (at.line !== undefined && at.file !== undefined) testCase.line = at.line
   return testCase
 }
 
-const OUTCOMES: ReadonlyArray<readonly [string, TestStatus]> = [
-  ['error', 'errored'],
-  ['failure', 'failed'],
-  ['skipped', 'skipped'],
-]
-
-/**
- * File: the case's `file`, else its suite's, else a classname that is a source path, else the first
- * location in the failure text. Line: where the failure text points into that file (the failing
- * assertion), else the `line` attribute (the test's declaration).
- */
-function locate(
-  testCase: TestCase,
-  node: XmlNode,
-  suiteFile: string | undefined,
-  details: string,
-  ctx: WalkContext,
-): void {
-  const fileAttr = attr(node, '@file')
-  let file = fileAttr === undefined ? suiteFile : ctx.relative(fileAttr)
-  if (file === undefined && testCase.classname && SOURCE_PATH.test(testCase.classname)) {
-    file = ctx.relative(testCase.classname)
-  }
-  let line = lineNumber(attr(node, '@line'))
-  if (line !== undefined && ctx.zeroBasedLines) line += 1
-  if (details !== '' && (testCase.status !== 'passed' || testCase.flaky)) {
-    const found = locationsIn(details, ctx.root)
-    const known = file
-    const inFile = known
-      ? found.find((l) => l.file === known || l.file.endsWith(`/${known}`))
-      : undefined
-    if (inFile) line = inFile.line
-    else if (file === undefined && found[0]) {
-      file = found[0].file
-      line = found[0].line
-    }
-  }
-  if (file !== undefined && file !== '') testCase.file = file
-  if (line !== undefined && testCase.file !== undefined) testCase.line = line
-}
+/** `status` values some tools write for a test that did not run, with no <skipped> element. */
+const SKIP_STATUS = new Set(['disabled', 'skipped', 'notrun', 'not run', 'ignored'])
 
 /** Surefire's flaky and rerun elements keep their trace in a `<stackTrace>` child. */
 function stackTrace(node: XmlNode): string {

@@ -68,6 +68,13 @@ export interface ParseJUnitOptions {
   maxBytes?: number
   /** Absolute path of the checkout the tests ran in: file paths inside it are made relative. */
   workspace?: string
+  /**
+   * The checkout's files, repository-relative: a frame naming only a file (Java's
+   * `at pkg.Foo.test(FooTest.java:12)`, PHPT's `Foo.phpt(78)`) is placed on the one file whose path
+   * ends with it (for Java and Kotlin also the package's folders). Without it such frames stay
+   * unplaced. The parser does no I/O: the caller lists the files.
+   */
+  repoFiles?: readonly string[]
   /** Cap for `details`, in characters (default 65,536). */
   maxDetailsChars?: number
   /** Cap for `systemOut` and `systemErr`, in characters (default 65,536). */

@@ -88,6 +88,7 @@ export function createLocalRunner(opts: LocalRunnerOptions = {}): Runner {
           exitCode: run.exitCode,
           timedOut: run.timedOut,
           durationMs: Date.now() - started,
+          workdir: work,
           stdout: run.stdout,
           stderr: run.stderr,
           report,

@@ -114,6 +114,7 @@ export function createSshRunner(opts: SshRunnerOptions): Runner {
             exitCode: run.timedOut ? null : run.exitCode,
             timedOut: run.timedOut,
             durationMs: Date.now() - started,
+            workdir: work,
             stdout: run.stdout.result(),
             stderr: run.stderr.result(),
             report,

@@ -19,7 +19,7 @@ import { createLocalTarget } from '../deploy/targets/local-target.js'
 import { DeployError } from '../deploy/types.js'
 import { EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import { runAcceptance } from '../verify/run-acceptance.js'
-import { parseJUnit } from '../../runner/junit/parse-junit.js'
+import { parseJUnitInWorker } from '../../runner/junit/parse-junit-in-worker.js'
 import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import type { Runner } from '../../runner/types.js'
 
@@ -266,10 +266,7 @@ async function runLocalTests(
     out(result.stderr.text.slice(-2000))
     return false
   }
-  const parsed = parseJUnit(
-    result.report.xml,
-    result.workdir === undefined ? {} : { workspace: result.workdir },
-  )
+  const parsed = await parseJUnitInWorker(result.report.xml, { workspace: result.workdir })
   if (!parsed.ok) {
     out(`✗ the JUnit report is unusable: ${parsed.error.message}`)
     return false

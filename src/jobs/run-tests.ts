@@ -13,7 +13,7 @@ import { markReadyForReview } from '../report/pull-request.js'
 import { redact } from '../secrets/redact.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store, Task, TaskRef } from '../store/store.js'
-import { parseJUnit } from '../../runner/junit/parse-junit.js'
+import { parseJUnitInWorker } from '../../runner/junit/parse-junit-in-worker.js'
 import { toAnnotations } from '../../runner/junit/summarize.js'
 import type { Runner, RunResult } from '../../runner/types.js'
 import { PR_STATUS_COMMENT } from './generate-task.js'
@@ -46,6 +46,8 @@ const MAX_OUTPUT_BYTES = 1024 * 1024
 const MAX_REPORT_BYTES = 200 * 1024 * 1024
 /** Annotations sent per run: 10 requests of 50; the summary lists every failure anyway. */
 const MAX_ANNOTATIONS = 500
+/** Files of the checkout handed to the parser; past this many, bare file names stay unplaced. */
+const MAX_REPO_FILES = 200_000
 
 /** The job key: one test run per task at a time. */
 export function testsJobKey(task: TaskRef): string {
@@ -154,13 +156,19 @@ async function runTests(
   const token = await installationToken(github, payload.installationId)
 
   // 3. Run the tests on exactly the commit under test, in the runner's sandbox.
-  const result = await deps.git.withWorkspace(
+  const { result, files } = await deps.git.withWorkspace(
     payload.repo,
     `devsys/${task.id}`,
     { token },
     async (ws) => {
       await ws.git.raw(['checkout', '--detach', payload.headSha])
-      return runner.run({
+      // The checkout's files, for report locations that name a file without its folder (Java).
+      const listed = await ws.git.raw(['ls-files', '-z'])
+      const files = listed
+        .split('\0')
+        .filter((f) => f !== '')
+        .slice(0, MAX_REPO_FILES)
+      const run = await runner.run({
         workspace: ws.dir,
         command: parsed.manifest.tests.command,
         junitPath: parsed.manifest.tests.junit,
@@ -170,17 +178,23 @@ async function runTests(
         signal,
         log,
       })
+      return { result: run, files }
     },
     signal,
   )
   await deps.store.updateTestRun(run.id, { state: 'in_progress', runner: result.runner })
 
-  // 4. Read the report; a missing or broken report is its own failure, never "0 tests".
-  const outcome = toOutcome(result, parsed.manifest)
+  // 4. Read the report (in a worker: big reports take seconds); a missing or broken report is its
+  //    own failure, never "0 tests".
+  const outcome = await toOutcome(result, parsed.manifest, files)
   return finish(github, deps, payload, task, run.id, checkRunId, outcome, loaded.config)
 }
 
-function toOutcome(result: RunResult, manifest: Manifest): TestOutcome {
+async function toOutcome(
+  result: RunResult,
+  manifest: Manifest,
+  repoFiles: string[],
+): Promise<TestOutcome> {
   const output = {
     stdout: result.stdout,
     stderr: result.stderr,
@@ -209,10 +223,10 @@ function toOutcome(result: RunResult, manifest: Manifest): TestOutcome {
       ...output,
     }
   }
-  const parsed = parseJUnit(
-    result.report.xml,
-    result.workdir === undefined ? {} : { workspace: result.workdir },
-  )
+  const parsed = await parseJUnitInWorker(result.report.xml, {
+    workspace: result.workdir,
+    repoFiles,
+  })
   if (!parsed.ok)
     return {
       kind: 'no-report',

@@ -59,6 +59,12 @@ describe.skipIf(!hasDocker)('docker runner against a real engine', () => {
     expect(result.stdout.text).not.toMatch(/GITHUB|TOKEN|SECRET/)
   })
 
+  it('reports the folder the command ran in as workdir, for report paths', async () => {
+    const result = await runner.run(runRequest(ws.dir, { command: ['sh', '-c', 'pwd -P'] }))
+    expect(result.workdir).toMatch(/^\//)
+    expect(result.stdout.text.trim()).toBe(result.workdir)
+  })
+
   it('passes argv to the program as it is: no shell sees $(…) or ;', async () => {
     const argv = ['$(touch /tmp/pwned)', '; rm -rf /work', "it's", '`id`', '*', 'a\nb', '"$HOME"']
     const result = await runner.run(

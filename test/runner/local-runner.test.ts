@@ -110,6 +110,12 @@ describe('local runner', () => {
     ).rejects.toMatchObject({ name: 'RunnerError', code: 'aborted', runner: 'local' })
   })
 
+  it('reports the folder the command ran in as workdir, for report paths', async () => {
+    const result = await runner().run(runRequest(ws.dir, { command: ['sh', '-c', 'pwd -P'] }))
+    expect(result.workdir).toMatch(/^\//)
+    expect(result.stdout.text.trim()).toBe(result.workdir)
+  })
+
   it('cannot change the checkout', async () => {
     const before = await readFile(join(ws.dir, 'README.md'), 'utf8')
     const result = await runner().run(
@@ -187,6 +193,12 @@ describe('local runner without the sandbox (DEVSYS_UNSAFE_NO_SANDBOX=true on the
       killGraceMs: 300,
       sandbox: { ...DEFAULT_SANDBOX, enabled: false },
     })
+
+  it('reports the folder the command ran in as workdir, for report paths', async () => {
+    const result = await unconfined().run(runRequest(ws.dir, { command: ['sh', '-c', 'pwd -P'] }))
+    expect(result.workdir).toMatch(/^\//)
+    expect(result.stdout.text.trim()).toBe(result.workdir)
+  })
 
   it('runs the command as a child of DevSys, on a copy, with a scrubbed environment', async () => {
     const result = await unconfined().run(

@@ -65,6 +65,12 @@ describe.skipIf(!hasSshd)('ssh runner against a real sshd on loopback', () => {
     },
   )
 
+  it('reports the folder the command ran in as workdir, for report paths', async () => {
+    const result = await runner().run(runRequest(ws.dir, { command: ['sh', '-c', 'pwd -P'] }))
+    expect(result.workdir).toMatch(/^\//)
+    expect(result.stdout.text.trim()).toBe(result.workdir)
+  })
+
   it('passes every argument literally: $(…), ;, quotes and globs reach the program unchanged', async () => {
     const marker = join(dir, 'pwned')
     const argv = [

@@ -1,0 +1,43 @@
+import { Worker } from 'node:worker_threads'
+import type { JUnitResult, ParseJUnitOptions } from './types.js'
+
+/** How much heap a parse may use before the worker (not the app) runs out of memory. */
+const WORKER_HEAP_MB = 2048
+
+/**
+ * parseJUnit in a worker thread, so that a big report (up to 200 MiB, seconds of parsing) does
+ * not stall the app's event loop: webhook acks and API answers go on while it runs. The report's
+ * memory is moved to the worker when the buffer owns it whole, so it is not copied: do not use
+ * `xml` after the call. Rejects only when the worker itself fails (out of memory, killed).
+ */
+export function parseJUnitInWorker(
+  xml: Uint8Array,
+  opts: ParseJUnitOptions = {},
+): Promise<JUnitResult> {
+  const whole = xml.byteOffset === 0 && xml.byteLength === xml.buffer.byteLength
+  // Node's pooled small Buffers share one ArrayBuffer: those are copied, which costs nothing.
+  const data = whole ? xml : Uint8Array.prototype.slice.call(xml)
+  const worker = new Worker(new URL('./junit-worker.mjs', import.meta.url), {
+    // From source (tsx, vitest) the worker loads the TypeScript parser through tsx.
+    workerData: { xml: data, opts, source: import.meta.url.endsWith('.ts') },
+    transferList: data.buffer instanceof ArrayBuffer ? [data.buffer] : [],
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+  })
+  return new Promise((resolve, reject) => {
+    let settled = false
+    worker.once('message', (result: JUnitResult) => {
+      settled = true
+      resolve(result)
+      void worker.terminate()
+    })
+    worker.once('error', (error) => {
+      settled = true
+      reject(
+        new Error(`The JUnit report could not be parsed: its worker failed (${error.message}).`),
+      )
+    })
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`The JUnit report's parsing worker exited with code ${code}.`))
+    })
+  })
+}
