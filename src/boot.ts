@@ -143,7 +143,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     ])
   }
   const config = loaded.config
-  const log = opts.log ?? createLogger(config.logLevel)
+  const log = opts.log ?? createLogger(config.logLevel, undefined, config.logFormat)
   // Known before anything can write: the logger, the store and GitHub clients redact them.
   for (const warning of registerConfigSecrets(config, runners.config)) log.warn(warning)
   const sandbox = runners.config.sandbox

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
+import pinoPretty from 'pino-pretty'
 import { redact } from './secrets/redact.js'
 
 /**
@@ -13,12 +14,21 @@ export const REDACTED_PATHS = [
   'req.headers["x-hub-signature-256"]',
 ]
 
+/** LOG_FORMAT: `auto` is `pretty` on a terminal and `json` anywhere else. */
+export type LogFormat = 'auto' | 'json' | 'pretty'
+
 /**
- * DevSys's root logger: JSON lines at `level`, secrets in request headers censored, and every
- * finished line passed through `redact`, so a secret in any field or message (a request body
- * Probot logs at debug, an error from git, a child logger of a library) never reaches the log.
+ * DevSys's root logger at `level`, writing to `destination` (default stdout): secrets in request
+ * headers censored, and every finished line passed through `redact`, so a secret in any field or
+ * message (a request body Probot logs at debug, an error from git, a child logger of a library)
+ * never reaches the log. Lines are JSON for log collectors, or human-readable (pino-pretty) when
+ * a person reads them on a terminal; redaction happens before either.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  format: LogFormat = 'auto',
+): Logger {
   const options = {
     name: 'devsys',
     level,
@@ -26,7 +36,21 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     hooks: { streamWrite: redact },
     serializers: { err: serializeError },
   }
+  const terminal = isTerminal(destination ?? process.stdout)
+  if (format === 'pretty' || (format === 'auto' && terminal)) {
+    const pretty = pinoPretty({
+      destination: destination ?? 1,
+      colorize: terminal,
+      sync: true,
+      ignore: 'pid,hostname',
+    })
+    return pino(options, pretty)
+  }
   return destination ? pino(options, destination) : pino(options)
+}
+
+function isTerminal(stream: object): boolean {
+  return (stream as { isTTY?: unknown }).isTTY === true
 }
 
 /** Fields of an error that hold a request or webhook body. */

@@ -1,12 +1,19 @@
 import { basename, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { loadEnv } from '../config/load-env.js'
 import { createLogger } from '../logger.js'
 import { createRunner, readRunnerConfig } from '../../runner/create-runner.js'
 import { runLocal } from './run-local.js'
+import { validateManifests } from './validate-manifests.js'
 
 const USAGE = `usage: devsys <command> [options]
 
 commands:
+  start
+      run the DevSys GitHub App server, configured by the environment and .env (npm start)
+  validate <manifest>...
+      check manifest files as an issue or a push would; print every problem as
+      file:line:column with how to fix it; exit 1 when one is invalid
   run <manifest> --repo <path> [--base <branch>] [--feedback <text>] [--test] [--runner <kind>]
       [--deploy [--env <name>]]
       validate the manifest, then generate the task's code and commit it on branch
@@ -17,15 +24,45 @@ commands:
       (env default production), serve it with php -S, run the manifest's acceptance
       checks against it and keep serving it until Ctrl-C
 
-Run it with \`npm run devsys -- run specs/create-blog.json --repo ../my-blog\`.`
+Settings come from the environment and from .env in the working directory (see .env.example);
+DATA_DIR (default .data) is relative to the working directory.
+Run it with \`npx devsys run specs/create-blog.json --repo ../my-blog\`.`
 
-/** The `devsys` command line: DevSys's local mode. */
+/** The `devsys` command line: the server, manifest checks and DevSys's local mode. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
-  if (command !== 'run') {
-    process.stderr.write(`${USAGE}\n`)
-    return command === undefined || command === '--help' || command === 'help' ? 0 : 2
+  loadDotEnv()
+  switch (command) {
+    case 'start':
+      if (rest.length > 0) return usage(2)
+      // The server's own entry point: it keeps the process alive until SIGINT or SIGTERM.
+      await import('../main.js')
+      return 0
+    case 'validate':
+      if (rest.length === 0 || rest.some((arg) => arg.startsWith('-'))) return usage(2)
+      return validateManifests(rest, (line) => process.stdout.write(`${line}\n`))
+    case 'run':
+      return runCommand(rest)
+    default:
+      return usage(command === undefined || command === '--help' || command === 'help' ? 0 : 2)
   }
+}
+
+function usage(code: number): number {
+  process.stderr.write(`${USAGE}\n`)
+  return code
+}
+
+/** Reads .env from the working directory, as `npm start` does; set variables win over it. */
+function loadDotEnv(): void {
+  try {
+    process.loadEnvFile()
+  } catch {
+    // No .env file: the environment alone configures DevSys.
+  }
+}
+
+async function runCommand(rest: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -40,8 +77,11 @@ async function main(argv: string[]): Promise<number> {
     },
   })
   const [manifestPath] = positionals
-  if (!manifestPath || !values.repo) {
-    process.stderr.write(`${USAGE}\n`)
+  if (!manifestPath || !values.repo) return usage(2)
+  // The same settings the server reads, checked the same way (DATA_DIR made absolute there).
+  const loaded = loadEnv(process.env)
+  if (!loaded.ok) {
+    process.stderr.write(`DevSys's settings are invalid:\n${loaded.errors.join('\n')}\n`)
     return 2
   }
   const env = values.env ?? 'production'
@@ -49,7 +89,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`--env must be an environment name such as staging (got ${env})\n`)
     return 2
   }
-  const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
+  // Only warnings unless LOG_LEVEL asks for more: the command prints its own progress.
+  const { logLevel, logFormat } = loaded.config
+  const log = createLogger(process.env.LOG_LEVEL ? logLevel : 'warn', process.stderr, logFormat)
   const kind = values.runner ?? process.env.TEST_RUNNER ?? 'auto'
   if (!['local', 'docker', 'remote-ssh', 'auto'].includes(kind)) {
     process.stderr.write(`--runner must be local, docker, remote-ssh or auto (got ${kind})\n`)
@@ -59,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
   const runner = values.test
     ? await createRunner(kind as 'local' | 'docker' | 'remote-ssh' | 'auto', runnerConfig, log)
     : undefined
-  const dataDir = process.env.DATA_DIR ?? '.data'
+  const { dataDir } = loaded.config
   const result = await runLocal({
     manifestPath,
     repoPath: values.repo,

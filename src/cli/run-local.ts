@@ -11,7 +11,7 @@ import { createGitWorkspaces, type GitWorkspaces } from '../git/create-git-works
 import { GitError } from '../git/git-error.js'
 import { buildTaskSpec } from '../manifest/build-task-spec.js'
 import { parseManifest } from '../manifest/parse-manifest.js'
-import type { Manifest, ManifestProblem } from '../manifest/types.js'
+import type { Manifest } from '../manifest/types.js'
 import type { RepoRef } from '../git/types.js'
 import { withRelease } from '../deploy/checkout-release.js'
 import { PhpMissingError, servePhp } from '../deploy/serve-local.js'
@@ -20,6 +20,7 @@ import { DeployError } from '../deploy/types.js'
 import { EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import { runAcceptance } from '../verify/run-acceptance.js'
 import { parseJUnitInWorker } from '../../runner/junit/parse-junit-in-worker.js'
+import { printProblems } from './print-problems.js'
 import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import type { Runner } from '../../runner/types.js'
 
@@ -226,14 +227,6 @@ async function deployLocal(
   )
   out(`→ live at ${server.url}`)
   return { url: server.url, verified: result.ok, stop: () => server.stop() }
-}
-
-function printProblems(out: (line: string) => void, file: string, problems: ManifestProblem[]) {
-  out(`✗ ${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:`)
-  for (const p of problems) {
-    out(`  ${file}:${p.line}:${p.column} ${p.pointer || '/'}: ${p.message}`)
-    out(`      how to fix: ${p.hint}`)
-  }
 }
 
 async function runLocalTests(

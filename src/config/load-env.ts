@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { ErrorObject } from 'ajv/dist/2020.js'
+import type { LogFormat } from '../logger.js'
 import { compileSchema, readSchema } from '../manifest/compile-schema.js'
 import { parseSshAllowList, type SshAllowEntry } from '../deploy/parse-ssh-allow-list.js'
 import { type AllowList, parseAllowedHosts } from '../verify/parse-allowed-hosts.js'
@@ -16,6 +18,11 @@ export interface AppConfig {
   port: number
   host: string
   logLevel: LogLevel
+  logFormat: LogFormat
+  /**
+   * DATA_DIR made absolute against the working directory at start: git runs in other folders
+   * (mirrors, workspaces), where a relative path would name a different place or none.
+   */
   dataDir: string
   managerApiToken?: string
   gheHost?: string
@@ -233,7 +240,8 @@ function toAppConfig(
     port: num('PORT'),
     host: String(values.HOST),
     logLevel: values.LOG_LEVEL as LogLevel,
-    dataDir: String(values.DATA_DIR),
+    logFormat: values.LOG_FORMAT as LogFormat,
+    dataDir: resolve(String(values.DATA_DIR)),
     ...(managerApiToken === undefined ? {} : { managerApiToken }),
     ...(gheHost === undefined ? {} : { gheHost }),
     ...(gheProtocol === undefined ? {} : { gheProtocol }),

@@ -1,11 +1,9 @@
 import { lstat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { FEEDBACK_PATH, TASK_SPEC_PATH } from './bookkeeping-paths.js'
 import { writeFileInside } from './write-file-inside.js'
 
-/** The committed record of what the code was generated from. */
-export const TASK_SPEC_PATH = '.devsys/task.yml'
-/** Every `/revise` request, oldest first. */
-export const FEEDBACK_PATH = '.devsys/feedback.md'
+export { FEEDBACK_PATH, TASK_SPEC_PATH }
 
 const FEEDBACK_HEADER =
   '# Feedback\n\nRequests made with `/revise`, oldest first. DevSys adds one section per revision.\n'

@@ -1,5 +1,6 @@
 import type { GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
+import { isBookkeepingPath } from '../generate/bookkeeping-paths.js'
 import { readRepoFile } from '../github/read-repo-file.js'
 import { type Acceptance, acceptManifest } from '../intake/accept-manifest.js'
 import { startGeneration } from '../intake/start-generation.js'
@@ -68,7 +69,8 @@ async function intakePush(
   attempt: number,
 ): Promise<Outcome> {
   const target = { owner: payload.owner, repo: payload.repo }
-  // 1. Which changed files are manifests is the repo config's call.
+  // 1. Which changed files are manifests is the repo config's call, apart from DevSys's own
+  //    records (.devsys/task.yml…), which a merged DevSys PR adds and are never manifests.
   const loaded = await fetchRepoConfig(github, target)
   if (!loaded.ok) {
     const checkRunId = await createCheckRun(github, {
@@ -87,8 +89,8 @@ async function intakePush(
     })
     return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
   }
-  const manifests = payload.changedFiles.filter((path) =>
-    matchesManifestGlobs(path, loaded.config.manifests),
+  const manifests = payload.changedFiles.filter(
+    (path) => !isBookkeepingPath(path) && matchesManifestGlobs(path, loaded.config.manifests),
   )
   if (manifests.length === 0) {
     return { status: 'skipped', reason: 'no-manifests', summary: 'the push changed no manifest' }

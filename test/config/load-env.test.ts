@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { type AppConfig, loadEnv } from '../../src/config/load-env.js'
 
@@ -24,7 +24,8 @@ const DEFAULTS: AppConfig = {
   port: 3000,
   host: 'localhost',
   logLevel: 'info',
-  dataDir: '.data',
+  logFormat: 'auto',
+  dataDir: resolve('.data'),
   workerConcurrency: 2,
   jobMaxAttempts: 5,
   jobLeaseMs: 30000,
@@ -48,6 +49,13 @@ describe('loadEnv', () => {
     })
   })
 
+  it('makes a relative DATA_DIR absolute against the working directory, once', () => {
+    const result = loadEnv({ DATA_DIR: 'var/devsys' })
+    expect(result.ok && result.config.dataDir).toBe(join(process.cwd(), 'var/devsys'))
+    const defaults = loadEnv({})
+    expect(defaults.ok && defaults.config.dataDir).toBe(join(process.cwd(), '.data'))
+  })
+
   it('converts every variable to its type', () => {
     const result = loadEnv({
       APP_ID: '12345',
@@ -57,6 +65,7 @@ describe('loadEnv', () => {
       PORT: '8080',
       HOST: '0.0.0.0',
       LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
       DATA_DIR: '/var/lib/devsys',
       MANAGER_API_TOKEN: '0123456789abcdef',
       GHE_HOST: 'github.example.com',
@@ -86,6 +95,7 @@ describe('loadEnv', () => {
         port: 8080,
         host: '0.0.0.0',
         logLevel: 'debug',
+        logFormat: 'json',
         dataDir: '/var/lib/devsys',
         managerApiToken: '0123456789abcdef',
         gheHost: 'github.example.com',

@@ -153,6 +153,45 @@ describe('push intake', () => {
     expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'no-manifests' })
   })
 
+  it('does not check the bookkeeping files a merged DevSys PR adds to the default branch', async () => {
+    // The merge of a DevSys PR: generated code plus DevSys's own records, which the default
+    // globs (.devsys/*.yml, .devsys/*.json) would otherwise take for manifests.
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    await devsys().deliver(
+      'push',
+      pushOf({
+        added: [
+          '.devsys/task.yml',
+          '.devsys/generated.json',
+          '.devsys/feedback.md',
+          'public/index.php',
+          'README.md',
+        ],
+      }),
+    )
+    expect(githubRequests().filter((r) => r.path.includes('/contents/.devsys'))).toEqual([])
+    expect(githubRequests().filter((r) => r.path.includes('/check-runs'))).toEqual([])
+    const [job] = await devsys().store.listJobs()
+    expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'no-manifests' })
+  })
+
+  it('skips bookkeeping files even when the repo config globs match them, and checks the manifests beside them', async () => {
+    nockGetContent(OWNER, REPO, CONFIG, null, 'manifests: [".devsys/**"]\n')
+    nockGetContent(OWNER, REPO, '.devsys/blog.yml', SHA, blog)
+    nockCreateCheckRun(OWNER, REPO, 82)
+    const completed = nockUpdateCheckRun(OWNER, REPO, 82)
+
+    await devsys().deliver(
+      'push',
+      pushOf({ added: ['.devsys/task.yml', '.devsys/generated.json', '.devsys/blog.yml'] }),
+    )
+
+    const done = await completed.body
+    expect(done).toMatchObject({ conclusion: 'success', output: { title: '1 manifest accepted' } })
+    expect(done.output?.summary).toContain('`.devsys/blog.yml` | created')
+    expect(done.output?.summary).not.toContain('task.yml')
+  })
+
   it('completes the check run with the reason when the job fails for good', async () => {
     nockGetContent(OWNER, REPO, CONFIG, null, null)
     nockGetContent(OWNER, REPO, CONFIG, null, null)

@@ -5,6 +5,7 @@ import { simpleGit } from 'simple-git'
 import { DEFAULT_SANDBOX, type SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
 import { redact } from '../../secrets/redact.js'
 import { checkChanges } from '../check-changes.js'
+import { PROMPT_PATH } from '../bookkeeping-paths.js'
 import { recordTask } from '../record-task.js'
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js'
 import { GenerateError } from '../types.js'
@@ -14,8 +15,7 @@ import { restoreGitDir, snapshotGitDir } from './guard-git-dir.js'
 import { type AgentRun, runAgent } from './run-agent.js'
 import { findOutsideWrites, snapshotOutside } from './watch-outside.js'
 
-/** Where the prompt is written in the workspace while the agent runs; never committed. */
-export const PROMPT_PATH = '.devsys/prompt.md'
+export { PROMPT_PATH }
 /** Output kept for error messages. */
 const TAIL_BYTES = 64 * 1024
 

@@ -1,13 +1,13 @@
 import { lstat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkChanges } from '../check-changes.js'
-import { FEEDBACK_PATH, recordTask } from '../record-task.js'
+import { FEEDBACK_PATH, GENERATED_LIST_PATH } from '../bookkeeping-paths.js'
+import { recordTask } from '../record-task.js'
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js'
 import { removeFileInside, writeFileInside } from '../write-file-inside.js'
 import { buildStackFiles } from './build-stack-files.js'
 
-/** Lists the files the scaffold wrote last time, so a later run can remove the ones it drops. */
-export const GENERATED_LIST_PATH = '.devsys/generated.json'
+export { GENERATED_LIST_PATH }
 
 export interface ScaffoldOptions {
   forbiddenPaths: readonly string[]
