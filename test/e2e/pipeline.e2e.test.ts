@@ -149,7 +149,10 @@ describe.skipIf(!hasPhp)('DevSys as a process, end to end', () => {
     expect(page.status).toBe(200)
     expect(page.text).toContain('This is the first post.')
 
-    // Every request DevSys sent was a valid GitHub request to a route GitHub has.
+    // Installation tokens came from the configured GitHub (GHE_HOST), and every request DevSys
+    // sent was a valid GitHub request to a route GitHub has.
+    const tokens = github.requests.filter((r) => r.path === '/app/installations/1234/access_tokens')
+    expect(tokens.length).toBeGreaterThan(0)
     expect(github.problems()).toEqual([])
   })
 })
