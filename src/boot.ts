@@ -14,6 +14,7 @@ import { limitRequestBodies } from './http/limit-request-bodies.js'
 import { requireSetupToken } from './http/require-setup-token.js'
 import { createGitWorkspaces, type GitWorkspaces } from './git/create-git-workspaces.js'
 import { createTargets, type TargetFactory } from './deploy/create-target.js'
+import { appOctokit } from './github/app-octokit.js'
 import { createDeployJob, type DeployDeps } from './jobs/deploy.js'
 import { createRevertJob } from './jobs/revert.js'
 import { createRollbackJob } from './jobs/rollback.js'
@@ -191,15 +192,18 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
 
   // 3. The HTTP server: the app itself, or the setup page when the app is not registered yet.
   const credentials = config.appId !== undefined && config.privateKey !== undefined
+  const apiBaseUrl = config.gheHost
+    ? `${config.gheProtocol ?? 'https'}://${config.gheHost}/api/v3`
+    : undefined
   const server = credentials
     ? new Server({
         Probot: Probot.defaults({
           appId: config.appId,
           privateKey: config.privateKey,
           secret: config.webhookSecret,
-          ...(config.gheHost
-            ? { baseUrl: `${config.gheProtocol ?? 'https'}://${config.gheHost}/api/v3` }
-            : {}),
+          ...(apiBaseUrl === undefined
+            ? {}
+            : { baseUrl: apiBaseUrl, Octokit: appOctokit(apiBaseUrl) }),
           log,
         }),
         port: config.port,

@@ -194,6 +194,47 @@ describe('startDevsys', () => {
     expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'not-labelled' })
   })
 
+  it('asks GitHub Enterprise Server, not api.github.com, for the token git pushes with', async () => {
+    nock.disableNetConnect()
+    nock.enableNetConnect('127.0.0.1')
+    // The revert job's first steps: an installation token for git, then the app's identity.
+    const ghe = nock('http://ghe.example.test/api/v3')
+      .post('/app/installations/1234/access_tokens')
+      .reply(201, {
+        token: 'ghs_ghe111111111111111111111111111111',
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      })
+      .get('/app')
+      .reply(404, { message: 'stop here' })
+    const { queue, store } = await start(
+      appEnv({ GHE_HOST: 'ghe.example.test', GHE_PROTOCOL: 'http', JOB_MAX_ATTEMPTS: '1' }),
+    )
+    await queue.enqueue({
+      kind: 'revert',
+      key: 'revert:ghe',
+      payload: {
+        installationId: 1234,
+        repo: {
+          owner: 'Codertocat',
+          name: 'Hello-World',
+          fullName: 'Codertocat/Hello-World',
+          cloneUrl: 'http://ghe.example.test/Codertocat/Hello-World.git',
+          htmlUrl: 'http://ghe.example.test/Codertocat/Hello-World',
+          defaultBranch: 'main',
+        },
+        sha: 'a'.repeat(40),
+        deployment: 1,
+        environment: 'production',
+        reason: 'test',
+        actor: 'Codertocat',
+      },
+    })
+    await queue.drain()
+    expect(ghe.pendingMocks()).toEqual([])
+    const [job] = await store.listJobs()
+    expect(job?.lastError).toContain('stop here')
+  })
+
   it('receives a fixture replayed with the README command, and ignores its redelivery', async () => {
     const { port, store } = await start(appEnv({ DEVSYS_WORKER: 'off' }))
     const replay = (delivery: string) =>

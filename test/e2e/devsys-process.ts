@@ -1,0 +1,121 @@
+/**
+ * DevSys as its own process (`node --import tsx src/main.ts`), configured only through its
+ * environment as an operator would, and driven through HTTP: signed webhooks in, health checks.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createHmac, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { httpRequest } from '../helpers/http.js'
+import { freePort } from '../helpers/services.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+export interface DevsysProcess {
+  port: number
+  dataDir: string
+  /** Everything the process wrote to stdout and stderr so far (its JSON log lines). */
+  output(): string
+  /** Sends `payload` as GitHub would: signed with the webhook secret, a fresh delivery id. */
+  sendWebhook(
+    event: string,
+    payload: object,
+    delivery?: string,
+  ): Promise<{ status: number; text: string }>
+  /** SIGTERM, then SIGKILL if it has not exited within 15 s. Resolves with the exit code. */
+  stop(): Promise<number | null>
+}
+
+export interface DevsysProcessOptions {
+  /** `host:port` of the GitHub stand-in (GHE_HOST; spoken to over http). */
+  gheHost: string
+  /** More environment (e.g. ACCEPTANCE_ALLOWED_HOSTS); wins over the defaults here. */
+  env?: Record<string, string>
+  dataDir?: string
+}
+
+/** Starts DevSys and waits until it answers /api/health (60 s at most). */
+export async function startDevsysProcess(opts: DevsysProcessOptions): Promise<DevsysProcess> {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  })
+  const secret = randomBytes(16).toString('hex')
+  const port = await freePort()
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'devsys-e2e-data-'))
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? tmpdir(),
+    TMPDIR: process.env.TMPDIR ?? tmpdir(),
+    APP_ID: '1',
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET: secret,
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    GHE_HOST: opts.gheHost,
+    GHE_PROTOCOL: 'http',
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'debug',
+    ...opts.env,
+  }
+  let output = ''
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8')
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8')
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+
+  await waitForHealth(port, child, () => output)
+  return {
+    port,
+    dataDir,
+    output: () => output,
+    sendWebhook(event, payload, delivery) {
+      const body = JSON.stringify(payload)
+      const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+      return httpRequest(`http://127.0.0.1:${port}/api/github/webhooks`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'GitHub-Hookshot/e2e',
+          'x-github-event': event,
+          'x-github-delivery': delivery ?? randomUUID(),
+          'x-hub-signature-256': signature,
+        },
+        body,
+      })
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    },
+  }
+}
+
+async function waitForHealth(port: number, child: ChildProcess, output: () => string) {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`DevSys exited (${child.exitCode}) before answering:\n${output()}`)
+    }
+    const health = await httpRequest(`http://127.0.0.1:${port}/api/health`).catch(() => undefined)
+    if (health?.status === 200) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  child.kill('SIGKILL')
+  throw new Error(`DevSys did not answer /api/health on port ${port} within 60 s:\n${output()}`)
+}
