@@ -7,7 +7,7 @@ import type { DeployLockHolder, Store, Task } from '../store/store.js'
 import { withDeployLock } from './with-deploy-lock.js'
 
 /** How long a command waits for a lock held by another deploy before answering "busy". */
-export const DEFAULT_LOCK_WAIT_MS = 60_000
+export const DEFAULT_LOCK_WAIT_MS = 30_000
 /** First and longest pause between attempts to take a held lock. */
 const FIRST_PAUSE_MS = 250
 const MAX_PAUSE_MS = 5_000

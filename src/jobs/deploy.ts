@@ -89,7 +89,7 @@ export interface DeployDeps {
   maxManifestBytes: number
   /** How long a deploy lock outlives a dead process (default 10 minutes). */
   lockTtlMs?: number
-  /** How long a command waits for a held lock before answering "busy" (default 60 s). */
+  /** How long a command waits for a held lock before answering "busy" (default 30 s). */
   lockWaitMs?: number
   /**
    * Acceptance retries and pause between them (defaults of runAcceptance), and the server's

@@ -37,7 +37,7 @@ beforeEach(async () => {
   site = new SiteRepo()
   devsys = await startIntake({
     jobs: ['deploy', 'revert', 'rollback', 'pr-command'],
-    deployTuning: { acceptance: { retries: 1, retryDelayMs: 50 }, lockWaitMs: 3000 },
+    deployTuning: { acceptance: { retries: 1, retryDelayMs: 50 }, lockWaitMs: 1500 },
   })
 })
 afterEach(async () => {
