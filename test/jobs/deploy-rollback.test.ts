@@ -145,6 +145,39 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await devsys.store.listJobs({ kind: 'revert' })).toHaveLength(1)
     })
 
+    it('/rollback of a first deploy made with /deploy (no merge to revert) says so, changes nothing and gives no advice that fails', async () => {
+      await saveTask(devsys, site)
+      const head = site.commit(BRANCH, { ...page('pr'), ...taskRecord() }, 'pr head')
+      nockPrCommand(github, { head })
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      const mocks = nockDeploy({ deploymentId: 601, statuses: 2 })
+      nockCreateIssueComment(OWNER, REPO, PR)
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      await devsys.deliver('issue_comment', commentPayload(site, '/deploy'))
+      const url = (await mocks.statuses[1])?.environment_url as string
+
+      nockPrCommand(github, { head, merged: true })
+      nockCreateCommentReaction(OWNER, REPO, 3002)
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      const answer = nockUpdateIssueComment(OWNER, REPO, 1001)
+      const confused = nockCreateCommentReaction(OWNER, REPO, 3002).body
+      await devsys.deliver('issue_comment', commentPayload(site, '/rollback', 'mona', 3002))
+
+      const text = (await answer.body).body
+      expect(text).toContain('was the first deploy of `production`')
+      expect(text).toContain('no merge on `main` to revert')
+      expect(text).toContain('DevSys changed nothing')
+      expect(text).not.toContain('Revert the merge')
+      expect(await confused).toEqual({ content: 'confused' })
+      const [rollback] = await devsys.store.listJobs({ kind: 'rollback' })
+      expect(rollback?.outcome).toMatchObject({ status: 'rejected', reason: 'no-previous-release' })
+      expect(await devsys.store.listJobs({ kind: 'revert' })).toEqual([])
+      expect(await devsys.store.listDeployments({})).toMatchObject([
+        { state: 'success', bad: false },
+      ])
+      expect(await live(url)).toBe('Hello from DevSys: pr')
+    })
+
     it('the deploy lock is free by the time GitHub shows the deployment’s success', async () => {
       await saveTask(devsys, site)
       site.commit(BRANCH, { ...page('v1'), ...taskRecord() }, 'site v1')
