@@ -3,6 +3,8 @@ import {
   nockBotIdentity,
   nockCreateCommentReaction,
   nockCreateIssueComment,
+  nockCreatePull,
+  nockListPulls,
   nockDeploymentStatus,
   nockGetContent,
   nockUpdateIssueComment,
@@ -143,6 +145,34 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await live(first.url)).not.toContain('Hello from DevSys')
       expect(site.sha('main')).toBe(head)
       expect(await devsys.store.listJobs({ kind: 'revert' })).toHaveLength(1)
+    })
+
+    it('/rollback of the first deploy with main protected: the revert is a pull request, and the report names main as the protected branch', async () => {
+      const first = await deployFirst()
+      site.protect('main')
+      nockPrCommand(github, { head: site.sha(BRANCH), merged: true })
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      nockGetContent(OWNER, REPO, CONFIG, null, null)
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      nockCreateCommentReaction(OWNER, REPO, 3001)
+      nockBotIdentity()
+      const branch = `devsys/revert-${first.sha.slice(0, 12)}`
+      nockListPulls(OWNER, REPO, branch)
+      const pull = nockCreatePull(OWNER, REPO, 9).body
+      const told = nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
+
+      await devsys.deliver('issue_comment', commentPayload(site, '/rollback'))
+
+      const opened = await pull
+      expect(opened).toMatchObject({ head: branch, base: 'main' })
+      // Nothing was switched: the PR says the site still serves the commit until it is merged.
+      expect(opened.body).toContain(`\`production\` still serves ${first.sha.slice(0, 7)}`)
+      expect(opened.body).not.toContain('switched `production` back')
+      const text = (await told.body).body
+      expect(text).toContain('`main` is protected, so the revert of')
+      expect(text).not.toContain(`\`${branch}\` is protected`)
+      expect(site.sha('main')).toBe(first.sha)
+      expect(await live(first.url)).toBe('Hello from DevSys: v1')
     })
 
     it('/rollback of a first deploy made with /deploy (no merge to revert) says so, changes nothing and gives no advice that fails', async () => {
