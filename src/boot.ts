@@ -70,8 +70,8 @@ export interface JobDeps {
   targets: TargetFactory
   /** How task code is confined on this host (SANDBOX_*, DEVSYS_UNSAFE_NO_SANDBOX). */
   sandbox?: SandboxSettings
-  /** Deploy tuning for tests: lock expiry and acceptance retries. */
-  deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'acceptance'>
+  /** Deploy tuning for tests: lock expiry, how long commands wait for a lock, acceptance retries. */
+  deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'lockWaitMs' | 'acceptance'>
 }
 
 /**

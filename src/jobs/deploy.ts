@@ -8,7 +8,12 @@ import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
 import { ReleaseFilesError } from '../deploy/release-files.js'
 import { DeployError, type DeployTarget, type UploadResult } from '../deploy/types.js'
-import { withDeployLock } from '../deploy/with-deploy-lock.js'
+import { checksInTree } from '../deploy/checks-in-tree.js'
+import {
+  environmentKey,
+  type LockedWork,
+  withEnvironmentLock,
+} from '../deploy/with-environment-lock.js'
 import { installationToken } from '../github/installation-token.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
@@ -17,15 +22,9 @@ import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { AcceptanceCheck } from '../manifest/types.js'
 import { completeCheckRun, createCheckRun } from '../report/check-run.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
-import {
-  formatDeployFailed,
-  formatDeployed,
-  formatDryRun,
-  formatLocked,
-} from '../report/format-deploy.js'
+import { answerDeploy } from '../report/answer-deploy.js'
+import { formatDeployFailed, formatDeployed, formatDryRun } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
-import { reactToComment } from '../report/reaction.js'
-import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Deployment, Store, Task } from '../store/store.js'
 import {
   type AcceptanceResult,
@@ -90,6 +89,8 @@ export interface DeployDeps {
   maxManifestBytes: number
   /** How long a deploy lock outlives a dead process (default 10 minutes). */
   lockTtlMs?: number
+  /** How long a command waits for a held lock before answering "busy" (default 30 s). */
+  lockWaitMs?: number
   /**
    * Acceptance retries and pause between them (defaults of runAcceptance), and the server's
    * ACCEPTANCE_ALLOWED_HOSTS (default none: only the target's own trusted origin and public
@@ -100,13 +101,6 @@ export interface DeployDeps {
 
 /** Check run that reports the verification of a deploy. */
 const ACCEPTANCE_CHECK = 'DevSys / acceptance'
-/** Sticky comment kind for deploy results on a PR. */
-const DEPLOY_COMMENT = 'deploy'
-
-/** The lock (and job) key of an environment: environments are per repository. */
-function environmentKey(repo: string, environment: string): string {
-  return `${repo}:${environment}`
-}
 
 /**
  * Merges to the default branch share one key per repository, so a burst of merges deploys the
@@ -233,7 +227,8 @@ async function deploy(
     )
     return { status: 'rejected', reason: 'unknown-environment', summary: env.message }
   }
-  const checks = manifest?.acceptance ?? (await lastDeployedChecks(deps, p.repo.fullName, env.name))
+  // A push that is no task's merge is verified against the task whose record is in its tree.
+  const checks = manifest?.acceptance ?? null
 
   // 2. The target; a dry run only compares, everything else holds the environment's lock.
   const target = await openTarget(deps.targets, p.repo.fullName, env, log)
@@ -270,44 +265,6 @@ async function deploy(
   }
 }
 
-/**
- * Runs fn holding the environment's deploy lock (owner `job:<id>`, always released). When
- * another deploy holds it, a merge is retried by the queue (it must land eventually) and a
- * command or API request is answered with who holds it.
- */
-export async function withEnvironmentLock(
-  held: {
-    github: GitHubClient
-    deps: Pick<DeployDeps, 'store' | 'lockTtlMs'>
-    p: Pick<DeployPayload, 'repo' | 'command' | 'trigger'>
-    task: Task | undefined
-    environment: string
-    jobId: number
-    reason: string
-    signal: AbortSignal
-  },
-  fn: (signal: AbortSignal) => Promise<Outcome>,
-): Promise<Outcome> {
-  const { deps, p, environment } = held
-  const locked = await withDeployLock(
-    deps.store,
-    environmentKey(p.repo.fullName, environment),
-    `job:${held.jobId}`,
-    held.reason,
-    fn,
-    { signal: held.signal, ...(deps.lockTtlMs === undefined ? {} : { ttlMs: deps.lockTtlMs }) },
-  )
-  if (locked.kind === 'done') return locked.value
-  if (p.trigger === 'merge') throw new Error(`${environment} is busy: ${locked.holder.reason}`)
-  const body = formatLocked(environment, locked.holder)
-  await answerDeploy(held.github, deps, p, held.task, body, 'confused')
-  return {
-    status: 'rejected',
-    reason: 'locked',
-    summary: `${environment} held by ${locked.holder.owner}`,
-  }
-}
-
 /** The environment's target, or the DeployError saying why it cannot be used (settings missing). */
 export async function openTarget(
   targets: TargetFactory,
@@ -341,7 +298,8 @@ interface DeployRun {
   task: Task | undefined
   environment: string
   keep: number
-  checks: AcceptanceCheck[]
+  /** null: the checks of the task whose record is in the deployed tree. */
+  checks: AcceptanceCheck[] | null
   target: DeployTarget
   log: Logger
 }
@@ -386,7 +344,11 @@ async function dryRun(run: DeployRun, signal: AbortSignal): Promise<Outcome> {
   }
 }
 
-async function deployLocked(run: DeployRun, jobId: number, signal: AbortSignal): Promise<Outcome> {
+async function deployLocked(
+  run: DeployRun,
+  jobId: number,
+  signal: AbortSignal,
+): Promise<LockedWork> {
   const { github, deps, p, target, environment } = run
   const { store } = deps
   const owner = p.repo.owner
@@ -430,12 +392,13 @@ async function deployLocked(run: DeployRun, jobId: number, signal: AbortSignal):
     // 3. Upload the release beside the live one; `current` is not touched until it is complete.
     const before = await target.state(signal)
     const token = await installationToken(github, p.installationId)
-    const { releaseId, upload } = await withRelease(
+    const { releaseId, upload, checks } = await withRelease(
       deps.git,
       { repo: p.repo, branch: p.branch, sha: p.sha, auth: { token }, signal },
       async (release) => ({
         releaseId: release.id,
         upload: await target.upload(release, { signal, log: run.log }),
+        checks: run.checks ?? (await checksInTree(deps, p.repo.fullName, release.dir)).checks,
       }),
     )
     await store.updateDeployment(record.id, { releaseId })
@@ -448,7 +411,7 @@ async function deployLocked(run: DeployRun, jobId: number, signal: AbortSignal):
       )
     })
     // 5. Verify the live site; a failure switches straight back.
-    const verification = await verify(run, record, signal)
+    const verification = await verify(run, checks, record, signal)
     const failed = 'ok' in verification && !verification.ok
     const verificationRecord =
       'ok' in verification
@@ -463,12 +426,6 @@ async function deployLocked(run: DeployRun, jobId: number, signal: AbortSignal):
         verification: verificationRecord,
         error: 'acceptance checks failed',
       })
-      await status(
-        'failure',
-        back === null
-          ? 'Acceptance checks failed; nothing earlier to switch back to'
-          : `Acceptance checks failed; switched back to ${back.slice(0, 7)}`,
-      )
       await store.audit({
         actor: 'devsys',
         action: 'deploy.verification-failed',
@@ -482,49 +439,53 @@ async function deployLocked(run: DeployRun, jobId: number, signal: AbortSignal):
           record.id,
           environment,
           'The deploy failed its acceptance checks.',
+          { switchedBack: back !== null },
         )
-      await answerDeploy(
-        github,
-        deps,
-        p,
-        run.task,
-        formatDeployed({
-          environment,
-          sha: p.sha,
-          releaseId,
-          url: target.url,
-          upload,
-          verification,
-          switchedBackTo: back,
-        }),
-        'confused',
-      )
-      return {
-        status: 'rejected',
-        reason: 'verification-failed',
-        summary: `${p.sha.slice(0, 7)} failed verification in ${environment}`,
+      const report = async () => {
+        await status(
+          'failure',
+          back === null
+            ? 'Acceptance checks failed; nothing earlier to switch back to'
+            : `Acceptance checks failed; switched back to ${back.slice(0, 7)}`,
+        )
+        await answerDeploy(
+          github,
+          deps,
+          p,
+          run.task,
+          formatDeployed({
+            environment,
+            sha: p.sha,
+            releaseId,
+            url: target.url,
+            upload,
+            verification,
+            switchedBackTo: back,
+          }),
+          'confused',
+        )
       }
+      const summary = `${p.sha.slice(0, 7)} failed verification in ${environment}`
+      return { outcome: { status: 'rejected', reason: 'verification-failed', summary }, report }
     }
     await store.updateDeployment(record.id, {
       state: 'success',
       verification: verificationRecord,
       ...(target.url === null ? {} : { url: target.url }),
     })
-    await status('success', `Live in ${environment}`, target.url)
-    await inactivatePrevious(github, store, p.repo, environment, record.id, run.log)
-    await answerDeploy(
-      github,
-      deps,
-      p,
-      run.task,
-      formatDeployed({ environment, sha: p.sha, releaseId, url: target.url, upload, verification }),
-      'rocket',
-    )
-    return {
+    // The work is done: GitHub and the PR hear of it once the lock is free again.
+    const report = async () => {
+      await status('success', `Live in ${environment}`, target.url)
+      await inactivatePrevious(github, store, p.repo, environment, record.id, run.log)
+      const body = { environment, sha: p.sha, releaseId, url: target.url, upload, verification }
+      await answerDeploy(github, deps, p, run.task, formatDeployed(body), 'rocket')
+    }
+    const outcome: Outcome = {
       status: 'done',
       summary: `${p.sha.slice(0, 7)} live in ${environment}`,
       details: deployDetails(record.id, releaseId, upload),
     }
+    return { outcome, report }
   } catch (error) {
     // Always terminal: a failed deploy says why; an unexpected error is retried as a new deployment.
     const expected = isExpected(error)
@@ -540,19 +501,17 @@ async function deployLocked(run: DeployRun, jobId: number, signal: AbortSignal):
       )
     })
     if (!expected) throw error
-    await answerDeploy(
-      github,
-      deps,
-      p,
-      run.task,
-      formatDeployFailed(environment, p.sha, message),
-      'confused',
-    )
-    return {
-      status: 'rejected',
-      reason: error instanceof DeployError ? error.code : 'deploy-failed',
-      summary: message,
-    }
+    const report = () =>
+      answerDeploy(
+        github,
+        deps,
+        p,
+        run.task,
+        formatDeployFailed(environment, p.sha, message),
+        'confused',
+      )
+    const reason = error instanceof DeployError ? error.code : 'deploy-failed'
+    return { outcome: { status: 'rejected', reason, summary: message }, report }
   }
 }
 
@@ -563,12 +522,19 @@ function deployDetails(deployment: number, releaseId: string, upload: UploadResu
 /** Runs the acceptance checks against the live URL, reported as the `DevSys / acceptance` check run. */
 async function verify(
   run: DeployRun,
+  checks: AcceptanceCheck[],
   record: Deployment,
   signal: AbortSignal,
 ): Promise<AcceptanceResult | { skipped: string }> {
   const { github, p, target } = run
-  if (run.checks.length === 0)
-    return { skipped: 'no acceptance checks are known for this environment' }
+  if (checks.length === 0) {
+    return {
+      skipped:
+        run.checks === null
+          ? `${p.sha.slice(0, 7)} is no task's merge and its tree holds no task record with acceptance checks`
+          : 'the task has no acceptance checks',
+    }
+  }
   if (target.url === null) {
     return {
       skipped: `nothing serves \`${run.environment}\` (set its url in ${REPO_CONFIG_PATH}, or install PHP for the local target)`,
@@ -588,7 +554,7 @@ async function verify(
       trustedOrigins: target.trustedOrigin === undefined ? [] : [target.trustedOrigin],
       allowed: allowedHosts ?? EMPTY_ALLOW_LIST,
     }
-    const result = await runAcceptance(target.url, run.checks, { ...tuning, reach, signal })
+    const result = await runAcceptance(target.url, checks, { ...tuning, reach, signal })
     const passed = result.checks.filter((c) => c.ok).length
     await completeCheckRun(github, {
       ...where,
@@ -628,26 +594,6 @@ async function findTask(
     if (task !== undefined) return task
   }
   return undefined
-}
-
-/** The acceptance checks of the task last deployed to the environment (for merges without a task). */
-async function lastDeployedChecks(
-  deps: DeployDeps,
-  repo: string,
-  environment: string,
-): Promise<AcceptanceCheck[]> {
-  for (const d of await deps.store.listDeployments({
-    repo,
-    environment,
-    state: 'success',
-    limit: 20,
-  })) {
-    if (d.taskId === null) continue
-    const task = await deps.store.getTask({ repo: d.repo, id: d.taskId })
-    const parsed = task === undefined ? undefined : parseTaskManifest(task, deps.maxManifestBytes)
-    if (parsed?.ok === true) return parsed.manifest.acceptance
-  }
-  return []
 }
 
 /** Closes deployments a dead process left in progress, in the store and on GitHub. */
@@ -711,6 +657,8 @@ export async function startRevert(
   deployment: number,
   environment: string,
   reason: string,
+  /** Whether the environment was switched off the commit already (else its revert's deploy does). */
+  opts: { switchedBack: boolean },
 ) {
   const payload: RevertPayload = {
     installationId: p.installationId,
@@ -720,6 +668,7 @@ export async function startRevert(
     environment,
     reason,
     actor: p.actor,
+    switchedBack: opts.switchedBack,
   }
   await enqueue({ kind: 'revert', key: `revert:${p.repo.fullName}@${p.sha}`, payload })
 }
@@ -729,37 +678,4 @@ function isExpected(error: unknown): boolean {
   return (
     error instanceof DeployError || error instanceof GitError || error instanceof ReleaseFilesError
   )
-}
-
-/**
- * Tells people how a deploy went: on the `/deploy` comment's PR, or for merges on the task's
- * PR. API requests are answered through the deploy history.
- */
-export async function answerDeploy(
-  github: GitHubClient,
-  deps: Pick<DeployDeps, 'store'>,
-  p: Pick<DeployPayload, 'repo' | 'command'>,
-  task: Task | undefined | null,
-  body: string,
-  reaction: 'rocket' | 'confused' | null,
-  /** Which of DevSys's sticky comments on the PR (a revert has its own). */
-  kind = DEPLOY_COMMENT,
-): Promise<void> {
-  const pr = p.command?.pr ?? task?.code?.pullRequest?.number
-  if (pr === undefined) return
-  await upsertStickyComment(github, deps.store, {
-    owner: p.repo.owner,
-    repo: p.repo.name,
-    issue: pr,
-    kind,
-    body,
-  })
-  if (reaction !== null && p.command !== undefined) {
-    await reactToComment(github, {
-      owner: p.repo.owner,
-      repo: p.repo.name,
-      commentId: p.command.commentId,
-      content: reaction,
-    })
-  }
 }

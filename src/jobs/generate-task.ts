@@ -21,6 +21,7 @@ import { upsertPullRequest } from '../report/pull-request.js'
 import { startTests } from '../intake/start-tests.js'
 import { reactToComment } from '../report/reaction.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
+import { updateTaskIssueComment } from '../report/task-issue-comment.js'
 import type { Store, Task, TaskRef } from '../store/store.js'
 import type { JobHandler, Outcome } from './types.js'
 
@@ -219,22 +220,7 @@ async function generateTask(
       feedback: payload.feedback,
     }),
   })
-  if (
-    task.source.kind === 'issue' &&
-    task.source.issue !== undefined &&
-    task.source.repo === repo.fullName
-  ) {
-    await upsertStickyComment(github, deps.store, {
-      ...target,
-      issue: task.source.issue,
-      kind: INTAKE_COMMENT,
-      body: [
-        `### DevSys task \`${task.id}\`: pull request #${pr.number}`,
-        '',
-        `The code is on branch \`${branch}\` in ${pr.url} (${pr.draft ? 'draft until its tests pass' : 'ready for review'}).`,
-      ].join('\n'),
-    })
-  }
+  await updateTaskIssueComment(github, deps.store, target, task, { ...pr, branch })
   // 6. Test what was pushed: the check run is queued now, the tests run in their own job.
   const lastRun = await deps.store.latestTestRun(task)
   if (pushed.committed || lastRun?.headSha !== pushed.sha) {

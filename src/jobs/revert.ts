@@ -8,7 +8,8 @@ import { installationToken } from '../github/installation-token.js'
 import { formatReverted } from '../report/format-deploy.js'
 import { upsertPullRequest } from '../report/pull-request.js'
 import type { Store } from '../store/store.js'
-import { answerDeploy, type DeployRepo } from './deploy.js'
+import { answerDeploy } from '../report/answer-deploy.js'
+import type { DeployRepo } from './deploy.js'
 import type { JobHandler } from './types.js'
 
 /** Payload of a `revert` job: revert a commit that was rolled back, on the default branch. */
@@ -22,6 +23,11 @@ export interface RevertPayload {
   environment: string
   reason: string
   actor: string
+  /**
+   * false: the environment still serves the commit (nothing earlier to switch to, or later
+   * deploys are live), so the revert's own deploy takes it out. Absent in older jobs: true.
+   */
+  switchedBack?: boolean
 }
 
 export interface RevertDeps {
@@ -81,7 +87,10 @@ export function createRevertJob(deps: RevertDeps): JobHandler<RevertPayload> {
             head: branch,
             base: repo.defaultBranch,
             title: `Revert "${result.subject}"`,
-            body: `${reason}\n\nDevSys switched \`${p.environment}\` back to the previous release already. Merge this so that \`${repo.defaultBranch}\` describes what is live again; its deploy finds that release on the target and only switches.`,
+            body:
+              p.switchedBack === false
+                ? `${reason}\n\n\`${p.environment}\` still serves ${p.sha.slice(0, 7)}: there was no earlier release to switch back to (or later deploys are live). Merge this to take it out; the revert deploys like any merge.`
+                : `${reason}\n\nDevSys switched \`${p.environment}\` back to the previous release already. Merge this so that \`${repo.defaultBranch}\` describes what is live again; its deploy finds that release on the target and only switches.`,
             draft: false,
             knownNumber: null,
           })
@@ -103,15 +112,17 @@ export function createRevertJob(deps: RevertDeps): JobHandler<RevertPayload> {
         subject: `deployment:${p.deployment}`,
         details: { ...done },
       })
-      await tell(deps, github, p, formatReverted(done, p.sha))
-      return { status: 'done', summary: formatReverted(done, p.sha) }
+      const told = formatReverted(done, p.sha, repo.defaultBranch)
+      await tell(deps, github, p, told)
+      return { status: 'done', summary: told }
     },
     async onFailed(p, error) {
       const github = await deps.auth(p.installationId)
       await deps.store.updateDeployment(p.deployment, {
         revert: { kind: 'failed', message: error },
       })
-      await tell(deps, github, p, formatReverted({ kind: 'failed', message: error }, p.sha))
+      const failed = { kind: 'failed' as const, message: error }
+      await tell(deps, github, p, formatReverted(failed, p.sha, p.repo.defaultBranch))
     },
   }
 }

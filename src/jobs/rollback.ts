@@ -6,18 +6,12 @@ import { resolveEnvironment } from '../deploy/environments.js'
 import { DeployError } from '../deploy/types.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
-import { formatRolledBack } from '../report/format-deploy.js'
+import { type LockedWork, withEnvironmentLock } from '../deploy/with-environment-lock.js'
+import { answerDeploy } from '../report/answer-deploy.js'
+import { formatRollbackByRevert, formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Store } from '../store/store.js'
-import {
-  answerDeploy,
-  completeRepo,
-  type DeployRepo,
-  openTarget,
-  withEnvironmentLock,
-  type RepoName,
-  startRevert,
-} from './deploy.js'
+import { completeRepo, type DeployRepo, openTarget, type RepoName, startRevert } from './deploy.js'
 import type { JobHandler, Outcome } from './types.js'
 
 /** Payload of a `rollback` job: take a task's deploy out of an environment and revert it. */
@@ -40,6 +34,7 @@ export interface RollbackDeps {
   enqueue: Enqueue
   maxManifestBytes: number
   lockTtlMs?: number
+  lockWaitMs?: number
 }
 
 /** One rollback per task at a time; the environment's lock orders it with deploys. */
@@ -120,11 +115,15 @@ async function rollback(
     )
   }
   // Only merges are on the default branch: a /deploy of a PR head has nothing to revert there.
-  const revertBad = async () => {
+  const revertBad = async (switchedBack: boolean) => {
     if (bad.trigger !== 'merge') return
     const reason = `/rollback by @${p.actor}`
-    await startRevert(deps.enqueue, { ...p, sha: bad.commitSha }, bad.id, env.name, reason)
+    await startRevert(deps.enqueue, { ...p, sha: bad.commitSha }, bad.id, env.name, reason, {
+      switchedBack,
+    })
   }
+  const answer = (body: string, reaction: 'rocket' | 'confused') => () =>
+    answerDeploy(github, deps, p, task, body, reaction)
   const target = await openTarget(deps.targets, p.repo.fullName, env, log)
   if (target instanceof DeployError) {
     return refuse('target-unavailable', `DevSys cannot reach \`${env.name}\``, target.message)
@@ -132,8 +131,18 @@ async function rollback(
   try {
     const reason = `rollback of ${task.id} for @${p.actor}`
     return await withEnvironmentLock(
-      { github, deps, p, task, environment: env.name, jobId, reason, signal },
-      async (lockSignal) => {
+      {
+        github,
+        deps,
+        p,
+        task,
+        environment: env.name,
+        jobId,
+        reason,
+        retryWith: '/rollback',
+        signal,
+      },
+      async (lockSignal): Promise<LockedWork> => {
         // Newest first: the live deployment, then what was live before it.
         const history = await deps.store.listDeployments({
           repo: p.repo.fullName,
@@ -145,17 +154,12 @@ async function rollback(
           // Later deploys are live: switching back would drop them too. Reverting the task's
           // commit takes only its changes out, through a normal deploy of the revert.
           await deps.store.updateDeployment(bad.id, { bad: true })
-          await revertBad()
+          await revertBad(false)
           const message = `A later deploy is live in \`${env.name}\`, so DevSys did not switch back; it is reverting ${bad.commitSha.slice(0, 7)} and the revert deploys like any merge.`
-          await answerDeploy(
-            github,
-            deps,
-            p,
-            task,
-            `### Rolling back \`${task.id}\`\n\n${message}`,
-            'rocket',
-          )
-          return { status: 'done' as const, summary: 'revert queued; later deploys are live' }
+          return {
+            outcome: { status: 'done', summary: 'revert queued; later deploys are live' },
+            report: answer(`### Rolling back \`${task.id}\`\n\n${message}`, 'rocket'),
+          }
         }
         const onTarget = new Set((await target.state(lockSignal)).releases)
         const previous = history.find(
@@ -166,11 +170,33 @@ async function rollback(
             onTarget.has(d.releaseId),
         )
         if (previous?.releaseId == null || bad.releaseId === null) {
-          return refuse(
-            'no-previous-release',
-            `Nothing to roll \`${env.name}\` back to`,
-            `No earlier release of \`${env.name}\` is kept on the target. Revert the merge and let it deploy instead.`,
-          )
+          // Nothing earlier to switch to: a merge is still taken out by its revert, whose
+          // deploy brings the site to the default branch as it was before the merge.
+          const first = !history.some((d) => d.id < bad.id)
+          const text = formatRollbackByRevert({
+            environment: env.name,
+            sha: bad.commitSha,
+            defaultBranch: p.repo.defaultBranch,
+            first,
+            revertable: bad.trigger === 'merge',
+          })
+          if (bad.trigger !== 'merge') {
+            const summary = `no earlier release of ${env.name} and no merge to revert`
+            return {
+              outcome: { status: 'rejected', reason: 'no-previous-release', summary },
+              report: answer(text, 'confused'),
+            }
+          }
+          await deps.store.updateDeployment(bad.id, { bad: true })
+          await deps.store.audit({
+            actor: p.actor,
+            action: 'deploy.rollback-by-revert',
+            subject: `deployment:${bad.id}`,
+            details: { environment: env.name, first },
+          })
+          await revertBad(false)
+          const summary = `no earlier release of ${env.name}; revert of ${bad.commitSha.slice(0, 7)} queued`
+          return { outcome: { status: 'done', summary }, report: answer(text, 'rocket') }
         }
         await target.activate(previous.releaseId, lockSignal)
         await deps.store.updateDeployment(bad.id, { state: 'rolled_back', bad: true })
@@ -187,42 +213,36 @@ async function rollback(
           state: 'success',
           jobId,
         })
-        await recordOnGitHub(
-          github,
-          deps.store,
-          p,
-          env.name,
-          record.id,
-          previous.commitSha,
-          bad.githubDeploymentId,
-          target.url,
-          log,
-        )
         await deps.store.audit({
           actor: p.actor,
           action: 'deploy.rolled-back',
           subject: `deployment:${bad.id}`,
           details: { environment: env.name, to: previous.releaseId, rollback: record.id },
         })
-        await revertBad()
-        await answerDeploy(
-          github,
-          deps,
-          p,
-          task,
-          formatRolledBack({
-            environment: env.name,
-            from: { sha: bad.commitSha, releaseId: bad.releaseId },
-            to: { sha: previous.commitSha, releaseId: previous.releaseId },
-            url: target.url,
-          }),
-          'rocket',
-        )
-        return {
-          status: 'done' as const,
-          summary: `${env.name} back on ${previous.releaseId.slice(0, 7)}`,
-          details: { rollback: record.id },
+        await revertBad(true)
+        const body = formatRolledBack({
+          environment: env.name,
+          from: { sha: bad.commitSha, releaseId: bad.releaseId },
+          to: { sha: previous.commitSha, releaseId: previous.releaseId },
+          url: target.url,
+        })
+        // GitHub and the PR hear of it once the lock is free again.
+        const report = async () => {
+          await recordOnGitHub(
+            github,
+            deps.store,
+            p,
+            env.name,
+            record.id,
+            previous.commitSha,
+            bad.githubDeploymentId,
+            target.url,
+            log,
+          )
+          await answer(body, 'rocket')()
         }
+        const summary = `${env.name} back on ${previous.releaseId.slice(0, 7)}`
+        return { outcome: { status: 'done', summary, details: { rollback: record.id } }, report }
       },
     )
   } finally {

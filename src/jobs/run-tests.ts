@@ -10,6 +10,7 @@ import type { Manifest } from '../manifest/types.js'
 import { completeCheckRun, createCheckRun, markCheckRunInProgress } from '../report/check-run.js'
 import { formatTestOutcome, type TestOutcome } from '../report/format-tests.js'
 import { markReadyForReview } from '../report/pull-request.js'
+import { updateTaskIssueComment } from '../report/task-issue-comment.js'
 import { redact } from '../secrets/redact.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store, Task, TaskRef } from '../store/store.js'
@@ -275,8 +276,16 @@ async function finish(
       kind: PR_STATUS_COMMENT,
       body: view.comment,
     })
-    if (view.conclusion === 'success' && config?.draftUntilTestsPass)
-      await markReadyForReview(github, { ...target, number: pr.number })
+    if (view.conclusion === 'success' && config?.draftUntilTestsPass) {
+      const ready = await markReadyForReview(github, { ...target, number: pr.number })
+      // The task's issue said "draft until its tests pass": now it is ready.
+      if (ready && task.code !== null)
+        await updateTaskIssueComment(github, deps.store, target, task, {
+          ...pr,
+          branch: task.code.branch,
+          draft: false,
+        })
+    }
   }
   if (view.conclusion !== 'success') {
     return { status: 'rejected', reason: `tests-${view.conclusion}`, summary: view.title }

@@ -45,15 +45,20 @@ export function formatDryRun(input: {
   return lines.join('\n')
 }
 
-/** The answer when another deploy holds the environment. */
-export function formatLocked(environment: string, holder: DeployLockHolder): string {
+/** The answer when another deploy still held the environment after DevSys waited for it. */
+export function formatLocked(
+  environment: string,
+  holder: DeployLockHolder,
+  /** The command to send again: `/deploy`, `/rollback`. */
+  command = '/deploy',
+): string {
   return [
     `### \`${environment}\` is busy`,
     '',
     `Another deploy holds \`${environment}\`: ${holder.reason} (since ${holder.acquiredAt}; the lock ` +
       `expires at ${holder.expiresAt} if that deploy stops answering).`,
     '',
-    'Nothing was deployed. Comment `/deploy` again when it has finished.',
+    `DevSys waited for it, but it did not finish in time, so nothing was changed. Comment \`${command}\` again when it has finished.`,
   ].join('\n')
 }
 
@@ -134,6 +139,42 @@ export function formatRolledBack(input: {
   ].join('\n')
 }
 
+/**
+ * The answer to `/rollback` when no earlier release is kept to switch back to: the merge is
+ * reverted and the revert's deploy takes the site to the default branch as it was before it.
+ * A release deployed from a PR branch has no merge to revert: then nothing was changed.
+ */
+export function formatRollbackByRevert(input: {
+  environment: string
+  sha: string
+  defaultBranch: string
+  /** No deploy of the environment came before this one. */
+  first: boolean
+  /** The live release came from a merge (so there is a merge to revert). */
+  revertable: boolean
+}): string {
+  const env = `\`${input.environment}\``
+  const why = input.first
+    ? `${short(input.sha)} was the first deploy of ${env}, so there is no earlier release to switch back to.`
+    : `No release of ${env} earlier than ${short(input.sha)} is still kept on the target to switch back to.`
+  if (!input.revertable) {
+    return [
+      `### Nothing to roll ${env} back to`,
+      '',
+      `${why} It was deployed from a pull request's branch with \`/deploy\`, so there is no merge on \`${input.defaultBranch}\` to revert either. DevSys changed nothing.`,
+      '',
+      `To replace it, comment \`/deploy\` on the pull request whose code should be live.`,
+    ].join('\n')
+  }
+  return [
+    `### Rolling back ${env}`,
+    '',
+    why,
+    '',
+    `DevSys marked it bad and is reverting ${short(input.sha)} on \`${input.defaultBranch}\`. The revert deploys like any merge and takes ${env} to what \`${input.defaultBranch}\` held before it; until then ${env} serves ${short(input.sha)}.`,
+  ].join('\n')
+}
+
 /** What became of the revert that keeps the default branch equal to what is live. */
 export function formatReverted(
   revert:
@@ -142,12 +183,14 @@ export function formatReverted(
     | { kind: 'already-reverted'; sha: string }
     | { kind: 'failed'; message: string },
   bad: string,
+  /** The branch the revert is for (the repository's default branch). */
+  defaultBranch: string,
 ): string {
   switch (revert.kind) {
     case 'pushed':
       return `Reverted ${short(bad)} on \`${revert.branch}\` with ${short(revert.sha)}.`
     case 'pull-request':
-      return `\`${revert.branch}\` is protected, so the revert of ${short(bad)} is pull request #${revert.number}: ${revert.url}. Merge it so that the default branch describes what is live.`
+      return `\`${defaultBranch}\` is protected, so the revert of ${short(bad)} is pull request #${revert.number} (branch \`${revert.branch}\`): ${revert.url}. Merge it so that \`${defaultBranch}\` describes what is live.`
     case 'already-reverted':
       return `${short(bad)} was already reverted by ${short(revert.sha)}.`
     case 'failed':

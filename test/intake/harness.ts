@@ -82,7 +82,11 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
         enqueue,
         runner: opts.runner ?? (async () => createLocalRunner()),
         targets: opts.targets ?? targets.targetFor,
-        deployTuning: opts.deployTuning ?? { acceptance: { retries: 1, retryDelayMs: 50 } },
+        deployTuning: opts.deployTuning ?? {
+          acceptance: { retries: 1, retryDelayMs: 50 },
+          // A command waits this long for a held deploy lock before it is answered "busy".
+          lockWaitMs: 500,
+        },
         git: createGitWorkspaces({
           cacheDir: join(dataDir, 'git'),
           ...(opts.tmpDir === undefined ? {} : { tmpDir: opts.tmpDir }),

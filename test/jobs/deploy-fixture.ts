@@ -1,6 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { TASK_SPEC_PATH } from '../../src/generate/record-task.js'
+import { buildTaskSpec } from '../../src/manifest/build-task-spec.js'
+import type { Manifest } from '../../src/manifest/types.js'
 import { createRemote, git } from '../helpers/git-remote.js'
+import type nock from 'nock'
 import type { DeploymentBody } from '../helpers/github.js'
 import {
   nockCommitPulls,
@@ -8,6 +12,7 @@ import {
   nockCreateDeployment,
   nockDeploymentStatus,
   nockGetBranch,
+  nockGetCollaboratorPermission,
   nockGetContent,
   nockUpdateCheckRun,
 } from '../helpers/github.js'
@@ -111,6 +116,20 @@ export function page(text: string): Record<string, string> {
   return { 'public/index.php': `<?php echo 'Hello from DevSys: ' . '${text}';\n` }
 }
 
+/**
+ * The task record DevSys's generators commit with a task's code (`.devsys/task.yml`): a deploy
+ * of a push that is no task's merge is verified against the task whose record is in its tree.
+ */
+export function taskRecord(manifest: object = MANIFEST): Record<string, string> {
+  const spec = buildTaskSpec(manifest as Manifest, {
+    kind: 'issue',
+    repo: `${OWNER}/${REPO}`,
+    issue: 1,
+    requester: 'mona',
+  })
+  return { [TASK_SPEC_PATH]: spec }
+}
+
 /** Stores the task (from an issue, with its PR) as the generate job would have left it. */
 export async function saveTask(devsys: IntakeHarness, site: SiteRepo, manifest: object = MANIFEST) {
   await devsys.store.saveTask({
@@ -196,4 +215,29 @@ export function nockDeploy(opts: {
           completed: nockUpdateCheckRun(OWNER, REPO, opts.checkRun ?? 880).body,
         }
   return { deployment, statuses, check }
+}
+
+/**
+ * What the pr-command job asks GitHub: the repo config, the commenter's role, and (when `pr`)
+ * the PR, with its head in this repository unless `fork`, not merged unless `merged`.
+ */
+export function nockPrCommand(
+  github: () => nock.Scope,
+  opts: { head: string; fork?: boolean; merged?: boolean; config?: string | null },
+  pr = true,
+) {
+  nockGetContent(OWNER, REPO, CONFIG, null, opts.config ?? null)
+  nockGetCollaboratorPermission(OWNER, REPO, 'mona', 'write')
+  if (!pr) return
+  github()
+    .get(`/repos/${OWNER}/${REPO}/pulls/${PR}`)
+    .reply(200, {
+      number: PR,
+      merged: opts.merged ?? false,
+      head: {
+        ref: BRANCH,
+        sha: opts.head,
+        repo: { full_name: opts.fork ? `mallory/${REPO}` : `${OWNER}/${REPO}` },
+      },
+    })
 }

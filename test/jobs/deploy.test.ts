@@ -33,6 +33,7 @@ import {
   REPO,
   SiteRepo,
   saveTask,
+  taskRecord,
 } from './deploy-fixture.js'
 
 const github = useGitHubMock()
@@ -62,7 +63,8 @@ function currentRelease(environment = 'production'): string {
 
 /** Merges a version of the site and delivers the push of the merge; returns the merge commit. */
 async function mergeAndPush(text: string, deploymentId: number, statuses = 2) {
-  site.commit(BRANCH, page(text), `site ${text}`)
+  // DevSys commits the task's record with its code, as its generators do.
+  site.commit(BRANCH, { ...page(text), ...taskRecord() }, `site ${text}`)
   const sha = site.merge(BRANCH)
   const mocks = nockDeploy({ deploymentId, statuses, pulls: { sha, numbers: [PR] } })
   return { sha, mocks }
@@ -459,7 +461,13 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
         base: 'main',
         title: expect.stringMatching(/^Revert "/),
       })
-      expect((await told.body).body).toContain('pull request #9')
+      const text = (await told.body).body
+      // The protected branch is main, and the report says so (not the revert's own branch).
+      expect(text).toContain(
+        `\`main\` is protected, so the revert of ${badSha.slice(0, 7)} is pull request #9`,
+      )
+      expect(text).toContain(`(branch \`${branch}\`)`)
+      expect(text).not.toContain(`\`${branch}\` is protected`)
       expect(site.sha('main')).toBe(badSha)
       expect(site.log(branch)).toContain(`This reverts commit ${badSha}.`)
       const [record] = await devsys.store.listDeployments({ limit: 1 })

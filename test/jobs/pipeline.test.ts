@@ -77,6 +77,8 @@ describe('the whole pipeline', () => {
         .reply(200, {
           data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } },
         })
+      // The issue's comment, which said "draft until its tests pass", follows the PR.
+      const issueNow = nockUpdateIssueComment(OWNER, REPO, 1001)
 
       await devsys.deliver(
         'issues',
@@ -97,6 +99,9 @@ describe('the whole pipeline', () => {
       expect(done.output?.title).toMatch(/^\d+ passed, 0 skipped$/)
       expect((await status.body).body).toContain('DevSys tests: passed')
       expect(ready.isDone()).toBe(true)
+      const issueText = (await issueNow.body).body
+      expect(issueText).toContain('(ready for review)')
+      expect(issueText).not.toContain('draft until its tests pass')
       expect(
         await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: 'create-blog' }),
       ).toMatchObject({

@@ -14,6 +14,7 @@ import {
   nockGetCollaboratorPermission,
   nockGetContent,
   nockUpdateCheckRun,
+  nockUpdateIssueComment,
   useGitHubMock,
 } from '../helpers/github.js'
 import { examplePayload } from '../helpers/payloads.js'
@@ -57,7 +58,7 @@ const github = useGitHubMock()
 
 async function setUp(
   mode: string,
-  opts: IntakeOptions & { timeoutSeconds?: number; args?: string[] } = {},
+  opts: IntakeOptions & { timeoutSeconds?: number; args?: string[]; issue?: number } = {},
 ) {
   devsys = await startIntake({ tmpDir: tmp, maxAttempts: 2, jobs: ['run-tests'], ...opts })
   const manifest = {
@@ -75,7 +76,17 @@ async function setUp(
   await devsys.store.saveTask({
     id: TASK,
     title: 'Hello',
-    source: { kind: 'api', repo: `${OWNER}/${REPO}`, key: 'api', requester: 'mona' },
+    source:
+      opts.issue === undefined
+        ? { kind: 'api', repo: `${OWNER}/${REPO}`, key: 'api', requester: 'mona' }
+        : {
+            kind: 'issue',
+            repo: `${OWNER}/${REPO}`,
+            issue: opts.issue,
+            key: `issue:${OWNER}/${REPO}#${opts.issue}`,
+            requester: 'mona',
+            installationId: 1,
+          },
     manifestText: JSON.stringify(manifest),
     spec: 'spec',
   })
@@ -160,6 +171,29 @@ describe('run-tests job', () => {
     // No check run, no comment, no ready-for-review: GitHub heard nothing.
     expect(githubRequests()).toEqual([])
     expect(await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK })).toBeUndefined()
+  })
+
+  it('when passing tests take the PR out of draft, the task’s issue comment says it is ready for review', async () => {
+    await setUp('pass', { issue: 1 })
+    // The issue's comment from when the draft PR was opened ("draft until its tests pass").
+    await devsys.store.setCommentId(`${OWNER}/${REPO}`, 1, 'intake', 900)
+    nockCheckRun()
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockCreateIssueComment(OWNER, REPO, 5)
+    github()
+      .get(`/repos/${OWNER}/${REPO}/pulls/5`)
+      .reply(200, { number: 5, draft: true, node_id: 'PR_node5' })
+    github()
+      .post('/graphql')
+      .reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } })
+    const issue = nockUpdateIssueComment(OWNER, REPO, 900)
+
+    await devsys.deliver('check_run', rerequested())
+
+    const text = (await issue.body).body
+    expect(text).toContain(`DevSys task \`${TASK}\`: pull request #5`)
+    expect(text).toContain('(ready for review)')
+    expect(text).not.toContain('draft until its tests pass')
   })
 
   it('re-run on GitHub: queued → in progress → success, with a summary table, stored and answered by the API', async () => {

@@ -1,0 +1,48 @@
+import type { GitHubClient } from '../app-deps.js'
+import type { Store, Task } from '../store/store.js'
+import { upsertStickyComment } from './sticky-comment.js'
+
+/** The sticky comment DevSys keeps on the issue a task came from (also the intake's answer). */
+export const TASK_ISSUE_COMMENT = 'intake'
+
+/** What the task's issue says about its pull request: where the code is, and whether it is a draft. */
+export function formatTaskIssueComment(input: {
+  taskId: string
+  branch: string
+  pr: { number: number; url: string }
+  draft: boolean
+}): string {
+  return [
+    `### DevSys task \`${input.taskId}\`: pull request #${input.pr.number}`,
+    '',
+    `The code is on branch \`${input.branch}\` in ${input.pr.url} (${input.draft ? 'draft until its tests pass' : 'ready for review'}).`,
+  ].join('\n')
+}
+
+/**
+ * Writes the task's issue comment, when the task came from an issue of this repository: after
+ * the PR is opened, and again when it leaves draft, so the issue never says "draft" of a PR
+ * that is ready.
+ */
+export async function updateTaskIssueComment(
+  github: GitHubClient,
+  store: Pick<Store, 'getCommentId' | 'setCommentId'>,
+  target: { owner: string; repo: string },
+  task: Pick<Task, 'id' | 'source'>,
+  pr: { number: number; url: string; branch: string; draft: boolean },
+): Promise<void> {
+  const { source } = task
+  if (source.kind !== 'issue' || source.issue === undefined) return
+  if (source.repo !== `${target.owner}/${target.repo}`) return
+  await upsertStickyComment(github, store, {
+    ...target,
+    issue: source.issue,
+    kind: TASK_ISSUE_COMMENT,
+    body: formatTaskIssueComment({
+      taskId: task.id,
+      branch: pr.branch,
+      pr: { number: pr.number, url: pr.url },
+      draft: pr.draft,
+    }),
+  })
+}
