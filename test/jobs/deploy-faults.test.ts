@@ -22,7 +22,7 @@ import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
 import { createSshTarget } from '../../src/deploy/targets/ssh-target.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
-import { startCuttingProxy } from '../deploy/cutting-proxy.js'
+import { hostTempReleaseExists, startCuttingProxy, tempReleases } from '../deploy/cutting-proxy.js'
 import {
   type GitHubRequest,
   nockCreateIssueComment,
@@ -132,15 +132,20 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
   let knownHosts: string
   let served: PhpServe
   let proxy: Awaited<ReturnType<typeof startCuttingProxy>>
-  // Where DevSys's SSH connections go: through the proxy that cuts them, or straight to sshd.
-  const network = { port: 0 }
+  // Where DevSys's SSH connections go: through the proxy that cuts them, or straight to sshd;
+  // and the release whose upload the proxy cuts, once the host is unpacking it.
+  const network: { port: number; cutRelease?: string } = { port: 0 }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'devsys-faults-ssh-'))
     mkdirSync(join(dir, 'sshd'))
     sshd = await startSshd(join(dir, 'sshd'))
-    // Cuts a connection once DevSys has sent 1 MiB through it: a small deploy gets through.
-    proxy = await startCuttingProxy(sshd.port, 1024 * 1024)
+    // Cuts a connection once the host has made the temp folder of the release to cut, so the
+    // cut always lands mid-upload (not before the host started, not after it finished).
+    proxy = await startCuttingProxy(sshd.port, {
+      when: () =>
+        network.cutRelease !== undefined && hostTempReleaseExists(host, network.cutRelease),
+    })
     knownHosts = join(dir, 'known_hosts')
     writeFileSync(
       knownHosts,
@@ -196,7 +201,7 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
     })
     await saveTask(d, site)
 
-    // v1 goes live through the proxy (well under the cut).
+    // v1 goes live through the proxy (not the release to cut).
     const v1 = mergeVersion('v1', 701, { config: config() })
     const comment = nockCreateIssueComment(OWNER, REPO, PR)
     await d.deliver('push', pushPayload(site, v1.sha))
@@ -205,13 +210,15 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
     expect(linkedRelease(host)).toBe(v1.tree)
     expect(proxy.cuts()).toBe(0)
 
-    // v2 carries 2 MiB of incompressible text: the connection is cut after 1 MiB of it.
-    const big = randomBytes(1536 * 1024).toString('base64')
+    // v2 carries 5 MiB of incompressible text, more than an SSH channel window: the connection
+    // is cut once the host is unpacking it, with most of it still to come.
+    const big = randomBytes(4 * 1024 * 1024).toString('base64')
     const v2 = mergeVersion('v2', 702, {
       files: { 'public/big.txt': big },
       config: config(),
       verified: false,
     })
+    network.cutRelease = v2.tree
     const failed = nockUpdateIssueComment(OWNER, REPO, 1001)
     await d.deliver('push', pushPayload(site, v2.sha))
 
@@ -240,6 +247,7 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
     expect(await live(served.url)).toBe('Hello from DevSys: v1')
     // v2 never appeared as a release; only its temp folder is left, for the next deploy to clear.
     expect(existsSync(join(host, 'releases', v2.tree))).toBe(false)
+    expect(tempReleases(host)).toEqual([expect.stringMatching(new RegExp(`^\\.tmp-${v2.tree}-`))])
     await expectLockFree(d.store)
 
     // The network is back: the next merge deploys (big file and all) and goes live.
