@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { EnqueueResult, Job, NewJob, Store } from '../store/store.js'
 import { type Backoff, backoffDelay } from './backoff.js'
 import { type Claim, crashError, jobLogger, runJob, tellFailed } from './run-job.js'
 import type { JobHandler } from './types.js'
+import { leaseOwnerProbe, makeWorkerId } from './worker-identity.js'
 
 export interface QueueOptions {
   store: Store
@@ -19,8 +18,17 @@ export interface QueueOptions {
   backoff?: Partial<Backoff>
   /** How often to look for due retries and expired leases of dead workers (default 1000). */
   pollMs?: number
-  /** Identifies this process in `locked_by` (default host:pid:random). */
+  /**
+   * Identifies this process in `locked_by` (default host:pid:random, plus boot, pid namespace
+   * and start time on Linux, so that the next process can tell this one is gone).
+   */
   workerId?: string
+  /**
+   * Whether the process holding a lock is certainly gone (default: same machine and pid
+   * namespace, and /proc shows its pid gone or reused). Its jobs are recovered at once instead
+   * of when their lease expires.
+   */
+  isOwnerGone?: (lock: string) => boolean
   /** stop() waits this long for running jobs, aborts them, and waits this long again (default 10000). */
   graceMs?: number
   /** Milliseconds since the epoch; must match the store's clock (used by drain()). */
@@ -53,7 +61,8 @@ export function createQueue(opts: QueueOptions): Queue {
   const pollMs = opts.pollMs ?? 1000
   const graceMs = opts.graceMs ?? 10_000
   const now = opts.now ?? Date.now
-  const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  const workerId = opts.workerId ?? makeWorkerId()
+  const isOwnerGone = opts.isOwnerGone ?? leaseOwnerProbe()
   const handlers = new Map<string, JobHandler>()
   for (const h of opts.handlers) {
     if (handlers.has(h.kind)) throw new Error(`Two job handlers for kind "${h.kind}"`)
@@ -140,25 +149,45 @@ export function createQueue(opts: QueueOptions): Queue {
     running.add(done)
   }
 
+  // Expired leases, and leases whose process is gone (a predecessor killed with SIGKILL on this
+  // machine): those need not wait out the lease, nobody can renew it.
+  const recoverable = async (): Promise<{ job: Job; deadOwner?: string }[]> => {
+    const expired = await store.expiredJobs()
+    const found: { job: Job; deadOwner?: string }[] = expired.map((job) => ({ job }))
+    for (const job of await store.listJobs({ state: 'running' })) {
+      if (job.lockedBy === null || expired.some((e) => e.id === job.id)) continue
+      if (isOwnerGone(job.lockedBy)) found.push({ job, deadOwner: job.lockedBy })
+    }
+    return found
+  }
+
   const recoverOnce = async (): Promise<number> => {
     let changedJobs = 0
-    for (const job of await store.expiredJobs()) {
+    for (const { job, deadOwner } of await recoverable()) {
       // Our own job past its lease (event loop stalled): its renewal timer settles it.
       if (active.get(job.id)?.lock === job.lockedBy) continue
       const error = crashError(job)
       const delayMs = backoffDelay(job.attempts, backoff)
-      const after = await store.recoverJob(job.id, error, delayMs)
+      const after = await store.recoverJob(job.id, error, delayMs, deadOwner)
       if (!after) continue // another process recovered it first
       changedJobs++
       const jobLog = jobLogger(log, job)
       if (after.state === 'failed') {
-        jobLog.error({ lockedBy: job.lockedBy, attempts: job.attempts }, 'Job worker died; gave up')
+        jobLog.error(
+          { lockedBy: job.lockedBy, attempts: job.attempts, ownerGone: deadOwner !== undefined },
+          'Job worker died; gave up',
+        )
         const handler = handlers.get(after.kind)
         const signal = new AbortController().signal
         if (handler) await tellFailed(handler, after, error, { job: after, log: jobLog, signal })
       } else {
         jobLog.warn(
-          { lockedBy: job.lockedBy, attempt: job.attempts, delayMs },
+          {
+            lockedBy: job.lockedBy,
+            attempt: job.attempts,
+            delayMs,
+            ownerGone: deadOwner !== undefined,
+          },
           'Job worker died; requeued',
         )
         later(delayMs, wake)

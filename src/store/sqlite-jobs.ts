@@ -107,13 +107,14 @@ export class SqliteJobs {
       expired: db.prepare(
         `SELECT * FROM jobs WHERE state = 'running' AND locked_until < ? ORDER BY id`,
       ),
-      // The WHERE re-checks expiry, so of two processes recovering the same job only one wins.
+      // The WHERE re-checks expiry (or that the dead owner still holds it), so of two processes
+      // recovering the same job only one wins.
       recover: db.prepare(`UPDATE jobs SET
           state = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,
           run_at = CASE WHEN attempts < max_attempts THEN @runAt ELSE run_at END,
           locked_by = CASE WHEN attempts < max_attempts THEN NULL ELSE locked_by END,
           locked_until = NULL, last_error = @error, updated_at = @now
-        WHERE id = @id AND state = 'running' AND locked_until < @now
+        WHERE id = @id AND state = 'running' AND (locked_until < @now OR locked_by = @owner)
         RETURNING *`),
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       list: db.prepare(`SELECT * FROM jobs
@@ -237,10 +238,11 @@ export class SqliteJobs {
     return this.s.expired.all(iso(this.now())).map(toJob)
   }
 
-  recover(id: number, error: string, delayMs: number): Job | undefined {
+  recover(id: number, error: string, delayMs: number, deadOwner?: string): Job | undefined {
     const now = this.now()
     const row = this.s.recover.get({
       id,
+      owner: deadOwner ?? null,
       error: clip(error),
       runAt: iso(now + delayMs),
       now: iso(now),

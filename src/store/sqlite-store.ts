@@ -148,8 +148,13 @@ export class SqliteStore implements Store {
     return this.jobs.expired()
   }
 
-  async recoverJob(jobId: number, error: string, delayMs: number): Promise<Job | undefined> {
-    return this.jobs.recover(jobId, error, delayMs)
+  async recoverJob(
+    jobId: number,
+    error: string,
+    delayMs: number,
+    deadOwner?: string,
+  ): Promise<Job | undefined> {
+    return this.jobs.recover(jobId, error, delayMs, deadOwner)
   }
 
   async getJob(jobId: number): Promise<Job | undefined> {

@@ -267,8 +267,17 @@ export interface Store {
   failJob(jobId: number, workerId: string, error: string): Promise<boolean>
   /** Running jobs whose lease expired (their worker died): returned so the queue can retry or fail them. */
   expiredJobs(): Promise<Job[]>
-  /** Requeues or fails one expired job; returns the job as it now is, or undefined if another worker took it. */
-  recoverJob(jobId: number, error: string, delayMs: number): Promise<Job | undefined>
+  /**
+   * Requeues or fails one running job whose lease expired or, with `deadOwner`, which that lock
+   * (a worker known to be gone) still holds; returns the job as it now is, or undefined if
+   * another worker took it.
+   */
+  recoverJob(
+    jobId: number,
+    error: string,
+    delayMs: number,
+    deadOwner?: string,
+  ): Promise<Job | undefined>
   getJob(jobId: number): Promise<Job | undefined>
   listJobs(filter?: { state?: JobState; kind?: string }): Promise<Job[]>
   hasDelivery(id: string): Promise<boolean>

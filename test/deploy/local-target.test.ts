@@ -9,6 +9,7 @@ import {
   rm,
   stat,
   symlink,
+  utimes,
   writeFile,
 } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -117,7 +118,10 @@ describe('local target', () => {
       const r = await release(n, { 'a.txt': `v${n}` })
       await upload(target, r)
       ids.push(r.id)
-      await new Promise((r) => setTimeout(r, 5))
+      // Age is the marker's time: set it a minute apart rather than rely on a short sleep
+      // outlasting the file system's timestamp granularity.
+      const at = Date.now() / 1000 - (10 - n) * 60
+      await utimes(join(root(), 'releases', r.id, RELEASE_MARKER), at, at)
     }
     await target.activate(ids[1] ?? '')
     await mkdir(join(root(), 'releases', '.tmp-leftover'))

@@ -25,11 +25,9 @@ afterEach(async () => {
 })
 
 /** Starts the worker process and resolves with the job id once its handler is running. */
-function startWorker(maxAttempts: number): Promise<{ jobId: number; pid: number }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture, tmp.dir, String(maxAttempts)], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+function startWorker(maxAttempts: number, leaseMs = 300): Promise<{ jobId: number; pid: number }> {
+  const args = ['--import', 'tsx', fixture, tmp.dir, String(maxAttempts), String(leaseMs)]
+  const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
   child = proc
   return new Promise((resolve, reject) => {
     let out = ''
@@ -139,4 +137,68 @@ describe('a worker process killed with SIGKILL mid-job', () => {
     expect(await queue.recover()).toBe(0)
     expect(failures).toHaveLength(1)
   })
+})
+
+describe('a restart on the same DATA_DIR after SIGKILL', () => {
+  const LEASE_MS = 30_000 // DevSys's default JOB_LEASE_MS
+
+  it("retries its dead predecessor's job within seconds, not after the 30 s lease", async () => {
+    const { jobId, pid } = await startWorker(3, LEASE_MS)
+    expect(await killHard(child)).toBe('SIGKILL')
+    const killedAt = Date.now()
+
+    store = openSqliteStore({ dataDir: tmp.dir })
+    const orphan = await store.getJob(jobId)
+    expect(orphan).toMatchObject({ state: 'running', attempts: 1 })
+    // The lease still has almost all of its 30 s to run.
+    expect(Date.parse(orphan?.lockedUntil ?? '') - killedAt).toBeGreaterThan(LEASE_MS - 5_000)
+
+    const { handler, runs } = recordingHandler()
+    queue = createQueue({ store, handlers: [handler], log: silentLog, leaseMs: LEASE_MS })
+    queue.start()
+    await queue.drain()
+    const elapsed = Date.now() - killedAt
+
+    expect(runs).toEqual([{ attempts: 2, payload: { task: 'crash' } }])
+    expect(elapsed).toBeLessThan(5_000)
+    const after = await store.getJob(jobId)
+    expect(after).toMatchObject({
+      state: 'done',
+      attempts: 2,
+      lastError:
+        'the DevSys process running this job stopped (crash or kill) during attempt 1 of 3',
+    })
+    // Run by this process, not by the dead one.
+    expect(after?.lockedBy).toContain(`:${process.pid}:`)
+    expect(after?.lockedBy).not.toContain(`:${pid}:`)
+  }, 20_000)
+
+  it("leaves a live worker's lease alone, and takes the job over as soon as that worker dies", async () => {
+    const { jobId, pid } = await startWorker(3, LEASE_MS)
+    store = openSqliteStore({ dataDir: tmp.dir })
+    const { handler, runs } = recordingHandler()
+    queue = createQueue({
+      store,
+      handlers: [handler],
+      log: silentLog,
+      leaseMs: LEASE_MS,
+      pollMs: 50,
+    })
+    queue.start()
+
+    // Twenty polls and an explicit pass: the other process is alive, so its job stays its own.
+    await new Promise((r) => setTimeout(r, 1_000))
+    expect(await queue.recover()).toBe(0)
+    expect(runs).toEqual([])
+    const held = await store.getJob(jobId)
+    expect(held).toMatchObject({ state: 'running', attempts: 1, lastError: null })
+    expect(held?.lockedBy).toContain(`:${pid}:`)
+
+    expect(await killHard(child)).toBe('SIGKILL')
+    const killedAt = Date.now()
+    await queue.drain()
+    expect(Date.now() - killedAt).toBeLessThan(5_000)
+    expect(runs).toEqual([{ attempts: 2, payload: { task: 'crash' } }])
+    expect(await store.getJob(jobId)).toMatchObject({ state: 'done', attempts: 2 })
+  }, 20_000)
 })

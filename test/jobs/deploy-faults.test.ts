@@ -22,7 +22,7 @@ import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
 import { createSshTarget } from '../../src/deploy/targets/ssh-target.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
-import { startCuttingProxy } from '../deploy/cutting-proxy.js'
+import { hostTempReleaseExists, startCuttingProxy, tempReleases } from '../deploy/cutting-proxy.js'
 import {
   type GitHubRequest,
   nockCreateIssueComment,
@@ -59,6 +59,10 @@ const hasDocker = await requireDocker('the php target asks a real Docker engine 
 const canMount = canMountTmpfs('disk full is a real 1 MiB tmpfs under the local target')
 
 const ENV_KEY = `${OWNER}/${REPO}:production`
+// The two end-to-end tests below run whole deploys through real processes: about 20 s on an
+// idle machine, several times that on a loaded CI runner. They check what happened, not how
+// fast, so their budget is generous rather than the suite's 30 s.
+const E2E_TIMEOUT_MS = 150_000
 let site: SiteRepo
 let devsys: IntakeHarness | undefined
 
@@ -132,15 +136,20 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
   let knownHosts: string
   let served: PhpServe
   let proxy: Awaited<ReturnType<typeof startCuttingProxy>>
-  // Where DevSys's SSH connections go: through the proxy that cuts them, or straight to sshd.
-  const network = { port: 0 }
+  // Where DevSys's SSH connections go: through the proxy that cuts them, or straight to sshd;
+  // and the release whose upload the proxy cuts, once the host is unpacking it.
+  const network: { port: number; cutRelease?: string } = { port: 0 }
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'devsys-faults-ssh-'))
     mkdirSync(join(dir, 'sshd'))
     sshd = await startSshd(join(dir, 'sshd'))
-    // Cuts a connection once DevSys has sent 1 MiB through it: a small deploy gets through.
-    proxy = await startCuttingProxy(sshd.port, 1024 * 1024)
+    // Cuts a connection once the host has made the temp folder of the release to cut, so the
+    // cut always lands mid-upload (not before the host started, not after it finished).
+    proxy = await startCuttingProxy(sshd.port, {
+      when: () =>
+        network.cutRelease !== undefined && hostTempReleaseExists(host, network.cutRelease),
+    })
     knownHosts = join(dir, 'known_hosts')
     writeFileSync(
       knownHosts,
@@ -171,91 +180,98 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
       '',
     ].join('\n')
 
-  it('fails the deploy (status failure, record failure), keeps v1 live and the lock free; the next deploy succeeds', async () => {
-    network.port = proxy.port
-    const d = await start({
-      // The repo config's url is this machine's loopback: only the server's allow-list admits it.
-      env: { ACCEPTANCE_ALLOWED_HOSTS: '127.0.0.1' },
-      // DevSys's ssh target built from the environment's settings, with the test's key.
-      targets: async ({ repo, environment, config: env }, log) => {
-        if (env.ssh === undefined) throw new Error('the test config has no ssh settings')
-        const placed = resolveDeployRoot(hostBase, repo, environment, env.ssh.path)
-        if (!placed.ok) throw new Error(placed.message)
-        return createSshTarget({
-          host: env.ssh.host,
-          port: network.port,
-          username: env.ssh.user,
-          privateKeyPath: sshd.privateKeyPath,
-          knownHostsPath: knownHosts,
-          root: placed.root,
-          shared: env.shared,
-          log,
-          ...(env.url === undefined ? {} : { url: env.url }),
-        })
-      },
-    })
-    await saveTask(d, site)
+  it(
+    'fails the deploy (status failure, record failure), keeps v1 live and the lock free; the next deploy succeeds',
+    async () => {
+      network.port = proxy.port
+      const d = await start({
+        // The repo config's url is this machine's loopback: only the server's allow-list admits it.
+        env: { ACCEPTANCE_ALLOWED_HOSTS: '127.0.0.1' },
+        // DevSys's ssh target built from the environment's settings, with the test's key.
+        targets: async ({ repo, environment, config: env }, log) => {
+          if (env.ssh === undefined) throw new Error('the test config has no ssh settings')
+          const placed = resolveDeployRoot(hostBase, repo, environment, env.ssh.path)
+          if (!placed.ok) throw new Error(placed.message)
+          return createSshTarget({
+            host: env.ssh.host,
+            port: network.port,
+            username: env.ssh.user,
+            privateKeyPath: sshd.privateKeyPath,
+            knownHostsPath: knownHosts,
+            root: placed.root,
+            shared: env.shared,
+            log,
+            ...(env.url === undefined ? {} : { url: env.url }),
+          })
+        },
+      })
+      await saveTask(d, site)
 
-    // v1 goes live through the proxy (well under the cut).
-    const v1 = mergeVersion('v1', 701, { config: config() })
-    const comment = nockCreateIssueComment(OWNER, REPO, PR)
-    await d.deliver('push', pushPayload(site, v1.sha))
-    expect(await v1.mocks.statuses[1]).toMatchObject({ state: 'success' })
-    expect(await comment.body).toBeDefined()
-    expect(linkedRelease(host)).toBe(v1.tree)
-    expect(proxy.cuts()).toBe(0)
+      // v1 goes live through the proxy (not the release to cut).
+      const v1 = mergeVersion('v1', 701, { config: config() })
+      const comment = nockCreateIssueComment(OWNER, REPO, PR)
+      await d.deliver('push', pushPayload(site, v1.sha))
+      expect(await v1.mocks.statuses[1]).toMatchObject({ state: 'success' })
+      expect(await comment.body).toBeDefined()
+      expect(linkedRelease(host)).toBe(v1.tree)
+      expect(proxy.cuts()).toBe(0)
 
-    // v2 carries 2 MiB of incompressible text: the connection is cut after 1 MiB of it.
-    const big = randomBytes(1536 * 1024).toString('base64')
-    const v2 = mergeVersion('v2', 702, {
-      files: { 'public/big.txt': big },
-      config: config(),
-      verified: false,
-    })
-    const failed = nockUpdateIssueComment(OWNER, REPO, 1001)
-    await d.deliver('push', pushPayload(site, v2.sha))
+      // v2 carries 4 MiB of incompressible text, twice an SSH channel window: the connection
+      // is cut once the host is unpacking it, with most of it still to come.
+      const big = randomBytes(3 * 1024 * 1024).toString('base64')
+      const v2 = mergeVersion('v2', 702, {
+        files: { 'public/big.txt': big },
+        config: config(),
+        verified: false,
+      })
+      network.cutRelease = v2.tree
+      const failed = nockUpdateIssueComment(OWNER, REPO, 1001)
+      await d.deliver('push', pushPayload(site, v2.sha))
 
-    expect(proxy.cuts()).toBe(1)
-    expect(await v2.mocks.statuses[0]).toMatchObject({ state: 'in_progress' })
-    const status = await v2.mocks.statuses[1]
-    expect(status).toMatchObject({ state: 'failure' })
-    expect(status?.description).toMatch(/^The SSH connection to .*127\.0\.0\.1:.* failed/)
-    expect((await failed.body).body).toContain('The SSH connection to')
-    expect(await newestRecord(d.store)).toMatchObject({
-      commitSha: v2.sha,
-      githubDeploymentId: 702,
-      state: 'failure',
-      error: expect.stringMatching(/SSH connection .* failed/),
-      finishedAt: expect.any(String),
-    })
-    expect((await lastDeployJob(d.store))?.outcome).toMatchObject({
-      status: 'rejected',
-      reason: 'upload-failed',
-    })
-    // The host still serves v1, complete: the link on disk, its marker, and over HTTP.
-    expect(linkedRelease(host)).toBe(v1.tree)
-    const marker = readFileSync(join(host, 'current', RELEASE_MARKER), 'utf8')
-    expect(marker).toContain('public/index.php')
-    expect(marker).not.toContain('big.txt')
-    expect(await live(served.url)).toBe('Hello from DevSys: v1')
-    // v2 never appeared as a release; only its temp folder is left, for the next deploy to clear.
-    expect(existsSync(join(host, 'releases', v2.tree))).toBe(false)
-    await expectLockFree(d.store)
+      expect(proxy.cuts()).toBe(1)
+      expect(await v2.mocks.statuses[0]).toMatchObject({ state: 'in_progress' })
+      const status = await v2.mocks.statuses[1]
+      expect(status).toMatchObject({ state: 'failure' })
+      expect(status?.description).toMatch(/^The SSH connection to .*127\.0\.0\.1:.* failed/)
+      expect((await failed.body).body).toContain('The SSH connection to')
+      expect(await newestRecord(d.store)).toMatchObject({
+        commitSha: v2.sha,
+        githubDeploymentId: 702,
+        state: 'failure',
+        error: expect.stringMatching(/SSH connection .* failed/),
+        finishedAt: expect.any(String),
+      })
+      expect((await lastDeployJob(d.store))?.outcome).toMatchObject({
+        status: 'rejected',
+        reason: 'upload-failed',
+      })
+      // The host still serves v1, complete: the link on disk, its marker, and over HTTP.
+      expect(linkedRelease(host)).toBe(v1.tree)
+      const marker = readFileSync(join(host, 'current', RELEASE_MARKER), 'utf8')
+      expect(marker).toContain('public/index.php')
+      expect(marker).not.toContain('big.txt')
+      expect(await live(served.url)).toBe('Hello from DevSys: v1')
+      // v2 never appeared as a release; only its temp folder is left, for the next deploy to clear.
+      expect(existsSync(join(host, 'releases', v2.tree))).toBe(false)
+      expect(tempReleases(host)).toEqual([expect.stringMatching(new RegExp(`^\\.tmp-${v2.tree}-`))])
+      await expectLockFree(d.store)
 
-    // The network is back: the next merge deploys (big file and all) and goes live.
-    network.port = sshd.port
-    const v3 = mergeVersion('v3', 703, { config: config() })
-    const inactive = nockDeploymentStatus(OWNER, REPO, 701).body
-    nockUpdateIssueComment(OWNER, REPO, 1001)
-    await d.deliver('push', pushPayload(site, v3.sha))
-    expect(await v3.mocks.statuses[1]).toMatchObject({ state: 'success' })
-    expect(await inactive).toMatchObject({ state: 'inactive' })
-    expect(linkedRelease(host)).toBe(v3.tree)
-    expect(await live(served.url)).toBe('Hello from DevSys: v3')
-    expect(readFileSync(join(host, 'current/public/big.txt'), 'utf8')).toBe(big)
-    expect(readdirSync(join(host, 'releases')).filter((n) => n.startsWith('.tmp-'))).toEqual([])
-    await expectLockFree(d.store)
-  })
+      // The network is back: the next merge deploys (big file and all) and goes live.
+      network.port = sshd.port
+      const v3 = mergeVersion('v3', 703, { config: config() })
+      const inactive = nockDeploymentStatus(OWNER, REPO, 701).body
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      await d.deliver('push', pushPayload(site, v3.sha))
+      expect(await v3.mocks.statuses[1]).toMatchObject({ state: 'success' })
+      expect(await inactive).toMatchObject({ state: 'inactive' })
+      expect(linkedRelease(host)).toBe(v3.tree)
+      expect(await live(served.url)).toBe('Hello from DevSys: v3')
+      expect(readFileSync(join(host, 'current/public/big.txt'), 'utf8')).toBe(big)
+      expect(readdirSync(join(host, 'releases')).filter((n) => n.startsWith('.tmp-'))).toEqual([])
+      await expectLockFree(d.store)
+    },
+    E2E_TIMEOUT_MS,
+  )
 })
 
 describe.skipIf(!hasDocker)('fault: the php target container is gone', () => {
@@ -405,7 +421,8 @@ describe.skipIf(!hasPhp)('fault: DevSys crashes between upload and switch', () =
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString()
     })
-    const guard = setTimeout(() => proc.kill('SIGKILL'), 25_000)
+    // Only against a child that hangs: it must not cut a slow (loaded) child short.
+    const guard = setTimeout(() => proc.kill('SIGKILL'), E2E_TIMEOUT_MS - 10_000)
     return new Promise<{ signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
       (resolve) => {
         proc.once('exit', (_code, signal) => {
@@ -416,118 +433,126 @@ describe.skipIf(!hasPhp)('fault: DevSys crashes between upload and switch', () =
     )
   }
 
-  it('the next DevSys process closes the dead attempt (record and status error) and deploys; current never pointed at an incomplete release', async () => {
-    const root = localDeployRoot(dataDir, `${OWNER}/${REPO}`, 'production')
+  it(
+    'the next DevSys process closes the dead attempt (record and status error) and deploys; current never pointed at an incomplete release',
+    async () => {
+      const root = localDeployRoot(dataDir, `${OWNER}/${REPO}`, 'production')
 
-    // 1. A DevSys process deploys v1, then stops.
-    let d = await start({ dataDir })
-    await saveTask(d, site)
-    const v1 = mergeVersion('v1', 501)
-    nockCreateIssueComment(OWNER, REPO, PR)
-    await d.deliver('push', pushPayload(site, v1.sha))
-    expect(await v1.mocks.statuses[1]).toMatchObject({ state: 'success' })
-    await d.close()
-    devsys = undefined
+      // 1. A DevSys process deploys v1, then stops.
+      let d = await start({ dataDir })
+      await saveTask(d, site)
+      const v1 = mergeVersion('v1', 501)
+      nockCreateIssueComment(OWNER, REPO, PR)
+      await d.deliver('push', pushPayload(site, v1.sha))
+      expect(await v1.mocks.statuses[1]).toMatchObject({ state: 'success' })
+      await d.close()
+      devsys = undefined
 
-    // 2. Another DevSys process receives the push of v2 and is killed between upload and switch.
-    site.commit(BRANCH, page('v2'), 'site v2')
-    const v2sha = site.merge(BRANCH)
-    const v2tree = site.sha(`${v2sha}^{tree}`)
-    const crash = await runCrashingDevSys({
-      payload: pushPayload(site, v2sha),
-      sha: v2sha,
-      deploymentId: 502,
-    })
-    const line = /^crashing (.*)$/m.exec(crash.stdout)?.[1]
-    if (line === undefined) {
-      throw new Error(
-        `the DevSys process did not reach the switch:\n${crash.stdout}${crash.stderr}`,
-      )
-    }
-    expect(crash.signal).toBe('SIGKILL')
-    const atCrash = JSON.parse(line) as {
-      releaseId: string
-      state: { current: string | null; releases: string[] }
-      github: string
-      requests: GitHubRequest[]
-    }
-    // The kill came with v2 uploaded complete and v1 still live.
-    expect(atCrash.releaseId).toBe(v2tree)
-    expect(atCrash.state).toEqual({ current: v1.tree, releases: [v2tree, v1.tree] })
-    // Everything the dead process sent GitHub was mocked and valid per GitHub's description.
-    expect(atCrash.github).toBe('clean')
-    expect(
-      atCrash.requests
-        .filter((r) => r.path.includes('/deployments'))
-        .map((r) => [r.method, r.path, (r.body as { state?: string }).state]),
-    ).toEqual([
-      ['POST', `/repos/${OWNER}/${REPO}/deployments`, undefined],
-      ['POST', `/repos/${OWNER}/${REPO}/deployments/502/statuses`, 'in_progress'],
-    ])
-
-    // 3. What the crash left: v1 live and complete, v2 complete beside it, the record open.
-    expect(linkedRelease(root)).toBe(v1.tree)
-    const marker = (id: string) =>
-      JSON.parse(readFileSync(join(root, 'releases', id, RELEASE_MARKER), 'utf8')) as {
-        id: string
+      // 2. Another DevSys process receives the push of v2 and is killed between upload and switch.
+      site.commit(BRANCH, page('v2'), 'site v2')
+      const v2sha = site.merge(BRANCH)
+      const v2tree = site.sha(`${v2sha}^{tree}`)
+      const crash = await runCrashingDevSys({
+        payload: pushPayload(site, v2sha),
+        sha: v2sha,
+        deploymentId: 502,
+      })
+      const line = /^crashing (.*)$/m.exec(crash.stdout)?.[1]
+      if (line === undefined) {
+        throw new Error(
+          `the DevSys process did not reach the switch:\n${crash.stdout}${crash.stderr}`,
+        )
       }
-    expect(marker(v1.tree).id).toBe(v1.tree)
-    expect(marker(v2tree).id).toBe(v2tree)
-    const store = openSqliteStore({ dataDir })
-    const dead = await newestRecord(store)
-    const job = await store.getJob(dead?.jobId ?? 0)
-    expect(dead).toMatchObject({ commitSha: v2sha, state: 'in_progress', githubDeploymentId: 502 })
-    expect(job).toMatchObject({ kind: 'deploy', state: 'running', attempts: 1 })
-    // The dead attempt still holds the lock (ttl 0: a probe that won would not keep it).
-    expect(await store.acquireDeployLock(ENV_KEY, 'probe', 'fault test', 0)).toMatchObject({
-      acquired: false,
-      holder: { owner: `job:${job?.id}` },
-    })
-    await store.close()
+      expect(crash.signal).toBe('SIGKILL')
+      const atCrash = JSON.parse(line) as {
+        releaseId: string
+        state: { current: string | null; releases: string[] }
+        github: string
+        requests: GitHubRequest[]
+      }
+      // The kill came with v2 uploaded complete and v1 still live.
+      expect(atCrash.releaseId).toBe(v2tree)
+      expect(atCrash.state).toEqual({ current: v1.tree, releases: [v2tree, v1.tree] })
+      // Everything the dead process sent GitHub was mocked and valid per GitHub's description.
+      expect(atCrash.github).toBe('clean')
+      expect(
+        atCrash.requests
+          .filter((r) => r.path.includes('/deployments'))
+          .map((r) => [r.method, r.path, (r.body as { state?: string }).state]),
+      ).toEqual([
+        ['POST', `/repos/${OWNER}/${REPO}/deployments`, undefined],
+        ['POST', `/repos/${OWNER}/${REPO}/deployments/502/statuses`, 'in_progress'],
+      ])
 
-    // 4. DevSys starts again on the same DATA_DIR: the expired job is retried.
-    const closed = nockDeploymentStatus(OWNER, REPO, 502).body
-    const redeploy = nockDeploy({
-      deploymentId: 503,
-      statuses: 2,
-      pulls: { sha: v2sha, numbers: [PR] },
-    })
-    const inactive = nockDeploymentStatus(OWNER, REPO, 501).body
-    nockUpdateIssueComment(OWNER, REPO, 1001)
-    d = await start({ dataDir })
-    await d.queue.drain()
+      // 3. What the crash left: v1 live and complete, v2 complete beside it, the record open.
+      expect(linkedRelease(root)).toBe(v1.tree)
+      const marker = (id: string) =>
+        JSON.parse(readFileSync(join(root, 'releases', id, RELEASE_MARKER), 'utf8')) as {
+          id: string
+        }
+      expect(marker(v1.tree).id).toBe(v1.tree)
+      expect(marker(v2tree).id).toBe(v2tree)
+      const store = openSqliteStore({ dataDir })
+      const dead = await newestRecord(store)
+      const job = await store.getJob(dead?.jobId ?? 0)
+      expect(dead).toMatchObject({
+        commitSha: v2sha,
+        state: 'in_progress',
+        githubDeploymentId: 502,
+      })
+      expect(job).toMatchObject({ kind: 'deploy', state: 'running', attempts: 1 })
+      // The dead attempt still holds the lock (ttl 0: a probe that won would not keep it).
+      expect(await store.acquireDeployLock(ENV_KEY, 'probe', 'fault test', 0)).toMatchObject({
+        acquired: false,
+        holder: { owner: `job:${job?.id}` },
+      })
+      await store.close()
 
-    expect(await closed).toMatchObject({
-      state: 'error',
-      description: expect.stringContaining('DevSys stopped during this deploy'),
-    })
-    expect(await d.store.getDeployment(dead?.id ?? 0)).toMatchObject({
-      state: 'error',
-      error: expect.stringContaining('its process ended'),
-      finishedAt: expect.any(String),
-    })
-    expect(await redeploy.statuses[0]).toMatchObject({ state: 'in_progress' })
-    const success = await redeploy.statuses[1]
-    expect(success).toMatchObject({ state: 'success' })
-    expect(await redeploy.check?.completed).toMatchObject({ conclusion: 'success' })
-    expect(await inactive).toMatchObject({ state: 'inactive' })
-    expect(await newestRecord(d.store)).toMatchObject({
-      commitSha: v2sha,
-      githubDeploymentId: 503,
-      state: 'success',
-      jobId: job?.id,
-    })
-    expect(await d.store.getJob(job?.id ?? 0)).toMatchObject({
-      state: 'done',
-      attempts: 2,
-      lastError: expect.stringContaining('stopped (crash or kill) during attempt 1'),
-      // The upload the dead process finished is reused: the retry only switches.
-      outcome: { details: { alreadyThere: true, sent: 0 } },
-    })
-    expect(linkedRelease(root)).toBe(v2tree)
-    expect(await live(success?.environment_url as string)).toBe('Hello from DevSys: v2')
-    await expectLockFree(d.store)
-  })
+      // 4. DevSys starts again on the same DATA_DIR: the expired job is retried.
+      const closed = nockDeploymentStatus(OWNER, REPO, 502).body
+      const redeploy = nockDeploy({
+        deploymentId: 503,
+        statuses: 2,
+        pulls: { sha: v2sha, numbers: [PR] },
+      })
+      const inactive = nockDeploymentStatus(OWNER, REPO, 501).body
+      nockUpdateIssueComment(OWNER, REPO, 1001)
+      d = await start({ dataDir })
+      await d.queue.drain()
+
+      expect(await closed).toMatchObject({
+        state: 'error',
+        description: expect.stringContaining('DevSys stopped during this deploy'),
+      })
+      expect(await d.store.getDeployment(dead?.id ?? 0)).toMatchObject({
+        state: 'error',
+        error: expect.stringContaining('its process ended'),
+        finishedAt: expect.any(String),
+      })
+      expect(await redeploy.statuses[0]).toMatchObject({ state: 'in_progress' })
+      const success = await redeploy.statuses[1]
+      expect(success).toMatchObject({ state: 'success' })
+      expect(await redeploy.check?.completed).toMatchObject({ conclusion: 'success' })
+      expect(await inactive).toMatchObject({ state: 'inactive' })
+      expect(await newestRecord(d.store)).toMatchObject({
+        commitSha: v2sha,
+        githubDeploymentId: 503,
+        state: 'success',
+        jobId: job?.id,
+      })
+      expect(await d.store.getJob(job?.id ?? 0)).toMatchObject({
+        state: 'done',
+        attempts: 2,
+        lastError: expect.stringContaining('stopped (crash or kill) during attempt 1'),
+        // The upload the dead process finished is reused: the retry only switches.
+        outcome: { details: { alreadyThere: true, sent: 0 } },
+      })
+      expect(linkedRelease(root)).toBe(v2tree)
+      expect(await live(success?.environment_url as string)).toBe('Hello from DevSys: v2')
+      await expectLockFree(d.store)
+    },
+    E2E_TIMEOUT_MS,
+  )
 })
 
 /**
