@@ -148,6 +148,7 @@ async function runSandboxed(
     maxOutputBytes: request.maxOutputBytes,
     signal: request.signal,
     fd3MaxBytes: limit + 32,
+    sandboxed: true,
   })
   if (run.aborted) throw aborted()
   const handback = run.fd3 ?? Buffer.alloc(0)

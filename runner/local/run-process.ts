@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { OutputTail } from '../output-tail.js'
+import { killSandbox } from '../sandbox/kill-sandbox.js'
 import type { CapturedOutput } from '../types.js'
 
 export interface RunProcessOptions {
@@ -18,6 +19,11 @@ export interface RunProcessOptions {
    * closed after that): how a sandboxed run hands back its report without a shared folder.
    */
   fd3MaxBytes?: number
+  /**
+   * The command is bubblewrap (runner/sandbox): stopping it freezes it and kills the sandbox
+   * outright (killSandbox), since its pid 1 lives in a session of its own.
+   */
+  sandboxed?: boolean
 }
 
 export interface ProcessRun {
@@ -67,7 +73,12 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessRun> {
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
-    stopping ??= child.pid === undefined ? Promise.resolve() : endGroup(child.pid, opts.killGraceMs)
+    stopping ??=
+      child.pid === undefined
+        ? Promise.resolve()
+        : opts.sandboxed
+          ? killSandbox(child.pid).then(() => endGroup(child.pid ?? 0, opts.killGraceMs))
+          : endGroup(child.pid, opts.killGraceMs)
     return stopping
   }
   let timedOut = false

@@ -34,6 +34,7 @@ async function tryOnce(settings: SandboxSettings): Promise<SandboxProbe> {
     killGraceMs: 1000,
     maxOutputBytes: 4096,
     signal: new AbortController().signal,
+    sandboxed: true,
   })
   if (run.exitCode === 0) return { ok: true }
   const why =

@@ -6,6 +6,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { SANDBOX_PATH, sandboxArgv } from '../../runner/sandbox/bwrap.js'
+import { killSandbox } from '../../runner/sandbox/kill-sandbox.js'
 import { probeSandbox } from '../../runner/sandbox/probe-sandbox.js'
 import { DEFAULT_SANDBOX, type SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 
@@ -132,7 +133,7 @@ export async function servePhp(root: string, opts: ServePhpOptions = {}): Promis
   })
   const spawnError = new Promise<Error>((done) => child.once('error', done))
   const stop = async () => {
-    await stopChild(child)
+    await stopChild(child, sandbox.enabled)
     await rm(dir, { recursive: true, force: true })
   }
   const url = `http://${host}:${port}`
@@ -224,13 +225,14 @@ function ping(url: string, nonce: string): Promise<boolean> {
  * when php's end of the stderr pipe is closed too, means its listening socket is closed as
  * well, so a request after stop() is refused rather than reset.
  */
-function stopChild(child: ChildProcess): Promise<void> {
+function stopChild(child: ChildProcess, sandboxed: boolean): Promise<void> {
   const closed = new Promise<void>((done) => {
     if (child.stderr === null || child.stderr.closed) done()
     else child.once('close', () => done())
   })
   if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-    child.kill('SIGTERM')
+    if (sandboxed) void killSandbox(child.pid)
+    else child.kill('SIGTERM')
   }
   // Bounded: a php that escaped the pipe must not hang DevSys's shutdown.
   return Promise.race([closed, new Promise<void>((done) => setTimeout(done, 5000).unref())])

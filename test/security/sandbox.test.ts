@@ -24,6 +24,7 @@ import {
   requestFor,
   type TestWorkspace,
 } from '../generate/workspace.js'
+import { processesWith } from '../helpers/processes.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { runRequest } from '../runner/blog-workspace.js'
 
@@ -208,6 +209,20 @@ describe.skipIf(!hasTools)('the sandbox for task code', () => {
     expect(forked).toBeLessThan(40)
     expect(out).toContain('memory=refused')
     expect(Number(/disk=(\d+)/.exec(out)?.[1])).toBeLessThanOrEqual(8 * 1024 * 1024)
+  }, 60_000)
+
+  it('leaves nothing behind when stopped at any moment of its start', async () => {
+    const marker = `4321.${process.pid}`
+    const runner = createLocalRunner({ killGraceMs: 100 })
+    for (let i = 0; i < 16; i++) {
+      const abort = new AbortController()
+      setTimeout(() => abort.abort(), i * 4)
+      await runner
+        .run(runRequest(checkout.dir, { command: ['sleep', marker], signal: abort.signal }))
+        .catch(() => undefined)
+    }
+    await new Promise((done) => setTimeout(done, 300))
+    expect(processesWith(marker)).toEqual([])
   }, 60_000)
 
   it('refuses to run when the sandbox cannot start, instead of running unconfined', async () => {

@@ -78,6 +78,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentRun> {
       killGraceMs: opts.killGraceMs,
       maxOutputBytes: opts.tailBytes,
       signal: opts.signal,
+      sandboxed: opts.sandbox.enabled,
     })
     if (run.startError) throw run.startError
     opts.signal.throwIfAborted()
