@@ -123,6 +123,7 @@ describe.skipIf(!hasSandbox)('hostile task tests, end to end', () => {
     expect(shown).toContain(`store=cat: ${storePath}: No such file or directory`)
     expect(shown).toContain(`key=cat: ${keyPath}: No such file or directory`)
     expect(shown).toContain('parent-environ=')
+    expect(shown).toMatch(/environ \/proc\/\d+\/environ: /)
 
     // 4. None of DevSys's secrets, its environment or its store's bytes are in what GitHub got;
     //    and nothing was redacted from the check run, so none of it reached DevSys either.
