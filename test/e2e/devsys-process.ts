@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { httpRequest } from '../helpers/http.js'
 import { freePort } from '../helpers/services.js'
@@ -16,6 +16,12 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export interface DevsysProcess {
   port: number
   dataDir: string
+  /** WEBHOOK_SECRET, for tests that check it never leaks. */
+  webhookSecret: string
+  /** The App's private key (PEM), for tests that check it never leaks. */
+  privateKey: string
+  /** Where the key was written when `privateKeyFile` was asked for (PRIVATE_KEY_PATH). */
+  privateKeyPath: string | undefined
   /** Everything the process wrote to stdout and stderr so far (its JSON log lines). */
   output(): string
   /** Sends `payload` as GitHub would: signed with the webhook secret, a fresh delivery id. */
@@ -34,6 +40,11 @@ export interface DevsysProcessOptions {
   /** More environment (e.g. ACCEPTANCE_ALLOWED_HOSTS); wins over the defaults here. */
   env?: Record<string, string>
   dataDir?: string
+  /**
+   * Give DevSys its key as a file (PRIVATE_KEY_PATH, mode 0600, in a folder of its own outside
+   * DATA_DIR) instead of in PRIVATE_KEY, as operators who keep keys out of the environment do.
+   */
+  privateKeyFile?: boolean
 }
 
 /** Starts DevSys and waits until it answers /api/health (60 s at most). */
@@ -46,12 +57,19 @@ export async function startDevsysProcess(opts: DevsysProcessOptions): Promise<De
   const secret = randomBytes(16).toString('hex')
   const port = await freePort()
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'devsys-e2e-data-'))
+  let privateKeyPath: string | undefined
+  if (opts.privateKeyFile) {
+    privateKeyPath = join(mkdtempSync(join(tmpdir(), 'devsys-e2e-key-')), 'app.private-key.pem')
+    writeFileSync(privateKeyPath, privateKey, { mode: 0o600 })
+  }
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? tmpdir(),
     TMPDIR: process.env.TMPDIR ?? tmpdir(),
     APP_ID: '1',
-    PRIVATE_KEY: privateKey,
+    ...(privateKeyPath === undefined
+      ? { PRIVATE_KEY: privateKey }
+      : { PRIVATE_KEY_PATH: privateKeyPath }),
     WEBHOOK_SECRET: secret,
     DATA_DIR: dataDir,
     HOST: '127.0.0.1',
@@ -79,6 +97,9 @@ export async function startDevsysProcess(opts: DevsysProcessOptions): Promise<De
   return {
     port,
     dataDir,
+    webhookSecret: secret,
+    privateKey,
+    privateKeyPath,
     output: () => output,
     sendWebhook(event, payload, delivery) {
       const body = JSON.stringify(payload)
@@ -101,6 +122,8 @@ export async function startDevsysProcess(opts: DevsysProcessOptions): Promise<De
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
       const code = await exited
       clearTimeout(timer)
+      if (privateKeyPath !== undefined)
+        rmSync(dirname(privateKeyPath), { recursive: true, force: true })
       return code
     },
   }

@@ -106,10 +106,29 @@ export function fakeRepo(opts: {
           default_branch: 'main',
         }),
     },
-    // No `.github/devsys.yml` anywhere: DevSys's defaults.
+    // Files as they are in the bare repository at `ref` (default `main`); with no
+    // `.github/devsys.yml` committed, DevSys uses its defaults.
     {
       route: 'GET /repos/{owner}/{repo}/contents/{path*}',
-      reply: () => json(404, { message: 'Not Found' }),
+      reply: (r) => {
+        const path = r.params.path ?? ''
+        const file = readBlob(opts.bare, r.query.get('ref') ?? 'main', path)
+        if (!file) return json(404, { message: 'Not Found' })
+        return json(200, {
+          type: 'file',
+          encoding: 'base64',
+          size: file.bytes.length,
+          name: path.split('/').at(-1),
+          path,
+          sha: file.sha,
+          content: file.bytes.toString('base64'),
+          url: `${apiUrl}${base}/contents/${path}`,
+          git_url: `${apiUrl}${base}/git/blobs/${file.sha}`,
+          html_url: `${webUrl}/blob/main/${path}`,
+          download_url: null,
+          _links: { self: `${apiUrl}${base}/contents/${path}`, git: null, html: null },
+        })
+      },
     },
     {
       route: `GET ${base}/collaborators/{username}/permission`,
@@ -335,5 +354,27 @@ export function revParse(bare: string, ref: string): string {
     }).trim()
   } catch {
     return ''
+  }
+}
+
+/** The blob at `ref:path` in the bare repository, or undefined when there is none. */
+function readBlob(
+  bare: string,
+  ref: string,
+  path: string,
+): { sha: string; bytes: Buffer } | undefined {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--verify', '-q', `${ref}:${path}`], {
+      cwd: bare,
+      encoding: 'utf8',
+    }).trim()
+    const type = execFileSync('git', ['cat-file', '-t', sha], {
+      cwd: bare,
+      encoding: 'utf8',
+    }).trim()
+    if (type !== 'blob') return undefined
+    return { sha, bytes: execFileSync('git', ['cat-file', 'blob', sha], { cwd: bare }) }
+  } catch {
+    return undefined
   }
 }
