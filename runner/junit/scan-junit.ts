@@ -2,8 +2,8 @@
  * One pass over a UTF-8 report's bytes. It checks what fast-xml-parser (lenient) lets through
  * silently and would turn a killed run's report into plausible wrong counts: every element
  * closed, by the right end tag, and an element at all (text, CDATA, comments and attribute values
- * skipped with indexOf; XMLValidator costs as much as a parse). On the way it notes where the JUnit structure is: the root's start tag, each
- * `<testsuite>` opening and closing, and each `<testcase>` as a byte range. parse-junit.ts then
+ * skipped with indexOf; XMLValidator costs as much as a parse). On the way it notes where the
+ * JUnit structure is: the root's start tag, each `<testsuite>` opening and closing, and each `<testcase>` as a byte range. parse-junit.ts then
  * reads only those small slices, so a 200 MiB report is never held as one string or one tree.
  * Markup bytes are ASCII, and UTF-8 never uses ASCII bytes inside a multi-byte character, so
  * scanning bytes finds the same tags as scanning the decoded text.
