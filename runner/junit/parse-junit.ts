@@ -1,9 +1,17 @@
 import { XMLParser } from 'fast-xml-parser'
-import { checkTags, type TagCheck } from './check-tags.js'
 import { relativePath, secondsToMs, workspaceRoot } from './junit-text.js'
 import { SOURCE_PATH } from './locate-case.js'
 import { mergeReruns } from './merge-reruns.js'
 import { readCase } from './read-case.js'
+import {
+  CASE,
+  type JUnitLayout,
+  ROOT,
+  SUITE_CLOSE,
+  SUITE_OPEN,
+  scanJUnit,
+  type TagCheck,
+} from './scan-junit.js'
 import { indexRepoFiles, type RepoFiles } from './repo-files.js'
 import type {
   JUnitErrorCode,
@@ -94,15 +102,15 @@ export function parseJUnit(xml: string | Buffer, opts: ParseJUnitOptions = {}): 
         'Split the test run, or turn off per-test output capture (system-out) in the reporter.',
     )
   }
-  const text = toText(xml)
-  if (text.trim() === '') {
+  const bytes = toBytes(xml)
+  if (isBlank(bytes)) {
     return fail(
       'empty',
       'The JUnit report is empty: the test command wrote no report. Check that the tests ran and ' +
         'that the JUnit output path in the test command is the one DevSys reads.',
     )
   }
-  const html = htmlTitle(text)
+  const html = htmlTitle(bytes.toString('utf8', 0, Math.min(bytes.length, 4096)))
   if (html !== undefined) {
     return fail(
       'not-junit',
@@ -110,31 +118,50 @@ export function parseJUnit(xml: string | Buffer, opts: ParseJUnitOptions = {}): 
         'probably holds an error page. Check the JUnit output path in the test command.',
     )
   }
-  const tags = checkTags(text)
-  if (!tags.ok) return fail('not-xml', notXmlMessage(tags))
-  let tree: XmlNode
-  try {
-    tree = parser.parse(text) as XmlNode
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error)
-    return fail('not-xml', `The JUnit report could not be read as XML: ${reason}.`)
-  }
-  const root = Object.keys(tree).find((key) => !key.startsWith('?') && key !== '#text')
-  if (root !== 'testsuites' && root !== 'testsuite') {
+  const layout = scanJUnit(bytes)
+  if (!layout.check.ok) return fail('not-xml', notXmlMessage(layout.check))
+  if (layout.root !== 'testsuites' && layout.root !== 'testsuite') {
     return fail(
       'not-junit',
-      `The report's root element is <${root ?? '(none)'}>, not <testsuites> or <testsuite>, so it ` +
+      `The report's root element is <${layout.root ?? '(none)'}>, not <testsuites> or <testsuite>, so it ` +
         'is not a JUnit XML report. Point DevSys at the file the JUnit reporter writes ' +
         '(phpunit --log-junit, pytest --junitxml, vitest --reporter=junit, jest-junit).',
     )
   }
-  return { ok: true, report: buildReport(tree, root, opts) }
+  try {
+    return { ok: true, report: buildReport(bytes, layout, opts) }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    return fail('not-xml', `The JUnit report could not be read as XML: ${reason}.`)
+  }
 }
 
-function buildReport(tree: XmlNode, rootTag: string, opts: ParseJUnitOptions): TestReport {
-  // The root is a list when it is <testsuite> (isArray), an object or '' when <testsuites>.
-  const top = rootTag === 'testsuites' ? children(tree, 'testsuites')[0] : undefined
-  const topSuites = top ? children(top, 'testsuite') : children(tree, 'testsuite')
+/** What an open `<testsuite>` (or the root) gathers until its end tag. */
+interface Frame {
+  summary: SuiteSummary | undefined
+  path: string
+  file: string | undefined
+  timeAttr: string | undefined
+  /** Its own cases, in order, then (after its end tag) those of its nested suites. */
+  own: TestCase[]
+  nested: TestCase[]
+  ownMs: number
+  subMs: number[]
+}
+
+/**
+ * Builds the report from the scanned layout, reading one start tag or one `<testcase>` slice at a
+ * time: the cases and suites come out in the order the whole-tree walk gave (a suite's own cases,
+ * reruns merged, before those of its nested suites; suites parents first).
+ */
+function buildReport(bytes: Buffer, layout: JUnitLayout, opts: ParseJUnitOptions): TestReport {
+  const { events, topSuites } = layout
+  const top = events[0] === ROOT ? startTag(bytes, events[1] ?? 0, events[2] ?? 0) : undefined
+  let zeroBasedLines = top !== undefined && attr(top, '@name') === 'pytest tests'
+  for (let k = 0; k < topSuites.length && !zeroBasedLines; k += 2) {
+    const suite = startTag(bytes, topSuites[k] ?? 0, topSuites[k + 1] ?? 0)
+    zeroBasedLines = attr(suite, '@name') === 'pytest'
+  }
   const root = workspaceRoot(opts.workspace)
   const seen = new Map<string, string>()
   const ctx: WalkContext = {
@@ -150,37 +177,80 @@ function buildReport(tree: XmlNode, rootTag: string, opts: ParseJUnitOptions): T
     files: indexRepoFiles(opts.repoFiles),
     maxDetails: opts.maxDetailsChars ?? DEFAULT_DETAILS_CHARS,
     maxOutput: opts.maxOutputChars ?? DEFAULT_OUTPUT_CHARS,
-    zeroBasedLines:
-      (top !== undefined && attr(top, '@name') === 'pytest tests') ||
-      topSuites.some((suite) => attr(suite, '@name') === 'pytest'),
+    zeroBasedLines,
     cases: [],
     suites: [],
   }
-  let summed = 0
-  // Cases straight under <testsuites> are not in the schema, but some tools write them.
-  if (top) for (const node of children(top, 'testcase')) summed += addCase(node, '', undefined, ctx)
-  for (const suite of topSuites) summed += walkSuite(suite, '', undefined, ctx).timeMs
+  const base: Frame = {
+    summary: undefined,
+    path: '',
+    file: undefined,
+    timeAttr: top && attr(top, '@time'),
+    own: [],
+    nested: [],
+    ownMs: 0,
+    subMs: [],
+  }
+  const frames: Frame[] = [base]
+  // Cases are parsed in batches of neighbours: one parser call costs about 30 µs before it reads
+  // a byte, more than a passed case's own reading.
+  let batchStart = -1
+  let batchEnd = 0
+  let batchCount = 0
+  const flush = (): void => {
+    if (batchCount === 0) return
+    const frame = frames[frames.length - 1] as Frame
+    for (const node of readCaseNodes(bytes, batchStart, batchEnd, batchCount)) {
+      const testCase = readCase(node, frame.path, frame.file, ctx)
+      frame.own.push(testCase)
+      frame.ownMs += testCase.timeMs
+    }
+    batchStart = -1
+    batchCount = 0
+  }
+  for (let k = 0; k < events.length; k += 3) {
+    const kind = events[k]
+    const start = events[k + 1] ?? 0
+    const end = events[k + 2] ?? 0
+    if (kind === CASE) {
+      // Cases straight under <testsuites> are not in the schema, but some tools write them.
+      if (batchStart === -1) batchStart = start
+      batchEnd = end
+      batchCount += 1
+      if (batchCount >= BATCH_CASES || batchEnd - batchStart >= BATCH_BYTES) flush()
+      continue
+    }
+    flush()
+    const frame = frames[frames.length - 1] as Frame
+    if (kind === SUITE_OPEN) {
+      frames.push(openSuite(startTag(bytes, start, end), frame, ctx))
+    } else if (kind === SUITE_CLOSE) {
+      frames.pop()
+      closeSuite(frame, frames[frames.length - 1] as Frame)
+    }
+  }
+  flush()
+  const cases = base.own
+  for (const c of base.nested) cases.push(c)
+  let summed = base.ownMs
+  for (const ms of base.subMs) summed += ms
   const report: TestReport = {
-    tests: ctx.cases.length,
+    tests: cases.length,
     passed: 0,
     failed: 0,
     errored: 0,
     skipped: 0,
-    timeMs: (top && secondsToMs(attr(top, '@time'))) ?? round(summed),
+    timeMs: secondsToMs(base.timeAttr) ?? round(summed),
     suites: ctx.suites,
-    cases: ctx.cases,
+    cases,
   }
-  for (const c of ctx.cases) report[c.status] += 1
+  for (const c of cases) report[c.status] += 1
   return report
 }
 
-function walkSuite(
-  node: XmlNode,
-  parentPath: string,
-  parentFile: string | undefined,
-  ctx: WalkContext,
-): SuiteSummary {
+function openSuite(node: XmlNode, parent: Frame, ctx: WalkContext): Frame {
   const name = attr(node, '@name') ?? ''
+  const parentPath = parent.path
   const path = name === '' ? parentPath : parentPath === '' ? name : `${parentPath} › ${name}`
   const fileAttr = attr(node, '@file')
   // jest-junit with `{filepath}` names the suite by its test file: better than compiled frames.
@@ -189,7 +259,7 @@ function walkSuite(
       ? ctx.relative(fileAttr)
       : SOURCE_PATH.test(name)
         ? ctx.relative(name)
-        : parentFile
+        : parent.file
   const summary: SuiteSummary = {
     name: path,
     tests: 0,
@@ -201,28 +271,64 @@ function walkSuite(
   }
   if (file !== undefined) summary.file = file
   ctx.suites.push(summary)
-  let summed = 0
-  const first = ctx.cases.length
-  for (const testcase of children(node, 'testcase')) summed += addCase(testcase, path, file, ctx)
-  mergeReruns(ctx.cases, first)
-  for (let i = first; i < ctx.cases.length; i++) count(summary, ctx.cases[i]?.status)
-  for (const child of children(node, 'testsuite')) {
-    const sub = walkSuite(child, path, file, ctx)
-    summary.tests += sub.tests
-    summary.passed += sub.passed
-    summary.failed += sub.failed
-    summary.errored += sub.errored
-    summary.skipped += sub.skipped
-    summed += sub.timeMs
+  return {
+    summary,
+    path,
+    file,
+    timeAttr: attr(node, '@time'),
+    own: [],
+    nested: [],
+    ownMs: 0,
+    subMs: [],
   }
-  summary.timeMs = secondsToMs(attr(node, '@time')) ?? round(summed)
-  return summary
 }
 
-function addCase(node: XmlNode, suite: string, file: string | undefined, ctx: WalkContext): number {
-  const testCase = readCase(node, suite, file, ctx)
-  ctx.cases.push(testCase)
-  return testCase.timeMs
+/** Settles a suite at its end tag and hands its cases and counts to the enclosing one. */
+function closeSuite(frame: Frame, parent: Frame): void {
+  const summary = frame.summary as SuiteSummary
+  const cases = frame.own
+  mergeReruns(cases, 0)
+  // Nested suites added their counts when they closed; now the suite's own, reruns merged.
+  for (const c of cases) count(summary, c.status)
+  let summed = frame.ownMs
+  for (const ms of frame.subMs) summed += ms
+  summary.timeMs = secondsToMs(frame.timeAttr) ?? round(summed)
+  for (const c of frame.nested) cases.push(c)
+  for (const c of cases) parent.nested.push(c)
+  parent.subMs.push(summary.timeMs)
+  const own = parent.summary
+  if (own) {
+    own.tests += summary.tests
+    own.passed += summary.passed
+    own.failed += summary.failed
+    own.errored += summary.errored
+    own.skipped += summary.skipped
+  }
+}
+
+const BATCH_CASES = 1000
+const BATCH_BYTES = 1 << 20
+
+/**
+ * The `<testcase>` elements between `start` and `end`, `count` of them, as parser nodes. Only
+ * what lies between cases of one suite is in the range (whitespace, comments, elements the report
+ * does not read), so wrapped in one element it parses to exactly those cases (checked).
+ */
+function readCaseNodes(bytes: Buffer, start: number, end: number, count: number): XmlNode[] {
+  const tree = parser.parse(`<batch>${bytes.toString('utf8', start, end)}</batch>`) as XmlNode
+  const nodes = children(children(tree, 'batch')[0] ?? {}, 'testcase')
+  if (nodes.length === count) return [...nodes]
+  throw new Error(`${count} test cases were found but the parser read ${nodes.length}`)
+}
+
+/** A start tag's attributes, read by the same parser as the cases. */
+function startTag(bytes: Buffer, start: number, end: number): XmlNode {
+  const tag = bytes.toString('utf8', start, end)
+  const closed = tag.endsWith('/>') ? tag : `${tag.slice(0, -1)}/>`
+  const tree = parser.parse(closed) as XmlNode
+  const key = Object.keys(tree)[0]
+  const node = key === undefined ? undefined : children(tree, key)[0]
+  return node ?? {}
 }
 
 function count(summary: SuiteSummary, status: TestStatus | undefined): void {
@@ -239,22 +345,38 @@ function stringBytes(text: string, limit: number): number {
   return text.length * 3 <= limit ? text.length : Buffer.byteLength(text, 'utf8')
 }
 
-/** The report's text: byte order marks (UTF-8, UTF-16) and a declared Latin-1 encoding honoured. */
-function toText(input: string | Buffer): string {
-  if (typeof input === 'string') return input.charCodeAt(0) === 0xfeff ? input.slice(1) : input
-  if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) return input.toString('utf8', 3)
+/**
+ * The report as UTF-8 bytes: a UTF-8 byte order mark skipped, UTF-16 and a declared Latin-1
+ * encoding re-encoded (rare, so the copy is acceptable), UTF-8 used in place.
+ */
+function toBytes(input: string | Buffer): Buffer {
+  if (typeof input === 'string') {
+    return Buffer.from(input.charCodeAt(0) === 0xfeff ? input.slice(1) : input, 'utf8')
+  }
+  if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) return input.subarray(3)
   if (input[0] === 0xff && input[1] === 0xfe) {
-    return new TextDecoder('utf-16le').decode(input.subarray(2))
+    return Buffer.from(new TextDecoder('utf-16le').decode(input.subarray(2)), 'utf8')
   }
   if (input[0] === 0xfe && input[1] === 0xff) {
-    return new TextDecoder('utf-16be').decode(input.subarray(2))
+    return Buffer.from(new TextDecoder('utf-16be').decode(input.subarray(2)), 'utf8')
   }
   const head = input.toString('latin1', 0, Math.min(input.length, 200))
   const encoding = /^<\?xml[^>]*encoding\s*=\s*["']([\w.-]+)["']/.exec(head)?.[1]?.toLowerCase()
   if (encoding && /^(iso-8859-1|iso8859-1|latin-?1|windows-1252|cp1252)$/.test(encoding)) {
-    return new TextDecoder('windows-1252').decode(input)
+    return Buffer.from(new TextDecoder('windows-1252').decode(input), 'utf8')
   }
-  return input.toString('utf8')
+  return input
+}
+
+/** Whether the report is only whitespace, as String.prototype.trim() sees it. */
+function isBlank(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i] as number
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) continue
+    // Unicode spaces (no-break and the like) are blank to trim() too: rare, so decode to check.
+    return c >= 0x80 && bytes.toString('utf8', i).trim() === ''
+  }
+  return true
 }
 
 /** Says what is wrong with the XML, and names the unclosed elements of a cut-off report. */
