@@ -1,6 +1,6 @@
 import type { ApplicationFunction } from 'probot'
-import type { AppDeps } from './app-deps.js'
 import { createApiHandler } from './api/create-api-handler.js'
+import type { AppDeps } from './app-deps.js'
 import { subscriptions } from './webhooks/index.js'
 
 /** The DevSys Probot app: wires webhook events and the manager API to their handlers. */

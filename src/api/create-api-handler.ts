@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppDeps } from '../app-deps.js'
 import { authorize } from './authorize.js'
-import { ApiError, sendError, sendJson } from './http.js'
 import { deployTask, listDeploys, listTaskDeploys, rollbackTask } from './deploys.js'
+import { ApiError, sendError, sendJson } from './http.js'
 import { createTask, getLatestTests, getTask, listTasks, patchTask } from './tasks.js'
 
 const TASK_PATH = /^\/api\/tasks\/([^/]+)$/

@@ -1,8 +1,8 @@
 import { basename, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { createRunner, readRunnerConfig } from '../../runner/create-runner.js'
 import { loadEnv } from '../config/load-env.js'
 import { createLogger } from '../logger.js'
-import { createRunner, readRunnerConfig } from '../../runner/create-runner.js'
 import { runLocal } from './run-local.js'
 import { validateManifests } from './validate-manifests.js'
 

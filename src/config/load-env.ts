@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { ErrorObject } from 'ajv/dist/2020.js'
+import { parseSshAllowList, type SshAllowEntry } from '../deploy/parse-ssh-allow-list.js'
 import type { LogFormat } from '../logger.js'
 import { compileSchema, readSchema } from '../manifest/compile-schema.js'
-import { parseSshAllowList, type SshAllowEntry } from '../deploy/parse-ssh-allow-list.js'
 import { type AllowList, parseAllowedHosts } from '../verify/parse-allowed-hosts.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'

@@ -4,6 +4,10 @@ import type { ManifestProblem } from '../manifest/types.js'
 import { sortProblems, validateDocument } from '../manifest/validate-document.js'
 
 export type Permission = 'read' | 'triage' | 'write' | 'maintain' | 'admin'
+/** How code is generated: built-in templates, an agent command, or a coding-agent preset. */
+export type GeneratorKind = 'scaffold' | 'command' | 'agent'
+/** The coding-agent presets DevSys knows how to run. */
+export type AgentName = 'opencode' | 'codex'
 export type CommandName = 'deploy' | 'rollback' | 'test' | 'revise' | 'help' | 'intake'
 
 /** One deploy environment from `.github/devsys.yml`. */
@@ -31,9 +35,17 @@ export interface RepoConfig {
   environments: Record<string, EnvironmentConfig>
   runner: 'local' | 'docker' | 'remote-ssh' | 'auto'
   generator: {
-    kind: 'scaffold' | 'command'
+    kind: GeneratorKind
     /** Present when kind is 'command'. */
     command?: string[]
+    /** Present when kind is 'agent'. */
+    agent?: AgentName
+    /** The model the agent asks for; default the server's AGENT_MODEL. */
+    model?: string
+    /** Agent and command generators: runs per generation, the first included (self-fix loop). */
+    maxIterations: number
+    /** Agent and command generators: time budget of one generation, test runs included. */
+    budgetSeconds: number
     timeoutSeconds: number
     forbiddenPaths: string[]
   }

@@ -1,5 +1,5 @@
 import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
-import type { RepoConfig } from '../config/load-repo-config.js'
+import type { GeneratorKind, RepoConfig } from '../config/load-repo-config.js'
 import { createCommandGenerator } from './command/create-command-generator.js'
 import { createScaffoldGenerator } from './scaffold/create-scaffold-generator.js'
 import { GenerateError, type Generator } from './types.js'
@@ -21,13 +21,19 @@ export interface CreateGeneratorOptions {
  * config's `generator` section. A command generator without a configured command is refused.
  */
 export function createGenerator(
-  kind: 'scaffold' | 'command',
+  kind: GeneratorKind,
   config: RepoConfig['generator'],
   opts: CreateGeneratorOptions = {},
 ): Generator {
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
   const forbiddenPaths = config.forbiddenPaths
   if (kind === 'scaffold') return createScaffoldGenerator({ forbiddenPaths, maxOutputBytes })
+  if (kind === 'agent') {
+    throw new GenerateError(
+      'not-configured',
+      'The agent generator (opencode or Codex) is not available in this version of DevSys. Set generator.kind in .github/devsys.yml to "scaffold" or "command".',
+    )
+  }
   if (config.command === undefined || config.command.length === 0) {
     throw new GenerateError(
       'not-configured',

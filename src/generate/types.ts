@@ -10,6 +10,10 @@ export interface GenerateRequest {
   spec: string
   /** Feedback from `/revise <text>`, added to the prompt of a re-run. */
   feedback?: string
+  /** Which run of the self-fix loop this is: 1 for the first, 2 after the first test run, … */
+  iteration?: number
+  /** The tests of the previous iteration, when they failed: what the agent is asked to fix. */
+  previousTests?: TestFeedback
   signal: AbortSignal
   log: Logger
 }
@@ -19,11 +23,55 @@ export interface GenerateResult {
   files: string[]
   /** One line for people: what was generated. */
   summary: string
+  /** What a coding agent did (agent and command generators that report it). */
+  activity?: AgentActivity
+}
+
+/** A failing test of the previous iteration, as the agent is told about it. */
+export interface FailingTest {
+  /** Suite › class › name, as reported. */
+  name: string
+  status: 'failed' | 'errored'
+  message?: string
+  /** Repository-relative, when the report located it. */
+  file?: string
+  line?: number
+  /** The failure's details (a stack trace, a diff), capped. */
+  details?: string
+}
+
+/** The result of the previous iteration's test run, given to the agent to fix. */
+export interface TestFeedback {
+  /** One line, e.g. "2 of 7 tests failed" or "the test command exited with code 1 and wrote no report". */
+  summary: string
+  failures: FailingTest[]
+  /** The end of the test command's output (stdout and stderr), capped. */
+  outputTail: string
+}
+
+/** What a coding agent did in one run, summarised for the PR, the check run and the store. */
+export interface AgentActivity {
+  /** The agent: `opencode`, `codex`, or the command's program name. */
+  agent: string
+  /** The model it used, when known. */
+  model?: string
+  /** Its tool calls in order, each with a short description (a path, a command's first line). */
+  toolCalls: Array<{ tool: string; summary: string }>
+  /** Tokens the model used in this run, when the agent reports them. */
+  usage?: TokenUsage
+  durationMs: number
+}
+
+export interface TokenUsage {
+  inputTokens: number
+  outputTokens: number
+  /** Input tokens served from the provider's cache, when reported (included in inputTokens). */
+  cachedInputTokens?: number
 }
 
 /** Writes a task's code. Implementations: scaffold (built-in templates) and command (an agent CLI). */
 export interface Generator {
-  kind: 'scaffold' | 'command'
+  kind: 'scaffold' | 'command' | 'agent'
   generate(request: GenerateRequest): Promise<GenerateResult>
 }
 

@@ -1,5 +1,5 @@
-import { toGitError } from './git-error.js'
 import { gitEnv, openGit } from './git-env.js'
+import { toGitError } from './git-error.js'
 import type { CommitIdentity, Workspace } from './types.js'
 
 export interface CommitResult {

@@ -1,5 +1,5 @@
-import { GitError, toGitError } from './git-error.js'
 import { authEnv, authSecrets, gitEnv, openGit } from './git-env.js'
+import { GitError, toGitError } from './git-error.js'
 import type { GitAuth, Workspace } from './types.js'
 
 /**

@@ -1,6 +1,6 @@
 import { commitChanges } from './commit-changes.js'
-import { GitError, toGitError } from './git-error.js'
 import { gitEnv, openGit } from './git-env.js'
+import { GitError, toGitError } from './git-error.js'
 import type { CommitIdentity, Workspace } from './types.js'
 
 export type RevertResult =

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { access, mkdir, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Logger } from 'pino'
-import { toGitError } from './git-error.js'
 import { authEnv, authSecrets, gitEnv, openGit } from './git-env.js'
+import { toGitError } from './git-error.js'
 import type { GitAuth, RepoRef } from './types.js'
 
 /**

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { formatBytes } from '../manifest/load-document.js'
-import { readBoundedBody } from './read-bounded-body.js'
 import type { RequestGuard } from './guard-requests.js'
+import { readBoundedBody } from './read-bounded-body.js'
 
 /**
  * Reads the body of POST requests to `paths` before the handler behind does, refusing one

@@ -1,38 +1,38 @@
 import type { Logger } from 'pino'
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
-import { getBranchHead } from '../github/get-branch-head.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { EnvironmentConfig } from '../config/load-repo-config.js'
 import { withRelease } from '../deploy/checkout-release.js'
+import { checksInTree } from '../deploy/checks-in-tree.js'
 import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
 import { ReleaseFilesError } from '../deploy/release-files.js'
 import { DeployError, type DeployTarget, type UploadResult } from '../deploy/types.js'
-import { checksInTree } from '../deploy/checks-in-tree.js'
 import {
   environmentKey,
   type LockedWork,
   withEnvironmentLock,
 } from '../deploy/with-environment-lock.js'
-import { installationToken } from '../github/installation-token.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
 import type { RepoRef } from '../git/types.js'
+import { getBranchHead } from '../github/get-branch-head.js'
+import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { AcceptanceCheck } from '../manifest/types.js'
+import { answerDeploy } from '../report/answer-deploy.js'
 import { completeCheckRun, createCheckRun } from '../report/check-run.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
-import { answerDeploy } from '../report/answer-deploy.js'
-import { formatDeployFailed, formatDeployed, formatDryRun } from '../report/format-deploy.js'
+import { formatDeployed, formatDeployFailed, formatDryRun } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Deployment, Store, Task } from '../store/store.js'
+import type { ReachPolicy } from '../verify/guard-url.js'
+import { type AllowList, EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import {
   type AcceptanceResult,
   formatAcceptanceSummary,
   runAcceptance,
 } from '../verify/run-acceptance.js'
-import type { ReachPolicy } from '../verify/guard-url.js'
-import { type AllowList, EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import type { RevertPayload } from './revert.js'
 import type { JobHandler, Outcome } from './types.js'
 

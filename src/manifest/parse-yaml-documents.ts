@@ -1,4 +1,4 @@
-import { type CST, Composer, type Document, Lexer, Parser } from 'yaml'
+import { Composer, type CST, type Document, Lexer, Parser } from 'yaml'
 
 export type YamlParseResult = { ok: true; docs: Document.Parsed[] } | { ok: false; offset: number }
 

@@ -56,7 +56,7 @@ export interface Manifest {
   owner?: string
   /** Always present after parsing (default 'scaffold'). */
   /** Absent: the repo config's generator.kind decides. */
-  generator?: 'scaffold' | 'command'
+  generator?: 'scaffold' | 'command' | 'agent'
   stories: Array<{ id?: string; as: string; want: string; soThat?: string }>
   acceptance: AcceptanceCheck[]
   tests: { command: string[]; junit: string; timeoutSeconds: number }

@@ -1,8 +1,8 @@
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
+import { compileBodyPattern } from '../verify/compile-body-pattern.js'
 import { parsePointer, toPointer } from './json-pointer.js'
 import type { LoadedDocument } from './load-document.js'
 import type { ManifestProblem } from './types.js'
-import { compileBodyPattern } from '../verify/compile-body-pattern.js'
 
 // Wrappers whose own error only repeats the errors of their subschemas.
 const SKIPPED_KEYWORDS = new Set(['if', 'propertyNames', 'anyOf', 'oneOf', 'allOf'])

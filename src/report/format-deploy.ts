@@ -1,7 +1,7 @@
 import type { ReleaseDiff, UploadResult } from '../deploy/types.js'
+import { redact } from '../secrets/redact.js'
 import type { DeployLockHolder } from '../store/store.js'
 import type { AcceptanceResult } from '../verify/run-acceptance.js'
-import { redact } from '../secrets/redact.js'
 
 const short = (sha: string) => sha.slice(0, 7)
 

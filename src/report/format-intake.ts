@@ -1,7 +1,7 @@
 import type { Acceptance } from '../intake/accept-manifest.js'
 import type { ManifestProblem } from '../manifest/types.js'
-import type { Task } from '../store/store.js'
 import { redact } from '../secrets/redact.js'
+import type { Task } from '../store/store.js'
 
 /** Escapes text for a Markdown table cell. */
 function cell(text: string): string {

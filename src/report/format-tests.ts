@@ -1,8 +1,8 @@
-import type { TestReport } from '../../runner/junit/types.js'
 import { renderSummaryMarkdown } from '../../runner/junit/summarize.js'
+import type { TestReport } from '../../runner/junit/types.js'
 import type { CapturedOutput, RunnerKind } from '../../runner/types.js'
-import { type CheckConclusion, fitCheckText } from './check-run.js'
 import { redact } from '../secrets/redact.js'
+import { type CheckConclusion, fitCheckText } from './check-run.js'
 
 interface RunOutput {
   runner: RunnerKind

@@ -4,8 +4,8 @@ import Database, { type Database as Db, type Statement, type Transaction } from 
 import type { Logger } from 'pino'
 import { redactStore } from '../secrets/redact-store.js'
 import { migrate } from './migrations.js'
-import { SqliteJobs } from './sqlite-jobs.js'
 import { SqliteDeployments } from './sqlite-deployments.js'
+import { SqliteJobs } from './sqlite-jobs.js'
 import { SqliteLocks } from './sqlite-locks.js'
 import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
@@ -26,8 +26,8 @@ import type {
   Task,
   TaskCode,
   TaskRef,
-  TestRun,
   TaskStatus,
+  TestRun,
 } from './store.js'
 
 export interface SqliteStoreOptions {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
-import type { Trigger } from '../triggers/types.js'
 import type { AppDeps } from '../app-deps.js'
+import type { Trigger } from '../triggers/types.js'
 
 /**
  * Stores what a webhook asks for and returns: the delivery id and the job are written in one

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { loadEnv } from '../../src/config/load-env.js'
 import { checkRunnerEnv } from '../../runner/create-runner.js'
+import { loadEnv } from '../../src/config/load-env.js'
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
 const example = read('.env.example')

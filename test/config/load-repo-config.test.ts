@@ -12,7 +12,13 @@ const DEFAULTS: RepoConfig = {
     production: { target: 'local', keepReleases: 5, shared: [], php: {} },
   },
   runner: 'auto',
-  generator: { kind: 'scaffold', timeoutSeconds: 1800, forbiddenPaths: ['.github/'] },
+  generator: {
+    kind: 'scaffold',
+    maxIterations: 3,
+    budgetSeconds: 3600,
+    timeoutSeconds: 1800,
+    forbiddenPaths: ['.github/'],
+  },
   draftUntilTestsPass: true,
   permissions: {
     deploy: 'write',
@@ -68,6 +74,8 @@ describe('parseRepoConfig', () => {
       generator: {
         kind: 'command',
         command: ['my-agent', '--task', 'task.yml'],
+        maxIterations: 3,
+        budgetSeconds: 3600,
         timeoutSeconds: 1800,
         forbiddenPaths: ['.github/'],
       },

@@ -7,7 +7,7 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { startGitHttpServer, type GitHttpServer } from '../git/git-http-server.js'
+import { type GitHttpServer, startGitHttpServer } from '../git/git-http-server.js'
 import { createRemote, git } from '../helpers/git-remote.js'
 import { httpRequest } from '../helpers/http.js'
 import { examplePayload } from '../helpers/payloads.js'

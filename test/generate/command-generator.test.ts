@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SANDBOX_PATH } from '../../runner/sandbox/bwrap.js'
 import { DEFAULT_SANDBOX, type SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import { createGenerator } from '../../src/generate/create-generator.js'
-import { processesWith } from '../helpers/processes.js'
 import type { Manifest } from '../../src/manifest/types.js'
+import { processesWith } from '../helpers/processes.js'
 import { createWorkspace, loadManifest, requestFor, type TestWorkspace } from './workspace.js'
 
 let ws: TestWorkspace
@@ -49,6 +49,8 @@ function generateWith(command: string[], opts: Options = {}) {
   const config = {
     kind: 'command' as const,
     command,
+    maxIterations: 1,
+    budgetSeconds: 3600,
     timeoutSeconds: opts.timeoutSeconds ?? 30,
     forbiddenPaths: ['.github/'],
   }
@@ -326,7 +328,13 @@ fs.writeFileSync('b.bin', Buffer.alloc(1024 * 1024))
   })
 
   it('is not configured without a command', () => {
-    const config = { kind: 'command' as const, timeoutSeconds: 10, forbiddenPaths: ['.github/'] }
+    const config = {
+      kind: 'command' as const,
+      maxIterations: 1,
+      budgetSeconds: 3600,
+      timeoutSeconds: 10,
+      forbiddenPaths: ['.github/'],
+    }
     expect(() => createGenerator('command', config)).toThrow(
       expect.objectContaining({
         code: 'not-configured',

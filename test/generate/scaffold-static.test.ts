@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DEFAULT_TESTS } from '../../src/manifest/apply-stack-defaults.js'
 import { createGenerator } from '../../src/generate/create-generator.js'
+import { DEFAULT_TESTS } from '../../src/manifest/apply-stack-defaults.js'
 import type { Manifest } from '../../src/manifest/types.js'
 import {
   commitAll,

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { simpleGit } from 'simple-git'
+import type { GenerateRequest } from '../../src/generate/types.js'
 import { buildTaskSpec } from '../../src/manifest/build-task-spec.js'
 import { parseManifest } from '../../src/manifest/parse-manifest.js'
 import type { Manifest } from '../../src/manifest/types.js'
-import type { GenerateRequest } from '../../src/generate/types.js'
 
 /** A real git work tree on `main` with one commit, alone in its own temporary parent folder. */
 export interface TestWorkspace {
@@ -72,6 +72,8 @@ export function requestFor(
 
 export const DEFAULT_CONFIG = {
   kind: 'scaffold' as const,
+  maxIterations: 1,
+  budgetSeconds: 3600,
   timeoutSeconds: 60,
   forbiddenPaths: ['.github/'],
 }

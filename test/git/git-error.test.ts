@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { GitError, scrubSecrets, toGitError } from '../../src/git/git-error.js'
 import { authEnv, authSecrets, gitEnv } from '../../src/git/git-env.js'
+import { GitError, scrubSecrets, toGitError } from '../../src/git/git-error.js'
 
 const TOKEN = 'plain-secret-value-123'
 const BASIC = Buffer.from(`x-access-token:${TOKEN}`).toString('base64')

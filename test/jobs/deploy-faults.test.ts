@@ -23,6 +23,7 @@ import { createSshTarget } from '../../src/deploy/targets/ssh-target.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { hostTempReleaseExists, startCuttingProxy, tempReleases } from '../deploy/cutting-proxy.js'
+import { loopbackDocker } from '../helpers/docker-loopback.js'
 import {
   type GitHubRequest,
   nockCreateIssueComment,
@@ -31,7 +32,6 @@ import {
   testLogger,
   useGitHubMock,
 } from '../helpers/github.js'
-import { loopbackDocker } from '../helpers/docker-loopback.js'
 import { httpRequest } from '../helpers/http.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { requireDocker, requireSshd, type Sshd, startSshd } from '../helpers/services.js'

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type nock from 'nock'
 import { TASK_SPEC_PATH } from '../../src/generate/record-task.js'
 import { buildTaskSpec } from '../../src/manifest/build-task-spec.js'
 import type { Manifest } from '../../src/manifest/types.js'
 import { createRemote, git } from '../helpers/git-remote.js'
-import type nock from 'nock'
 import type { DeploymentBody } from '../helpers/github.js'
 import {
   nockCommitPulls,

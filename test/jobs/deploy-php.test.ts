@@ -1,15 +1,15 @@
 import Dockerode from 'dockerode'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { execInContainer } from '../../src/deploy/targets/docker-exec.js'
+import { requirePhpApacheImage, startPhpApache } from '../deploy/php-apache-container.js'
+import { loopbackDocker } from '../helpers/docker-loopback.js'
 import {
   nockBotIdentity,
   nockCreateIssueComment,
   nockUpdateIssueComment,
   useGitHubMock,
 } from '../helpers/github.js'
-import { loopbackDocker } from '../helpers/docker-loopback.js'
 import { httpRequest } from '../helpers/http.js'
-import { execInContainer } from '../../src/deploy/targets/docker-exec.js'
-import { requirePhpApacheImage, startPhpApache } from '../deploy/php-apache-container.js'
 import { type IntakeHarness, startIntake } from '../intake/harness.js'
 import {
   BRANCH,

@@ -1,16 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { git } from '../helpers/git-remote.js'
 import {
   nockBotIdentity,
   nockCreateCommentReaction,
   nockCreateIssueComment,
   nockCreatePull,
-  nockListPulls,
   nockDeploymentStatus,
   nockGetContent,
+  nockListPulls,
   nockUpdateIssueComment,
   useGitHubMock,
 } from '../helpers/github.js'
-import { git } from '../helpers/git-remote.js'
 import { httpRequest } from '../helpers/http.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { type IntakeHarness, startIntake } from '../intake/harness.js'

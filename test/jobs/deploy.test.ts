@@ -3,18 +3,18 @@ import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { localDeployRoot } from '../../src/deploy/create-target.js'
 import {
+  githubRequests,
   nockBotIdentity,
   nockCommitPulls,
   nockCreateCommentReaction,
   nockCreateDeployment,
   nockCreateIssueComment,
   nockCreatePull,
-  nockListPulls,
   nockDeploymentStatus,
-  nockGetCollaboratorPermission,
-  githubRequests,
   nockGetBranch,
+  nockGetCollaboratorPermission,
   nockGetContent,
+  nockListPulls,
   nockUpdateIssueComment,
   useGitHubMock,
 } from '../helpers/github.js'

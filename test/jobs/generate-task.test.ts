@@ -24,7 +24,7 @@ import {
 import { httpRequest } from '../helpers/http.js'
 import { examplePayload } from '../helpers/payloads.js'
 import { requireTool } from '../helpers/require-tool.js'
-import { startIntake, type IntakeHarness, testLabel } from '../intake/harness.js'
+import { type IntakeHarness, startIntake, testLabel } from '../intake/harness.js'
 
 const OWNER = 'Codertocat'
 const REPO = 'Hello-World'

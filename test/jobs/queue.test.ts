@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { JobHandler } from '../../src/jobs/types.js'
-import { deferred, jobOf, type Deferred } from '../store/support.js'
+import { type Deferred, deferred, jobOf } from '../store/support.js'
 import { done, useQueueFixture } from './queue-fixture.js'
 
 const fx = useQueueFixture()

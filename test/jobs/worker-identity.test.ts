@@ -5,8 +5,8 @@ import {
   isLeaseOwnerGone,
   leaseOwnerProbe,
   makeWorkerId,
-  parseLeaseOwner,
   type ProcessView,
+  parseLeaseOwner,
   readProcessView,
   readStartTicks,
 } from '../../src/jobs/worker-identity.js'

@@ -1,7 +1,7 @@
 import pino from 'pino'
+import type { RunRequest } from '../../runner/types.js'
 import { parseRepoConfig } from '../../src/config/load-repo-config.js'
 import { createGenerator } from '../../src/generate/create-generator.js'
-import type { RunRequest } from '../../runner/types.js'
 import {
   commitAll,
   createWorkspace,

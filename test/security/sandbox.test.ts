@@ -132,6 +132,8 @@ describe.skipIf(!hasTools)('the sandbox for task code', () => {
           '/nonexistent',
           String(apiPort),
         ],
+        maxIterations: 1,
+        budgetSeconds: 3600,
         timeoutSeconds: 30,
         forbiddenPaths: [],
       },

@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { AcceptanceCheck } from '../../src/manifest/types.js'
-import type { SendRequest } from '../../src/verify/send-pinned.js'
 import type { ReachPolicy } from '../../src/verify/guard-url.js'
 import { formatAcceptanceSummary, joinUrl, runAcceptance } from '../../src/verify/run-acceptance.js'
+import type { SendRequest } from '../../src/verify/send-pinned.js'
 
 // A real HTTP server on loopback with Node's own fetch: this file imports no nock.
 let servers: Server[] = []

@@ -1,4 +1,3 @@
-import { handOver } from '../../../runner/sandbox/hand-over.js'
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import {
@@ -17,6 +16,7 @@ import {
   writeFile,
 } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
+import { handOver } from '../../../runner/sandbox/hand-over.js'
 import { diffReleases, type ReleaseFiles, sameFile } from '../release-files.js'
 import { DeployError, type DeployTarget, type Release, type UploadResult } from '../types.js'
 import { codeOf, exists, messageOf, tryLink } from './local-fs.js'

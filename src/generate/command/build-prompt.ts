@@ -1,5 +1,5 @@
-import type { GenerateRequest } from '../types.js'
 import { renderTemplate } from '../scaffold/render-template.js'
+import type { GenerateRequest } from '../types.js'
 
 /**
  * Writes the prompt handed to a coding agent: the rules it works under, the feedback of a

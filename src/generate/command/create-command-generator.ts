@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path'
 import { simpleGit } from 'simple-git'
 import { DEFAULT_SANDBOX, type SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
 import { redact } from '../../secrets/redact.js'
-import { checkChanges } from '../check-changes.js'
 import { PROMPT_PATH } from '../bookkeeping-paths.js'
+import { checkChanges } from '../check-changes.js'
 import { recordTask } from '../record-task.js'
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js'
 import { GenerateError } from '../types.js'
@@ -16,6 +16,7 @@ import { type AgentRun, runAgent } from './run-agent.js'
 import { findOutsideWrites, snapshotOutside } from './watch-outside.js'
 
 export { PROMPT_PATH }
+
 /** Output kept for error messages. */
 const TAIL_BYTES = 64 * 1024
 

@@ -1,7 +1,7 @@
 import { lstat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { checkChanges } from '../check-changes.js'
 import { FEEDBACK_PATH, GENERATED_LIST_PATH } from '../bookkeeping-paths.js'
+import { checkChanges } from '../check-changes.js'
 import { recordTask } from '../record-task.js'
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js'
 import { removeFileInside, writeFileInside } from '../write-file-inside.js'
