@@ -32,6 +32,10 @@ export interface DevsysProcess {
   ): Promise<{ status: number; text: string }>
   /** SIGTERM, then SIGKILL if it has not exited within 15 s. Resolves with the exit code. */
   stop(): Promise<number | null>
+  /** SIGKILL, as a crash or the OOM killer ends it: no shutdown at all. Resolves once it is gone. */
+  kill(): Promise<NodeJS.Signals | null>
+  /** Its process id. */
+  pid: number
 }
 
 export interface DevsysProcessOptions {
@@ -96,6 +100,7 @@ export async function startDevsysProcess(opts: DevsysProcessOptions): Promise<De
   await waitForHealth(port, child, () => output)
   return {
     port,
+    pid: child.pid as number,
     dataDir,
     webhookSecret: secret,
     privateKey,
@@ -117,14 +122,21 @@ export async function startDevsysProcess(opts: DevsysProcessOptions): Promise<De
       })
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-      const code = await exited
-      clearTimeout(timer)
+      let code = child.exitCode
+      if (code === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+        code = await exited
+        clearTimeout(timer)
+      }
       if (privateKeyPath !== undefined)
         rmSync(dirname(privateKeyPath), { recursive: true, force: true })
       return code
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+      return child.signalCode
     },
   }
 }

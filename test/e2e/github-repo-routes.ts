@@ -1,14 +1,28 @@
 /**
  * The REST routes DevSys uses, answered by a small stateful fake of one repository (comments,
  * pull requests, check runs, deployments), in the response shapes of test/helpers/github-endpoints.ts.
+ * Pull requests are whole objects as GitHub's description defines them (built from its own
+ * example, so a field DevSys reads, such as `merged` or `head.repo`, is there as on GitHub).
  * The stand-in records the requests; this keeps the state a user would see on GitHub.
  */
 import { execFileSync } from 'node:child_process'
+import { githubExample } from '../helpers/openapi.js'
 import type { Reply, StandinRequest, StandinRoute } from './github-standin.js'
+
+/** A pull request as the fake keeps it; its commits are read from the bare repository. */
+export interface PullState {
+  head: string
+  base: string
+  draft: boolean
+  title: string
+  body: string
+  /** The merge commit once merged (`merge()`); the PR is then closed. */
+  mergeCommit: string | null
+}
 
 export interface RepoState {
   comments: Map<number, { issue: number; body: string }>
-  pulls: Map<number, { head: string; base: string; draft: boolean; title: string; body: string }>
+  pulls: Map<number, PullState>
   checkRuns: Map<number, Record<string, unknown>>
   deployments: Map<
     number,
@@ -23,6 +37,8 @@ export interface RepoFake {
   routes: StandinRoute[]
   /** The check run named `name` on `sha`, as GitHub would show it (latest write wins). */
   checkRun(name: string, sha?: string): Record<string, unknown> | undefined
+  /** Records pull request `number` as merged by `mergeCommit`, as GitHub's merge button does. */
+  merge(number: number, mergeCommit: string): void
 }
 
 const BOT = { login: 'devsys[bot]', id: 99, type: 'Bot' }
@@ -63,20 +79,7 @@ export function fakeRepo(opts: {
     created_at: '2025-01-01T00:00:00Z',
     updated_at: '2025-01-01T00:00:00Z',
   })
-  const pull = (number: number) => {
-    const p = state.pulls.get(number)
-    return {
-      number,
-      node_id: `PR_${number}`,
-      html_url: `${webUrl}/pull/${number}`,
-      state: 'open',
-      draft: p?.draft ?? false,
-      title: p?.title ?? '',
-      head: { ref: p?.head ?? '', sha: p ? revParse(opts.bare, p.head) : '' },
-      base: { ref: p?.base ?? 'main' },
-    }
-  }
-
+  const pull = (number: number) => pullObject(opts, number, state.pulls.get(number))
   const routes: StandinRoute[] = [
     {
       route: 'GET /app',
@@ -171,12 +174,15 @@ export function fakeRepo(opts: {
       route: `GET ${base}/pulls`,
       reply: (r) => {
         const head = r.query.get('head')?.split(':')[1]
-        const open = [...state.pulls.entries()].filter(
-          ([, p]) => head === undefined || p.head === head,
+        const wanted = r.query.get('state') ?? 'open'
+        const listed = [...state.pulls.entries()].filter(
+          ([, p]) =>
+            (head === undefined || p.head === head) &&
+            (wanted === 'all' || wanted === (p.mergeCommit === null ? 'open' : 'closed')),
         )
         return json(
           200,
-          open.map(([number]) => pull(number)),
+          listed.map(([number]) => simplePull(pull(number))),
         )
       },
     },
@@ -191,6 +197,7 @@ export function fakeRepo(opts: {
           draft: b.draft === true,
           title: String(b.title),
           body: String(b.body ?? ''),
+          mergeCommit: null,
         })
         return json(201, pull(number))
       },
@@ -274,12 +281,7 @@ export function fakeRepo(opts: {
       route: `GET ${base}/commits/{commit_sha}/pulls`,
       reply: (r) => {
         const number = state.merges.get(r.params.commit_sha ?? '')
-        return json(
-          200,
-          number === undefined
-            ? []
-            : [{ ...pull(number), state: 'closed', merged_at: '2025-01-01T00:00:00Z' }],
-        )
+        return json(200, number === undefined ? [] : [simplePull(pull(number))])
       },
     },
     {
@@ -326,12 +328,156 @@ export function fakeRepo(opts: {
   return {
     state,
     routes,
+    merge(number, mergeCommit) {
+      const p = state.pulls.get(number)
+      if (!p) throw new Error(`the repository fake has no pull request #${number}`)
+      p.mergeCommit = mergeCommit
+      p.draft = false
+      state.merges.set(mergeCommit, number)
+    },
     checkRun(name, sha) {
       return [...state.checkRuns.values()]
         .reverse()
         .find((c) => c.name === name && (sha === undefined || c.head_sha === sha))
     },
   }
+}
+
+const MERGED_AT = '2025-01-02T00:00:00Z'
+
+/**
+ * Pull request `number` as `GET /pulls/{number}` answers it: GitHub's example pull request with
+ * this repository's names, URLs and commits, its head and base repository this one.
+ */
+function pullObject(
+  opts: { owner: string; repo: string; bare: string; cloneUrl: string; apiUrl: string },
+  number: number,
+  p: PullState | undefined,
+): Record<string, unknown> {
+  const { owner, repo, apiUrl } = opts
+  const web = 'https://github.example.test'
+  // The example names octocat/Hello-World on api.github.com; point every URL in it here.
+  const text = JSON.stringify(githubExample('pull-request'))
+    .replaceAll('https://api.github.com', apiUrl)
+    .replaceAll('https://github.com', web)
+    .replaceAll('octocat/Hello-World', `${owner}/${repo}`)
+  const example = JSON.parse(text) as Record<string, unknown> & {
+    head: { repo: Record<string, unknown> & { owner: Record<string, unknown> } }
+  }
+  const repository = {
+    ...example.head.repo,
+    name: repo,
+    full_name: `${owner}/${repo}`,
+    owner: {
+      ...example.head.repo.owner,
+      login: owner,
+      url: `${apiUrl}/users/${owner}`,
+      html_url: `${web}/${owner}`,
+    },
+    html_url: `${web}/${owner}/${repo}`,
+    clone_url: opts.cloneUrl,
+    default_branch: 'main',
+    fork: false,
+    private: false,
+  }
+  const user = { ...(example.user as object), login: BOT.login, id: BOT.id, type: BOT.type }
+  const headRef = p?.head ?? ''
+  const baseRef = p?.base ?? 'main'
+  const headSha = revParse(opts.bare, headRef)
+  const merged = p?.mergeCommit ?? null
+  // The base as it was when the PR was merged (the merge's first parent), else as it is now.
+  const baseSha =
+    merged === null ? revParse(opts.bare, baseRef) : revParse(opts.bare, `${merged}^1`)
+  const diff = diffStat(opts.bare, baseSha, headSha)
+  const pullUrl = `${apiUrl}/repos/${owner}/${repo}/pulls/${number}`
+  const issueUrl = `${apiUrl}/repos/${owner}/${repo}/issues/${number}`
+  const htmlUrl = `${web}/${owner}/${repo}/pull/${number}`
+  const side = (ref: string, sha: string) => ({
+    label: `${owner}:${ref}`,
+    ref,
+    sha,
+    user: repository.owner,
+    repo: repository,
+  })
+  return {
+    ...example,
+    url: pullUrl,
+    id: 1_000_000 + number,
+    node_id: `PR_${number}`,
+    html_url: htmlUrl,
+    diff_url: `${htmlUrl}.diff`,
+    patch_url: `${htmlUrl}.patch`,
+    issue_url: issueUrl,
+    commits_url: `${pullUrl}/commits`,
+    review_comments_url: `${pullUrl}/comments`,
+    review_comment_url: `${apiUrl}/repos/${owner}/${repo}/pulls/comments{/number}`,
+    comments_url: `${issueUrl}/comments`,
+    statuses_url: `${apiUrl}/repos/${owner}/${repo}/statuses/${headSha}`,
+    number,
+    state: merged === null ? 'open' : 'closed',
+    locked: false,
+    title: p?.title ?? '',
+    user,
+    body: p?.body ?? null,
+    labels: [],
+    milestone: null,
+    active_lock_reason: null,
+    created_at: '2025-01-01T00:00:00Z',
+    updated_at: merged === null ? '2025-01-01T00:00:00Z' : MERGED_AT,
+    closed_at: merged === null ? null : MERGED_AT,
+    merged_at: merged === null ? null : MERGED_AT,
+    merge_commit_sha: merged,
+    assignee: null,
+    assignees: [],
+    requested_reviewers: [],
+    requested_teams: [],
+    head: side(headRef, headSha),
+    base: side(baseRef, baseSha),
+    _links: {
+      self: { href: pullUrl },
+      html: { href: htmlUrl },
+      issue: { href: issueUrl },
+      comments: { href: `${issueUrl}/comments` },
+      review_comments: { href: `${pullUrl}/comments` },
+      review_comment: { href: `${apiUrl}/repos/${owner}/${repo}/pulls/comments{/number}` },
+      commits: { href: `${pullUrl}/commits` },
+      statuses: { href: `${apiUrl}/repos/${owner}/${repo}/statuses/${headSha}` },
+    },
+    author_association: 'NONE',
+    auto_merge: null,
+    draft: p?.draft ?? false,
+    merged: merged !== null,
+    mergeable: merged === null ? true : null,
+    rebaseable: merged === null ? true : null,
+    mergeable_state: merged === null ? 'clean' : 'unknown',
+    merged_by: merged === null ? null : { ...repository.owner, login: 'mona', type: 'User' },
+    comments: 0,
+    review_comments: 0,
+    maintainer_can_modify: false,
+    ...diff,
+  }
+}
+
+/** The fields lists of pull requests carry (GitHub's `pull-request-simple`). */
+function simplePull(full: Record<string, unknown>): Record<string, unknown> {
+  const listed = githubExample('pull-request-simple-items') as Record<string, unknown>[]
+  const keys = Object.keys(listed[0] ?? {})
+  return Object.fromEntries(Object.entries(full).filter(([key]) => keys.includes(key)))
+}
+
+/** Commits, added and deleted lines and changed files from `base` to `head`, as GitHub counts them. */
+function diffStat(bare: string, base: string, head: string) {
+  if (base === '' || head === '')
+    return { commits: 0, additions: 0, deletions: 0, changed_files: 0 }
+  const run = (...args: string[]) => execFileSync('git', args, { cwd: bare, encoding: 'utf8' })
+  const commits = Number(run('rev-list', '--count', `${base}..${head}`).trim())
+  const lines = run('diff', '--numstat', `${base}...${head}`)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('\t'))
+  // Binary files show '-' for their line counts.
+  const sum = (i: number) => lines.reduce((n, l) => n + (Number(l[i]) || 0), 0)
+  return { commits, additions: sum(0), deletions: sum(1), changed_files: lines.length }
 }
 
 function checkRunReply(run: Record<string, unknown>, webUrl: string) {

@@ -14,7 +14,10 @@ interface OpenApiOperation {
   operationId?: string
   requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> }
 }
-type OpenApiDocument = { paths: Record<string, Record<string, OpenApiOperation | undefined>> }
+type OpenApiDocument = {
+  paths: Record<string, Record<string, OpenApiOperation | undefined>>
+  components: { examples: Record<string, { value?: unknown }> }
+}
 
 /** One path template of the description, split into segments (`null` = a `{parameter}`). */
 interface Route {
@@ -36,6 +39,7 @@ interface Loaded {
   routes: Route[]
   ajv: Ajv
   validators: Map<string, ValidateFunction>
+  examples: OpenApiDocument['components']['examples']
 }
 
 let loaded: Loaded | undefined
@@ -68,7 +72,7 @@ function load(): Loaded {
     addFormatsModule) as unknown as (ajv: Ajv) => Ajv
   addFormats(ajv)
   ajv.addSchema(doc as object, DOC_ID)
-  loaded = { routes, ajv, validators: new Map() }
+  loaded = { routes, ajv, validators: new Map(), examples: doc.components.examples }
   return loaded
 }
 
@@ -156,12 +160,14 @@ function escapePointer(segment: string): string {
   return segment.replaceAll('~', '~0').replaceAll('/', '~1')
 }
 
-function validatorFor(template: string, method: string): ValidateFunction {
+/** The validator of a request body (`status` undefined) or of the response with `status`. */
+function validatorFor(template: string, method: string, status?: number): ValidateFunction {
   const state = load()
-  const key = `${method} ${template}`
+  const key = `${method} ${template} ${status ?? 'request'}`
   let validate = state.validators.get(key)
   if (!validate) {
-    const pointer = `#/paths/${escapePointer(template)}/${method}/requestBody/content/application~1json/schema`
+    const part = status === undefined ? 'requestBody' : `responses/${status}`
+    const pointer = `#/paths/${escapePointer(template)}/${method}/${part}/content/application~1json/schema`
     validate = state.ajv.compile({ $ref: `${DOC_ID}${pointer}` })
     state.validators.set(key, validate)
   }
@@ -216,6 +222,43 @@ export function validateGitHubRequest(method: string, url: string, body: unknown
   const validate = validatorFor(route.template, m)
   if (validate(body)) return []
   return (validate.errors ?? []).map((e) => `${name}: ${describeError(e)}`)
+}
+
+/**
+ * Problems with an answer a GitHub stand-in gives: the operation has no JSON response with this
+ * status, or the body does not match its schema (required fields missing, wrong types). Keeps
+ * fakes of GitHub honest about the objects DevSys reads.
+ */
+export function validateGitHubResponse(
+  method: string,
+  url: string,
+  status: number,
+  body: unknown,
+): string[] {
+  const m = method.toLowerCase()
+  const { path, segments } = pathSegments(url)
+  const route = matchingRoutes(segments).find((r) => r.operations.has(m))
+  if (!route)
+    return [`${m.toUpperCase()} ${path}: no such operation in GitHub's REST API description`]
+  const label = `${m.toUpperCase()} ${path} → ${status} (${route.template})`
+  const operation = route.operations.get(m) as OpenApiOperation & {
+    responses?: Record<string, { content?: Record<string, unknown> }>
+  }
+  if (!operation.responses?.[String(status)]?.content?.['application/json']) {
+    return [`${label}: GitHub's description has no JSON response with this status`]
+  }
+  const validate = validatorFor(route.template, m, status)
+  if (validate(body)) return []
+  return (validate.errors ?? []).map(
+    (e) => `${label}: ${describeError(e).replace(/^body/, 'response')}`,
+  )
+}
+
+/** A fresh copy of one of the examples in GitHub's description (`components/examples/<name>`). */
+export function githubExample(name: string): unknown {
+  const example = load().examples[name]
+  if (example?.value === undefined) throw new Error(`GitHub's description has no example ${name}`)
+  return structuredClone(example.value)
 }
 
 /** A GraphQL request must be a POST of `{ query, variables? }` holding one named operation. */
