@@ -6,7 +6,7 @@ import { resolveEnvironment } from '../deploy/environments.js'
 import { DeployError } from '../deploy/types.js'
 import { type LockedWork, withEnvironmentLock } from '../deploy/with-environment-lock.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
-import { answerDeploy } from '../report/answer-deploy.js'
+import { answerDeploy, ROLLBACK_COMMENT } from '../report/answer-deploy.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
 import { formatRollbackByRevert, formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
@@ -68,6 +68,7 @@ export function createRollbackJob(deps: RollbackDeps): JobHandler<RollbackPayloa
           `${error}\n\nDevSys gave up after retrying.`,
         ),
         'confused',
+        ROLLBACK_COMMENT,
       )
     },
   }
@@ -83,7 +84,15 @@ async function rollback(
 ): Promise<Outcome> {
   const task = await deps.store.getTask({ repo: p.repo.fullName, id: p.taskId })
   const refuse = async (reason: string, title: string, message: string): Promise<Outcome> => {
-    await answerDeploy(github, deps, p, task, formatStopComment(title, message), 'confused')
+    await answerDeploy(
+      github,
+      deps,
+      p,
+      task,
+      formatStopComment(title, message),
+      'confused',
+      ROLLBACK_COMMENT,
+    )
     return { status: 'rejected', reason, summary: message }
   }
   if (task === undefined)
@@ -123,7 +132,7 @@ async function rollback(
     })
   }
   const answer = (body: string, reaction: 'rocket' | 'confused') => () =>
-    answerDeploy(github, deps, p, task, body, reaction)
+    answerDeploy(github, deps, p, task, body, reaction, ROLLBACK_COMMENT)
   const target = await openTarget(deps.targets, p.repo.fullName, env, log)
   if (target instanceof DeployError) {
     return refuse('target-unavailable', `DevSys cannot reach \`${env.name}\``, target.message)

@@ -3,8 +3,13 @@ import type { Store, Task } from '../store/store.js'
 import { reactToComment } from './reaction.js'
 import { upsertStickyComment } from './sticky-comment.js'
 
-/** Sticky comment kind for deploy and rollback results on a PR. */
+/** Sticky comment kind for deploy results on a PR. */
 export const DEPLOY_COMMENT = 'deploy'
+/**
+ * Sticky comment kind for rollback answers: their own place, so rolling back never replaces the
+ * result of the deploy it takes out (people read both, side by side).
+ */
+export const ROLLBACK_COMMENT = 'rollback'
 /**
  * Sticky comment kind for "the environment is busy" refusals: their own place, so a refusal
  * never replaces the result of the deploy that held the lock.

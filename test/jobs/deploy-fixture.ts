@@ -10,6 +10,7 @@ import {
   nockCommitPulls,
   nockCreateCheckRun,
   nockCreateDeployment,
+  nockCreateIssueComment,
   nockDeploymentStatus,
   nockGetBranch,
   nockGetCollaboratorPermission,
@@ -240,4 +241,20 @@ export function nockPrCommand(
         repo: { full_name: opts.fork ? `mallory/${REPO}` : `${OWNER}/${REPO}` },
       },
     })
+}
+
+/**
+ * New comments DevSys writes on the PR, with these ids, in whichever order they come (a
+ * rollback's answer and its revert's report are written by two jobs). The returned function
+ * waits for all of them and gives each text by its sticky kind (`<!-- devsys:<kind> -->`).
+ */
+export function nockNewPrComments(...ids: number[]): () => Promise<Record<string, string>> {
+  const created = ids.map((id) => nockCreateIssueComment(OWNER, REPO, PR, { id }))
+  return async () => {
+    const byKind: Record<string, string> = {}
+    for (const { body } of await Promise.all(created.map((c) => c.body))) {
+      byKind[/^<!-- devsys:([\w-]+) -->/.exec(body)?.[1] ?? 'none'] = body
+    }
+    return byKind
+  }
 }

@@ -8,7 +8,6 @@ import {
   nockDeploymentStatus,
   nockGetContent,
   nockListPulls,
-  nockUpdateIssueComment,
   useGitHubMock,
 } from '../helpers/github.js'
 import { httpRequest } from '../helpers/http.js'
@@ -19,6 +18,7 @@ import {
   CONFIG,
   commentPayload,
   nockDeploy,
+  nockNewPrComments,
   nockPrCommand,
   OWNER,
   PR,
@@ -110,19 +110,21 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       nockPrCommand(github, { head: site.sha(BRANCH), merged: true })
       nockCreateCommentReaction(OWNER, REPO, 3001)
       nockGetContent(OWNER, REPO, CONFIG, null, null)
-      const answer = nockUpdateIssueComment(OWNER, REPO, 1001)
+      // The rollback answers in a comment of its own (the deploy's comment 1001 stays), and the
+      // revert reports in another.
+      const comments = nockNewPrComments(1002, 1003)
       const rocket = nockCreateCommentReaction(OWNER, REPO, 3001).body
       nockBotIdentity()
-      const reverted = nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
 
       await devsys.deliver('issue_comment', commentPayload(site, '/rollback'))
 
-      const text = (await answer.body).body
+      const { rollback: text = '', revert: reverted = '' } = await comments()
       expect(text).toContain('first deploy')
       expect(text).toContain(`reverting ${first.sha.slice(0, 7)} on \`main\``)
       expect(text).not.toContain('Revert the merge')
       expect(await rocket).toEqual({ content: 'rocket' })
-      expect((await reverted.body).body).toContain(`Reverted ${first.sha.slice(0, 7)} on \`main\``)
+      expect(reverted).toContain(`Reverted ${first.sha.slice(0, 7)} on \`main\``)
+      expect(await devsys.store.getCommentId(`${OWNER}/${REPO}`, PR, 'deploy')).toBe(1001)
       const [rollback] = await devsys.store.listJobs({ kind: 'rollback' })
       expect(rollback?.outcome).toMatchObject({ status: 'done' })
       const [bad] = await devsys.store.listDeployments({ environment: 'production' })
@@ -153,13 +155,12 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       nockPrCommand(github, { head: site.sha(BRANCH), merged: true })
       nockCreateCommentReaction(OWNER, REPO, 3001)
       nockGetContent(OWNER, REPO, CONFIG, null, null)
-      nockUpdateIssueComment(OWNER, REPO, 1001)
       nockCreateCommentReaction(OWNER, REPO, 3001)
       nockBotIdentity()
       const branch = `devsys/revert-${first.sha.slice(0, 12)}`
       nockListPulls(OWNER, REPO, branch)
       const pull = nockCreatePull(OWNER, REPO, 9).body
-      const told = nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
+      const comments = nockNewPrComments(1002, 1003)
 
       await devsys.deliver('issue_comment', commentPayload(site, '/rollback'))
 
@@ -168,7 +169,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       // Nothing was switched: the PR says the site still serves the commit until it is merged.
       expect(opened.body).toContain(`\`production\` still serves ${first.sha.slice(0, 7)}`)
       expect(opened.body).not.toContain('switched `production` back')
-      const text = (await told.body).body
+      const { revert: text = '' } = await comments()
       expect(text).toContain('`main` is protected, so the revert of')
       expect(text).not.toContain(`\`${branch}\` is protected`)
       expect(site.sha('main')).toBe(first.sha)
@@ -189,11 +190,13 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       nockPrCommand(github, { head, merged: true })
       nockCreateCommentReaction(OWNER, REPO, 3002)
       nockGetContent(OWNER, REPO, CONFIG, null, null)
-      const answer = nockUpdateIssueComment(OWNER, REPO, 1001)
+      // A comment of its own: the "Deployed" comment 1001 stays.
+      const answer = nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
       const confused = nockCreateCommentReaction(OWNER, REPO, 3002).body
       await devsys.deliver('issue_comment', commentPayload(site, '/rollback', 'mona', 3002))
 
       const text = (await answer.body).body
+      expect(text).toContain('<!-- devsys:rollback -->')
       expect(text).toContain('was the first deploy of `production`')
       expect(text).toContain('no merge on `main` to revert')
       expect(text).toContain('DevSys changed nothing')

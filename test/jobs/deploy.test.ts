@@ -26,6 +26,7 @@ import {
   CONFIG,
   commentPayload,
   nockDeploy,
+  nockNewPrComments,
   OWNER,
   PR,
   page,
@@ -398,10 +399,11 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       const restored = nockCreateDeployment(OWNER, REPO, 503).body
       const restoredStatus = nockDeploymentStatus(OWNER, REPO, 503).body
       const inactive = nockDeploymentStatus(OWNER, REPO, 502).body
-      const answer = nockUpdateIssueComment(OWNER, REPO, 1001)
+      // The rollback answers in a comment of its own (the deploy's comment 1001 stays), and the
+      // revert reports in another.
+      const comments = nockNewPrComments(1002, 1003)
       const rocket = nockCreateCommentReaction(OWNER, REPO, 3001).body
       nockBotIdentity()
-      nockCreateIssueComment(OWNER, REPO, PR, { id: 1002 })
 
       await devsys.deliver('issue_comment', commentPayload(site, '/rollback'))
 
@@ -410,7 +412,10 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await restored).toMatchObject({ ref: first.sha, environment: 'production' })
       expect(await restoredStatus).toMatchObject({ state: 'success', environment_url: url })
       expect(await inactive).toMatchObject({ state: 'inactive' })
-      expect((await answer.body).body).toContain('Rolled back `production`')
+      const { rollback: answer, revert } = await comments()
+      expect(answer).toContain('Rolled back `production`')
+      expect(revert).toContain(`Reverted ${second.sha.slice(0, 7)}`)
+      expect(await devsys.store.getCommentId(`${OWNER}/${REPO}`, PR, 'deploy')).toBe(1001)
       expect(await rocket).toEqual({ content: 'rocket' })
       const [rollback, rolledBack] = await devsys.store.listDeployments({
         environment: 'production',
