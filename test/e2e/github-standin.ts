@@ -26,6 +26,8 @@ export interface StandinRequest {
   status: number
   /** Where GitHub's description rejects the request (empty when valid). */
   problems: string[]
+  /** When the stand-in received it (milliseconds since the epoch). */
+  at: number
 }
 
 export interface Reply {
@@ -126,6 +128,7 @@ export async function startGitHubStandin(): Promise<GitHubStandin> {
       route: undefined,
       status: 404,
       problems: validateGitHubRequest(method, raw + url.search, body),
+      at: Date.now(),
     }
     let reply: Reply = {
       status: 404,
