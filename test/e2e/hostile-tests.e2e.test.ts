@@ -6,20 +6,13 @@
  * check run above all) and DevSys's own log must hold none of DevSys's secrets, and show the
  * reads failing: the sandbox, not redaction, keeps them out.
  */
-import { readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type GitHttpServer, startGitHttpServer } from '../git/git-http-server.js'
-import { createRemote } from '../helpers/git-remote.js'
+import { describe, expect, it } from 'vitest'
 import { requireTool } from '../helpers/require-tool.js'
-import { type DevsysProcess, startDevsysProcess } from './devsys-process.js'
-import { fakeRepo, type RepoFake, revParse } from './github-repo-routes.js'
-import { type GitHubStandin, startGitHubStandin } from './github-standin.js'
-import { labeledIssuePayload } from './scenario-steps.js'
+import { useE2eWorld } from './e2e-world.js'
+import { BLOG_MANIFEST, fileTaskIssue, TESTS_CHECK, testsCompleted } from './scenario-steps.js'
 
-const OWNER = 'Codertocat'
-const REPO = 'Hello-World'
-const TESTS_CHECK = 'DevSys / tests'
 const hasSandbox = requireTool('bwrap', 'task tests run in the bubblewrap sandbox')
 
 /**
@@ -43,78 +36,34 @@ mkdir -p build
 } > build/junit.xml
 `
 
-let github: GitHubStandin
-let gitServer: GitHttpServer
-let remote: { root: string; bare: string }
-let repo: RepoFake
-let devsys: DevsysProcess | undefined
-
-beforeEach(async () => {
-  github = await startGitHubStandin()
-  remote = createRemote()
-  gitServer = await startGitHttpServer(remote.root, github.token)
-  repo = fakeRepo({
-    owner: OWNER,
-    repo: REPO,
-    bare: remote.bare,
-    cloneUrl: `${gitServer.baseUrl}/Hello-World.git`,
-    apiUrl: github.apiUrl,
-  })
-  github.routes(...repo.routes)
-})
-
-afterEach(async () => {
-  const code = await devsys?.stop()
-  devsys = undefined
-  await gitServer.close()
-  await github.close()
-  rmSync(remote.root, { recursive: true, force: true })
-  expect(code ?? 0).toBe(0)
-})
-
-const logTail = () => `DevSys output (last 6000 chars):\n${devsys?.output().slice(-6000) ?? ''}`
+const world = useE2eWorld()
 
 describe.skipIf(!hasSandbox)('hostile task tests, end to end', () => {
   it('a test command reading /proc/*/environ, the store and the key file gets none of them, and nothing secret reaches GitHub or the log', {
     timeout: 300_000,
   }, async () => {
     // The local runner (the bubblewrap sandbox on DevSys's host), and the App's key in a file.
-    devsys = await startDevsysProcess({
-      gheHost: github.host,
+    const devsys = await world.startDevsys({
       privateKeyFile: true,
-      env: { TEST_RUNNER: 'local', LOG_FORMAT: 'json' },
+      env: { TEST_RUNNER: 'local' },
     })
+    const { github, logTail } = world
     const storePath = join(devsys.dataDir, 'devsys.sqlite')
     const keyPath = devsys.privateKeyPath as string
-    const cloneUrl = `${gitServer.baseUrl}/Hello-World.git`
 
     // 1. An issue whose manifest's test command is the hostile script, given DevSys's paths.
-    const manifest = JSON.parse(
-      readFileSync(new URL('../../specs/create-blog.json', import.meta.url), 'utf8'),
-    ) as Record<string, unknown>
+    const manifest = JSON.parse(BLOG_MANIFEST) as Record<string, unknown>
     manifest.id = 'hostile-tests'
     manifest.tests = {
       command: ['sh', '-c', HOSTILE_SCRIPT, 'hostile', storePath, keyPath],
       junit: 'build/junit.xml',
       timeoutSeconds: 120,
     }
-    const text = JSON.stringify(manifest, null, 2)
-    expect((await devsys.sendWebhook('issues', labeledIssuePayload(text, cloneUrl))).status).toBe(
-      200,
-    )
 
     // 2. DevSys generates the code, opens the PR and runs the tests: the check run completes.
-    await github.waitFor(`POST /repos/${OWNER}/${REPO}/pulls`, { describe: logTail })
-    const head = revParse(remote.bare, 'devsys/hostile-tests')
-    await github.waitFor(
-      (r) =>
-        r.method === 'PATCH' &&
-        repo.state.checkRuns.get(Number(r.params.check_run_id))?.name === TESTS_CHECK &&
-        (r.body as { status?: string } | undefined)?.status === 'completed',
-      { timeoutMs: 180_000, describe: logTail },
-    )
-    const run = repo.checkRun(TESTS_CHECK, head)
-    expect(run, logTail()).toMatchObject({ head_sha: head, status: 'completed' })
+    const { head } = await fileTaskIssue(world, JSON.stringify(manifest, null, 2))
+    const { run } = await testsCompleted(world, head)
+    expect(run, logTail()).toMatchObject({ name: TESTS_CHECK, head_sha: head, status: 'completed' })
     const output = run?.output as { summary?: string; text?: string } | undefined
     const shown = `${output?.summary ?? ''}\n${output?.text ?? ''}`
 

@@ -5,69 +5,40 @@
  * failed `DevSys / manifest` check run, while a manifest a person pushes to `.devsys/` still
  * does get checked.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type GitHttpServer, startGitHttpServer } from '../git/git-http-server.js'
-import { createRemote, git } from '../helpers/git-remote.js'
+import { describe, expect, it } from 'vitest'
+import { git } from '../helpers/git-remote.js'
 import { requireTool } from '../helpers/require-tool.js'
-import { type DevsysProcess, startDevsysProcess } from './devsys-process.js'
-import { fakeRepo, type RepoFake, revParse } from './github-repo-routes.js'
-import { type GitHubStandin, startGitHubStandin } from './github-standin.js'
-import { labeledIssuePayload, pushPayload, waitForLog } from './scenario-steps.js'
+import { useE2eWorld } from './e2e-world.js'
+import { revParse } from './github-repo-routes.js'
+import {
+  BLOG_MANIFEST,
+  deployedStatus,
+  fileTaskIssue,
+  mergePullRequest,
+  pushPayload,
+  testsCompleted,
+  waitForLog,
+} from './scenario-steps.js'
 
-const OWNER = 'Codertocat'
-const REPO = 'Hello-World'
 const MANIFEST_CHECK = 'DevSys / manifest'
-const blog = readFileSync(new URL('../../specs/create-blog.json', import.meta.url), 'utf8')
-const blogId = (JSON.parse(blog) as { id: string }).id
 const hasPhp =
   requireTool('php', 'the merged blog is deployed with php -S') &&
   requireTool('phpunit', "the generated blog's tests run with PHPUnit before the merge")
 
-let github: GitHubStandin
-let gitServer: GitHttpServer
-let remote: { root: string; bare: string }
-let repo: RepoFake
-let devsys: DevsysProcess | undefined
-let cloneUrl: string
-
-beforeEach(async () => {
-  github = await startGitHubStandin()
-  remote = createRemote()
-  gitServer = await startGitHttpServer(remote.root, github.token)
-  cloneUrl = `${gitServer.baseUrl}/Hello-World.git`
-  repo = fakeRepo({
-    owner: OWNER,
-    repo: REPO,
-    bare: remote.bare,
-    cloneUrl,
-    apiUrl: github.apiUrl,
-  })
-  github.routes(...repo.routes)
-})
-
-afterEach(async () => {
-  const code = await devsys?.stop()
-  devsys = undefined
-  await gitServer.close()
-  await github.close()
-  rmSync(remote.root, { recursive: true, force: true })
-  expect(code ?? 0).toBe(0)
-})
-
-const logTail = () => `DevSys output (last 6000 chars):\n${devsys?.output().slice(-6000) ?? ''}`
+const world = useE2eWorld()
 
 /** The `DevSys / manifest` check runs on `sha`, as GitHub would show them (latest writes). */
 function manifestRuns(sha: string): Record<string, unknown>[] {
-  return [...repo.state.checkRuns.values()].filter(
+  return [...world.repo.state.checkRuns.values()].filter(
     (c) => c.name === MANIFEST_CHECK && c.head_sha === sha,
   )
 }
 
 /** The annotations DevSys sent on `path`, in any check run request. */
 function annotationsOn(path: string): unknown[] {
-  return github.requests.flatMap((r) => {
+  return world.github.requests.flatMap((r) => {
     const output = (r.body as { output?: { annotations?: { path?: string }[] } } | undefined)
       ?.output
     return (output?.annotations ?? []).filter((a) => a.path === path)
@@ -77,7 +48,7 @@ function annotationsOn(path: string): unknown[] {
 /** Waits for the `intake-push` job of the push of `sha` to finish, and returns its status. */
 async function intakeOutcome(sha: string): Promise<unknown> {
   const line = await waitForLog(
-    devsys as DevsysProcess,
+    world.devsys,
     (l) =>
       l.kind === 'intake-push' && l.msg === 'Job finished' && String(l.key).endsWith(`@${sha}`),
     `the end of the intake-push job for ${sha}`,
@@ -87,15 +58,15 @@ async function intakeOutcome(sha: string): Promise<unknown> {
 
 /** Sends the push of main from `before` to its current head, as GitHub would. */
 async function sendPushOfMain(before: string): Promise<string> {
-  const after = revParse(remote.bare, 'main')
+  const after = revParse(world.remote.bare, 'main')
   const payload = pushPayload({
-    bare: remote.bare,
+    bare: world.remote.bare,
     ref: 'refs/heads/main',
     before,
     after,
-    cloneUrl,
+    cloneUrl: world.cloneUrl,
   })
-  expect((await (devsys as DevsysProcess).sendWebhook('push', payload)).status).toBe(200)
+  expect((await world.devsys.sendWebhook('push', payload)).status).toBe(200)
   return after
 }
 
@@ -103,7 +74,8 @@ describe.skipIf(!hasPhp)('the push of a merged DevSys PR, end to end', () => {
   it('gets no failed `DevSys / manifest` check for DevSys’s own `.devsys/` files, while a person’s `.devsys/` manifest is still checked', {
     timeout: 300_000,
   }, async () => {
-    devsys = await startDevsysProcess({ gheHost: github.host, env: { LOG_FORMAT: 'json' } })
+    await world.startDevsys()
+    const { github, repo, remote, logTail } = world
     const work = join(remote.root, 'work')
     git(remote.root, 'clone', '-q', remote.bare, work)
 
@@ -124,54 +96,25 @@ describe.skipIf(!hasPhp)('the push of a merged DevSys PR, end to end', () => {
 
     // 2. A person files the blog manifest as an issue; DevSys pushes devsys/<id> with its
     //    bookkeeping files and opens a PR, whose tests pass.
-    const received = await devsys.sendWebhook('issues', labeledIssuePayload(blog, cloneUrl))
-    expect(received.status).toBe(200)
-    await github.waitFor(`POST /repos/${OWNER}/${REPO}/pulls`, { describe: logTail })
-    const branch = `devsys/${blogId}`
-    const head = revParse(remote.bare, branch)
+    const task = await fileTaskIssue(world, BLOG_MANIFEST)
+    const { branch, head } = task
     const onBranch = git(remote.bare, 'ls-tree', '-r', '--name-only', branch).split('\n')
     expect(onBranch).toEqual(expect.arrayContaining(['.devsys/task.yml', '.devsys/generated.json']))
-    await github.waitFor(
-      (r) =>
-        r.method === 'PATCH' &&
-        repo.state.checkRuns.get(Number(r.params.check_run_id))?.name === 'DevSys / tests' &&
-        (r.body as { status?: string } | undefined)?.status === 'completed',
-      { timeoutMs: 180_000, describe: logTail },
-    )
-    expect(repo.checkRun('DevSys / tests', head), logTail()).toMatchObject({
-      conclusion: 'success',
-    })
+    const { run } = await testsCompleted(world, head)
+    expect(run, logTail()).toMatchObject({ conclusion: 'success' })
 
     // 3. The PR is merged as GitHub's merge button does, and GitHub sends the push of main,
     //    listing every file the merged commits added: the bookkeeping files among them.
-    git(work, 'fetch', '-q', 'origin')
-    git(work, 'merge', '-q', '--no-ff', '-m', 'Merge pull request #5', `origin/${branch}`)
-    git(work, 'push', '-q', 'origin', 'main')
-    const merge = revParse(remote.bare, 'main')
-    repo.state.merges.set(merge, 5)
-    const payload = pushPayload({
-      bare: remote.bare,
-      ref: 'refs/heads/main',
-      before: control,
-      after: merge,
-      cloneUrl,
-    })
+    const { merge, push: payload, before } = await mergePullRequest(world, task)
+    expect(before).toBe(control)
     const added = payload.commits.flatMap((c) => c.added ?? [])
     expect(added).toEqual(expect.arrayContaining(['.devsys/task.yml', '.devsys/generated.json']))
-    expect((await devsys.sendWebhook('push', payload)).status).toBe(200)
 
     // 4. Its intake finds no manifest to check: no failed `DevSys / manifest` on main, no
     //    annotation on DevSys's own files; and the merge is deployed.
     expect(await intakeOutcome(merge), logTail()).toBe('skipped')
-    const deployed = await github.waitFor(
-      (r) =>
-        /\/deployments\/\d+\/statuses$/.test(r.path) &&
-        ['success', 'failure', 'error'].includes(
-          String((r.body as { state?: string } | undefined)?.state),
-        ),
-      { timeoutMs: 180_000, describe: logTail },
-    )
-    expect((deployed.body as { state: string }).state, logTail()).toBe('success')
+    const deployed = await deployedStatus(world, merge)
+    expect(deployed.state, logTail()).toBe('success')
     expect(manifestRuns(merge)).toEqual([])
     const failedManifestChecks = [...repo.state.checkRuns.values()].filter(
       (c) => c.name === MANIFEST_CHECK && c.conclusion === 'failure' && c.head_sha !== control,

@@ -135,13 +135,11 @@ export async function waitForLog(
 
 /**
  * A person labels an issue holding `manifest`; waits until DevSys pushed `devsys/<id>` and
- * opened its pull request. Returns the branch, its head and the PR's number.
+ * opened its pull request. Returns the branch, its head, the PR's number and the issue's.
  */
 export async function fileTaskIssue(world: E2eWorld, manifest: string) {
-  const received = await world.devsys.sendWebhook(
-    'issues',
-    labeledIssuePayload(manifest, world.cloneUrl),
-  )
+  const issue = labeledIssuePayload(manifest, world.cloneUrl)
+  const received = await world.devsys.sendWebhook('issues', issue)
   expect(received.status).toBe(200)
   const opened = await world.github.waitFor(`POST /repos/${OWNER}/${REPO}/pulls`, {
     describe: world.logTail,
@@ -152,7 +150,7 @@ export async function fileTaskIssue(world: E2eWorld, manifest: string) {
   expect(head, world.logTail()).toMatch(/^[0-9a-f]{40}$/)
   const number = [...world.repo.state.pulls.entries()].find(([, p]) => p.head === branch)?.[0]
   if (number === undefined) throw new Error(`no pull request of ${branch} in the fake`)
-  return { taskId, branch, head, number, opened }
+  return { taskId, branch, head, number, opened, issue: issue.issue.number }
 }
 
 /**
