@@ -19,6 +19,8 @@ export interface GuardedAgent {
   run(): Promise<AgentRun>
   /** The agent's own account of why it failed, from its output, shown before the output tail. */
   explain?(run: AgentRun): string | undefined
+  /** An error the agent reported although it exited with 0 (a failed model call, a failed turn). */
+  reportedError?(run: AgentRun): string | undefined
   /** What to do when the agent exits with an error; a default fits any agent. */
   exitAdvice?: string
 }
@@ -78,6 +80,16 @@ export async function runGuarded(
       run,
       agent.exitAdvice ??
         'Check the output below, fix the cause, and ask again (for example with /revise).',
+    )
+  }
+  const reported = agent.reportedError?.(run)
+  if (reported !== undefined) {
+    throw failure(
+      agent,
+      'exit-code',
+      `reported an error: ${redact(reported)}`,
+      run,
+      agent.exitAdvice ?? 'Check the output below, fix the cause, and ask again.',
     )
   }
   if (outside !== null) {
