@@ -1,6 +1,6 @@
 import { once } from 'node:events'
-import { createServer, type Server } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { createServer, type Server } from 'node:net'
 import type { AgentName } from '../../src/config/load-repo-config.js'
 import { createGenerator } from '../../src/generate/create-generator.js'
 import type { GenerateResult } from '../../src/generate/types.js'
@@ -68,7 +68,11 @@ export function sentToModel(fake: FakeLlm): string {
 }
 
 /** A TCP listener on the host's loopback that counts connections: what the agent must not reach. */
-export async function listenOnHost(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+export async function listenOnHost(): Promise<{
+  port: number
+  connections: () => number
+  close: () => Promise<void>
+}> {
   let count = 0
   const server: Server = createServer((socket) => {
     count += 1

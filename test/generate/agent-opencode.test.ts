@@ -19,22 +19,23 @@ afterEach(async () => {
   await ws.cleanup()
 })
 
-const write = (filePath: string, content: string) => ({ name: 'write', args: { filePath, content } })
+const write = (filePath: string, content: string) => ({
+  name: 'write',
+  args: { filePath, content },
+})
 const bash = (command: string) => ({
   name: 'bash',
   args: { command, description: 'run a command' },
 })
 
-describe('opencode agent (the real CLI, a fake model)', () => {
+describe('opencode agent (the real CLI, a fake model)', { timeout: 120_000 }, () => {
   it('turns the manifest into files through its tools, reports its steps and tokens, and never holds the key', async () => {
-    const started = Date.now()
     const { result, error, fake, text } = await runAgentTask('opencode', ws, manifest, [
       { tools: [write(join(ws.dir, 'public/index.php'), '<?php echo "Blog";\n')] },
       { tools: [write(join(ws.dir, 'tests/BlogTest.php'), '<?php // test\n')] },
       { tools: [bash('env; cat "$HOME"/.config/opencode/* 2>/dev/null; echo done')] },
       { text: 'The blog is written.' },
     ])
-    const elapsed = Date.now() - started
     expect(error).toBeUndefined()
     expect(result?.files).toEqual(
       expect.arrayContaining(['.devsys/task.yml', 'public/index.php', 'tests/BlogTest.php']),
@@ -61,6 +62,107 @@ describe('opencode agent (the real CLI, a fake model)', () => {
     expect(sentToModel(fake)).toContain(DUMMY_KEY)
     expect(sentToModel(fake)).not.toContain(API_KEY)
     expect(text).not.toContain(API_KEY)
-    console.info(`opencode run with the fake model: ${elapsed} ms`)
+  })
+})
+
+describe('opencode agent: what it may not do', { timeout: 120_000 }, () => {
+  it('is refused when it writes under a forbidden path (.github/)', async () => {
+    const { error } = await runAgentTask('opencode', ws, manifest, [
+      { tools: [write(join(ws.dir, '.github/workflows/steal.yml'), 'on: push\n')] },
+    ])
+    expect(error).toMatchObject({ code: 'forbidden-path' })
+    expect(error?.message).toContain('.github/workflows/steal.yml')
+  })
+
+  it('cannot write outside its work tree or into .git through its bash tool', async () => {
+    const config = await readFile(join(ws.dir, '.git/config'), 'utf8')
+    const { result, error, fake } = await runAgentTask('opencode', ws, manifest, [
+      {
+        tools: [
+          bash(
+            `echo x > ${ws.parent}/escape.txt; echo '[alias]' >> .git/config; echo y > /usr/local/escape.txt; echo ok > inside.txt`,
+          ),
+        ],
+      },
+      { text: 'Done.' },
+    ])
+    expect(error).toBeUndefined()
+    await expect(stat(join(ws.parent, 'escape.txt'))).rejects.toThrow(/ENOENT/)
+    await expect(stat('/usr/local/escape.txt')).rejects.toThrow(/ENOENT/)
+    expect(await readFile(join(ws.dir, '.git/config'), 'utf8')).toBe(config)
+    expect(result?.files).toEqual(['.devsys/task.yml', 'inside.txt'])
+    // The shell's errors went back to the model.
+    expect(sentToModel(fake)).toMatch(/Permission denied|Read-only file system/)
+  })
+
+  it('reaches nothing but the model endpoint: not a port on the host, not the internet, no other path', async () => {
+    const host = await listenOnHost()
+    try {
+      const { error, fake } = await runAgentTask('opencode', ws, manifest, [
+        {
+          tools: [
+            bash(
+              [
+                `(exec 3<>/dev/tcp/127.0.0.1/${host.port} && echo HOST-$((1+1))) 2>&1 | tail -1`,
+                `(exec 3<>/dev/tcp/1.1.1.1/80 && echo INTERNET-$((1+1))) 2>&1 | tail -1`,
+                `node -e "fetch('http://127.0.0.1:8788/elsewhere').then(r => console.log('proxy-status', r.status), e => console.log('proxy-error', e.message))"`,
+              ].join('; '),
+            ),
+          ],
+        },
+        { text: 'Done.' },
+      ])
+      expect(error).toBeUndefined()
+      expect(host.connections()).toBe(0)
+      const sent = sentToModel(fake)
+      expect(sent).toContain('proxy-status 403')
+      expect(sent).not.toContain('HOST-2')
+      expect(sent).not.toContain('INTERNET-2')
+      // The proxy forwarded model calls only.
+      expect(fake.requests.every((r) => r.path === '/v1/chat/completions')).toBe(true)
+    } finally {
+      await host.close()
+    }
+  })
+})
+
+describe('opencode agent: failures', { timeout: 120_000 }, () => {
+  it('is stopped at its timeout when the model hangs, with nothing left running', async () => {
+    const { error } = await runAgentTask('opencode', ws, manifest, [{ hang: true }], {
+      timeoutSeconds: 8,
+    })
+    expect(error).toMatchObject({ code: 'timeout' })
+    expect(error?.message).toContain('The opencode agent did not finish within 8 s and was stopped')
+    expect(processesWith(ws.dir)).toEqual([])
+  })
+
+  it('reports a 4xx from the model clearly', async () => {
+    const { error, text } = await runAgentTask('opencode', ws, manifest, [
+      { status: 401, message: 'Incorrect API key provided: sk-fa****' },
+    ])
+    expect(error).toMatchObject({ code: 'exit-code' })
+    expect(error?.message).toContain('Incorrect API key provided')
+    expect(error?.message).toContain('AGENT_API_KEY')
+    expect(text).not.toContain(API_KEY)
+  })
+
+  it('reports a 5xx from the model clearly', async () => {
+    const started = Date.now()
+    const { error, fake } = await runAgentTask(
+      'opencode',
+      ws,
+      manifest,
+      Array.from({ length: 20 }, () => ({
+        status: 500,
+        message: 'The server had an error',
+        retryAfterMs: 100,
+      })),
+      { timeoutSeconds: 120 },
+    )
+    expect(error).toMatchObject({ code: 'exit-code' })
+    expect(error?.message).toContain('The server had an error')
+    // It retried (the title request aside), but briefly: the fake says retry-after-ms: 100.
+    expect(fake.modelRequests().length).toBeGreaterThan(2)
+    expect(Date.now() - started).toBeLessThan(60_000)
   })
 })

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /**
@@ -14,7 +14,7 @@ export type FakeTurn =
   /** The model answers with text and ends its turn. */
   | { text: string }
   /** The server fails: an HTTP status with an OpenAI-style error body. */
-  | { status: number; message?: string }
+  | { status: number; message?: string; retryAfterMs?: number }
   /** The server accepts the request and never answers. */
   | { hang: true }
 
@@ -81,7 +81,11 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     const turn = aside ? { text: 'Task' } : (script.shift() ?? { text: 'Done.' })
     if ('hang' in turn) return
     if ('status' in turn) {
-      res.writeHead(turn.status, { 'content-type': 'application/json' })
+      res.writeHead(turn.status, {
+        'content-type': 'application/json',
+        // Clients that honour it (opencode) retry after this long instead of backing off.
+        ...(turn.retryAfterMs === undefined ? {} : { 'retry-after-ms': String(turn.retryAfterMs) }),
+      })
       res.end(
         JSON.stringify({
           error: {

@@ -46,7 +46,12 @@ export function findAgentBinary(agent: AgentName): AgentBinary {
       `the ${agent} binary (npm package ${pkg.native()}) is not installed; run \`npm ci\` in DevSys's folder on a Linux host (it is an optional dependency of ${pkg.npm})`,
     )
   }
-  return { agent, program: join(packageDir, pkg.program), packageDir, pinned: pinnedVersion(pkg.npm) }
+  return {
+    agent,
+    program: join(packageDir, pkg.program),
+    packageDir,
+    pinned: pinnedVersion(pkg.npm),
+  }
 }
 
 function pinnedVersion(npm: string): string {

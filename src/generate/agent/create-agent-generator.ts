@@ -1,8 +1,8 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { DEFAULT_SANDBOX, type SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
 import { handOver } from '../../../runner/sandbox/hand-over.js'
+import { DEFAULT_SANDBOX, type SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
 import type { AgentName } from '../../config/load-repo-config.js'
 import { buildPrompt } from '../command/build-prompt.js'
 import type { AgentRun } from '../command/run-agent.js'
@@ -79,7 +79,7 @@ async function generateWithAgent(
     timeoutSeconds: opts.timeoutSeconds,
     limits,
     exitAdvice:
-      'If the model endpoint refused or failed the request, check the server\'s AGENT_BASE_URL, AGENT_API_KEY and the model (generator.model in .github/devsys.yml or AGENT_MODEL); otherwise fix the cause and ask again (for example with /revise).',
+      "If the model endpoint refused or failed the request, check the server's AGENT_BASE_URL, AGENT_API_KEY and the model (generator.model in .github/devsys.yml or AGENT_MODEL); otherwise fix the cause and ask again (for example with /revise).",
     explain: (run) => parse(run),
     reportedError: () => events.error,
     run: async () => {

@@ -50,7 +50,8 @@ export function parseAgentEvents(agent: AgentName, text: string, workspace: stri
       const item = object(event.item)
       if (event.type === 'item.completed' && item !== undefined) {
         const call = codexCall(item)
-        if (call !== undefined) parsed.toolCalls.push({ tool: call.tool, summary: short(call.summary) })
+        if (call !== undefined)
+          parsed.toolCalls.push({ tool: call.tool, summary: short(call.summary) })
       } else if (event.type === 'turn.completed') {
         const u = object(event.usage)
         if (u !== undefined) {
@@ -104,11 +105,14 @@ function codexCall(item: Record<string, unknown>): { tool: string; summary: stri
 
 /** Absolute paths under the workspace become relative; the text is one line, capped. */
 function shorten(text: string, workspace: string): string {
-  const relativeText = text.replace(/(^|[\s'"=])(\/[^\s'",]+)/g, (match, before: string, path: string) => {
-    if (!isAbsolute(path)) return match
-    const rel = relative(workspace, path)
-    return rel.startsWith('..') ? match : `${before}${rel === '' ? '.' : rel}`
-  })
+  const relativeText = text.replace(
+    /(^|[\s'"=])(\/[^\s'",]+)/g,
+    (match, before: string, path: string) => {
+      if (!isAbsolute(path)) return match
+      const rel = relative(workspace, path)
+      return rel.startsWith('..') ? match : `${before}${rel === '' ? '.' : rel}`
+    },
+  )
   const line = relativeText.replace(/\s+/g, ' ').trim()
   return line.length > SUMMARY_CHARS ? `${line.slice(0, SUMMARY_CHARS - 1)}…` : line
 }

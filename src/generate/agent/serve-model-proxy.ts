@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { chmod } from 'node:fs/promises'
-import { createServer, type IncomingHttpHeaders, request as httpRequest } from 'node:http'
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
