@@ -86,7 +86,7 @@ function opencodeSummary(tool: string, input: Record<string, unknown>): string {
 function codexCall(item: Record<string, unknown>): { tool: string; summary: string } | undefined {
   switch (item.type) {
     case 'command_execution':
-      return { tool: 'exec_command', summary: firstLine(string(item.command) ?? '') }
+      return { tool: 'exec_command', summary: firstLine(unwrapShell(string(item.command) ?? '')) }
     case 'file_change': {
       const changes = Array.isArray(item.changes) ? item.changes.map(object) : []
       const text = changes
@@ -115,6 +115,12 @@ function shorten(text: string, workspace: string): string {
   )
   const line = relativeText.replace(/\s+/g, ' ').trim()
   return line.length > SUMMARY_CHARS ? `${line.slice(0, SUMMARY_CHARS - 1)}…` : line
+}
+
+/** Codex reports `/usr/bin/bash -lc '<command>'`; the command is what matters. */
+function unwrapShell(command: string): string {
+  const match = /^\S*\/?(?:ba|z)?sh -l?c '([\s\S]*)'$/.exec(command)
+  return match?.[1] === undefined ? command : match[1].replaceAll("'\\''", "'")
 }
 
 function firstLine(text: string): string {
