@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { DEFAULT_SANDBOX } from '../../runner/sandbox/sandbox-settings.js'
 import { DUMMY_KEY } from '../../src/generate/agent/agent-presets.js'
 import type { Manifest } from '../../src/manifest/types.js'
 import { processesWith } from '../helpers/processes.js'
@@ -65,6 +66,55 @@ describe('codex agent (the real CLI, a fake model)', { timeout: 120_000 }, () =>
     expect(sentToModel(fake)).toContain(DUMMY_KEY)
     expect(sentToModel(fake)).not.toContain(API_KEY)
     expect(text).not.toContain(API_KEY)
+  })
+})
+
+describe('codex agent: the prompt and the unconfined mode', { timeout: 120_000 }, () => {
+  it('hands a long prompt over as a read-only file outside the work tree', async () => {
+    const feedback = `Use a darker theme.\n${'More detail. '.repeat(8000)}`
+    const { result, error, fake } = await runAgentTask(
+      'codex',
+      ws,
+      manifest,
+      [
+        {
+          tools: [
+            bash(
+              'f=$(ls /tmp/devsys-agent-*/task/prompt.md); wc -c < "$f"; grep -c "darker theme" "$f"; echo x >> "$f" || echo READ-ONLY',
+            ),
+          ],
+        },
+        { text: 'Done.' },
+      ],
+      { feedback },
+    )
+    expect(error).toBeUndefined()
+    expect(result?.files).toEqual(['.devsys/feedback.md', '.devsys/task.yml'])
+    const first = JSON.stringify(fake.modelRequests()[0]?.body)
+    expect(first).toMatch(/Your task is in the file \/tmp\/devsys-agent-\w+\/task\/prompt\.md/)
+    expect(first).not.toContain('More detail. More detail.')
+    const output = JSON.stringify(fake.modelRequests()[1]?.body)
+    expect(output).toContain('READ-ONLY')
+    expect(output).toMatch(/\\n1\\n/)
+  })
+
+  it('keeps the key out of the agent when the server runs agents unconfined', async () => {
+    const { result, error, fake } = await runAgentTask(
+      'codex',
+      ws,
+      manifest,
+      [
+        { tools: [write('index.html', '<h1>Blog</h1>\n')] },
+        { tools: [bash('env')] },
+        { text: 'Done.' },
+      ],
+      { sandbox: { ...DEFAULT_SANDBOX, enabled: false } },
+    )
+    expect(error).toBeUndefined()
+    expect(result?.files).toEqual(['.devsys/task.yml', 'index.html'])
+    expect(fake.modelRequests()[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`)
+    expect(sentToModel(fake)).toContain(DUMMY_KEY)
+    expect(sentToModel(fake)).not.toContain(API_KEY)
   })
 })
 
@@ -135,7 +185,9 @@ describe('codex agent: failures', { timeout: 120_000 }, () => {
       timeoutSeconds: 8,
     })
     expect(error).toMatchObject({ code: 'timeout' })
-    expect(error?.message).toContain('The codex agent did not finish within 8 s and was stopped')
+    expect(error?.message).toMatch(
+      /^The codex agent did not finish within 8 s and was stopped\. It was waiting for the model endpoint, which had not answered for \d+ s\./,
+    )
     expect(processesWith(ws.dir)).toEqual([])
   })
 

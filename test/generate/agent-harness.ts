@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { createServer, type Server } from 'node:net'
+import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import type { AgentName } from '../../src/config/load-repo-config.js'
 import { createGenerator } from '../../src/generate/create-generator.js'
 import type { GenerateResult } from '../../src/generate/types.js'
@@ -25,7 +26,7 @@ export async function runAgentTask(
   ws: TestWorkspace,
   manifest: Manifest,
   script: FakeTurn[],
-  opts: { timeoutSeconds?: number } = {},
+  opts: { timeoutSeconds?: number; sandbox?: SandboxSettings; feedback?: string } = {},
 ): Promise<AgentOutcome> {
   const fake = await startFakeLlm({ script, usage: { input: 1234, output: 56, cached: 200 } })
   try {
@@ -42,12 +43,14 @@ export async function runAgentTask(
       },
       {
         killGraceMs: 500,
+        ...(opts.sandbox === undefined ? {} : { sandbox: opts.sandbox }),
         agent: { endpoint: { baseUrl: fake.url, apiKey: API_KEY }, unavailable: {} },
       },
     )
     const outcome: AgentOutcome = { fake, text: '' }
     try {
-      outcome.result = await generator.generate(requestFor(ws.dir, manifest))
+      const extra = opts.feedback === undefined ? {} : { feedback: opts.feedback }
+      outcome.result = await generator.generate(requestFor(ws.dir, manifest, extra))
       outcome.text = JSON.stringify(outcome.result)
     } catch (error) {
       outcome.error = error as Error

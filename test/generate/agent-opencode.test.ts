@@ -132,7 +132,9 @@ describe('opencode agent: failures', { timeout: 120_000 }, () => {
       timeoutSeconds: 8,
     })
     expect(error).toMatchObject({ code: 'timeout' })
-    expect(error?.message).toContain('The opencode agent did not finish within 8 s and was stopped')
+    expect(error?.message).toMatch(
+      /^The opencode agent did not finish within 8 s and was stopped\. It was waiting for the model endpoint, which had not answered for \d+ s\./,
+    )
     expect(processesWith(ws.dir)).toEqual([])
   })
 

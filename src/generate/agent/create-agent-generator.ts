@@ -70,9 +70,16 @@ async function generateWithAgent(
     )
   }
   let events: ParsedEvents = { toolCalls: [] }
+  /** Set when the run ended while a model request was still unanswered. */
+  let waitingSince: number | undefined
   const parse = (run: AgentRun, text?: string) => {
     if (text !== undefined) events = parseAgentEvents(opts.agent, text, request.workspace)
-    return events.error ?? firstErrorLine(run.tail)
+    if (run.timedOut && waitingSince !== undefined) {
+      const seconds = Math.round((Date.now() - waitingSince) / 1000)
+      return `It was waiting for the model endpoint, which had not answered for ${seconds} s.`
+    }
+    const said = events.error ?? firstErrorLine(run.tail)
+    return said === undefined ? undefined : `It said: ${said.replace(/\.?$/, '.')}`
   }
   const { files, durationMs } = await runGuarded(request, {
     label: `The ${opts.agent} agent`,
@@ -87,6 +94,7 @@ async function generateWithAgent(
       let proxy: Awaited<ReturnType<typeof serveModelProxy>> | undefined
       try {
         const run = await runInPrivateDir(dir)
+        waitingSince = proxy?.oldestUnanswered()
         parse(run, await readFile(join(dir, 'out', 'events.jsonl'), 'utf8').catch(() => ''))
         return run
       } finally {

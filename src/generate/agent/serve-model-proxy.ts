@@ -18,6 +18,11 @@ export interface ModelProxy {
   port?: number
   /** Requests forwarded and refused, for the log. */
   stats: { forwarded: number; refused: number }
+  /**
+   * When the oldest request that got no answer from the endpoint was sent: still waiting, or
+   * given up by the agent (or its end) before any answer came; undefined if none.
+   */
+  oldestUnanswered(): number | undefined
   close(): Promise<void>
 }
 
@@ -52,6 +57,7 @@ export async function serveModelProxy(
   const basePath = target.pathname.replace(/\/+$/, '')
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest
   const stats = { forwarded: 0, refused: 0 }
+  const unanswered = new Set<number>()
   const server = createServer((req, res) => {
     const path = req.url ?? '/'
     const inside = path === basePath || path.startsWith(`${basePath}/`)
@@ -70,6 +76,9 @@ export async function serveModelProxy(
       return
     }
     stats.forwarded += 1
+    const sent = Date.now()
+    let answered = false
+    unanswered.add(sent)
     const headers: IncomingHttpHeaders = {}
     for (const [name, value] of Object.entries(req.headers)) {
       if (!DROPPED.has(name)) headers[name] = value
@@ -85,6 +94,7 @@ export async function serveModelProxy(
         headers,
       },
       (answer) => {
+        answered = true
         res.writeHead(answer.statusCode ?? 502, answer.headers)
         answer.pipe(res)
       },
@@ -104,7 +114,10 @@ export async function serveModelProxy(
         }),
       )
     })
-    res.on('close', () => upstream.destroy())
+    res.on('close', () => {
+      if (answered) unanswered.delete(sent)
+      upstream.destroy()
+    })
     req.pipe(upstream)
   })
   if ('socketPath' in listen) {
@@ -123,6 +136,7 @@ export async function serveModelProxy(
       ? { port: (address as AddressInfo).port }
       : {}),
     stats,
+    oldestUnanswered: () => (unanswered.size === 0 ? undefined : Math.min(...unanswered)),
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -17,7 +17,7 @@ export interface GuardedAgent {
   limits: { forbiddenPaths: readonly string[]; maxOutputBytes: number }
   /** Sets up, runs and cleans up after the agent (after the task is recorded). */
   run(): Promise<AgentRun>
-  /** The agent's own account of why it failed, from its output, shown before the output tail. */
+  /** Why it failed, as sentences (e.g. "It said: …"), from its output, shown before the tail. */
   explain?(run: AgentRun): string | undefined
   /** An error the agent reported although it exited with 0 (a failed model call, a failed turn). */
   reportedError?(run: AgentRun): string | undefined
@@ -87,7 +87,7 @@ export async function runGuarded(
     throw failure(
       agent,
       'exit-code',
-      `reported an error: ${redact(reported)}`,
+      'reported an error',
       run,
       agent.exitAdvice ?? 'Check the output below, fix the cause, and ask again.',
     )
@@ -129,7 +129,7 @@ function failure(
   const output =
     run.outputBytes === 0 ? 'It printed nothing.' : `Its output${note}:\n\n${redact(run.tail)}`
   const reason = agent.explain?.(run)
-  const said = reason === undefined ? '' : ` It said: ${redact(reason)}`
+  const said = reason === undefined ? '' : ` ${redact(reason)}`
   return new GenerateError(
     code,
     `${agent.label} ${what}.${said} Nothing was committed. ${advice}\n\n${output}`,
