@@ -105,7 +105,7 @@ describe('opencode agent: what it may not do', { timeout: 120_000 }, () => {
               [
                 `(exec 3<>/dev/tcp/127.0.0.1/${host.port} && echo HOST-$((1+1))) 2>&1 | tail -1`,
                 `(exec 3<>/dev/tcp/1.1.1.1/80 && echo INTERNET-$((1+1))) 2>&1 | tail -1`,
-                `node -e "fetch('http://127.0.0.1:8788/elsewhere').then(r => console.log('proxy-status', r.status), e => console.log('proxy-error', e.message))"`,
+                `node -e "for (const p of ['/elsewhere', '/v1/files']) fetch('http://127.0.0.1:8788' + p, { method: 'POST' }).then(r => console.log('proxy-status', p, r.status), e => console.log('proxy-error', e.message))"`,
               ].join('; '),
             ),
           ],
@@ -115,7 +115,8 @@ describe('opencode agent: what it may not do', { timeout: 120_000 }, () => {
       expect(error).toBeUndefined()
       expect(host.connections()).toBe(0)
       const sent = sentToModel(fake)
-      expect(sent).toContain('proxy-status 403')
+      expect(sent).toContain('proxy-status /elsewhere 403')
+      expect(sent).toContain('proxy-status /v1/files 403')
       expect(sent).not.toContain('HOST-2')
       expect(sent).not.toContain('INTERNET-2')
       // The proxy forwarded model calls only.

@@ -44,10 +44,25 @@ const DROPPED = new Set([
 ])
 
 /**
+ * The model calls an agent makes, and nothing else the key could do (files, fine-tuning, batches,
+ * admin endpoints): POST chat/completions and responses, GET models, under the base path.
+ */
+function allowed(method: string, url: string, basePath: string): boolean {
+  const path = url.split('?')[0] ?? ''
+  if (path.includes('/../') || path.includes('/./') || path.includes('%')) return false
+  if (method === 'POST') {
+    return path === `${basePath}/chat/completions` || path === `${basePath}/responses`
+  }
+  if (method === 'GET')
+    return path === `${basePath}/models` || path.startsWith(`${basePath}/models/`)
+  return false
+}
+
+/**
  * The agent's only way out of its sandbox: an HTTP server on a Unix socket (or, without the
  * sandbox, on a loopback port) that forwards requests under the endpoint's path to the
  * endpoint's origin and nowhere else, adding `Authorization: Bearer <key>`. The agent is given a
- * dummy key; the real one never enters the sandbox. Other paths get 403.
+ * dummy key; the real one never enters the sandbox. Anything but a model call gets 403.
  */
 export async function serveModelProxy(
   endpoint: ModelEndpoint,
@@ -60,14 +75,13 @@ export async function serveModelProxy(
   const unanswered = new Set<number>()
   const server = createServer((req, res) => {
     const path = req.url ?? '/'
-    const inside = path === basePath || path.startsWith(`${basePath}/`)
-    if (!path.startsWith('/') || !inside || path.includes('/../')) {
+    if (!allowed(req.method ?? '', path, basePath)) {
       stats.refused += 1
       res.writeHead(403, { 'content-type': 'application/json' })
       res.end(
         JSON.stringify({
           error: {
-            message: `DevSys forwards only requests under ${basePath || '/'} to the model endpoint`,
+            message: `DevSys forwards only model calls to the model endpoint: POST ${basePath}/chat/completions, POST ${basePath}/responses and GET ${basePath}/models`,
             type: 'devsys_proxy',
           },
         }),
