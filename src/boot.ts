@@ -11,6 +11,8 @@ import { ensureApiToken } from './api/ensure-api-token.js'
 import type { AppDeps, Enqueue, GitHubAuth } from './app-deps.js'
 import { type AppConfig, loadEnv } from './config/load-env.js'
 import { createTargets, type TargetFactory } from './deploy/create-target.js'
+import { agentServerSettings } from './generate/agent/agent-server-settings.js'
+import type { AgentServerSettings } from './generate/create-generator.js'
 import { createGitWorkspaces, type GitWorkspaces } from './git/create-git-workspaces.js'
 import { appOctokit } from './github/app-octokit.js'
 import { guardRequests, type RequestGuard } from './http/guard-requests.js'
@@ -70,6 +72,8 @@ export interface JobDeps {
   targets: TargetFactory
   /** How task code is confined on this host (SANDBOX_*, DEVSYS_UNSAFE_NO_SANDBOX). */
   sandbox?: SandboxSettings
+  /** The coding agents' model endpoint and the agents refused at start (AGENT_*). */
+  agent?: AgentServerSettings
   /** Deploy tuning for tests: lock expiry, how long commands wait for a lock, acceptance retries. */
   deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'lockWaitMs' | 'acceptance'>
 }
@@ -106,6 +110,7 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
       enqueue,
       maxManifestBytes,
       ...(deps.sandbox === undefined ? {} : { sandbox: deps.sandbox }),
+      ...(deps.agent === undefined ? {} : { agent: deps.agent }),
     }),
     createRunTestsJob({ store, auth, git, runner: deps.runner, maxManifestBytes }),
     createPrCommandJob({ store, auth, enqueue, maxManifestBytes }),
@@ -149,6 +154,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   for (const warning of registerConfigSecrets(config, runners.config)) log.warn(warning)
   const sandbox = runners.config.sandbox
   reportSandbox(sandbox, log)
+  const agent = agentServerSettings(config.agent, log).settings
 
   // 2. The durable store and the queue over it; the manager API's token (generated once when
   //    MANAGER_API_TOKEN is unset, kept in DATA_DIR).
@@ -182,6 +188,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       runner: runnerFactory(runners.config),
       targets: targets.targetFor,
       sandbox,
+      agent,
     }),
     log,
     concurrency: config.workerConcurrency,

@@ -40,6 +40,18 @@ export interface AppConfig {
   deploy: DeployEnv
   /** ACCEPTANCE_ALLOWED_HOSTS: non-public hosts acceptance checks may reach anyway. */
   acceptanceAllowedHosts: AllowList
+  /** AGENT_*: the coding agents' model endpoint and default model. */
+  agent: AgentEnv
+}
+
+/** The coding agents' model endpoint: server settings only, never a repository's. */
+export interface AgentEnv {
+  /** AGENT_BASE_URL; undefined when the server offers no agent generator. */
+  baseUrl?: string
+  /** AGENT_API_KEY: added by DevSys's proxy, never given to the agent. */
+  apiKey?: string
+  /** AGENT_MODEL: the default model. */
+  model?: string
 }
 
 /** Server-side settings of the deploy targets (the repo config chooses the target). */
@@ -59,7 +71,7 @@ export interface DeployEnv {
 export type LoadEnvResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] }
 
 /** Variables whose values never appear in a message. */
-const SECRETS = new Set(['PRIVATE_KEY', 'WEBHOOK_SECRET', 'MANAGER_API_TOKEN'])
+const SECRETS = new Set(['PRIVATE_KEY', 'WEBHOOK_SECRET', 'MANAGER_API_TOKEN', 'AGENT_API_KEY'])
 const PEM = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/
 
 type Schema = Record<string, unknown>
@@ -232,6 +244,9 @@ function toAppConfig(
   const gheProtocol = str('GHE_PROTOCOL') as AppConfig['gheProtocol']
   const sshKey = str('EXTERNAL_DEPLOY_SSH_KEY_PATH')
   const knownHosts = str('EXTERNAL_DEPLOY_KNOWN_HOSTS')
+  const agentBaseUrl = str('AGENT_BASE_URL')
+  const agentApiKey = str('AGENT_API_KEY')
+  const agentModel = str('AGENT_MODEL')
   return {
     ...(appId === undefined ? {} : { appId: Number(appId) }),
     ...(privateKey === undefined ? {} : { privateKey }),
@@ -263,5 +278,10 @@ function toAppConfig(
     },
     maxManifestBytes: num('MAX_MANIFEST_BYTES'),
     acceptanceAllowedHosts,
+    agent: {
+      ...(agentBaseUrl === undefined ? {} : { baseUrl: agentBaseUrl }),
+      ...(agentApiKey === undefined ? {} : { apiKey: agentApiKey }),
+      ...(agentModel === undefined ? {} : { model: agentModel }),
+    },
   }
 }

@@ -1,5 +1,7 @@
 import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
-import type { GeneratorKind, RepoConfig } from '../config/load-repo-config.js'
+import type { AgentName, GeneratorKind, RepoConfig } from '../config/load-repo-config.js'
+import { createAgentGenerator } from './agent/create-agent-generator.js'
+import type { ModelEndpoint } from './agent/serve-model-proxy.js'
 import { createCommandGenerator } from './command/create-command-generator.js'
 import { createScaffoldGenerator } from './scaffold/create-scaffold-generator.js'
 import { GenerateError, type Generator } from './types.js'
@@ -14,6 +16,18 @@ export interface CreateGeneratorOptions {
   killGraceMs?: number
   /** Command generator: where the agent runs; default the sandbox with default limits. */
   sandbox?: SandboxSettings
+  /** Agent generator: the server's model endpoint and default model (AGENT_* variables). */
+  agent?: AgentServerSettings
+}
+
+/** The server's side of the agent presets; a repository never sets these. */
+export interface AgentServerSettings {
+  /** AGENT_BASE_URL and AGENT_API_KEY; undefined when the server configures no endpoint. */
+  endpoint?: ModelEndpoint
+  /** AGENT_MODEL: the model when the repo config names none. */
+  model?: string
+  /** Agents refused at start (missing binary, wrong version), with the reason. */
+  unavailable: Partial<Record<AgentName, string>>
 }
 
 /**
@@ -28,12 +42,7 @@ export function createGenerator(
   const maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES
   const forbiddenPaths = config.forbiddenPaths
   if (kind === 'scaffold') return createScaffoldGenerator({ forbiddenPaths, maxOutputBytes })
-  if (kind === 'agent') {
-    throw new GenerateError(
-      'not-configured',
-      'The agent generator (opencode or Codex) is not available in this version of DevSys. Set generator.kind in .github/devsys.yml to "scaffold" or "command".',
-    )
-  }
+  if (kind === 'agent') return agentGenerator(config, opts, maxOutputBytes)
   if (config.command === undefined || config.command.length === 0) {
     throw new GenerateError(
       'not-configured',
@@ -44,6 +53,51 @@ export function createGenerator(
     command: config.command,
     timeoutSeconds: config.timeoutSeconds,
     forbiddenPaths,
+    maxOutputBytes,
+    ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
+    ...(opts.sandbox === undefined ? {} : { sandbox: opts.sandbox }),
+  })
+}
+
+function agentGenerator(
+  config: RepoConfig['generator'],
+  opts: CreateGeneratorOptions,
+  maxOutputBytes: number,
+): Generator {
+  const agent = config.agent
+  if (agent === undefined) {
+    throw new GenerateError(
+      'not-configured',
+      'The manifest asks for the agent generator, but this repository names no agent. Set generator.agent in .github/devsys.yml on the default branch to "opencode" or "codex".',
+    )
+  }
+  const server = opts.agent
+  if (server?.endpoint === undefined) {
+    throw new GenerateError(
+      'not-configured',
+      `The ${agent} agent needs a model endpoint, and this DevSys server configures none. The server's operator sets AGENT_BASE_URL (an OpenAI-compatible endpoint) and AGENT_API_KEY; until then use generator.kind "scaffold" or "command".`,
+    )
+  }
+  const unavailable = server.unavailable[agent]
+  if (unavailable !== undefined) {
+    throw new GenerateError(
+      'not-configured',
+      `The ${agent} agent is not available on this DevSys server: ${unavailable}.`,
+    )
+  }
+  const model = config.model ?? server.model
+  if (model === undefined) {
+    throw new GenerateError(
+      'not-configured',
+      `No model is chosen for the ${agent} agent. Set generator.model in .github/devsys.yml (e.g. gpt-4.1), or ask the server's operator to set AGENT_MODEL.`,
+    )
+  }
+  return createAgentGenerator({
+    agent,
+    model,
+    endpoint: server.endpoint,
+    timeoutSeconds: config.timeoutSeconds,
+    forbiddenPaths: config.forbiddenPaths,
     maxOutputBytes,
     ...(opts.killGraceMs === undefined ? {} : { killGraceMs: opts.killGraceMs }),
     ...(opts.sandbox === undefined ? {} : { sandbox: opts.sandbox }),

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
-import { createGenerator } from '../generate/create-generator.js'
+import { type AgentServerSettings, createGenerator } from '../generate/create-generator.js'
 import { type Generation, runGeneration } from '../generate/run-generation.js'
 import { GenerateError } from '../generate/types.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
@@ -47,6 +47,8 @@ export interface GenerateDeps {
   maxManifestBytes: number
   /** Where a command generator's agent runs (the server's sandbox settings). */
   sandbox?: SandboxSettings
+  /** The coding agents' model endpoint (AGENT_*), for the agent generator. */
+  agent?: AgentServerSettings
 }
 
 /** Sticky comment kinds: the task's status on its PR, and the intake result on its issue. */
@@ -143,11 +145,10 @@ async function generateTask(
   // 3. Generate, commit and push in a temporary clone; an expected failure pushes nothing.
   let pushed: Generation
   try {
-    const generator = createGenerator(
-      generatorKind,
-      config.generator,
-      deps.sandbox === undefined ? {} : { sandbox: deps.sandbox },
-    )
+    const generator = createGenerator(generatorKind, config.generator, {
+      ...(deps.sandbox === undefined ? {} : { sandbox: deps.sandbox }),
+      ...(deps.agent === undefined ? {} : { agent: deps.agent }),
+    })
     pushed = await runGeneration({
       git: deps.git,
       repo,

@@ -5,7 +5,7 @@ import { registerSecret } from './redact.js'
 
 /**
  * Registers every secret of DevSys's configuration for redaction: the App's private key
- * (PRIVATE_KEY or the file at PRIVATE_KEY_PATH), WEBHOOK_SECRET, MANAGER_API_TOKEN, and the
+ * (PRIVATE_KEY or the file at PRIVATE_KEY_PATH), WEBHOOK_SECRET, MANAGER_API_TOKEN, AGENT_API_KEY, and the
  * contents of the ssh key files EXTERNAL_DEPLOY_SSH_KEY_PATH and REMOTE_SSH_KEY_PATH. Returns
  * a warning per secret too short to redact without mangling ordinary text, for the boot log.
  */
@@ -15,6 +15,7 @@ export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig):
     ['PRIVATE_KEY', config.privateKey],
     ['WEBHOOK_SECRET', config.webhookSecret],
     ['MANAGER_API_TOKEN', config.managerApiToken],
+    ['AGENT_API_KEY', config.agent.apiKey],
     ['EXTERNAL_DEPLOY_SSH_KEY_PATH', readKeyFile(config.deploy.ssh.privateKeyPath)],
     ['REMOTE_SSH_KEY_PATH', readKeyFile(runner?.ssh?.privateKeyPath)],
   ]

@@ -39,6 +39,7 @@ const DEFAULTS: AppConfig = {
     ssh: { runCompose: false, allow: [] },
   },
   acceptanceAllowedHosts: { names: [], cidrs: [] },
+  agent: {},
 }
 
 describe('loadEnv', () => {
@@ -84,6 +85,9 @@ describe('loadEnv', () => {
       EXTERNAL_DEPLOY_KNOWN_HOSTS: '/etc/devsys/known_hosts',
       EXTERNAL_DEPLOY_RUN_COMPOSE: 'true',
       ACCEPTANCE_ALLOWED_HOSTS: ' Staging.Internal, 10.20.0.0/16,127.0.0.1, [::1], fd00::/8',
+      AGENT_BASE_URL: 'http://127.0.0.1:11434/v1',
+      AGENT_API_KEY: 'sk-local-0123456789',
+      AGENT_MODEL: 'qwen2.5-coder:32b',
     })
     expect(result).toEqual({
       ok: true,
@@ -121,8 +125,19 @@ describe('loadEnv', () => {
           names: ['staging.internal'],
           cidrs: ['10.20.0.0/16', '127.0.0.1/32', '::1/128', 'fd00::/8'],
         },
+        agent: {
+          baseUrl: 'http://127.0.0.1:11434/v1',
+          apiKey: 'sk-local-0123456789',
+          model: 'qwen2.5-coder:32b',
+        },
       },
     })
+  })
+
+  it('refuses an AGENT_BASE_URL that is no http(s) base URL, without showing AGENT_API_KEY', () => {
+    expect(errorsOf({ AGENT_BASE_URL: 'api.openai.com/v1', AGENT_API_KEY: '' })).toEqual([
+      'AGENT_BASE_URL: is "api.openai.com/v1", which is not in the expected form; write an http:// or https:// base URL without a query, e.g. https://api.openai.com/v1',
+    ])
   })
 
   it('refuses ACCEPTANCE_ALLOWED_HOSTS entries that are no host, address or CIDR range', () => {

@@ -89,15 +89,17 @@ describe('log redaction', () => {
         REMOTE_SSH_HOST: '127.0.0.1',
         REMOTE_SSH_USER: 'runner',
         REMOTE_SSH_KEY_PATH: runnerKey,
+        AGENT_BASE_URL: 'http://127.0.0.1:9/v1',
+        AGENT_API_KEY: 'sk-agent-key-4e1f0c77b2a9',
       },
       log: createLogger('info', stream),
     })
     const deployLine = deployKeyText.split('\n')[1] ?? ''
     const runnerLine = runnerKeyText.split('\n')[1] ?? ''
     const pemLine = testPrivateKey().split('\n')[4] ?? ''
-    expect(redact(`${API_TOKEN} ${pemLine} ${deployLine} ${runnerLine}`)).toBe(
-      '[redacted] [redacted] [redacted] [redacted]',
-    )
+    expect(
+      redact(`${API_TOKEN} ${pemLine} ${deployLine} ${runnerLine} sk-agent-key-4e1f0c77b2a9`),
+    ).toBe('[redacted] [redacted] [redacted] [redacted] [redacted]')
     // The App key as the environment held it (escaped newlines) is redacted too.
     expect(redact(testPrivateKey().replaceAll('\n', '\\n'))).toBe('[redacted]')
     expect(lines.join('')).toContain('WEBHOOK_SECRET is shorter than 8 characters')

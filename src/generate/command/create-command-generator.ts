@@ -3,17 +3,13 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { simpleGit } from 'simple-git'
 import { DEFAULT_SANDBOX, type SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
-import { redact } from '../../secrets/redact.js'
 import { PROMPT_PATH } from '../bookkeeping-paths.js'
-import { checkChanges } from '../check-changes.js'
-import { recordTask } from '../record-task.js'
 import type { GenerateRequest, GenerateResult, Generator } from '../types.js'
 import { GenerateError } from '../types.js'
 import { removeFileInside, writeFileInside } from '../write-file-inside.js'
 import { buildPrompt } from './build-prompt.js'
-import { restoreGitDir, snapshotGitDir } from './guard-git-dir.js'
-import { type AgentRun, runAgent } from './run-agent.js'
-import { findOutsideWrites, snapshotOutside } from './watch-outside.js'
+import { runAgent } from './run-agent.js'
+import { runGuarded } from './run-guarded.js'
 
 export { PROMPT_PATH }
 
@@ -45,85 +41,46 @@ async function generateWithCommand(
   request: GenerateRequest,
   opts: CommandOptions,
 ): Promise<GenerateResult> {
-  const { workspace, log } = request
+  const { workspace } = request
   const limits = { forbiddenPaths: opts.forbiddenPaths, maxOutputBytes: opts.maxOutputBytes }
-
-  // 1. Note what the agent must not change outside the work tree.
-  const gitDir = await snapshotGitDir(workspace)
-  const outside = await snapshotOutside(workspace)
-  if (outside === null) {
-    log.warn({ workspace }, 'workspace parent is shared; writes next to the workspace go unseen')
-  }
-
-  // 2. Record the task, write the prompt (hidden from `git add` by the agent), run the agent,
-  //    and always remove the prompt, the temporary HOME and the exclude line again.
-  await recordTask(workspace, request.spec, request.feedback)
-  const git = simpleGit({ baseDir: workspace })
-  const excludeFile = join(gitDir.gitDir, 'info', 'exclude')
-  const exclude = await readFile(excludeFile, 'utf8').catch(() => null)
-  const started = Date.now()
-  let home: string | undefined
-  let run: AgentRun
-  try {
-    await writeFileInside(workspace, PROMPT_PATH, await buildPrompt(request, limits))
-    await writeFileOrCreate(excludeFile, `${exclude ?? ''}\n/${PROMPT_PATH}\n`)
-    home = await mkdtemp(join(tmpdir(), 'devsys-agent-home-'))
-    run = await runAgent({
-      argv: opts.command,
-      cwd: workspace,
-      env: agentEnv(request, home),
-      timeoutMs: opts.timeoutSeconds * 1000,
-      killGraceMs: opts.killGraceMs ?? 5000,
-      tailBytes: TAIL_BYTES,
-      signal: request.signal,
-      sandbox: opts.sandbox ?? DEFAULT_SANDBOX,
-    }).catch((error: unknown) => {
-      throw startError(error, opts.command)
-    })
-  } finally {
-    if (home !== undefined) await rm(home, { recursive: true, force: true })
-    if (exclude === null) await rm(excludeFile, { force: true })
-    else await writeFileOrCreate(excludeFile, exclude)
-    // Last: it refuses (throws) if the agent turned .devsys into a symlink out of the workspace.
-    await removeFileInside(workspace, PROMPT_PATH)
-  }
-  log.info(
-    { generator: 'command', exitCode: run.exitCode, outputBytes: run.outputBytes },
-    `agent finished in ${Date.now() - started} ms`,
-  )
-
-  // 4. Judge how it ended, then what it changed.
-  if (run.timedOut)
-    throw failure(
-      'timeout',
-      `did not finish within ${opts.timeoutSeconds} s and was stopped`,
-      run,
-      'Ask for a smaller change, or raise generator.timeoutSeconds in .github/devsys.yml.',
-    )
-  if (run.exitCode !== 0) {
-    const how =
-      run.exitCode === null ? `was ended by ${run.exitSignal}` : `exited with code ${run.exitCode}`
-    throw failure(
-      'exit-code',
-      how,
-      run,
-      'Check the output below, fix the cause, and ask again (for example with /revise).',
-    )
-  }
-  if (outside !== null) {
-    const written = await findOutsideWrites(outside)
-    if (written.length > 0) {
-      throw new GenerateError(
-        'escape',
-        `The generator wrote outside the repository, next to it: ${written.join(', ')}. Nothing was committed. Generated code must stay inside the repository.`,
-      )
-    }
-  }
-  await restoreGitDir(workspace, gitDir)
-  // An agent that committed the prompt despite the exclude line: unstage and drop it.
-  await git.raw(['rm', '-q', '--cached', '--ignore-unmatch', '--', PROMPT_PATH])
-  await recordTask(workspace, request.spec, request.feedback)
-  const files = await checkChanges(workspace, limits)
+  const { files } = await runGuarded(request, {
+    label: 'The generator command',
+    timeoutSeconds: opts.timeoutSeconds,
+    limits,
+    // Writes the prompt (hidden from `git add` by the agent), runs the agent, and always removes
+    // the prompt, the temporary HOME and the exclude line again.
+    run: async () => {
+      const gitDir = (
+        await simpleGit({ baseDir: workspace }).revparse(['--absolute-git-dir'])
+      ).trim()
+      const excludeFile = join(gitDir, 'info', 'exclude')
+      const exclude = await readFile(excludeFile, 'utf8').catch(() => null)
+      let home: string | undefined
+      try {
+        await writeFileInside(workspace, PROMPT_PATH, await buildPrompt(request, limits))
+        await writeFileOrCreate(excludeFile, `${exclude ?? ''}\n/${PROMPT_PATH}\n`)
+        home = await mkdtemp(join(tmpdir(), 'devsys-agent-home-'))
+        return await runAgent({
+          argv: opts.command,
+          cwd: workspace,
+          env: agentEnv(request, home),
+          timeoutMs: opts.timeoutSeconds * 1000,
+          killGraceMs: opts.killGraceMs ?? 5000,
+          tailBytes: TAIL_BYTES,
+          signal: request.signal,
+          sandbox: opts.sandbox ?? DEFAULT_SANDBOX,
+        }).catch((error: unknown) => {
+          throw startError(error, opts.command)
+        })
+      } finally {
+        if (home !== undefined) await rm(home, { recursive: true, force: true })
+        if (exclude === null) await rm(excludeFile, { force: true })
+        else await writeFileOrCreate(excludeFile, exclude)
+        // Last: it refuses (throws) if the agent turned .devsys into a symlink out of the workspace.
+        await removeFileInside(workspace, PROMPT_PATH)
+      }
+    },
+  })
   const summary = `Ran ${opts.command[0] ?? 'the agent'}: ${files.length} file${files.length === 1 ? '' : 's'} changed.`
   return { files, summary }
 }
@@ -140,23 +97,6 @@ function agentEnv(request: GenerateRequest, home: string): Record<string, string
     DEVSYS_TASK_ID: request.manifest.id,
     DEVSYS_WORKSPACE: request.workspace,
   }
-}
-
-function failure(
-  code: 'timeout' | 'exit-code',
-  what: string,
-  run: AgentRun,
-  advice: string,
-): GenerateError {
-  const shown = Buffer.byteLength(run.tail)
-  const omitted = run.outputBytes - shown
-  const note = omitted > 0 ? ` (last ${shown} of ${run.outputBytes} bytes)` : ''
-  const output =
-    run.outputBytes === 0 ? 'It printed nothing.' : `Its output${note}:\n\n${redact(run.tail)}`
-  return new GenerateError(
-    code,
-    `The generator command ${what}. Nothing was committed. ${advice}\n\n${output}`,
-  )
 }
 
 /** A command that cannot be started is a configuration problem, not the agent's failure. */

@@ -1,6 +1,7 @@
 import { access, constants } from 'node:fs/promises'
 import { delimiter, isAbsolute, join } from 'node:path'
 import { runProcess } from '../../../runner/local/run-process.js'
+import type { SandboxMount } from '../../../runner/sandbox/bwrap.js'
 import { SANDBOX_PATH, sandboxArgv } from '../../../runner/sandbox/bwrap.js'
 import { handOver } from '../../../runner/sandbox/hand-over.js'
 import { probeSandbox } from '../../../runner/sandbox/probe-sandbox.js'
@@ -22,6 +23,12 @@ export interface RunAgentOptions {
   signal: AbortSignal
   /** Where the agent runs: the sandbox, or (DEVSYS_UNSAFE_NO_SANDBOX) as DevSys's child. */
   sandbox: SandboxSettings
+  /** In the sandbox: more host folders to show (the agent's own files, its binaries). */
+  mounts?: SandboxMount[]
+  /** In the sandbox: the network; default the server's SANDBOX_AGENT_NETWORK. */
+  network?: SandboxSettings['network']
+  /** In the sandbox: variables that replace the defaults (HOME and TMPDIR are /tmp). */
+  sandboxEnv?: Record<string, string>
 }
 
 export interface AgentRun {
@@ -57,13 +64,17 @@ export async function runAgent(opts: RunAgentOptions): Promise<AgentRun> {
     const probe = await probeSandbox(opts.sandbox)
     if (!probe.ok) throw new GenerateError('not-configured', probe.message)
     await findProgram(opts.argv[0] ?? '', opts.sandbox, opts.cwd)
-    env = { ...opts.env, PATH: SANDBOX_PATH, HOME: '/tmp', TMPDIR: '/tmp' }
+    env = { ...opts.env, PATH: SANDBOX_PATH, HOME: '/tmp', TMPDIR: '/tmp', ...opts.sandboxEnv }
     argv = sandboxArgv(opts.sandbox, {
       argv: opts.argv,
       cwd: opts.cwd,
       env,
-      mounts: [{ host: opts.cwd, writable: true }, { host: join(opts.cwd, '.git') }],
-      network: opts.sandbox.agentNetwork,
+      mounts: [
+        { host: opts.cwd, writable: true },
+        { host: join(opts.cwd, '.git') },
+        ...(opts.mounts ?? []),
+      ],
+      network: opts.network ?? opts.sandbox.agentNetwork,
     })
     if (owner !== undefined) {
       await handOver(opts.cwd, { uid: opts.sandbox.uid, gid: opts.sandbox.gid })
