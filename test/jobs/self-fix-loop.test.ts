@@ -347,6 +347,35 @@ describe('self-fix loop', () => {
     expect(generation?.iterations[1]?.error).toContain('model unreachable')
   })
 
+  it('tests the commit as a fresh clone has it: an ignored report the agent left behind is not read', async () => {
+    // The agent leaves a passing report in an ignored folder; its test command writes none.
+    const config = repoConfig(
+      agent(
+        'leftovers',
+        `printf 'build/\\n' > .gitignore
+mkdir -p build
+printf '<testsuite name="stale" tests="1"><testcase classname="stale" name="passes"/></testsuite>' > build/junit.xml
+echo 'exit 1' > tests/run.sh
+echo 'echo Hello' > greet.sh`,
+      ),
+      '  maxIterations: 1\n',
+    )
+    const github = mockLoop(config, 1)
+    const harness = await start()
+    await harness.deliver('issues', labelledIssue())
+
+    expect(filesOn(remote.bare, BRANCH)).not.toContain('build/junit.xml')
+    const only = await github.checks[0]?.completed
+    expect(only).toMatchObject({ conclusion: 'failure' })
+    expect(only?.output?.title).toBe('No test report after 1 iteration')
+    expect((await github.pr).draft).toBe(true)
+    const [generation] = await harness.store.listGenerations({
+      repo: `${OWNER}/${REPO}`,
+      id: 'greet',
+    })
+    expect(generation).toMatchObject({ state: 'failed', stopReason: 'max-iterations' })
+  })
+
   it("stores each iteration's activity and token usage, shows it collapsed on the PR and the check run, and returns it from the API", async () => {
     const config = repoConfig(['not-run'])
     const github = mockLoop(config, 2)
