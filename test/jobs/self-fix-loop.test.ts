@@ -376,6 +376,46 @@ echo 'echo Hello' > greet.sh`,
     expect(generation).toMatchObject({ state: 'failed', stopReason: 'max-iterations' })
   })
 
+  it('completes the check run a DevSys that died during the tests left in progress, before looping again', async () => {
+    const config = repoConfig(agent('fixer-again', FIX_ON_RETRY))
+    const github = mockLoop(config, 2)
+    const closed = nockUpdateCheckRun(OWNER, REPO, 999).body
+    const harness = await start()
+    // What a process killed during iteration 1's tests left: a running generation, a test run in
+    // progress with its check run.
+    const task = { repo: `${OWNER}/${REPO}`, id: 'greet' }
+    const dead = await harness.store.startGeneration({
+      task,
+      generator: 'command',
+      reason: 'intake',
+      maxIterations: 3,
+      budgetSeconds: 3600,
+    })
+    const run = await harness.store.startTestRun({ task, headSha: 'a'.repeat(40), checkRunId: 999 })
+    await harness.store.updateTestRun(run.id, { state: 'in_progress' })
+    await harness.store.saveIteration(dead.id, {
+      iteration: 1,
+      headSha: 'a'.repeat(40),
+      committed: true,
+      files: [],
+      testRunId: run.id,
+      tests: null,
+      activity: null,
+      error: null,
+      durationMs: 0,
+    })
+    await harness.deliver('issues', labelledIssue())
+
+    expect(await closed).toMatchObject({ status: 'completed', conclusion: 'failure' })
+    expect(await harness.store.getTestRun(run.id)).toMatchObject({ state: 'completed' })
+    expect((await github.checks[1]?.completed)?.conclusion).toBe('success')
+    const generations = await harness.store.listGenerations(task)
+    expect(generations.map((g) => [g.state, g.stopReason])).toEqual([
+      ['passed', 'passed'],
+      ['error', 'interrupted'],
+    ])
+  })
+
   it("stores each iteration's activity and token usage, shows it collapsed on the PR and the check run, and returns it from the API", async () => {
     const config = repoConfig(['not-run'])
     const github = mockLoop(config, 2)
