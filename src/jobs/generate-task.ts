@@ -89,13 +89,20 @@ export function createGenerateJob(deps: GenerateDeps): JobHandler<GeneratePayloa
           { owner: payload.repo.owner, repo: payload.repo.name },
           task,
         ).catch(() => undefined)
+      // A loop pushes each iteration as it is made: what was pushed stays on the branch.
+      const [latest] = task ? await deps.store.listGenerations(task, 1) : []
+      const kept = latest?.iterations.findLast((i) => i.committed && i.headSha !== null)
+      const pushed =
+        kept?.headSha == null
+          ? 'Nothing was pushed.'
+          : `The branch \`devsys/${payload.taskId}\` keeps what earlier iterations pushed (up to ${kept.headSha.slice(0, 7)}).`
       await stop(
         github,
         deps,
         payload,
         task,
         `DevSys could not generate \`${payload.taskId}\``,
-        `${error}\n\nNothing was pushed. DevSys gave up after retrying; comment \`/revise\` on the pull request or edit the issue to try again.`,
+        `${error}\n\n${pushed} DevSys gave up after retrying; comment \`/revise\` on the pull request or edit the issue to try again.`,
       )
     },
   }

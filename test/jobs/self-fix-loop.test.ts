@@ -14,6 +14,7 @@ import {
   type CheckRunBody,
   nockBotIdentity,
   nockCreateCheckRun,
+  nockCreateCommentReaction,
   nockCreateIssueComment,
   nockCreatePull,
   nockCreateReaction,
@@ -22,6 +23,7 @@ import {
   nockListPulls,
   nockUpdateCheckRun,
   nockUpdateIssueComment,
+  nockUpdatePull,
   testLogger,
   useGitHubMock,
 } from '../helpers/github.js'
@@ -68,7 +70,7 @@ let scripts: string
 let remote: { root: string; bare: string }
 let tmp: string
 let devsys: IntakeHarness | undefined
-useGitHubMock()
+const github = useGitHubMock()
 
 beforeAll(async () => {
   scripts = mkdtempSync(join(tmpdir(), 'devsys-loop-agents-'))
@@ -94,7 +96,7 @@ async function start(generate: IntakeOptions['generate'] = {}) {
   devsys = await startIntake({
     tmpDir: tmp,
     maxAttempts: 1,
-    jobs: ['intake-issue', 'generate'],
+    jobs: ['intake-issue', 'generate', 'pr-command'],
     env: { MANAGER_API_TOKEN: API_TOKEN },
     generate: {
       // The agents are scripts in a folder of the test's, as SANDBOX_READONLY_PATHS lists them.
@@ -128,6 +130,22 @@ ${body}
 
 function repoConfig(command: string[], extra = ''): string {
   return `generator:\n  kind: command\n  command: ${JSON.stringify(command)}\n  timeoutSeconds: 60\n${extra}`
+}
+
+function revise(body: string) {
+  return examplePayload('issue_comment', 'created', (p) => {
+    p.issue.number = 5
+    p.issue.pull_request = {
+      url: `https://api.github.com/repos/${OWNER}/${REPO}/pulls/5`,
+      html_url: `https://github.com/${OWNER}/${REPO}/pull/5`,
+      diff_url: `https://github.com/${OWNER}/${REPO}/pull/5.diff`,
+      patch_url: `https://github.com/${OWNER}/${REPO}/pull/5.patch`,
+      merged_at: null,
+    }
+    p.comment.body = body
+    p.repository.clone_url = remote.bare
+    p.repository.default_branch = 'main'
+  })
 }
 
 function labelledIssue() {
@@ -414,6 +432,60 @@ echo 'echo Hello' > greet.sh`,
       ['passed', 'passed'],
       ['error', 'interrupted'],
     ])
+  })
+
+  it('/revise runs the loop with the feedback: a passing revision takes the draft PR out of draft', async () => {
+    // Wrong without feedback; the /revise feedback ("say Hello") reaches the agent's prompt.
+    const config = repoConfig(
+      agent(
+        'listener',
+        `if grep -q '> say Hello' "$DEVSYS_PROMPT_FILE"; then echo 'echo Hello' > greet.sh; else echo 'echo Bye' > greet.sh; fi`,
+      ),
+      '  maxIterations: 1\n',
+    )
+    const first = mockLoop(config, 1)
+    const harness = await start()
+    await harness.deliver('issues', labelledIssue())
+    expect((await first.pr).draft).toBe(true)
+
+    nockGetContent(OWNER, REPO, CONFIG, null, config)
+    nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
+    nockCreateCommentReaction(OWNER, REPO, 492700400)
+    nockGetContent(OWNER, REPO, CONFIG, null, config)
+    const check = {
+      created: nockCreateCheckRun(OWNER, REPO, 4300).body,
+      completed: nockUpdateCheckRun(OWNER, REPO, 4300).body,
+    }
+    const updated = nockUpdatePull(OWNER, REPO, 5, true).body
+    const status = nockUpdateIssueComment(OWNER, REPO, 2001).body
+    const gh = github()
+    gh.get(`/repos/${OWNER}/${REPO}/pulls/5`).reply(200, {
+      number: 5,
+      draft: true,
+      node_id: 'PR_node5',
+    })
+    const ready = gh
+      .post(
+        '/graphql',
+        (body: { query: string; variables: { id: string } }) =>
+          body.query.includes('markPullRequestReadyForReview') && body.variables.id === 'PR_node5',
+      )
+      .reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { isDraft: false } } } })
+    const issueLink = nockUpdateIssueComment(OWNER, REPO, 1001).body
+    const rocket = nockCreateCommentReaction(OWNER, REPO, 492700400).body
+    await harness.deliver('issue_comment', revise('/revise say Hello'))
+
+    expect(commits()).toEqual(['Generate greet (revision 1)', 'Revise greet: say Hello'])
+    expect((await check.created).head_sha).toBe(git(remote.bare, 'rev-parse', BRANCH))
+    expect(await check.completed).toMatchObject({
+      conclusion: 'success',
+      output: { title: '1 passed, 0 skipped' },
+    })
+    expect((await updated).body).toContain('The tests pass on the first iteration.')
+    expect((await status).body).toContain('> say Hello')
+    expect(ready.isDone()).toBe(true)
+    expect((await issueLink).body).toContain('ready for review')
+    expect(await rocket).toEqual({ content: 'rocket' })
   })
 
   it("stores each iteration's activity and token usage, shows it collapsed on the PR and the check run, and returns it from the API", async () => {
