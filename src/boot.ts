@@ -109,6 +109,7 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
       git,
       enqueue,
       maxManifestBytes,
+      runner: deps.runner,
       ...(deps.sandbox === undefined ? {} : { sandbox: deps.sandbox }),
       ...(deps.agent === undefined ? {} : { agent: deps.agent }),
     }),

@@ -133,7 +133,10 @@ export async function resolveTask(
   return only
 }
 
-/** `GET /api/tasks/:id[?repo=owner/name]`. */
+/**
+ * `GET /api/tasks/:id[?repo=owner/name]`: the task, with its latest generations (self-fix loops),
+ * each with its iterations: commit, files, tests, the agent's activity and token usage.
+ */
 export async function getTask(
   res: ServerResponse,
   url: URL,
@@ -141,8 +144,12 @@ export async function getTask(
   deps: Pick<AppDeps, 'store'>,
 ) {
   const task = await resolveTask(deps.store, id, url)
-  sendJson(res, 200, { task: taskJson(task) })
+  const generations = await deps.store.listGenerations(task, GENERATIONS_SHOWN)
+  sendJson(res, 200, { task: { ...taskJson(task), generations } })
 }
+
+/** Generations returned with a task, newest first. */
+const GENERATIONS_SHOWN = 10
 
 /** `PATCH /api/tasks/:id` with `{ "status": ... }`. */
 export async function patchTask(

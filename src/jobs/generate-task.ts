@@ -13,16 +13,19 @@ import { installationToken } from '../github/installation-token.js'
 import { startTests } from '../intake/start-tests.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
+import { formatLoopReport } from '../report/format-iterations.js'
 import {
   formatGeneratedComment,
   formatPullRequestBody,
   formatPullRequestTitle,
 } from '../report/format-pull-request.js'
-import { upsertPullRequest } from '../report/pull-request.js'
+import { markReadyForReview, upsertPullRequest } from '../report/pull-request.js'
 import { reactToComment } from '../report/reaction.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import { updateTaskIssueComment } from '../report/task-issue-comment.js'
 import type { Store, Task, TaskRef } from '../store/store.js'
+import { closeDeadGenerations, type GenerateLoop, startGenerateLoop } from './generate-loop.js'
+import type { RunTestsDeps } from './run-tests.js'
 import type { JobHandler, Outcome } from './types.js'
 
 /** Payload of a `generate` job: (re)generate a task's code on its branch and open or update its PR. */
@@ -49,6 +52,15 @@ export interface GenerateDeps {
   sandbox?: SandboxSettings
   /** The coding agents' model endpoint (AGENT_*), for the agent generator. */
   agent?: AgentServerSettings
+  /**
+   * The test runner for a repo config's choice. With it, command and agent generators run the
+   * self-fix loop (tests after each iteration); without it their tests run in a `run-tests` job.
+   */
+  runner?: RunTestsDeps['runner']
+  /** Makes the generator; default createGenerator (tests pass generators that report activity). */
+  createGenerator?: typeof createGenerator
+  /** The loop's clock, for its time budget; default Date.now. */
+  now?: () => number
 }
 
 /** Sticky comment kinds: the task's status on its PR, and the intake result on its issue. */
@@ -71,13 +83,28 @@ export function createGenerateJob(deps: GenerateDeps): JobHandler<GeneratePayloa
     async onFailed(payload, error) {
       const github = await deps.auth(payload.installationId)
       const task = await deps.store.getTask({ repo: payload.repo.fullName, id: payload.taskId })
+      // A DevSys that died during a loop's tests left its check run in progress.
+      if (task)
+        await closeDeadGenerations(
+          github,
+          deps.store,
+          { owner: payload.repo.owner, repo: payload.repo.name },
+          task,
+        ).catch(() => undefined)
+      // A loop pushes each iteration as it is made: what was pushed stays on the branch.
+      const [latest] = task ? await deps.store.listGenerations(task, 1) : []
+      const kept = latest?.iterations.findLast((i) => i.committed && i.headSha !== null)
+      const pushed =
+        kept?.headSha == null
+          ? 'Nothing was pushed.'
+          : `The branch \`devsys/${payload.taskId}\` keeps what earlier iterations pushed (up to ${kept.headSha.slice(0, 7)}).`
       await stop(
         github,
         deps,
         payload,
         task,
         `DevSys could not generate \`${payload.taskId}\``,
-        `${error}\n\nNothing was pushed. DevSys gave up after retrying; comment \`/revise\` on the pull request or edit the issue to try again.`,
+        `${error}\n\n${pushed} DevSys gave up after retrying; comment \`/revise\` on the pull request or edit the issue to try again.`,
       )
     },
   }
@@ -142,10 +169,33 @@ async function generateTask(
   const branch = `devsys/${task.id}`
   const generatorKind = manifest.generator ?? config.generator.kind
 
-  // 3. Generate, commit and push in a temporary clone; an expected failure pushes nothing.
+  // 3. Generate, commit and push in a temporary clone; an expected failure of the first run
+  //    pushes nothing. Command and agent generators run the self-fix loop: tests after each
+  //    iteration, and another run with the failures while iterations and time are left.
+  const { runner } = deps
+  let loop: GenerateLoop | undefined
+  if (generatorKind !== 'scaffold' && runner !== undefined) {
+    loop = await startGenerateLoop({
+      github,
+      store: deps.store,
+      target,
+      task,
+      manifest,
+      config,
+      generator:
+        generatorKind === 'agent' && config.generator.agent !== undefined
+          ? `agent:${config.generator.agent}`
+          : generatorKind,
+      reason: payload.reason,
+      runner: () => runner(config.runner, log),
+      now: deps.now,
+      signal,
+      log,
+    })
+  }
   let pushed: Generation
   try {
-    const generator = createGenerator(generatorKind, config.generator, {
+    const generator = (deps.createGenerator ?? createGenerator)(generatorKind, config.generator, {
       ...(deps.sandbox === undefined ? {} : { sandbox: deps.sandbox }),
       ...(deps.agent === undefined ? {} : { agent: deps.agent }),
     })
@@ -163,10 +213,13 @@ async function generateTask(
         payload.reason === 'revise'
           ? `Revise ${task.id}: ${firstLine(payload.feedback)}`
           : `Generate ${task.id} (revision ${task.revision})`,
+      loop: loop?.options,
       signal,
       log,
     })
+    if (pushed.loop !== undefined) await loop?.finish(pushed.loop)
   } catch (error) {
+    await loop?.fail(error)
     if (error instanceof GenerateError) {
       await stop(
         github,
@@ -183,6 +236,11 @@ async function generateTask(
       log.warn({ code: error.code }, 'git step failed; the job will retry')
     throw error
   }
+  const looped =
+    pushed.loop !== undefined && pushed.loop.end !== 'untested' ? pushed.loop : undefined
+  const passed = looped?.end === 'passed'
+  const loopReport =
+    looped === undefined || loop === undefined ? undefined : formatLoopReport(looped, loop.limits)
 
   // 4. The pull request: created once, then kept up to date.
   const pr = await upsertPullRequest(github, {
@@ -196,8 +254,11 @@ async function generateTask(
       files: pushed.files,
       generator: generatorKind,
       headSha: pushed.sha,
+      ...(loopReport === undefined ? {} : { loop: loopReport }),
     }),
-    draft: config.draftUntilTestsPass,
+    // After the loop the tests have run: a PR whose tests fail is a draft, one whose tests pass
+    // is ready.
+    draft: looped === undefined ? config.draftUntilTestsPass : !passed,
     knownNumber: task.code?.pullRequest?.number ?? null,
   })
   const updated = await deps.store.setTaskCode(
@@ -219,12 +280,21 @@ async function generateTask(
       files: pushed.files.length,
       summary: pushed.summary,
       feedback: payload.feedback,
+      ...(loopReport === undefined ? {} : { loop: loopReport }),
     }),
   })
-  await updateTaskIssueComment(github, deps.store, target, task, { ...pr, branch })
-  // 6. Test what was pushed: the check run is queued now, the tests run in their own job.
+  // An existing draft whose tests now pass (they ran in the loop) is ready for review.
+  const ready =
+    passed && pr.draft && (await markReadyForReview(github, { ...target, number: pr.number }))
+  await updateTaskIssueComment(github, deps.store, target, task, {
+    ...pr,
+    branch,
+    draft: ready ? false : pr.draft,
+  })
+  // 6. Test what was pushed: after a loop its last check run is the result; otherwise the check
+  //    run is queued now, and the tests run in their own job.
   const lastRun = await deps.store.latestTestRun(task)
-  if (pushed.committed || lastRun?.headSha !== pushed.sha) {
+  if (pushed.loop === undefined && (pushed.committed || lastRun?.headSha !== pushed.sha)) {
     await startTests(github, deps.enqueue, {
       installationId: payload.installationId,
       taskId: task.id,
@@ -232,6 +302,14 @@ async function generateTask(
       headSha: pushed.sha,
       reason: 'generated',
     })
+  }
+  if (looped !== undefined && !passed) {
+    await react(github, payload, 'confused')
+    return {
+      status: 'rejected',
+      reason: `tests-failing-${looped.end}`,
+      summary: `pushed ${pushed.sha.slice(0, 7)} after ${looped.iterations.length} iterations, tests still failing (${looped.end}), PR #${pr.number}`,
+    }
   }
   await react(github, payload, 'rocket')
   return {
@@ -242,6 +320,7 @@ async function generateTask(
       pr: pr.number,
       files: pushed.files.length,
       committed: pushed.committed,
+      ...(looped === undefined ? {} : { iterations: looped.iterations.length }),
     },
   }
 }

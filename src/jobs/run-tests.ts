@@ -1,7 +1,5 @@
 import type { Logger } from 'pino'
-import { parseJUnitInWorker } from '../../runner/junit/parse-junit-in-worker.js'
-import { toAnnotations } from '../../runner/junit/summarize.js'
-import type { Runner, RunResult } from '../../runner/types.js'
+import type { Runner } from '../../runner/types.js'
 import type { GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { RepoConfig } from '../config/load-repo-config.js'
@@ -9,14 +7,15 @@ import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import type { RepoRef } from '../git/types.js'
 import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
-import type { Manifest } from '../manifest/types.js'
 import { completeCheckRun, createCheckRun, markCheckRunInProgress } from '../report/check-run.js'
+import { completeTestRun } from '../report/complete-test-run.js'
 import { formatTestOutcome, type TestOutcome } from '../report/format-tests.js'
 import { markReadyForReview } from '../report/pull-request.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import { updateTaskIssueComment } from '../report/task-issue-comment.js'
 import { redact } from '../secrets/redact.js'
 import type { Store, Task, TaskRef } from '../store/store.js'
+import { runTaskTests } from '../testing/run-task-tests.js'
 import { PR_STATUS_COMMENT } from './generate-task.js'
 import type { JobHandler, Outcome } from './types.js'
 
@@ -42,13 +41,6 @@ export interface RunTestsDeps {
   runner: (kind: RepoConfig['runner'], log: Logger) => Promise<Runner>
   maxManifestBytes: number
 }
-
-const MAX_OUTPUT_BYTES = 1024 * 1024
-const MAX_REPORT_BYTES = 200 * 1024 * 1024
-/** Annotations sent per run: 10 requests of 50; the summary lists every failure anyway. */
-const MAX_ANNOTATIONS = 500
-/** Files of the checkout handed to the parser; past this many, bare file names stay unplaced. */
-const MAX_REPO_FILES = 200_000
 
 /** The job key: one test run per task at a time. */
 export function testsJobKey(task: TaskRef): string {
@@ -156,85 +148,27 @@ async function runTests(
   const runner = await deps.runner(loaded.config.runner, log)
   const token = await installationToken(github, payload.installationId)
 
-  // 3. Run the tests on exactly the commit under test, in the runner's sandbox.
-  const { result, files } = await deps.git.withWorkspace(
+  // 3. Run the tests on exactly the commit under test, in the runner's sandbox, and read the
+  //    report.
+  const outcome = await deps.git.withWorkspace(
     payload.repo,
     `devsys/${task.id}`,
     { token },
     async (ws) => {
       await ws.git.raw(['checkout', '--detach', payload.headSha])
-      // The checkout's files, for report locations that name a file without its folder (Java).
-      const listed = await ws.git.raw(['ls-files', '-z'])
-      const files = listed
-        .split('\0')
-        .filter((f) => f !== '')
-        .slice(0, MAX_REPO_FILES)
-      const run = await runner.run({
+      return runTaskTests({
+        runner,
         workspace: ws.dir,
-        command: parsed.manifest.tests.command,
-        junitPath: parsed.manifest.tests.junit,
-        timeoutMs: parsed.manifest.tests.timeoutSeconds * 1000,
-        maxOutputBytes: MAX_OUTPUT_BYTES,
-        maxReportBytes: MAX_REPORT_BYTES,
+        manifest: parsed.manifest,
         signal,
         log,
       })
-      return { result: run, files }
     },
     signal,
   )
-  await deps.store.updateTestRun(run.id, { state: 'in_progress', runner: result.runner })
-
-  // 4. Read the report (in a worker: big reports take seconds); a missing or broken report is its
-  //    own failure, never "0 tests".
-  const outcome = await toOutcome(result, parsed.manifest, files)
+  if (outcome.kind !== 'not-run')
+    await deps.store.updateTestRun(run.id, { state: 'in_progress', runner: outcome.runner })
   return finish(github, deps, payload, task, run.id, checkRunId, outcome, loaded.config)
-}
-
-async function toOutcome(
-  result: RunResult,
-  manifest: Manifest,
-  repoFiles: string[],
-): Promise<TestOutcome> {
-  const output = {
-    stdout: result.stdout,
-    stderr: result.stderr,
-    exitCode: result.exitCode,
-    durationMs: result.durationMs,
-    runner: result.runner,
-  }
-  if (result.timedOut) {
-    return {
-      kind: 'timed-out',
-      reason: `the tests did not finish within ${manifest.tests.timeoutSeconds} s and were stopped`,
-      ...output,
-    }
-  }
-  if (result.report.kind === 'missing') {
-    return {
-      kind: 'no-report',
-      reason: `the test command wrote no JUnit report at ${manifest.tests.junit} (exit code ${result.exitCode ?? 'none'})`,
-      ...output,
-    }
-  }
-  if (result.report.kind === 'too-large') {
-    return {
-      kind: 'no-report',
-      reason: `the JUnit report at ${manifest.tests.junit} is ${result.report.bytes} bytes, over the ${MAX_REPORT_BYTES}-byte limit`,
-      ...output,
-    }
-  }
-  const parsed = await parseJUnitInWorker(result.report.xml, {
-    workspace: result.workdir,
-    repoFiles,
-  })
-  if (!parsed.ok)
-    return {
-      kind: 'no-report',
-      reason: `the JUnit report at ${manifest.tests.junit} is unusable: ${parsed.error.message}`,
-      ...output,
-    }
-  return { kind: 'report', report: parsed.report, ...output }
 }
 
 async function finish(
@@ -249,23 +183,13 @@ async function finish(
 ): Promise<Outcome> {
   const target = { owner: payload.repo.owner, repo: payload.repo.name }
   const view = formatTestOutcome(outcome)
-  // 5. Complete the check run: conclusion, summary (failures first, within GitHub's limit) and
-  //    an annotation on each failing line, 50 per request.
-  await completeCheckRun(github, {
+  // 5. Complete the check run and the stored run.
+  await completeTestRun(github, deps.store, {
     ...target,
     checkRunId,
-    conclusion: view.conclusion,
-    title: view.title,
-    summary: view.summary,
-    ...(view.text === undefined ? {} : { text: view.text }),
-    annotations:
-      outcome.kind === 'report' ? toAnnotations(outcome.report, { max: MAX_ANNOTATIONS }) : [],
-  })
-  await deps.store.updateTestRun(runId, {
-    state: 'completed',
-    conclusion: view.conclusion,
-    summary: view.counts,
-    ...(outcome.kind === 'report' ? { report: outcome.report } : {}),
+    runId,
+    outcome,
+    view,
   })
   // 6. The PR reflects the result: its status comment, and ready for review once tests pass.
   const pr = task.code?.pullRequest

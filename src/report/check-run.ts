@@ -130,6 +130,22 @@ export async function completeCheckRun(
   }
 }
 
+/**
+ * Rewrites the title and summary of a check run, completed or not, keeping its conclusion and
+ * annotations: the last iteration of a self-fix loop learns how the loop ended after it.
+ */
+export async function updateCheckRunOutput(
+  github: { rest: { checks: ChecksApi } },
+  target: CheckTarget & { checkRunId: number; title: string; summary: string },
+): Promise<void> {
+  await github.rest.checks.update({
+    owner: target.owner,
+    repo: target.repo,
+    check_run_id: target.checkRunId,
+    output: { title: target.title.slice(0, 255), summary: fitCheckText(target.summary) },
+  })
+}
+
 /** Finds the newest check run called `name` on `ref`, e.g. to complete it after a crash. */
 export async function findCheckRun(
   github: { rest: { checks: ChecksApi } },

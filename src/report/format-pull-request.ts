@@ -23,6 +23,8 @@ export function formatPullRequestBody(input: {
   files: string[]
   generator: string
   headSha: string
+  /** The self-fix loop's report (format-iterations.ts), when the generation ran one. */
+  loop?: string
 }): string {
   const { task, manifest, files } = input
   const closes =
@@ -60,6 +62,7 @@ export function formatPullRequestBody(input: {
     '',
     '</details>',
     '',
+    ...(input.loop === undefined ? [] : ['#### Iterations', '', input.loop, '']),
     'Comment `/revise <what to change>` to regenerate with your feedback, or `/help` for all commands.',
   ].join('\n')
 }
@@ -72,6 +75,8 @@ export function formatGeneratedComment(input: {
   files: number
   summary: string
   feedback?: string | undefined
+  /** The self-fix loop's report (format-iterations.ts), when the generation ran one. */
+  loop?: string
 }): string {
   const what = input.committed
     ? `pushed ${input.files} changed file${input.files === 1 ? '' : 's'} as ${input.headSha.slice(0, 7)}`
@@ -81,5 +86,6 @@ export function formatGeneratedComment(input: {
     '',
     `${input.summary} DevSys ${what}.`,
     ...(input.feedback ? ['', `> ${input.feedback.split('\n').join('\n> ')}`] : []),
+    ...(input.loop === undefined ? [] : ['', input.loop]),
   ].join('\n')
 }

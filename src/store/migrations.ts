@@ -223,6 +223,47 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'generations',
+    // One row per generate job that runs the self-fix loop, and one per iteration of it: what the
+    // agent did (activity, kept whole as JSON) and the tokens it used, in columns for sums.
+    sql: `
+      CREATE TABLE generations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        repo TEXT,
+        task_id TEXT NOT NULL,
+        generator TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        max_iterations INTEGER NOT NULL,
+        budget_seconds INTEGER NOT NULL,
+        state TEXT NOT NULL
+          CHECK (state IN ('running', 'passed', 'failed', 'stopped', 'error')),
+        stop_reason TEXT,
+        head_sha TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX generations_task ON generations (ifnull(repo, ''), task_id, id);
+
+      CREATE TABLE generation_iterations (
+        generation_id INTEGER NOT NULL REFERENCES generations (id) ON DELETE CASCADE,
+        iteration INTEGER NOT NULL,
+        head_sha TEXT,
+        committed INTEGER NOT NULL,
+        files TEXT NOT NULL,
+        test_run_id INTEGER,
+        tests TEXT,
+        activity TEXT,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        cached_input_tokens INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (generation_id, iteration)
+      );
+    `,
+  },
 ]
 
 /**

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { redactStore } from '../secrets/redact-store.js'
 import { migrate } from './migrations.js'
 import { SqliteDeployments } from './sqlite-deployments.js'
+import { SqliteGenerations } from './sqlite-generations.js'
 import { SqliteJobs } from './sqlite-jobs.js'
 import { SqliteLocks } from './sqlite-locks.js'
 import { SqliteTasks } from './sqlite-tasks.js'
@@ -16,6 +17,9 @@ import type {
   DeploymentChange,
   DeploymentFilter,
   EnqueueResult,
+  Generation,
+  GenerationIteration,
+  GenerationState,
   Job,
   JobState,
   NewDeployment,
@@ -85,6 +89,7 @@ export class SqliteStore implements Store {
   private readonly testRuns: SqliteTestRuns
   private readonly locks: SqliteLocks
   private readonly deployments: SqliteDeployments
+  private readonly generations: SqliteGenerations
   private readonly comments: {
     get: Statement<[string, number, string], { comment_id: number }>
     set: Statement<[string, number, string, number]>
@@ -104,6 +109,7 @@ export class SqliteStore implements Store {
     this.testRuns = new SqliteTestRuns(db, now)
     this.locks = new SqliteLocks(db, now)
     this.deployments = new SqliteDeployments(db, now)
+    this.generations = new SqliteGenerations(db, now)
     this.comments = {
       get: db.prepare('SELECT comment_id FROM comments WHERE repo = ? AND issue = ? AND kind = ?'),
       set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
@@ -207,6 +213,25 @@ export class SqliteStore implements Store {
 
   async latestTestRun(task: TaskRef): Promise<TestRun | undefined> {
     return this.testRuns.latest(task)
+  }
+
+  async startGeneration(generation: Parameters<SqliteGenerations['start']>[0]) {
+    return this.generations.start(generation)
+  }
+
+  async saveIteration(generationId: number, iteration: GenerationIteration): Promise<void> {
+    this.generations.saveIteration(generationId, iteration)
+  }
+
+  async finishGeneration(
+    generationId: number,
+    end: { state: Exclude<GenerationState, 'running'>; stopReason: string; headSha: string | null },
+  ): Promise<Generation | undefined> {
+    return this.generations.finish(generationId, end)
+  }
+
+  async listGenerations(task: TaskRef, limit?: number): Promise<Generation[]> {
+    return this.generations.list(task, limit)
   }
 
   async claimComment(repo: string, commentId: number, jobId: number): Promise<boolean> {

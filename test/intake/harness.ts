@@ -5,16 +5,18 @@ import type Dockerode from 'dockerode'
 import type { Probot } from 'probot'
 import { afterEach, beforeEach } from 'vitest'
 import { createLocalRunner } from '../../runner/local/create-local-runner.js'
-import type { Enqueue } from '../../src/app-deps.js'
+import type { Enqueue, GitHubAuth } from '../../src/app-deps.js'
 import { type JobDeps, jobHandlers } from '../../src/boot.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { createTargets, type TargetFactory } from '../../src/deploy/create-target.js'
 import { createGitWorkspaces } from '../../src/git/create-git-workspaces.js'
 import { resetBotIdentity } from '../../src/github/bot-identity.js'
 import { devsysApp } from '../../src/index.js'
+import { createGenerateJob, type GenerateDeps } from '../../src/jobs/generate-task.js'
 import { createQueue, type Queue } from '../../src/jobs/queue.js'
 import type { RunTestsDeps } from '../../src/jobs/run-tests.js'
 import type { JobHandler } from '../../src/jobs/types.js'
+import { redactingAuth } from '../../src/secrets/redact-github-requests.js'
 import { registerConfigSecrets } from '../../src/secrets/register-config-secrets.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
@@ -54,6 +56,12 @@ export interface IntakeOptions {
    * ACCEPTANCE_ALLOWED_HOSTS…): its secrets are registered for redaction as src/boot.ts does.
    */
   env?: Record<string, string>
+  /**
+   * Settings of the generate job beyond boot's (the self-fix loop's runner, a generator that
+   * reports activity, a clock, the agent's sandbox): the job is then built with them. The
+   * runner defaults to the harness's test runner.
+   */
+  generate?: Partial<Pick<GenerateDeps, 'runner' | 'createGenerator' | 'now' | 'sandbox'>>
 }
 
 export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarness> {
@@ -72,31 +80,50 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
     log,
     ...(opts.docker === undefined ? {} : { docker: opts.docker }),
   })
+  const runner = opts.runner ?? (async () => createLocalRunner())
+  const git = createGitWorkspaces({
+    cacheDir: join(dataDir, 'git'),
+    ...(opts.tmpDir === undefined ? {} : { tmpDir: opts.tmpDir }),
+    log,
+  })
+  const auth: GitHubAuth = (installationId) => {
+    if (!probot) throw new Error('probot not ready')
+    return probot.auth(installationId)
+  }
+  const handlers = jobHandlers({
+    store,
+    config,
+    enqueue,
+    runner,
+    targets: opts.targets ?? targets.targetFor,
+    deployTuning: opts.deployTuning ?? {
+      acceptance: { retries: 1, retryDelayMs: 50 },
+      // A command waits this long for a held deploy lock before it is answered "busy".
+      lockWaitMs: 500,
+    },
+    git,
+    auth,
+  })
+  const generate = opts.generate
   const queue: Queue = createQueue({
     store,
     handlers: onlyJobs(
       opts.jobs,
-      jobHandlers({
-        store,
-        config,
-        enqueue,
-        runner: opts.runner ?? (async () => createLocalRunner()),
-        targets: opts.targets ?? targets.targetFor,
-        deployTuning: opts.deployTuning ?? {
-          acceptance: { retries: 1, retryDelayMs: 50 },
-          // A command waits this long for a held deploy lock before it is answered "busy".
-          lockWaitMs: 500,
-        },
-        git: createGitWorkspaces({
-          cacheDir: join(dataDir, 'git'),
-          ...(opts.tmpDir === undefined ? {} : { tmpDir: opts.tmpDir }),
-          log,
-        }),
-        auth: (installationId) => {
-          if (!probot) throw new Error('probot not ready')
-          return probot.auth(installationId)
-        },
-      }),
+      generate === undefined
+        ? handlers
+        : handlers.map((h) =>
+            h.kind === 'generate'
+              ? (createGenerateJob({
+                  store,
+                  auth: redactingAuth(auth),
+                  git,
+                  enqueue,
+                  maxManifestBytes: config.maxManifestBytes,
+                  runner,
+                  ...generate,
+                }) as JobHandler)
+              : h,
+          ),
     ),
     log,
     maxAttempts: opts.maxAttempts ?? 2,
