@@ -13,11 +13,13 @@ const load = source
   ? async (name) => (await import('tsx/esm/api')).tsImport(`./${name}.ts`, import.meta.url)
   : (name) => import(`./${name}.js`)
 const { parseJUnit } = await load('parse-junit')
-const { packReport } = await load('pack-report')
+const { ReportPacker } = await load('pack-report')
 
-const result = parseJUnit(takeReport(), opts)
+// Cases are packed suite by suite as the parser settles them, never all held as objects.
+const packer = new ReportPacker()
+const result = parseJUnit(takeReport(), opts, (cases) => packer.add(cases))
 if (result.ok) {
-  const { packed, transfer } = packReport(result.report)
+  const { packed, transfer } = packer.finish(result.report)
   parentPort.postMessage({ ok: true, packed }, transfer)
 } else {
   parentPort.postMessage(result)

@@ -44,14 +44,20 @@ export interface Texts {
   ends: Uint32Array
 }
 
-function texts(list: string[]): Texts {
+/** Strings (or UTF-8 bytes) joined into Texts. */
+function texts(list: ReadonlyArray<string | Uint8Array>): Texts {
   let size = 0
-  for (const text of list) size += Buffer.byteLength(text)
+  for (const text of list) size += typeof text === 'string' ? Buffer.byteLength(text) : text.length
   const bytes = Buffer.allocUnsafeSlow(size)
   const ends = new Uint32Array(list.length)
   let at = 0
   list.forEach((text, k) => {
-    at += bytes.write(text, at)
+    if (typeof text === 'string') {
+      at += bytes.write(text, at)
+    } else {
+      bytes.set(text, at)
+      at += text.length
+    }
     ends[k] = at
   })
   return { bytes: new Uint8Array(bytes.buffer, 0, size), ends }
@@ -60,79 +66,104 @@ function texts(list: string[]): Texts {
 /** The key orders readCase gives a case with nothing but these (see isLean). */
 const LEAN_KEYS = ['suite', 'name', 'status', 'timeMs', 'classname', 'file', 'line']
 
-/** Packs a report; the ArrayBuffers to transfer with it. */
+/**
+ * Packs cases as they come (parseJUnit hands them over suite by suite, so that the worker never
+ * holds them all as objects), then the report around them.
+ */
+export class ReportPacker {
+  private readonly strings: string[] = []
+  private readonly index = new Map<string, number>()
+  private readonly names: string[] = []
+  /** Not-lean cases as UTF-8 JSON (a JS string of it would often be two bytes a character). */
+  private readonly others: Uint8Array[] = []
+  private readonly otherIndexes: number[] = []
+  private readonly status: number[] = []
+  private readonly suite: number[] = []
+  private readonly classname: number[] = []
+  private readonly file: number[] = []
+  private readonly line: number[] = []
+  private readonly timeMs: number[] = []
+
+  /** Appends cases, in report order. */
+  add(cases: readonly TestCase[]): void {
+    for (const c of cases) {
+      const i = this.status.length
+      if (isLean(c)) {
+        this.names.push(c.name)
+        this.status.push(STATUSES.indexOf(c.status))
+        this.suite.push(this.ref(c.suite))
+        this.classname.push(this.ref(c.classname))
+        this.file.push(this.ref(c.file))
+        this.line.push(c.line ?? NONE)
+      } else {
+        this.others.push(Buffer.from(JSON.stringify(c)))
+        this.otherIndexes.push(i)
+        this.status.push(0)
+        this.suite.push(NONE)
+        this.classname.push(NONE)
+        this.file.push(NONE)
+        this.line.push(NONE)
+      }
+      this.timeMs.push(c.timeMs)
+    }
+  }
+
+  /** The packed report (its own `cases` are added first); the ArrayBuffers to transfer with it. */
+  finish(report: TestReport): { packed: PackedReport; transfer: ArrayBuffer[] } {
+    const { cases, suites, ...counts } = report
+    this.add(cases)
+    const result: PackedReport = {
+      counts,
+      suites: texts(suites.map((suite) => JSON.stringify(suite))),
+      strings: texts(this.strings),
+      names: texts(this.names),
+      status: Uint8Array.from(this.status),
+      suite: Uint32Array.from(this.suite),
+      classname: Uint32Array.from(this.classname),
+      file: Uint32Array.from(this.file),
+      line: Uint32Array.from(this.line),
+      timeMs: Float64Array.from(this.timeMs),
+      others: texts(this.others),
+      otherIndexes: Uint32Array.from(this.otherIndexes),
+    }
+    const transfer = [
+      result.suites.bytes,
+      result.suites.ends,
+      result.strings.bytes,
+      result.strings.ends,
+      result.names.bytes,
+      result.names.ends,
+      result.status,
+      result.suite,
+      result.classname,
+      result.file,
+      result.line,
+      result.timeMs,
+      result.others.bytes,
+      result.others.ends,
+      result.otherIndexes,
+    ].map((a) => a.buffer as ArrayBuffer)
+    return { packed: result, transfer }
+  }
+
+  private ref(text: string | undefined): number {
+    if (text === undefined) return NONE
+    let at = this.index.get(text)
+    if (at === undefined) {
+      this.strings.push(text)
+      at = this.strings.length
+      this.index.set(text, at)
+    }
+    return at
+  }
+}
+
+/** Packs a whole report; the ArrayBuffers to transfer with it. */
 export function packReport(report: TestReport): {
   packed: PackedReport
   transfer: ArrayBuffer[]
 } {
-  const { cases, suites, ...counts } = report
-  const n = cases.length
-  const strings: string[] = []
-  const index = new Map<string, number>()
-  const ref = (text: string | undefined): number => {
-    if (text === undefined) return NONE
-    let at = index.get(text)
-    if (at === undefined) {
-      strings.push(text)
-      at = strings.length
-      index.set(text, at)
-    }
-    return at
-  }
-  const names: string[] = []
-  const others: string[] = []
-  const otherIndexes: number[] = []
-  const columns = {
-    status: new Uint8Array(n),
-    suite: new Uint32Array(n),
-    classname: new Uint32Array(n),
-    file: new Uint32Array(n),
-    line: new Uint32Array(n),
-    timeMs: new Float64Array(n),
-  }
-  const packed = columns
-  for (let i = 0; i < n; i++) {
-    const c = cases[i] as TestCase
-    if (!isLean(c)) {
-      others.push(JSON.stringify(c))
-      otherIndexes.push(i)
-      continue
-    }
-    names.push(c.name)
-    packed.status[i] = STATUSES.indexOf(c.status)
-    packed.suite[i] = ref(c.suite)
-    packed.classname[i] = ref(c.classname)
-    packed.file[i] = ref(c.file)
-    packed.line[i] = c.line ?? NONE
-    packed.timeMs[i] = c.timeMs
-  }
-  const result: PackedReport = {
-    counts,
-    suites: texts(suites.map((suite) => JSON.stringify(suite))),
-    strings: texts(strings),
-    names: texts(names),
-    ...columns,
-    others: texts(others),
-    otherIndexes: Uint32Array.from(otherIndexes),
-  }
-  const transfer = [
-    result.suites.bytes,
-    result.suites.ends,
-    result.strings.bytes,
-    result.strings.ends,
-    result.names.bytes,
-    result.names.ends,
-    columns.status,
-    columns.suite,
-    columns.classname,
-    columns.file,
-    columns.line,
-    columns.timeMs,
-    result.others.bytes,
-    result.others.ends,
-    result.otherIndexes,
-  ].map((a) => a.buffer as ArrayBuffer)
-  return { packed: result, transfer }
+  return new ReportPacker().finish(report)
 }
 
 /**
@@ -188,15 +219,28 @@ export async function unpackReport(packed: PackedReport): Promise<TestReport> {
       others += 1
       continue
     }
-    const c: TestCase = {
-      suite: string(suite[i] as number),
-      name: nextName(),
-      status: STATUSES[status[i] as number] as TestStatus,
-      timeMs: timeMs[i] as number,
+    const name = nextName()
+    const state = STATUSES[status[i] as number] as TestStatus
+    const base = string(suite[i] as number)
+    const at = line[i] as number
+    let c: TestCase
+    if (classname[i] !== NONE && file[i] !== NONE && at !== NONE) {
+      // Most cases: one literal with every key keeps them all inside the object (less memory).
+      c = {
+        suite: base,
+        name,
+        status: state,
+        timeMs: timeMs[i] as number,
+        classname: string(classname[i] as number),
+        file: string(file[i] as number),
+        line: at,
+      }
+    } else {
+      c = { suite: base, name, status: state, timeMs: timeMs[i] as number }
+      if (classname[i] !== NONE) c.classname = string(classname[i] as number)
+      if (file[i] !== NONE) c.file = string(file[i] as number)
+      if (at !== NONE) c.line = at
     }
-    if (classname[i] !== NONE) c.classname = string(classname[i] as number)
-    if (file[i] !== NONE) c.file = string(file[i] as number)
-    if (line[i] !== NONE) c.line = line[i] as number
     cases[i] = c
   }
   return { ...packed.counts, suites, cases }

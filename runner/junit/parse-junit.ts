@@ -95,8 +95,21 @@ function fail(code: JUnitErrorCode, message: string): JUnitResult {
   return { ok: false, error: { code, message } }
 }
 
-/** Parses a JUnit XML report (PHPUnit, pytest, Jest, Vitest, Surefire and the like). */
-export function parseJUnit(xml: string | Buffer, opts: ParseJUnitOptions = {}): JUnitResult {
+/**
+ * Takes a report's cases as they are settled, in report order, so that a caller packing them
+ * (the parsing worker) need not hold them all as objects. It must not keep the array it is given.
+ */
+export type CaseSink = (cases: readonly TestCase[]) => void
+
+/**
+ * Parses a JUnit XML report (PHPUnit, pytest, Jest, Vitest, Surefire and the like). With a
+ * `sink`, the cases go to it in order and the report's `cases` holds only those it has not taken.
+ */
+export function parseJUnit(
+  xml: string | Buffer,
+  opts: ParseJUnitOptions = {},
+  sink?: CaseSink,
+): JUnitResult {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
   const size = typeof xml === 'string' ? stringBytes(xml, maxBytes) : xml.length
   if (size > maxBytes) {
@@ -133,7 +146,7 @@ export function parseJUnit(xml: string | Buffer, opts: ParseJUnitOptions = {}): 
     )
   }
   try {
-    return { ok: true, report: buildReport(bytes, layout, opts) }
+    return { ok: true, report: buildReport(bytes, layout, opts, sink) }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     return fail('not-xml', `The JUnit report could not be read as XML: ${reason}.`)
@@ -158,8 +171,21 @@ interface Frame {
  * time: the cases and suites come out in the order the whole-tree walk gave (a suite's own cases,
  * reruns merged, before those of its nested suites; suites parents first).
  */
-function buildReport(bytes: Buffer, layout: JUnitLayout, opts: ParseJUnitOptions): TestReport {
+function buildReport(
+  bytes: Buffer,
+  layout: JUnitLayout,
+  opts: ParseJUnitOptions,
+  sink: CaseSink | undefined,
+): TestReport {
   const { events, topSuites } = layout
+  const counts = { tests: 0, passed: 0, failed: 0, errored: 0, skipped: 0 }
+  // A top-level suite's cases are final when it closes, unless cases straight under the root
+  // (which come first) are still to come: then nothing is handed over before the end.
+  const give = sink !== undefined && !hasRootCases(events) ? sink : undefined
+  const settle = (cases: TestCase[]): void => {
+    for (const c of cases) counts[c.status] += 1
+    counts.tests += cases.length
+  }
   const top = events[0] === ROOT ? startTag(bytes, events[1] ?? 0, events[2] ?? 0) : undefined
   let zeroBasedLines = top !== undefined && attr(top, '@name') === 'pytest tests'
   for (let k = 0; k < topSuites.length && !zeroBasedLines; k += 2) {
@@ -250,25 +276,33 @@ function buildReport(bytes: Buffer, layout: JUnitLayout, opts: ParseJUnitOptions
     } else if (kind === SUITE_CLOSE) {
       frames.pop()
       closeSuite(frame, frames[frames.length - 1] as Frame)
+      if (give !== undefined && frames.length === 1) {
+        settle(base.nested)
+        give(base.nested)
+        base.nested = []
+      }
     }
   }
   flush()
   const cases = base.own
   for (const c of base.nested) cases.push(c)
+  settle(cases)
   let summed = base.ownMs
   for (const ms of base.subMs) summed += ms
-  const report: TestReport = {
-    tests: cases.length,
-    passed: 0,
-    failed: 0,
-    errored: 0,
-    skipped: 0,
-    timeMs: secondsToMs(base.timeAttr) ?? round(summed),
-    suites: ctx.suites,
-    cases,
+  const timeMs = secondsToMs(base.timeAttr) ?? round(summed)
+  return { ...counts, timeMs, suites: ctx.suites, cases }
+}
+
+/** Whether a `<testcase>` sits straight under the root, outside every `<testsuite>`. */
+function hasRootCases(events: readonly number[]): boolean {
+  let depth = 0
+  for (let k = 0; k < events.length; k += 3) {
+    const kind = events[k]
+    if (kind === SUITE_OPEN) depth += 1
+    else if (kind === SUITE_CLOSE) depth -= 1
+    else if ((kind === CASE || kind === BARE_CASE) && depth === 0) return true
   }
-  for (const c of cases) report[c.status] += 1
-  return report
+  return false
 }
 
 function openSuite(node: XmlNode, parent: Frame, ctx: WalkContext): Frame {

@@ -147,3 +147,34 @@ describe('the report the worker posts back', () => {
     expect((await parseJUnitInWorker(xml)).ok).toBe(false)
   })
 })
+
+describe('parseJUnit handing cases to a sink', () => {
+  const sunk = (xml: string): { handed: string[][]; report: TestReport } => {
+    const handed: string[][] = []
+    const result = parseJUnit(xml, {}, (cases) => handed.push(cases.map((c) => c.name)))
+    if (!result.ok) throw new Error(result.error.message)
+    return { handed, report: result.report }
+  }
+
+  it('hands each top-level suite its cases when it closes, in order, and counts them all', () => {
+    const xml =
+      '<testsuites><testsuite name="a"><testcase name="1"/><testsuite name="b">' +
+      '<testcase name="2"><failure/></testcase></testsuite><testcase name="3"/></testsuite>' +
+      '<testsuite name="c"><testcase name="4"><skipped/></testcase></testsuite></testsuites>'
+    const { handed, report } = sunk(xml)
+    expect(handed).toEqual([['1', '3', '2'], ['4']])
+    expect(report.cases).toEqual([])
+    const whole = parseJUnit(xml)
+    if (!whole.ok) throw new Error(whole.error.message)
+    expect({ ...report, cases: whole.report.cases }).toStrictEqual(whole.report)
+  })
+
+  it('hands nothing before the end when cases sit straight under the root', () => {
+    const xml =
+      '<testsuites><testsuite name="a"><testcase name="1"/></testsuite>' +
+      '<testcase name="root"/></testsuites>'
+    const { handed, report } = sunk(xml)
+    expect(handed).toEqual([])
+    expect(report.cases.map((c) => c.name)).toEqual(['root', '1'])
+  })
+})
