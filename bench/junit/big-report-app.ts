@@ -1,15 +1,17 @@
 /**
  * The app side of bench/junit/big-report.ts, in its own process so that its peak RSS is its own:
  * a Probot server (signature check, an empty `issues.labeled` handler) and, when the parent says
- * so, parseJUnitInWorker on a report file read into a Buffer, as DevSys's test job does. Talks to
+ * so, parseJUnitInWorker on a report file read as the local runner reads it, as DevSys's test job does. Talks to
  * the parent over the fork IPC channel:
  *   → { port }  ← 'parse'  → { ms, rssBeforeMiB, peakRssMiB, counts }  ← 'exit'
  */
 import { generateKeyPairSync } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { pino } from 'pino'
 import { Probot, Server } from 'probot'
+import { DEFAULT_MAX_BYTES as LIMIT } from '../../runner/junit/parse-junit.js'
 import { parseJUnitInWorker } from '../../runner/junit/parse-junit-in-worker.js'
+import { readLocalReport } from '../../runner/local/read-report.js'
 
 const [file, workspace, secret, port] = process.argv.slice(2)
 if (file === undefined || workspace === undefined || secret === undefined || port === undefined) {
@@ -43,8 +45,10 @@ process.on('message', async (message) => {
     return
   }
   if (message !== 'parse') return
-  // The runner hands the report over as one Buffer read from the workspace.
-  const xml = readFileSync(file)
+  // Read as the local runner reads a run's report, handed over as one Buffer.
+  const read = await readLocalReport(path.dirname(file), path.basename(file), LIMIT, log)
+  if (read.kind !== 'found') throw new Error(`the report was not read: ${read.kind}`)
+  const xml = read.xml
   const rssBefore = process.memoryUsage().rss
   const start = performance.now()
   const result = await parseJUnitInWorker(xml, { workspace })

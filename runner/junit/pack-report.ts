@@ -14,8 +14,22 @@
 import type { TestCase, TestReport, TestStatus } from './types.js'
 
 const STATUSES: readonly TestStatus[] = ['passed', 'failed', 'errored', 'skipped']
-/** How many cases unpackReport builds before letting other work run. */
-const SLICE = 5_000
+/** How long unpackReport works before letting other work (webhook acks) run. */
+const SLICE_MS = 4
+
+/** Undefined, or when the current slice has used its time, a promise of the next turn. */
+function slicer(): () => Promise<void> | undefined {
+  let since = performance.now()
+  return () => {
+    if (performance.now() - since < SLICE_MS) return undefined
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        since = performance.now()
+        resolve()
+      }),
+    )
+  }
+}
 const NONE = 0
 
 export interface PackedReport {
@@ -38,29 +52,57 @@ export interface PackedReport {
   otherIndexes: Uint32Array
 }
 
-/** Strings as UTF-8, one after the other, and where each ends. */
+/** Strings as UTF-8, one after the other in chunks, and where each ends in its chunk. */
 export interface Texts {
-  bytes: Uint8Array
+  chunks: Uint8Array[]
+  /** The index of each chunk's first string. */
+  firsts: Uint32Array
   ends: Uint32Array
 }
 
-/** Strings (or UTF-8 bytes) joined into Texts. */
-function texts(list: ReadonlyArray<string | Uint8Array>): Texts {
-  let size = 0
-  for (const text of list) size += typeof text === 'string' ? Buffer.byteLength(text) : text.length
-  const bytes = Buffer.allocUnsafeSlow(size)
-  const ends = new Uint32Array(list.length)
-  let at = 0
-  list.forEach((text, k) => {
-    if (typeof text === 'string') {
-      at += bytes.write(text, at)
-    } else {
-      bytes.set(text, at)
-      at += text.length
+const CHUNK_BYTES = 8 << 20
+
+/** Writes strings as UTF-8 into chunks as they come, so none is held as a JS string or twice. */
+class TextWriter {
+  private readonly chunks: Buffer[] = []
+  private readonly firsts: number[] = []
+  private readonly ends: number[] = []
+  private chunk: Buffer = Buffer.alloc(0)
+  private at = 0
+
+  constructor(private readonly chunkBytes: number) {}
+
+  add(text: string): void {
+    const most = text.length * 3
+    if (this.at + most > this.chunk.length) {
+      if (this.at > 0) this.chunks.push(this.chunk.subarray(0, this.at))
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(this.chunkBytes, most))
+      this.at = 0
+      this.firsts.push(this.ends.length)
     }
-    ends[k] = at
-  })
-  return { bytes: new Uint8Array(bytes.buffer, 0, size), ends }
+    this.at += this.chunk.write(text, this.at)
+    this.ends.push(this.at)
+  }
+
+  finish(): Texts {
+    if (this.at > 0) this.chunks.push(this.chunk.subarray(0, this.at))
+    return {
+      chunks: this.chunks.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength)),
+      firsts: Uint32Array.from(this.firsts),
+      ends: Uint32Array.from(this.ends),
+    }
+  }
+}
+
+function texts(list: readonly string[], chunkBytes: number): Texts {
+  const writer = new TextWriter(chunkBytes)
+  for (const text of list) writer.add(text)
+  return writer.finish()
+}
+
+/** The ArrayBuffers of Texts, to transfer. */
+function buffersOf(t: Texts): ArrayBuffer[] {
+  return [...t.chunks, t.firsts, t.ends].map((a) => a.buffer as ArrayBuffer)
 }
 
 /** The key orders readCase gives a case with nothing but these (see isLean). */
@@ -73,9 +115,9 @@ const LEAN_KEYS = ['suite', 'name', 'status', 'timeMs', 'classname', 'file', 'li
 export class ReportPacker {
   private readonly strings: string[] = []
   private readonly index = new Map<string, number>()
-  private readonly names: string[] = []
-  /** Not-lean cases as UTF-8 JSON (a JS string of it would often be two bytes a character). */
-  private readonly others: Uint8Array[] = []
+  private readonly names: TextWriter
+  /** Not-lean cases as JSON. */
+  private readonly others: TextWriter
   private readonly otherIndexes: number[] = []
   private readonly status: number[] = []
   private readonly suite: number[] = []
@@ -84,19 +126,25 @@ export class ReportPacker {
   private readonly line: number[] = []
   private readonly timeMs: number[] = []
 
+  /** `chunkBytes`: the size of the buffers the text is written into (small ones for tests). */
+  constructor(private readonly chunkBytes = CHUNK_BYTES) {
+    this.names = new TextWriter(chunkBytes)
+    this.others = new TextWriter(chunkBytes)
+  }
+
   /** Appends cases, in report order. */
   add(cases: readonly TestCase[]): void {
     for (const c of cases) {
       const i = this.status.length
       if (isLean(c)) {
-        this.names.push(c.name)
+        this.names.add(c.name)
         this.status.push(STATUSES.indexOf(c.status))
         this.suite.push(this.ref(c.suite))
         this.classname.push(this.ref(c.classname))
         this.file.push(this.ref(c.file))
         this.line.push(c.line ?? NONE)
       } else {
-        this.others.push(Buffer.from(JSON.stringify(c)))
+        this.others.add(JSON.stringify(c))
         this.otherIndexes.push(i)
         this.status.push(0)
         this.suite.push(NONE)
@@ -114,35 +162,30 @@ export class ReportPacker {
     this.add(cases)
     const result: PackedReport = {
       counts,
-      suites: texts(suites.map((suite) => JSON.stringify(suite))),
-      strings: texts(this.strings),
-      names: texts(this.names),
+      suites: texts(
+        suites.map((suite) => JSON.stringify(suite)),
+        this.chunkBytes,
+      ),
+      strings: texts(this.strings, this.chunkBytes),
+      names: this.names.finish(),
       status: Uint8Array.from(this.status),
       suite: Uint32Array.from(this.suite),
       classname: Uint32Array.from(this.classname),
       file: Uint32Array.from(this.file),
       line: Uint32Array.from(this.line),
       timeMs: Float64Array.from(this.timeMs),
-      others: texts(this.others),
+      others: this.others.finish(),
       otherIndexes: Uint32Array.from(this.otherIndexes),
     }
     const transfer = [
-      result.suites.bytes,
-      result.suites.ends,
-      result.strings.bytes,
-      result.strings.ends,
-      result.names.bytes,
-      result.names.ends,
-      result.status,
-      result.suite,
-      result.classname,
-      result.file,
-      result.line,
-      result.timeMs,
-      result.others.bytes,
-      result.others.ends,
-      result.otherIndexes,
-    ].map((a) => a.buffer as ArrayBuffer)
+      ...buffersOf(result.suites),
+      ...buffersOf(result.strings),
+      ...buffersOf(result.names),
+      ...buffersOf(result.others),
+      ...[result.status, result.suite, result.classname, result.file, result.line, result.timeMs]
+        .concat([result.otherIndexes])
+        .map((a) => a.buffer as ArrayBuffer),
+    ]
     return { packed: result, transfer }
   }
 
@@ -156,14 +199,6 @@ export class ReportPacker {
     }
     return at
   }
-}
-
-/** Packs a whole report; the ArrayBuffers to transfer with it. */
-export function packReport(report: TestReport): {
-  packed: PackedReport
-  transfer: ArrayBuffer[]
-} {
-  return new ReportPacker().finish(report)
 }
 
 /**
@@ -183,10 +218,17 @@ function isLean(c: TestCase): boolean {
 
 /** Cuts Texts apart again, in order. */
 function reader(t: Texts): () => string {
-  const bytes = Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength)
+  let chunk = -1
+  let bytes: Buffer = Buffer.alloc(0)
   let k = 0
   let start = 0
   return () => {
+    while (t.firsts[chunk + 1] === k) {
+      chunk += 1
+      const c = t.chunks[chunk] as Uint8Array
+      bytes = Buffer.from(c.buffer, c.byteOffset, c.byteLength)
+      start = 0
+    }
     const end = t.ends[k++] as number
     const text = bytes.toString('utf8', start, end)
     start = end
@@ -199,12 +241,16 @@ export async function unpackReport(packed: PackedReport): Promise<TestReport> {
   const { suite, classname, file, line, timeMs, status, otherIndexes } = packed
   const strings: string[] = []
   const nextString = reader(packed.strings)
-  for (let k = 0; k < packed.strings.ends.length; k++) strings.push(nextString())
+  const pause = slicer()
+  for (let k = 0; k < packed.strings.ends.length; k++) {
+    strings.push(nextString())
+    if ((k & 127) === 0) await pause()
+  }
   const string = (at: number): string => strings[at - 1] as string
   const suites: TestReport['suites'] = []
   const nextSuite = reader(packed.suites)
   for (let k = 0; k < packed.suites.ends.length; k++) {
-    if (k % SLICE === 0 && k > 0) await new Promise((resolve) => setImmediate(resolve))
+    if ((k & 127) === 0) await pause()
     suites.push(JSON.parse(nextSuite()))
   }
   const nextName = reader(packed.names)
@@ -213,7 +259,7 @@ export async function unpackReport(packed: PackedReport): Promise<TestReport> {
   const cases: TestCase[] = new Array(n)
   let others = 0
   for (let i = 0; i < n; i++) {
-    if (i % SLICE === 0 && i > 0) await new Promise((resolve) => setImmediate(resolve))
+    if ((i & 127) === 0) await pause()
     if (otherIndexes[others] === i) {
       cases[i] = JSON.parse(nextOther()) as TestCase
       others += 1

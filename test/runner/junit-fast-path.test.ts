@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { generateReport } from '../../bench/junit/generate-report.js'
-import { packReport, unpackReport } from '../../runner/junit/pack-report.js'
+import { ReportPacker, unpackReport } from '../../runner/junit/pack-report.js'
 import { parseJUnit } from '../../runner/junit/parse-junit.js'
 import { parseJUnitInWorker } from '../../runner/junit/parse-junit-in-worker.js'
 import { readStartTag } from '../../runner/junit/read-start-tag.js'
@@ -125,10 +125,12 @@ describe('the report the worker posts back', () => {
       const direct = parseJUnit(readFileSync(file), opts)
       if (!direct.ok) continue
       reports += 1
-      // Through a structured clone, as a worker's message arrives.
-      const { packed, transfer } = packReport(structuredClone(direct.report))
-      const unpacked = await unpackReport(structuredClone(packed, { transfer }))
-      expect(JSON.stringify(unpacked), path.basename(file)).toBe(JSON.stringify(direct.report))
+      // Through a structured clone, as a worker's message arrives; text in one buffer or many.
+      for (const packer of [new ReportPacker(), new ReportPacker(64)]) {
+        const { packed, transfer } = packer.finish(structuredClone(direct.report))
+        const unpacked = await unpackReport(structuredClone(packed, { transfer }))
+        expect(JSON.stringify(unpacked), path.basename(file)).toBe(JSON.stringify(direct.report))
+      }
     }
     expect(reports).toBeGreaterThan(20)
   })
