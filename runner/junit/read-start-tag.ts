@@ -4,7 +4,20 @@ import type { XmlNode } from './xml-node.js'
  * The attributes of the `<testcase>` attributes read for a case with no child elements
  * (read-case.ts, locate-case.ts). Others are left out: nothing reads them from a bare case.
  */
-const READ = new Set(['name', 'classname', 'class', 'time', 'status', 'file', 'line'])
+const READ = ['name', 'classname', 'class', 'time', 'status', 'file', 'line'].map((name) => ({
+  key: `@${name}`,
+  bytes: Buffer.from(name, 'latin1'),
+}))
+
+/** The node key of the attribute named by bytes[start, end) if it is one of READ. */
+function readKey(bytes: Buffer, start: number, end: number): string | undefined {
+  next: for (const { key, bytes: name } of READ) {
+    if (name.length !== end - start) continue
+    for (let k = 0; k < name.length; k++) if (bytes[start + k] !== name[k]) continue next
+    return key
+  }
+  return undefined
+}
 
 const SPACE = 0x20
 const TAB = 0x09
@@ -43,7 +56,7 @@ export function readStartTag(bytes: Buffer, start: number, end: number): XmlNode
       if (n === CR || n === QUOTE || n === APOS) return undefined
       n = bytes[++i]
     }
-    const name = bytes.toString('latin1', nameStart, i)
+    const key = readKey(bytes, nameStart, i)
     while (isSpace(bytes[i])) i++
     if (bytes[i] !== EQUALS) return undefined
     i++
@@ -52,9 +65,9 @@ export function readStartTag(bytes: Buffer, start: number, end: number): XmlNode
     if (quote !== QUOTE && quote !== APOS) return undefined
     const close = bytes.indexOf(quote, i + 1)
     if (close === -1 || close >= end) return undefined
-    if (READ.has(name)) {
+    if (key !== undefined) {
       for (let k = i + 1; k < close; k++) if (bytes[k] === CR) return undefined
-      node[`@${name}`] = bytes.toString('utf8', i + 1, close).trim()
+      node[key] = bytes.toString('utf8', i + 1, close).trim()
     }
     i = close + 1
     // The parser's attribute pattern needs no space between attributes; XML does.
