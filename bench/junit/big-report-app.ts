@@ -38,6 +38,8 @@ await server.load((app) => {
 })
 await server.start()
 
+// The parent gone (finished or crashed), nothing is left to serve.
+process.once('disconnect', () => process.exit(0))
 process.on('message', async (message) => {
   if (message === 'exit') {
     await server.stop()
