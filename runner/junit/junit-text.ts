@@ -13,11 +13,15 @@ function codePoint(value: number): string {
   return valid ? String.fromCodePoint(value) : '\uFFFD'
 }
 
-/** Decodes the five XML entities and numeric character references; leaves anything else as is. */
+/**
+ * Decodes the five XML entities and numeric character references; leaves anything else as is.
+ * The result is one flat string (joined, not concatenated): a report's hundreds of thousands of
+ * decoded names would otherwise each be kept as a rope of pieces of the raw text.
+ */
 export function decodeEntities(text: string): string {
   let amp = text.indexOf('&')
   if (amp === -1) return text
-  let out = ''
+  const parts: string[] = []
   let from = 0
   while (amp !== -1) {
     const semi = text.indexOf(';', amp + 2)
@@ -30,11 +34,13 @@ export function decodeEntities(text: string): string {
       amp = text.indexOf('&', amp + 1)
       continue
     }
-    out += text.slice(from, amp) + value
+    parts.push(text.slice(from, amp), value)
     from = semi + 1
     amp = text.indexOf('&', from)
   }
-  return from === 0 ? text : out + text.slice(from)
+  if (from === 0) return text
+  parts.push(text.slice(from))
+  return parts.join('')
 }
 
 function entity(name: string): string | undefined {

@@ -1,5 +1,9 @@
 import { Worker } from 'node:worker_threads'
+import { type PackedReport, unpackReport } from './pack-report.js'
 import type { JUnitResult, ParseJUnitOptions } from './types.js'
+
+/** What the worker posts: a failure as it is, a report packed. */
+type WorkerResult = Exclude<JUnitResult, { ok: true }> | { ok: true; packed: PackedReport }
 
 /** How much heap a parse may use before the worker (not the app) runs out of memory. */
 const WORKER_HEAP_MB = 2048
@@ -25,10 +29,11 @@ export function parseJUnitInWorker(
   })
   return new Promise((resolve, reject) => {
     let settled = false
-    worker.once('message', (result: JUnitResult) => {
+    worker.once('message', (result: WorkerResult) => {
       settled = true
-      resolve(result)
       void worker.terminate()
+      if (!result.ok) resolve(result)
+      else unpackReport(result.packed).then((report) => resolve({ ok: true, report }), reject)
     })
     worker.once('error', (error) => {
       settled = true

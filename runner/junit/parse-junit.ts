@@ -3,7 +3,10 @@ import { relativePath, secondsToMs, workspaceRoot } from './junit-text.js'
 import { SOURCE_PATH } from './locate-case.js'
 import { mergeReruns } from './merge-reruns.js'
 import { readCase } from './read-case.js'
+import { readStartTag } from './read-start-tag.js'
+import { indexRepoFiles, type RepoFiles } from './repo-files.js'
 import {
+  BARE_CASE,
   CASE,
   type JUnitLayout,
   ROOT,
@@ -12,7 +15,6 @@ import {
   scanJUnit,
   type TagCheck,
 } from './scan-junit.js'
-import { indexRepoFiles, type RepoFiles } from './repo-files.js'
 import type {
   JUnitErrorCode,
   JUnitResult,
@@ -79,6 +81,8 @@ export interface WalkContext {
   relative: (file: string) => string
   maxDetails: number
   maxOutput: number
+  /** One copy of a string many cases repeat (a classname), remembered. */
+  shared: (text: string) => string
   /** The checkout's files (ParseJUnitOptions.repoFiles), indexed. */
   files: RepoFiles
   /** pytest's xunit1 `line` attribute counts from 0. */
@@ -91,8 +95,21 @@ function fail(code: JUnitErrorCode, message: string): JUnitResult {
   return { ok: false, error: { code, message } }
 }
 
-/** Parses a JUnit XML report (PHPUnit, pytest, Jest, Vitest, Surefire and the like). */
-export function parseJUnit(xml: string | Buffer, opts: ParseJUnitOptions = {}): JUnitResult {
+/**
+ * Takes a report's cases as they are settled, in report order, so that a caller packing them
+ * (the parsing worker) need not hold them all as objects. It must not keep the array it is given.
+ */
+export type CaseSink = (cases: readonly TestCase[]) => void
+
+/**
+ * Parses a JUnit XML report (PHPUnit, pytest, Jest, Vitest, Surefire and the like). With a
+ * `sink`, the cases go to it in order and the report's `cases` holds only those it has not taken.
+ */
+export function parseJUnit(
+  xml: string | Buffer,
+  opts: ParseJUnitOptions = {},
+  sink?: CaseSink,
+): JUnitResult {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
   const size = typeof xml === 'string' ? stringBytes(xml, maxBytes) : xml.length
   if (size > maxBytes) {
@@ -129,7 +146,7 @@ export function parseJUnit(xml: string | Buffer, opts: ParseJUnitOptions = {}): 
     )
   }
   try {
-    return { ok: true, report: buildReport(bytes, layout, opts) }
+    return { ok: true, report: buildReport(bytes, layout, opts, sink) }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     return fail('not-xml', `The JUnit report could not be read as XML: ${reason}.`)
@@ -154,8 +171,21 @@ interface Frame {
  * time: the cases and suites come out in the order the whole-tree walk gave (a suite's own cases,
  * reruns merged, before those of its nested suites; suites parents first).
  */
-function buildReport(bytes: Buffer, layout: JUnitLayout, opts: ParseJUnitOptions): TestReport {
+function buildReport(
+  bytes: Buffer,
+  layout: JUnitLayout,
+  opts: ParseJUnitOptions,
+  sink: CaseSink | undefined,
+): TestReport {
   const { events, topSuites } = layout
+  const counts = { tests: 0, passed: 0, failed: 0, errored: 0, skipped: 0 }
+  // A top-level suite's cases are final when it closes, unless cases straight under the root
+  // (which come first) are still to come: then nothing is handed over before the end.
+  const give = sink !== undefined && !hasRootCases(events) ? sink : undefined
+  const settle = (cases: TestCase[]): void => {
+    for (const c of cases) counts[c.status] += 1
+    counts.tests += cases.length
+  }
   const top = events[0] === ROOT ? startTag(bytes, events[1] ?? 0, events[2] ?? 0) : undefined
   let zeroBasedLines = top !== undefined && attr(top, '@name') === 'pytest tests'
   for (let k = 0; k < topSuites.length && !zeroBasedLines; k += 2) {
@@ -164,6 +194,7 @@ function buildReport(bytes: Buffer, layout: JUnitLayout, opts: ParseJUnitOptions
   }
   const root = workspaceRoot(opts.workspace)
   const seen = new Map<string, string>()
+  const shared = new Map<string, string>()
   const ctx: WalkContext = {
     root,
     relative: (file) => {
@@ -173,6 +204,12 @@ function buildReport(bytes: Buffer, layout: JUnitLayout, opts: ParseJUnitOptions
         if (seen.size < 10_000) seen.set(file, path)
       }
       return path
+    },
+    shared: (text) => {
+      const known = shared.get(text)
+      if (known !== undefined) return known
+      if (shared.size < 10_000) shared.set(text, text)
+      return text
     },
     files: indexRepoFiles(opts.repoFiles),
     maxDetails: opts.maxDetailsChars ?? DEFAULT_DETAILS_CHARS,
@@ -192,32 +229,44 @@ function buildReport(bytes: Buffer, layout: JUnitLayout, opts: ParseJUnitOptions
     subMs: [],
   }
   const frames: Frame[] = [base]
-  // Cases are parsed in batches of neighbours: one parser call costs about 30 µs before it reads
-  // a byte, more than a passed case's own reading.
-  let batchStart = -1
-  let batchEnd = 0
-  let batchCount = 0
+  // Cases with child elements are parsed in batches: one parser call costs about 30 µs before it
+  // reads a byte, more than a passed case's own reading. Bare cases (attributes only, most passed
+  // cases) are read from their start tag's bytes; `pending` keeps both kinds in document order.
+  const pending: number[] = []
+  const slices: string[] = []
+  let sliceBytes = 0
   const flush = (): void => {
-    if (batchCount === 0) return
+    if (pending.length === 0) return
     const frame = frames[frames.length - 1] as Frame
-    for (const node of readCaseNodes(bytes, batchStart, batchEnd, batchCount)) {
+    const parsed = slices.length === 0 ? [] : readCaseNodes(slices)
+    let next = 0
+    for (let k = 0; k < pending.length; k += 3) {
+      const start = pending[k + 1] ?? 0
+      const end = pending[k + 2] ?? 0
+      const node =
+        pending[k] === BARE_CASE
+          ? (readStartTag(bytes, start, end) ?? startTag(bytes, start, end))
+          : (parsed[next++] as XmlNode)
       const testCase = readCase(node, frame.path, frame.file, ctx)
       frame.own.push(testCase)
       frame.ownMs += testCase.timeMs
     }
-    batchStart = -1
-    batchCount = 0
+    pending.length = 0
+    slices.length = 0
+    sliceBytes = 0
   }
   for (let k = 0; k < events.length; k += 3) {
     const kind = events[k]
     const start = events[k + 1] ?? 0
     const end = events[k + 2] ?? 0
-    if (kind === CASE) {
-      // Cases straight under <testsuites> are not in the schema, but some tools write them.
-      if (batchStart === -1) batchStart = start
-      batchEnd = end
-      batchCount += 1
-      if (batchCount >= BATCH_CASES || batchEnd - batchStart >= BATCH_BYTES) flush()
+    // Cases straight under <testsuites> are not in the schema, but some tools write them.
+    if (kind === BARE_CASE || kind === CASE) {
+      pending.push(kind, start, end)
+      if (kind === CASE) {
+        slices.push(bytes.toString('utf8', start, end))
+        sliceBytes += end - start
+      }
+      if (pending.length >= 3 * BATCH_CASES || sliceBytes >= BATCH_BYTES) flush()
       continue
     }
     flush()
@@ -227,25 +276,33 @@ function buildReport(bytes: Buffer, layout: JUnitLayout, opts: ParseJUnitOptions
     } else if (kind === SUITE_CLOSE) {
       frames.pop()
       closeSuite(frame, frames[frames.length - 1] as Frame)
+      if (give !== undefined && frames.length === 1) {
+        settle(base.nested)
+        give(base.nested)
+        base.nested = []
+      }
     }
   }
   flush()
   const cases = base.own
   for (const c of base.nested) cases.push(c)
+  settle(cases)
   let summed = base.ownMs
   for (const ms of base.subMs) summed += ms
-  const report: TestReport = {
-    tests: cases.length,
-    passed: 0,
-    failed: 0,
-    errored: 0,
-    skipped: 0,
-    timeMs: secondsToMs(base.timeAttr) ?? round(summed),
-    suites: ctx.suites,
-    cases,
+  const timeMs = secondsToMs(base.timeAttr) ?? round(summed)
+  return { ...counts, timeMs, suites: ctx.suites, cases }
+}
+
+/** Whether a `<testcase>` sits straight under the root, outside every `<testsuite>`. */
+function hasRootCases(events: readonly number[]): boolean {
+  let depth = 0
+  for (let k = 0; k < events.length; k += 3) {
+    const kind = events[k]
+    if (kind === SUITE_OPEN) depth += 1
+    else if (kind === SUITE_CLOSE) depth -= 1
+    else if ((kind === CASE || kind === BARE_CASE) && depth === 0) return true
   }
-  for (const c of cases) report[c.status] += 1
-  return report
+  return false
 }
 
 function openSuite(node: XmlNode, parent: Frame, ctx: WalkContext): Frame {
@@ -309,16 +366,12 @@ function closeSuite(frame: Frame, parent: Frame): void {
 const BATCH_CASES = 1000
 const BATCH_BYTES = 1 << 20
 
-/**
- * The `<testcase>` elements between `start` and `end`, `count` of them, as parser nodes. Only
- * what lies between cases of one suite is in the range (whitespace, comments, elements the report
- * does not read), so wrapped in one element it parses to exactly those cases (checked).
- */
-function readCaseNodes(bytes: Buffer, start: number, end: number, count: number): XmlNode[] {
-  const tree = parser.parse(`<batch>${bytes.toString('utf8', start, end)}</batch>`) as XmlNode
+/** `<testcase>` elements, each a whole element's text, as parser nodes (one parser call). */
+function readCaseNodes(cases: string[]): XmlNode[] {
+  const tree = parser.parse(`<batch>${cases.join('')}</batch>`) as XmlNode
   const nodes = children(children(tree, 'batch')[0] ?? {}, 'testcase')
-  if (nodes.length === count) return [...nodes]
-  throw new Error(`${count} test cases were found but the parser read ${nodes.length}`)
+  if (nodes.length === cases.length) return [...nodes]
+  throw new Error(`${cases.length} test cases were found but the parser read ${nodes.length}`)
 }
 
 /** A start tag's attributes, read by the same parser as the cases. */

@@ -20,7 +20,7 @@ export function readCase(
     status: 'passed',
     timeMs: secondsToMs(attr(node, '@time')) ?? 0,
   }
-  if (classname !== undefined && classname !== '') testCase.classname = classname
+  if (classname !== undefined && classname !== '') testCase.classname = ctx.shared(classname)
 
   // errors over failures over skips: a case carrying several is reported by its worst outcome,
   // with the messages of every <error> and <failure> it has (Catch2 writes one per failed check).

@@ -21,14 +21,17 @@ export const ROOT = 0
 export const SUITE_OPEN = 1
 export const SUITE_CLOSE = 2
 export const CASE = 3
+/** A `<testcase>` with no child markup (self-closing, or only text inside): its start tag's bytes. */
+export const BARE_CASE = 4
 
 export interface JUnitLayout {
   check: TagCheck
   /** The first top-level element's name. */
   root: string | undefined
   /**
-   * Triples (kind, start, end): ROOT and SUITE_OPEN give the start tag's bytes, CASE the whole
-   * `<testcase>` element's, SUITE_CLOSE has 0, 0. Suites and cases appear only where the JUnit
+   * Triples (kind, start, end): ROOT, SUITE_OPEN and BARE_CASE give the start tag's bytes, CASE
+   * the whole `<testcase>` element's, SUITE_CLOSE has 0, 0. A case is BARE_CASE when nothing but
+   * text lies between its start and end tags (most passed cases): its attributes are all it says. Suites and cases appear only where the JUnit
    * tree reads them: the first `<testsuites>` root, or every top-level `<testsuite>`, and under
    * those `<testsuite>` and `<testcase>` children (not inside `<system-out>` and the like).
    */
@@ -57,7 +60,10 @@ export function scanJUnit(xml: Uint8Array): JUnitLayout {
   const b = Buffer.from(xml.buffer, xml.byteOffset, xml.byteLength)
   const names: string[] = []
   const roles: number[] = []
+  // Start and start-tag end of each open case.
   const caseStarts: number[] = []
+  // Where the last markup (tag, comment, CDATA, instruction) started.
+  let lastMarkup = -1
   const events: number[] = []
   const topSuites: number[] = []
   let root: string | undefined
@@ -83,8 +89,12 @@ export function scanJUnit(xml: Uint8Array): JUnitLayout {
       if (expected !== name) {
         return layout({ ok: false, kind: 'mismatch', expected, found: name, line: lineAt(b, i) })
       }
-      if (role === CASE_ROLE) events.push(CASE, caseStarts.pop() as number, end)
-      else if (role === SUITE_ROLE) events.push(SUITE_CLOSE, 0, 0)
+      if (role === CASE_ROLE) {
+        const tagEnd = caseStarts.pop() as number
+        const start = caseStarts.pop() as number
+        if (lastMarkup === start) events.push(BARE_CASE, start, tagEnd)
+        else events.push(CASE, start, end)
+      } else if (role === SUITE_ROLE) events.push(SUITE_CLOSE, 0, 0)
     } else {
       const nameEnd = nameEndAt(b, i + 1)
       const tagEnd = startTagEnd(b, nameEnd)
@@ -110,14 +120,15 @@ export function scanJUnit(xml: Uint8Array): JUnitLayout {
         if (parent === undefined || parent === ROOT_ROLE) topSuites.push(i, end)
       }
       if (b[tagEnd - 1] === SLASH) {
-        if (role === CASE_ROLE) events.push(CASE, i, end)
+        if (role === CASE_ROLE) events.push(BARE_CASE, i, end)
         else if (role === SUITE_ROLE) events.push(SUITE_CLOSE, 0, 0)
       } else {
         names.push(name)
         roles.push(role)
-        if (role === CASE_ROLE) caseStarts.push(i)
+        if (role === CASE_ROLE) caseStarts.push(i, end)
       }
     }
+    lastMarkup = i
     if (end >= b.length) break
     i = b.indexOf(LT, end)
   }

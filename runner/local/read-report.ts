@@ -1,5 +1,5 @@
 import { constants } from 'node:fs'
-import { open, realpath } from 'node:fs/promises'
+import { type FileHandle, open, realpath } from 'node:fs/promises'
 import { isAbsolute, join, relative, sep } from 'node:path'
 import type { Logger } from 'pino'
 import type { ReportFile } from '../types.js'
@@ -33,17 +33,29 @@ export async function readLocalReport(
     const info = await file.stat()
     if (!info.isFile()) return { kind: 'missing' }
     if (info.size > maxBytes) return { kind: 'too-large', bytes: info.size }
-    // Read one byte more than allowed, in case the file grew after the stat.
-    const buffer = Buffer.alloc(maxBytes + 1)
-    let length = 0
-    while (length < buffer.length) {
-      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length)
-      if (bytesRead === 0) break
-      length += bytesRead
-    }
-    if (length > maxBytes) return { kind: 'too-large', bytes: length }
-    return { kind: 'found', xml: buffer.subarray(0, length) }
+    // Sized to the file, so that the Buffer owns its memory whole and parseJUnitInWorker moves
+    // it to the worker instead of copying it (a 200 MiB report would be held twice).
+    const buffer = Buffer.allocUnsafeSlow(info.size)
+    const length = await readInto(file, buffer, 0)
+    if (length < info.size) return { kind: 'found', xml: buffer.subarray(0, length) }
+    if ((await readInto(file, Buffer.alloc(1), length)) === 0) return { kind: 'found', xml: buffer }
+    // It grew after the stat: read it again, up to one byte past the limit.
+    const grown = Buffer.alloc(maxBytes + 1)
+    const total = await readInto(file, grown, 0)
+    if (total > maxBytes) return { kind: 'too-large', bytes: total }
+    return { kind: 'found', xml: grown.subarray(0, total) }
   } finally {
     await file.close()
   }
+}
+
+/** Reads from `position` until `buffer` is full or the file ends; the bytes read. */
+async function readInto(file: FileHandle, buffer: Buffer, position: number): Promise<number> {
+  let length = 0
+  while (length < buffer.length) {
+    const { bytesRead } = await file.read(buffer, length, buffer.length - length, position + length)
+    if (bytesRead === 0) break
+    length += bytesRead
+  }
+  return length
 }
