@@ -95,6 +95,16 @@ describe.skipIf(!hasSandbox)('Codex as the coding agent, end to end', { timeout:
     expect(body).toContain('`apply_patch` update greet.sh')
     expect(body).toMatch(/Agent activity: 3 steps, 6,170 input and 280 output tokens/)
 
+    // The status comment on the PR, and the issue pointing at the PR, ready for review.
+    await waitUntil(
+      world,
+      () => commentsOn(world, opened.issue).some((c) => c.includes('(ready for review)')),
+      'the issue pointing at the ready PR',
+    )
+    const status = commentsOn(world, opened.number).join('\n')
+    expect(status).toContain('Iteration 2: Ran codex (fake-coder-1): 1 tool call, ')
+    expect(status).toContain('The tests pass after 2 iterations')
+
     for (const request of fake.modelRequests()) {
       expect(request.headers.authorization).toBe(`Bearer ${AGENT_KEY}`)
     }

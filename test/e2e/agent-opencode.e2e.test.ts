@@ -132,6 +132,16 @@ describe.skipIf(!hasSandbox)(
       expect(body).toMatch(/Still failing:\n- `[^`]*says hello`: expected Hello, got Hallo/)
       expect(world.repo.state.pulls.get(opened.number)?.draft).toBe(true)
 
+      // The status comment on the PR says the same, and whose run its summary line describes.
+      await waitUntil(
+        world,
+        () => commentsOn(world, opened.number).some((c) => c.includes('**The tests still fail')),
+        'the status comment',
+      )
+      const status = commentsOn(world, opened.number).join('\n')
+      expect(status).toContain('Iteration 2: Ran opencode (fake-coder-1): 1 tool call, ')
+      expect(status).toContain('- `greet › says hello`: expected Hello, got Hallo')
+
       // 4. The second run (the fourth model turn) was told why the first failed; the first was not.
       const texts = requestTexts(fake)
       expect(texts).toHaveLength(5)
