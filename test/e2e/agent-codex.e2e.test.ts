@@ -22,7 +22,13 @@ import {
   useFakeModel,
 } from './agent-steps.js'
 import { OWNER, REPO, useE2eWorld } from './e2e-world.js'
-import { commentsOn, fileTaskIssue, labeledIssuePayload, waitUntil } from './scenario-steps.js'
+import {
+  commentsOn,
+  fileTaskIssue,
+  labeledIssuePayload,
+  TESTS_CHECK,
+  waitUntil,
+} from './scenario-steps.js'
 
 const hasSandbox = requireTool('bwrap', 'the agent and the task tests run in the sandbox')
 
@@ -137,6 +143,67 @@ describe.skipIf(!hasSandbox)('Codex as the coding agent, end to end', { timeout:
     expect(world.github.requests.some((r) => r.path === `/repos/${OWNER}/${REPO}/pulls`)).toBe(
       false,
     )
+    expect(processesWith(marker)).toEqual([])
+    expect(world.github.problems()).toEqual([])
+  })
+
+  it('an iteration after a pushed one that breaks a rule → a draft PR keeping the pushed commit, the refused change not pushed', async () => {
+    const marker = newMarker()
+    const task = greetManifest(marker)
+    commitOnMain(world, { '.github/devsys.yml': agentConfig('codex', 3) }, 'Use Codex')
+    await model.start([
+      // Iteration 1: the suite and a wrong greeting, pushed and tested.
+      { tools: [addFile('tests/run.sh', TEST_SUITE)] },
+      { tools: [addFile('greet.sh', 'echo Helo\n')] },
+      { text: 'Done.' },
+      // Iteration 2: a workflow under .github/, refused.
+      { tools: [addFile('.github/workflows/steal.yml', 'on: push\n')] },
+      { text: 'Done.' },
+    ])
+
+    const opened = await fileTaskIssue(world, task.text)
+    expect(opened.opened.body).toMatchObject({ head: opened.branch, draft: true })
+    const commits = branchCommits(world.remote.bare, opened.branch)
+    expect(commits, world.logTail()).toEqual([opened.head])
+    expect(git(world.remote.bare, 'ls-tree', '-r', '--name-only', opened.branch)).not.toContain(
+      '.github/workflows/steal.yml',
+    )
+    // Its check run no longer says iteration 2 is fixing the failures.
+    expect(testsConclusion(world, opened.head)).toBe('failure')
+    expect(world.repo.checkRun(TESTS_CHECK, opened.head)?.output).toMatchObject({
+      title: '1 of 1 tests failed; iteration 2 failed',
+    })
+    const body = world.repo.state.pulls.get(opened.number)?.body ?? ''
+    expect(body, world.logTail()).toContain(
+      '**Iteration 2 failed**: The generator changed .github/workflows/steal.yml, which is under the forbidden path .github/',
+    )
+    expect(body).toContain(
+      `The branch keeps iteration 1's commit ${opened.head.slice(0, 7)}, whose tests fail`,
+    )
+    expect(body).toContain('leaves the pull request as a draft')
+    expect(processesWith(marker)).toEqual([])
+    expect(world.github.problems()).toEqual([])
+  })
+
+  it('a model that never answers → the agent is stopped at its timeout, a clear message on the issue, nothing pushed or left running', async () => {
+    const marker = newMarker()
+    const task = greetManifest(marker)
+    commitOnMain(world, { '.github/devsys.yml': agentConfig('codex', 2, 8) }, 'Use Codex')
+    const fake = await model.start([{ hang: true }])
+
+    const issue = labeledIssuePayload(task.text, world.cloneUrl)
+    expect((await world.devsys.sendWebhook('issues', issue)).status).toBe(200)
+    // The agent is running (it asked the model), and found by its prompt's marker.
+    await waitUntil(world, () => fake.modelRequests().length > 0, 'the agent asking the model')
+    expect(processesWith(marker)).not.toEqual([])
+
+    const said = () => commentsOn(world, issue.issue.number).join('\n---\n')
+    await waitUntil(world, () => said().includes('could not generate'), 'the issue saying so')
+    expect(said()).toMatch(
+      /The codex agent did not finish within 8 s and was stopped\. It was waiting for the model endpoint, which had not answered for \d+ s\./,
+    )
+    expect(said()).toContain('Nothing was pushed.')
+    expect(hasBranch(world.remote.bare, `devsys/${task.id}`)).toBe(false)
     expect(processesWith(marker)).toEqual([])
     expect(world.github.problems()).toEqual([])
   })

@@ -58,8 +58,12 @@ export function newMarker(): string {
   return randomBytes(4).toString('hex')
 }
 
-/** `.github/devsys.yml` selecting `agent` with the fake's model and `maxIterations`. */
-export function agentConfig(agent: 'opencode' | 'codex', maxIterations: number): string {
+/** `.github/devsys.yml` selecting `agent` with the fake's model, `maxIterations` and a timeout. */
+export function agentConfig(
+  agent: 'opencode' | 'codex',
+  maxIterations: number,
+  timeoutSeconds = 60,
+): string {
   return [
     'generator:',
     '  kind: agent',
@@ -67,7 +71,7 @@ export function agentConfig(agent: 'opencode' | 'codex', maxIterations: number):
     `  model: ${MODEL}`,
     `  maxIterations: ${maxIterations}`,
     '  budgetSeconds: 600',
-    '  timeoutSeconds: 60',
+    `  timeoutSeconds: ${timeoutSeconds}`,
     '',
   ].join('\n')
 }
