@@ -207,4 +207,36 @@ describe.skipIf(!hasSandbox)('Codex as the coding agent, end to end', { timeout:
     expect(processesWith(marker)).toEqual([])
     expect(world.github.problems()).toEqual([])
   })
+
+  it("an agent failing after printing much → the issue shows the end of its output, fenced, within GitHub's comment limit", async () => {
+    const marker = newMarker()
+    const task = greetManifest(marker)
+    commitOnMain(world, { '.github/devsys.yml': agentConfig('codex', 2) }, 'Use Codex')
+    // Lines that GitHub would render as a mention, an issue link and HTML if not fenced.
+    const chatty = exec(
+      'for i in $(seq 1 1500); do echo "line $i: @octocat see #1 <details><summary>x</summary>"; done',
+    )
+    await model.start([
+      { tools: [chatty] },
+      { tools: [chatty] },
+      { status: 400, message: 'This model maximum context length is exceeded' },
+    ])
+
+    const issue = labeledIssuePayload(task.text, world.cloneUrl)
+    expect((await world.devsys.sendWebhook('issues', issue)).status).toBe(200)
+    const said = () => commentsOn(world, issue.issue.number).join('\n---\n')
+    await waitUntil(world, () => said().includes('could not generate'), 'the issue saying so')
+
+    const comment = said()
+    expect(comment).toContain('This model maximum context length is exceeded')
+    // More than a comment holds was printed; its end is shown in a code block.
+    const printed = Number(/\(last \d+ of (\d+) bytes\):\n\n```text\n/.exec(comment)?.[1])
+    expect(printed, comment.slice(0, 2000)).toBeGreaterThan(65_536)
+    expect(comment).toMatch(
+      /```text\n[^`]*@octocat see #1 <details>[^`]*\n```\n\nNothing was pushed\.$/,
+    )
+    expect([...comment].length).toBeLessThanOrEqual(65_536)
+    expect(hasBranch(world.remote.bare, `devsys/${task.id}`)).toBe(false)
+    expect(world.github.problems()).toEqual([])
+  })
 })
