@@ -99,6 +99,35 @@ describe.skipIf(!hasSandbox)(
       expect(world.github.problems()).toEqual([])
     })
 
+    it('a failing first iteration fixed by the second: red then green check runs, 2 commits, PR ready', async () => {
+      const task = greetManifest(newMarker())
+      commitOnMain(world, { '.github/devsys.yml': agentConfig('opencode', 2) }, 'Use opencode')
+      const fake = await model.start([
+        { tools: [write('tests/run.sh', TEST_SUITE)] },
+        { tools: [write('greet.sh', 'echo Helo\n')] },
+        { text: 'Done.' },
+        { tools: [write('greet.sh', 'echo Hello\n')] },
+        { text: 'Fixed.' },
+      ])
+
+      const opened = await fileTaskIssue(world, task.text)
+      expect(opened.opened.body).toMatchObject({ head: opened.branch, draft: false })
+      const commits = branchCommits(world.remote.bare, opened.branch)
+      expect(commits, world.logTail()).toHaveLength(2)
+      expect(commits[1]).toBe(opened.head)
+      expect(testsConclusion(world, commits[0] as string)).toBe('failure')
+      expect(testsConclusion(world, commits[1] as string)).toBe('success')
+      const texts = requestTexts(fake)
+      expect(texts).toHaveLength(5)
+      expect(texts.slice(0, 3).join('\n')).not.toContain('expected Hello, got Helo')
+      expect(texts[3]).toContain('says hello')
+      expect(texts[3]).toContain('expected Hello, got Helo')
+      expect(world.repo.state.pulls.get(opened.number)?.body).toContain(
+        'The tests pass after 2 iterations',
+      )
+      expect(world.github.problems()).toEqual([])
+    })
+
     it('tests that still fail after maxIterations 2 → a draft PR with the remaining failures, the plain message, nothing left running', async () => {
       const marker = newMarker()
       const task = greetManifest(marker)
