@@ -88,11 +88,18 @@ export async function runGeneration(input: {
           },
         )
         const last = result.iterations.findLast((i) => i.summary !== '')
+        // The summary is one run's (its tool calls, tokens, files): after several, say which.
+        const summary =
+          last === undefined
+            ? ''
+            : result.iterations.length > 1
+              ? `Iteration ${last.iteration}: ${last.summary}`
+              : last.summary
         return {
           sha: result.sha,
           committed: result.committed,
           files: result.files,
-          summary: last?.summary ?? '',
+          summary,
           loop: result,
         }
       }

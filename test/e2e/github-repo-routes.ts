@@ -43,6 +43,23 @@ export interface RepoFake {
 
 const BOT = { login: 'devsys[bot]', id: 99, type: 'Bot' }
 
+/** GitHub refuses comment bodies over 65,536 characters (its OpenAPI description does not say). */
+const MAX_COMMENT_CHARS = 65_536
+const TOO_LONG = {
+  message: 'Validation Failed',
+  errors: [
+    {
+      resource: 'IssueComment',
+      code: 'custom',
+      field: 'body',
+      message: 'body is too long (maximum is 65536 characters)',
+    },
+  ],
+  documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment',
+  status: '422',
+}
+const tooLong = (body: unknown) => typeof body === 'string' && [...body].length > MAX_COMMENT_CHARS
+
 /**
  * Routes for `owner/repo` whose git data lives in the bare repository `bare` (branches are read
  * from it, so GitHub and git agree). `webUrl` is the html_url base of the fake GitHub.
@@ -153,6 +170,7 @@ export function fakeRepo(opts: {
     {
       route: `POST ${base}/issues/{issue_number}/comments`,
       reply: (r) => {
+        if (tooLong(bodyOf(r).body)) return json(422, TOO_LONG)
         const commentId = id()
         const issue = num(r, 'issue_number')
         const text = String(bodyOf(r).body)
@@ -166,6 +184,7 @@ export function fakeRepo(opts: {
         const commentId = num(r, 'comment_id')
         const existing = state.comments.get(commentId)
         if (!existing) return json(404, { message: 'Not Found' })
+        if (tooLong(bodyOf(r).body)) return json(422, TOO_LONG)
         existing.body = String(bodyOf(r).body)
         return json(200, comment(commentId, existing.issue, existing.body))
       },

@@ -116,6 +116,12 @@ export async function runGuarded(
   return { run, files, durationMs }
 }
 
+/**
+ * Most of the output's end shown in an error: the message becomes a GitHub comment, whose body
+ * GitHub refuses over 65,536 characters, so the tail leaves room for the rest of the comment.
+ */
+export const SHOWN_OUTPUT_CHARS = 16 * 1024
+
 function failure(
   agent: GuardedAgent,
   code: 'timeout' | 'exit-code',
@@ -123,15 +129,22 @@ function failure(
   run: AgentRun,
   advice: string,
 ): GenerateError {
-  const shown = Buffer.byteLength(run.tail)
-  const omitted = run.outputBytes - shown
-  const note = omitted > 0 ? ` (last ${shown} of ${run.outputBytes} bytes)` : ''
+  const tail = redact(run.tail).slice(-SHOWN_OUTPUT_CHARS)
+  const shown = Buffer.byteLength(tail)
+  const note = run.outputBytes > shown ? ` (last ${shown} of ${run.outputBytes} bytes)` : ''
+  // Fenced, so the agent's output is shown as printed and cannot format, mention or link.
   const output =
-    run.outputBytes === 0 ? 'It printed nothing.' : `Its output${note}:\n\n${redact(run.tail)}`
+    run.outputBytes === 0 ? 'It printed nothing.' : `Its output${note}:\n\n${fenced(tail)}`
   const reason = agent.explain?.(run)
   const said = reason === undefined ? '' : ` ${redact(reason)}`
   return new GenerateError(
     code,
     `${agent.label} ${what}.${said} Nothing was committed. ${advice}\n\n${output}`,
   )
+}
+
+/** A code block whose fence is longer than any run of backticks inside. */
+function fenced(text: string): string {
+  const fence = '`'.repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((m) => m[0].length + 1)))
+  return `${fence}text\n${text.replace(/\n$/, '')}\n${fence}`
 }
