@@ -136,6 +136,8 @@ export function renderReport(r: ReportInput): string {
     ),
     '',
     'Medians over rounds; each overhead is taken within its round (DevSys − bare), then the median. "DevSys iteration" is one `generate()` of the agent generator; "loop" is `runGeneration` with the self-fix loop, two iterations (the first leaves a failing test), including the workspace clone, commits, pushes to a local bare remote and the tests on a clean checkout in the local runner\'s sandbox, divided by two.',
+    '',
+    "The sandbox-off iteration (DEVSYS_UNSAFE_NO_SANDBOX) is there for comparison; it can be slower than the sandboxed one, since without the sandbox DevSys waits for the agent's whole process group to end after the agent exits (see bench/README.md, agent). Medians of differences are not differences of medians, and opencode's own run time varies by seconds between runs: its single-iteration overhead is within that noise.",
   ]
   for (const [agent, s] of summaries) {
     lines.push(
