@@ -39,6 +39,8 @@ export type {
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 export const DEFAULT_DETAILS_CHARS = 65_536
 export const DEFAULT_OUTPUT_CHARS = 65_536
+export const DEFAULT_TOTAL_DETAILS_CHARS = 8 * 1024 * 1024
+export const DEFAULT_LOCATED_CASES = 2_000
 
 const LISTS = new Set([
   'testsuite',
@@ -81,6 +83,10 @@ export interface WalkContext {
   relative: (file: string) => string
   maxDetails: number
   maxOutput: number
+  /** Characters of `details` the report may still keep (maxTotalDetailsChars). */
+  detailsLeft: number
+  /** Cases that may still be placed from their failure text (maxLocatedCases). */
+  locateLeft: number
   /** One copy of a string many cases repeat (a classname), remembered. */
   shared: (text: string) => string
   /** The checkout's files (ParseJUnitOptions.repoFiles), indexed. */
@@ -214,6 +220,8 @@ function buildReport(
     files: indexRepoFiles(opts.repoFiles),
     maxDetails: opts.maxDetailsChars ?? DEFAULT_DETAILS_CHARS,
     maxOutput: opts.maxOutputChars ?? DEFAULT_OUTPUT_CHARS,
+    detailsLeft: opts.maxTotalDetailsChars ?? DEFAULT_TOTAL_DETAILS_CHARS,
+    locateLeft: opts.maxLocatedCases ?? DEFAULT_LOCATED_CASES,
     zeroBasedLines,
     cases: [],
     suites: [],
