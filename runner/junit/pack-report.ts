@@ -11,6 +11,7 @@
  * between. (Decoded text never holds lone surrogates: the parser turns them into U+FFFD, and
  * JSON escapes them, so UTF-8 carries every string exactly.)
  */
+import { ownCopy } from './junit-text.js'
 import type { TestCase, TestReport, TestStatus } from './types.js'
 
 const STATUSES: readonly TestStatus[] = ['passed', 'failed', 'errored', 'skipped']
@@ -193,9 +194,10 @@ export class ReportPacker {
     if (text === undefined) return NONE
     let at = this.index.get(text)
     if (at === undefined) {
-      this.strings.push(text)
+      const own = ownCopy(text)
+      this.strings.push(own)
       at = this.strings.length
-      this.index.set(text, at)
+      this.index.set(own, at)
     }
     return at
   }

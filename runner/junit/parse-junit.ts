@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser'
-import { relativePath, secondsToMs, workspaceRoot } from './junit-text.js'
+import { ownCopy, relativePath, secondsToMs, workspaceRoot } from './junit-text.js'
 import { SOURCE_PATH } from './locate-case.js'
 import { mergeReruns } from './merge-reruns.js'
 import { readCase } from './read-case.js'
@@ -206,16 +206,17 @@ function buildReport(
     relative: (file) => {
       let path = seen.get(file)
       if (path === undefined) {
-        path = relativePath(file, root)
-        if (seen.size < 10_000) seen.set(file, path)
+        path = ownCopy(relativePath(file, root))
+        if (seen.size < 10_000) seen.set(ownCopy(file), path)
       }
       return path
     },
     shared: (text) => {
       const known = shared.get(text)
       if (known !== undefined) return known
-      if (shared.size < 10_000) shared.set(text, text)
-      return text
+      const own = ownCopy(text)
+      if (shared.size < 10_000) shared.set(own, own)
+      return own
     },
     files: indexRepoFiles(opts.repoFiles),
     maxDetails: opts.maxDetailsChars ?? DEFAULT_DETAILS_CHARS,
