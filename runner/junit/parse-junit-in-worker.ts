@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { bundleParsingWorker } from './bundle-worker.js'
 import { type PackedReport, unpackReport } from './pack-report.js'
 import type { JUnitResult, ParseJUnitOptions } from './types.js'
 
@@ -14,19 +15,25 @@ const WORKER_HEAP_MB = 2048
  * memory is moved to the worker when the buffer owns it whole, so it is not copied: do not use
  * `xml` after the call. Rejects only when the worker itself fails (out of memory, killed).
  */
-export function parseJUnitInWorker(
+export async function parseJUnitInWorker(
   xml: Uint8Array,
   opts: ParseJUnitOptions = {},
 ): Promise<JUnitResult> {
   const whole = xml.byteOffset === 0 && xml.byteLength === xml.buffer.byteLength
   // Node's pooled small Buffers share one ArrayBuffer: those are copied, which costs nothing.
   const data = whole ? xml : Uint8Array.prototype.slice.call(xml)
-  const worker = new Worker(new URL('./junit-worker.mjs', import.meta.url), {
-    // From source (tsx, vitest) the worker loads the TypeScript parser through tsx.
-    workerData: { xml: data, opts, source: import.meta.url.endsWith('.ts') },
+  const source = import.meta.url.endsWith('.ts')
+  // From source (tsx, vitest) the worker runs a plain bundle of the parser, or loads it via tsx.
+  const script = source ? await bundleParsingWorker() : undefined
+  const options = {
+    workerData: { xml: data, opts, source },
     transferList: data.buffer instanceof ArrayBuffer ? [data.buffer] : [],
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
-  })
+  }
+  const worker =
+    script === undefined
+      ? new Worker(new URL('./junit-worker.mjs', import.meta.url), options)
+      : new Worker(script, { ...options, eval: true })
   return new Promise((resolve, reject) => {
     let settled = false
     worker.once('message', (result: WorkerResult) => {
