@@ -38,9 +38,14 @@ export async function parseJUnitInWorker(
     let settled = false
     worker.once('message', (result: WorkerResult) => {
       settled = true
-      void worker.terminate()
+      // The worker's memory (the report's bytes above all) is freed when it has stopped: the
+      // report is rebuilt only then, so that both are never held at once.
+      const stopped = worker.terminate()
       if (!result.ok) resolve(result)
-      else unpackReport(result.packed).then((report) => resolve({ ok: true, report }), reject)
+      else
+        stopped
+          .then(() => unpackReport(result.packed))
+          .then((report) => resolve({ ok: true, report }), reject)
     })
     worker.once('error', (error) => {
       settled = true
