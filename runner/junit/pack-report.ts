@@ -12,6 +12,7 @@
  * between. (Decoded text never holds lone surrogates: the parser turns them into U+FFFD, and
  * JSON escapes them, so UTF-8 carries every string exactly.)
  */
+import { Column } from './column.js'
 import { ownCopy } from './junit-text.js'
 import type { TestCase, TestReport, TestStatus } from './types.js'
 
@@ -66,36 +67,6 @@ export interface Texts {
 }
 
 const CHUNK_BYTES = 8 << 20
-
-type Numbers = Uint8Array | Uint32Array | Float64Array
-
-/**
- * Numbers appended one by one into a typed array that doubles when full: outside the JS heap
- * (a 640,000-case report's columns held as arrays of numbers took 45 MiB of heap and as much
- * garbage as they grew), and handed over without a copy.
- */
-class Column<T extends Numbers> {
-  private data: T
-  length = 0
-
-  constructor(private readonly Type: { new (length: number): T }) {
-    this.data = new Type(1024)
-  }
-
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const grown = new this.Type(this.length * 2)
-      grown.set(this.data)
-      this.data = grown
-    }
-    this.data[this.length++] = value
-  }
-
-  /** The values, in a view of the column's own buffer (transfer its whole buffer). */
-  finish(): T {
-    return this.data.subarray(0, this.length) as T
-  }
-}
 
 /** Writes strings as UTF-8 into chunks as they come, so none is held as a JS string or twice. */
 class TextWriter {

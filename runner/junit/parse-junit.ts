@@ -303,7 +303,7 @@ function buildReport(
 }
 
 /** Whether a `<testcase>` sits straight under the root, outside every `<testsuite>`. */
-function hasRootCases(events: readonly number[]): boolean {
+function hasRootCases(events: Uint32Array): boolean {
   let depth = 0
   for (let k = 0; k < events.length; k += 3) {
     const kind = events[k]
