@@ -85,8 +85,8 @@ export interface WalkContext {
   maxOutput: number
   /** Characters of `details` the report may still keep (maxTotalDetailsChars). */
   detailsLeft: number
-  /** Cases that may still be placed from their failure text (maxLocatedCases). */
-  locateLeft: number
+  /** Cases that may still be placed from their text (maxLocatedCases): failures and skips apart. */
+  locate: { broken: { left: number }; skipped: { left: number } }
   /** One copy of a string many cases repeat (a classname), remembered. */
   shared: (text: string) => string
   /** The checkout's files (ParseJUnitOptions.repoFiles), indexed. */
@@ -222,7 +222,10 @@ function buildReport(
     maxDetails: opts.maxDetailsChars ?? DEFAULT_DETAILS_CHARS,
     maxOutput: opts.maxOutputChars ?? DEFAULT_OUTPUT_CHARS,
     detailsLeft: opts.maxTotalDetailsChars ?? DEFAULT_TOTAL_DETAILS_CHARS,
-    locateLeft: opts.maxLocatedCases ?? DEFAULT_LOCATED_CASES,
+    locate: {
+      broken: { left: opts.maxLocatedCases ?? DEFAULT_LOCATED_CASES },
+      skipped: { left: opts.maxLocatedCases ?? DEFAULT_LOCATED_CASES },
+    },
     zeroBasedLines,
     cases: [],
     suites: [],

@@ -72,8 +72,10 @@ export function readCase(
     (details !== '' || attrMessages.length > 0) &&
     (testCase.status !== 'passed' || testCase.flaky)
   ) {
-    if (ctx.locateLeft > 0) {
-      ctx.locateLeft -= 1
+    // Skips have their own budget, so that many of them do not leave failures unplaced.
+    const budget = testCase.status === 'skipped' ? ctx.locate.skipped : ctx.locate.broken
+    if (budget.left > 0) {
+      budget.left -= 1
       text = attrMessages.length > 0 ? `${attrMessages.join('\n')}\n${details}` : details
     }
   }

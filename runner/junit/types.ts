@@ -86,8 +86,9 @@ export interface ParseJUnitOptions {
    */
   maxTotalDetailsChars?: number
   /**
-   * How many cases that did not pass, and flaky ones (in document order), are placed from their failure
-   * text (default 2,000); later ones are placed by their attributes, suite and classname only.
+   * How many failing or erroring cases, flaky ones included, are placed from their failure text
+   * (default 2,000), and as many skipped ones from theirs, in document order; later ones are
+   * placed by their attributes, suite and classname only.
    * Finding frames in stack traces is the costliest part of reading a failure, and only the
    * first 500 are annotated.
    */
