@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   if (big !== undefined) {
     lines.push(
       '',
-      'The app’s peak RSS is its whole process, main thread and worker: Node, tsx and Probot (about 110 MiB), the report read as the local runner reads it (one Buffer, moved to the worker, not copied), the worker’s own tsx and parser, the cases packed as the parser settles them, and then the report rebuilt on the main thread. Ack latency is measured by the benchmark process, from writing the request to reading the whole answer.',
+      'The app’s peak RSS is its whole process, main thread and worker, and comes while the worker parses: Node, tsx and Probot (about 110 MiB), the report read as the local runner reads it (one 200 MiB Buffer, moved to the worker, not copied), the worker (its isolate and heap, the parser and its bundled code, no tsx: about 100 MiB) and the cases packed as the parser settles them (typed arrays and UTF-8 text, about 60 MiB). The report is rebuilt on the main thread once the worker has stopped and its memory is freed. Past 8 MiB of failure details in all, later failures keep their message but no stack, and past the first 2,000 failures the stacks are not searched for a location (ParseJUnitOptions). Ack latency is measured by the benchmark process, from writing the request to reading the whole answer.',
     )
   }
   const markdown = lines.join('\n')

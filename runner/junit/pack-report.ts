@@ -2,15 +2,18 @@
  * A parsed report in the form the parsing worker posts it back in. Posted as objects, a 200 MiB
  * report's 640,000 cases took the app's main thread seconds to deserialise (webhook acks waited
  * behind it) and a second full copy of their strings. Packed, the common case (a suite, a name, a
- * status, a time, a classname, a file and a line: nearly every passed case) is a row of typed
- * arrays, transferred without a copy, with its repeated strings (suites, classnames, files) sent
- * once; the rest (failures with their messages and stacks) go as JSON, one text per case. All
+ * status, a time, a classname, a type, a message, a file and a line: nearly every passed or
+ * skipped case, and failures past the report's details budget) is a row of typed arrays,
+ * transferred without a copy, with its repeated strings (suites, classnames, types, files) sent
+ * once; the rest (failures with their stacks, captured output) go as JSON, one text per case. All
  * text travels as UTF-8 in transferred buffers, decoded on the main thread one case at a time:
  * posted as strings, a 200 MiB report's took the main thread three quarters of a second to
  * receive. unpackReport rebuilds the cases a slice at a time, letting the event loop run in
  * between. (Decoded text never holds lone surrogates: the parser turns them into U+FFFD, and
  * JSON escapes them, so UTF-8 carries every string exactly.)
  */
+import { Column } from './column.js'
+import { ownCopy } from './junit-text.js'
 import type { TestCase, TestReport, TestStatus } from './types.js'
 
 const STATUSES: readonly TestStatus[] = ['passed', 'failed', 'errored', 'skipped']
@@ -40,9 +43,12 @@ export interface PackedReport {
   strings: Texts
   /** Every lean case's name, in case order. */
   names: Texts
+  /** Every lean case's message, in case order ('' for none). */
+  messages: Texts
   status: Uint8Array
   suite: Uint32Array
   classname: Uint32Array
+  type: Uint32Array
   file: Uint32Array
   /** 0: none. */
   line: Uint32Array
@@ -106,7 +112,17 @@ function buffersOf(t: Texts): ArrayBuffer[] {
 }
 
 /** The key orders readCase gives a case with nothing but these (see isLean). */
-const LEAN_KEYS = ['suite', 'name', 'status', 'timeMs', 'classname', 'file', 'line']
+const LEAN_KEYS = [
+  'suite',
+  'name',
+  'status',
+  'timeMs',
+  'classname',
+  'type',
+  'message',
+  'file',
+  'line',
+]
 
 /**
  * Packs cases as they come (parseJUnit hands them over suite by suite, so that the worker never
@@ -116,19 +132,22 @@ export class ReportPacker {
   private readonly strings: string[] = []
   private readonly index = new Map<string, number>()
   private readonly names: TextWriter
+  private readonly messages: TextWriter
   /** Not-lean cases as JSON. */
   private readonly others: TextWriter
-  private readonly otherIndexes: number[] = []
-  private readonly status: number[] = []
-  private readonly suite: number[] = []
-  private readonly classname: number[] = []
-  private readonly file: number[] = []
-  private readonly line: number[] = []
-  private readonly timeMs: number[] = []
+  private readonly otherIndexes = new Column(Uint32Array)
+  private readonly status = new Column(Uint8Array)
+  private readonly suite = new Column(Uint32Array)
+  private readonly classname = new Column(Uint32Array)
+  private readonly type = new Column(Uint32Array)
+  private readonly file = new Column(Uint32Array)
+  private readonly line = new Column(Uint32Array)
+  private readonly timeMs = new Column(Float64Array)
 
   /** `chunkBytes`: the size of the buffers the text is written into (small ones for tests). */
   constructor(private readonly chunkBytes = CHUNK_BYTES) {
     this.names = new TextWriter(chunkBytes)
+    this.messages = new TextWriter(chunkBytes)
     this.others = new TextWriter(chunkBytes)
   }
 
@@ -138,9 +157,11 @@ export class ReportPacker {
       const i = this.status.length
       if (isLean(c)) {
         this.names.add(c.name)
+        this.messages.add(c.message ?? '')
         this.status.push(STATUSES.indexOf(c.status))
         this.suite.push(this.ref(c.suite))
         this.classname.push(this.ref(c.classname))
+        this.type.push(this.ref(c.type))
         this.file.push(this.ref(c.file))
         this.line.push(c.line ?? NONE)
       } else {
@@ -149,6 +170,7 @@ export class ReportPacker {
         this.status.push(0)
         this.suite.push(NONE)
         this.classname.push(NONE)
+        this.type.push(NONE)
         this.file.push(NONE)
         this.line.push(NONE)
       }
@@ -168,23 +190,28 @@ export class ReportPacker {
       ),
       strings: texts(this.strings, this.chunkBytes),
       names: this.names.finish(),
-      status: Uint8Array.from(this.status),
-      suite: Uint32Array.from(this.suite),
-      classname: Uint32Array.from(this.classname),
-      file: Uint32Array.from(this.file),
-      line: Uint32Array.from(this.line),
-      timeMs: Float64Array.from(this.timeMs),
+      messages: this.messages.finish(),
+      status: this.status.finish(),
+      suite: this.suite.finish(),
+      classname: this.classname.finish(),
+      type: this.type.finish(),
+      file: this.file.finish(),
+      line: this.line.finish(),
+      timeMs: this.timeMs.finish(),
       others: this.others.finish(),
-      otherIndexes: Uint32Array.from(this.otherIndexes),
+      otherIndexes: this.otherIndexes.finish(),
     }
     const transfer = [
       ...buffersOf(result.suites),
       ...buffersOf(result.strings),
       ...buffersOf(result.names),
+      ...buffersOf(result.messages),
       ...buffersOf(result.others),
-      ...[result.status, result.suite, result.classname, result.file, result.line, result.timeMs]
+      ...[result.suite, result.classname, result.type, result.file, result.line]
         .concat([result.otherIndexes])
         .map((a) => a.buffer as ArrayBuffer),
+      result.status.buffer as ArrayBuffer,
+      result.timeMs.buffer as ArrayBuffer,
     ]
     return { packed: result, transfer }
   }
@@ -193,9 +220,10 @@ export class ReportPacker {
     if (text === undefined) return NONE
     let at = this.index.get(text)
     if (at === undefined) {
-      this.strings.push(text)
+      const own = ownCopy(text)
+      this.strings.push(own)
       at = this.strings.length
-      this.index.set(text, at)
+      this.index.set(own, at)
     }
     return at
   }
@@ -213,7 +241,7 @@ function isLean(c: TestCase): boolean {
   }
   const { line } = c
   if (line !== undefined && !(Number.isInteger(line) && line > 0 && line < 2 ** 32)) return false
-  return c.classname !== '' && c.file !== ''
+  return c.classname !== '' && c.type !== '' && c.message !== '' && c.file !== ''
 }
 
 /** Cuts Texts apart again, in order. */
@@ -238,7 +266,7 @@ function reader(t: Texts): () => string {
 
 /** The report packReport packed, rebuilt a slice of cases at a time. */
 export async function unpackReport(packed: PackedReport): Promise<TestReport> {
-  const { suite, classname, file, line, timeMs, status, otherIndexes } = packed
+  const { suite, classname, type, file, line, timeMs, status, otherIndexes } = packed
   const strings: string[] = []
   const nextString = reader(packed.strings)
   const pause = slicer()
@@ -254,6 +282,7 @@ export async function unpackReport(packed: PackedReport): Promise<TestReport> {
     suites.push(JSON.parse(nextSuite()))
   }
   const nextName = reader(packed.names)
+  const nextMessage = reader(packed.messages)
   const nextOther = reader(packed.others)
   const n = status.length
   const cases: TestCase[] = new Array(n)
@@ -266,11 +295,18 @@ export async function unpackReport(packed: PackedReport): Promise<TestReport> {
       continue
     }
     const name = nextName()
+    const message = nextMessage()
     const state = STATUSES[status[i] as number] as TestStatus
     const base = string(suite[i] as number)
     const at = line[i] as number
     let c: TestCase
-    if (classname[i] !== NONE && file[i] !== NONE && at !== NONE) {
+    if (
+      classname[i] !== NONE &&
+      type[i] === NONE &&
+      message === '' &&
+      file[i] !== NONE &&
+      at !== NONE
+    ) {
       // Most cases: one literal with every key keeps them all inside the object (less memory).
       c = {
         suite: base,
@@ -284,6 +320,8 @@ export async function unpackReport(packed: PackedReport): Promise<TestReport> {
     } else {
       c = { suite: base, name, status: state, timeMs: timeMs[i] as number }
       if (classname[i] !== NONE) c.classname = string(classname[i] as number)
+      if (type[i] !== NONE) c.type = string(type[i] as number)
+      if (message !== '') c.message = message
       if (file[i] !== NONE) c.file = string(file[i] as number)
       if (at !== NONE) c.line = at
     }

@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser'
-import { relativePath, secondsToMs, workspaceRoot } from './junit-text.js'
+import { ownCopy, relativePath, secondsToMs, workspaceRoot } from './junit-text.js'
 import { SOURCE_PATH } from './locate-case.js'
 import { mergeReruns } from './merge-reruns.js'
 import { readCase } from './read-case.js'
@@ -39,6 +39,8 @@ export type {
 export const DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 export const DEFAULT_DETAILS_CHARS = 65_536
 export const DEFAULT_OUTPUT_CHARS = 65_536
+export const DEFAULT_TOTAL_DETAILS_CHARS = 8 * 1024 * 1024
+export const DEFAULT_LOCATED_CASES = 2_000
 
 const LISTS = new Set([
   'testsuite',
@@ -81,6 +83,10 @@ export interface WalkContext {
   relative: (file: string) => string
   maxDetails: number
   maxOutput: number
+  /** Characters of `details` the report may still keep (maxTotalDetailsChars). */
+  detailsLeft: number
+  /** Cases that may still be placed from their text (maxLocatedCases): failures and skips apart. */
+  locate: { broken: { left: number }; skipped: { left: number } }
   /** One copy of a string many cases repeat (a classname), remembered. */
   shared: (text: string) => string
   /** The checkout's files (ParseJUnitOptions.repoFiles), indexed. */
@@ -200,20 +206,26 @@ function buildReport(
     relative: (file) => {
       let path = seen.get(file)
       if (path === undefined) {
-        path = relativePath(file, root)
-        if (seen.size < 10_000) seen.set(file, path)
+        path = ownCopy(relativePath(file, root))
+        if (seen.size < 10_000) seen.set(ownCopy(file), path)
       }
       return path
     },
     shared: (text) => {
       const known = shared.get(text)
       if (known !== undefined) return known
-      if (shared.size < 10_000) shared.set(text, text)
-      return text
+      const own = ownCopy(text)
+      if (shared.size < 10_000) shared.set(own, own)
+      return own
     },
     files: indexRepoFiles(opts.repoFiles),
     maxDetails: opts.maxDetailsChars ?? DEFAULT_DETAILS_CHARS,
     maxOutput: opts.maxOutputChars ?? DEFAULT_OUTPUT_CHARS,
+    detailsLeft: opts.maxTotalDetailsChars ?? DEFAULT_TOTAL_DETAILS_CHARS,
+    locate: {
+      broken: { left: opts.maxLocatedCases ?? DEFAULT_LOCATED_CASES },
+      skipped: { left: opts.maxLocatedCases ?? DEFAULT_LOCATED_CASES },
+    },
     zeroBasedLines,
     cases: [],
     suites: [],
@@ -294,7 +306,7 @@ function buildReport(
 }
 
 /** Whether a `<testcase>` sits straight under the root, outside every `<testsuite>`. */
-function hasRootCases(events: readonly number[]): boolean {
+function hasRootCases(events: Uint32Array): boolean {
   let depth = 0
   for (let k = 0; k < events.length; k += 3) {
     const kind = events[k]

@@ -56,14 +56,29 @@ export function readCase(
       if (message && !messages.includes(message)) messages.push(message)
     })
     if (messages.length > 0) testCase.message = cap(messages.join('\n'), MESSAGE_CHARS)
-    if (details) testCase.details = cap(details, ctx.maxDetails)
+    if (details && ctx.detailsLeft > 0) {
+      testCase.details = cap(details, ctx.maxDetails)
+      ctx.detailsLeft -= testCase.details.length
+    }
   }
   const out = output(node, 'system-out', ctx.maxOutput)
   if (out) testCase.systemOut = out
   const err = output(node, 'system-err', ctx.maxOutput)
   if (err) testCase.systemErr = err
 
-  const text = attrMessages.length > 0 ? `${attrMessages.join('\n')}\n${details}` : details
+  // Past the budget the text is not searched: the case is placed by its attributes.
+  let text = ''
+  if (
+    (details !== '' || attrMessages.length > 0) &&
+    (testCase.status !== 'passed' || testCase.flaky)
+  ) {
+    // Skips have their own budget, so that many of them do not leave failures unplaced.
+    const budget = testCase.status === 'skipped' ? ctx.locate.skipped : ctx.locate.broken
+    if (budget.left > 0) {
+      budget.left -= 1
+      text = attrMessages.length > 0 ? `${attrMessages.join('\n')}\n${details}` : details
+    }
+  }
   const at = locateCase(testCase, node, outcomes[0], suiteFile, text, ctx)
   if (at.file !== undefined) testCase.file = at.file
   if (at.line !== undefined && at.file !== undefined) testCase.line = at.line

@@ -9,6 +9,8 @@
  * scanning bytes finds the same tags as scanning the decoded text.
  */
 
+import { Column } from './column.js'
+
 /** What the structural check found: a cut-off report names the elements left open. */
 export type TagCheck =
   | { ok: true }
@@ -34,8 +36,9 @@ export interface JUnitLayout {
    * text lies between its start and end tags (most passed cases): its attributes are all it says. Suites and cases appear only where the JUnit
    * tree reads them: the first `<testsuites>` root, or every top-level `<testsuite>`, and under
    * those `<testsuite>` and `<testcase>` children (not inside `<system-out>` and the like).
+   * A typed array: a 640,000-case report has two million of these numbers.
    */
-  events: number[]
+  events: Uint32Array
   /** Start and end of the start tags of the top-level suites, in pairs. */
   topSuites: number[]
 }
@@ -64,11 +67,21 @@ export function scanJUnit(xml: Uint8Array): JUnitLayout {
   const caseStarts: number[] = []
   // Where the last markup (tag, comment, CDATA, instruction) started.
   let lastMarkup = -1
-  const events: number[] = []
+  const events = new Column(Uint32Array)
+  const note = (kind: number, start: number, end: number): void => {
+    events.push(kind)
+    events.push(start)
+    events.push(end)
+  }
   const topSuites: number[] = []
   let root: string | undefined
   let elements = 0
-  const layout = (check: TagCheck): JUnitLayout => ({ check, root, events, topSuites })
+  const layout = (check: TagCheck): JUnitLayout => ({
+    check,
+    root,
+    events: events.finish(),
+    topSuites,
+  })
   const cutOff = (open: string[]): JUnitLayout => layout({ ok: false, kind: 'cut-off', open })
 
   let i = b.indexOf(LT)
@@ -92,9 +105,9 @@ export function scanJUnit(xml: Uint8Array): JUnitLayout {
       if (role === CASE_ROLE) {
         const tagEnd = caseStarts.pop() as number
         const start = caseStarts.pop() as number
-        if (lastMarkup === start) events.push(BARE_CASE, start, tagEnd)
-        else events.push(CASE, start, end)
-      } else if (role === SUITE_ROLE) events.push(SUITE_CLOSE, 0, 0)
+        if (lastMarkup === start) note(BARE_CASE, start, tagEnd)
+        else note(CASE, start, end)
+      } else if (role === SUITE_ROLE) note(SUITE_CLOSE, 0, 0)
     } else {
       const nameEnd = nameEndAt(b, i + 1)
       const tagEnd = startTagEnd(b, nameEnd)
@@ -114,14 +127,14 @@ export function scanJUnit(xml: Uint8Array): JUnitLayout {
         if (name === 'testsuite') role = SUITE_ROLE
         else if (name === 'testcase') role = CASE_ROLE
       }
-      if (role === ROOT_ROLE) events.push(ROOT, i, end)
+      if (role === ROOT_ROLE) note(ROOT, i, end)
       if (role === SUITE_ROLE) {
-        events.push(SUITE_OPEN, i, end)
+        note(SUITE_OPEN, i, end)
         if (parent === undefined || parent === ROOT_ROLE) topSuites.push(i, end)
       }
       if (b[tagEnd - 1] === SLASH) {
-        if (role === CASE_ROLE) events.push(BARE_CASE, i, end)
-        else if (role === SUITE_ROLE) events.push(SUITE_CLOSE, 0, 0)
+        if (role === CASE_ROLE) note(BARE_CASE, i, end)
+        else if (role === SUITE_ROLE) note(SUITE_CLOSE, 0, 0)
       } else {
         names.push(name)
         roles.push(role)

@@ -77,6 +77,22 @@ export interface ParseJUnitOptions {
   repoFiles?: readonly string[]
   /** Cap for `details`, in characters (default 65,536). */
   maxDetailsChars?: number
+  /**
+   * Budget for the `details` of all cases together, in characters (default 8 MiB): once it is
+   * spent (by the last case kept whole, up to maxDetailsChars), later cases (in document order)
+   * keep their message but no details. A report of
+   * tens of thousands of failures would otherwise carry hundreds of MB of stack traces, of
+   * which GitHub shows at most 500 annotations and the agent reads 50.
+   */
+  maxTotalDetailsChars?: number
+  /**
+   * How many failing or erroring cases, flaky ones included, are placed from their failure text
+   * (default 2,000), and as many skipped ones from theirs, in document order; later ones are
+   * placed by their attributes, suite and classname only.
+   * Finding frames in stack traces is the costliest part of reading a failure, and only the
+   * first 500 are annotated.
+   */
+  maxLocatedCases?: number
   /** Cap for `systemOut` and `systemErr`, in characters (default 65,536). */
   maxOutputChars?: number
 }

@@ -143,6 +143,19 @@ describe('the report the worker posts back', () => {
     expect(JSON.stringify(inWorker)).toBe(JSON.stringify(direct))
   })
 
+  it('comes from parseJUnitInWorker as parseJUnit gives it when failures are past the details budget', async () => {
+    // Failures with a type and a message but no details travel as rows, not as JSON.
+    const xml = generateReport({ cases: 5_000, workspace: W }).xml
+    const opts = { workspace: W, maxTotalDetailsChars: 3_000, maxLocatedCases: 10 }
+    const direct = parseJUnit(xml, opts)
+    if (!direct.ok) throw new Error(direct.error.message)
+    const bare = direct.report.cases.filter((c) => c.status === 'failed' && !c.details)
+    expect(bare.length).toBeGreaterThan(200)
+    expect(bare[0]).toMatchObject({ type: 'AssertionError', message: expect.any(String) })
+    const inWorker = await parseJUnitInWorker(Buffer.from(xml), opts)
+    expect(JSON.stringify(inWorker)).toBe(JSON.stringify(direct))
+  })
+
   it('comes from parseJUnitInWorker with the reason when the report is unusable', async () => {
     const xml = readFileSync(path.join(FIXTURES, 'edge.truncated.xml'))
     expect(await parseJUnitInWorker(xml)).toEqual(parseJUnit(xml))

@@ -348,6 +348,40 @@ describe('parseJUnit on edge cases', () => {
   })
 })
 
+describe('parseJUnit on a report of many failures', () => {
+  const failing = (n: number, line: number) =>
+    `<testcase name="t${n}" line="${line}"><failure message="m${n}">Error: boom ${n}\n    at /ws/tests/a.test.ts:${line + 1}:3</failure></testcase>`
+  const skip =
+    '<testcase name="s" line="2"><skipped>tests/a.test.ts:3: not here</skipped></testcase>'
+  const xml = `<testsuite file="/ws/tests/a.test.ts">${skip}${skip}${failing(1, 10)}<testcase name="ok" line="20"/>${failing(2, 30)}${failing(3, 40)}</testsuite>`
+
+  it('keeps details only while the total budget lasts, then messages alone', () => {
+    // The skips' 27 characters each, then 44 per failure: the second failure spends the rest of
+    // the budget, the third finds none.
+    const r = report(parseJUnit(xml, { workspace: '/ws', maxTotalDetailsChars: 100 }))
+    const [, , one, , two, three] = r.cases
+    expect(one?.details).toBe('Error: boom 1\n    at /ws/tests/a.test.ts:11:3')
+    expect(two?.details).toBe('Error: boom 2\n    at /ws/tests/a.test.ts:31:3')
+    expect(three?.details).toBeUndefined()
+    expect(three?.line).toBe(41)
+    expect(three?.message).toBe('m3')
+    expect(counts(r)).toEqual({ tests: 6, passed: 1, failed: 3, errored: 0, skipped: 2 })
+  })
+
+  it('places the first failures (and skips, apart) from their text, later ones by their attributes', () => {
+    const r = report(parseJUnit(xml, { workspace: '/ws', maxLocatedCases: 2 }))
+    expect(r.cases.map((c) => `${c.name} ${c.file}:${c.line}`)).toEqual([
+      's tests/a.test.ts:3',
+      's tests/a.test.ts:3',
+      't1 tests/a.test.ts:11',
+      'ok tests/a.test.ts:20',
+      't2 tests/a.test.ts:31',
+      't3 tests/a.test.ts:40',
+    ])
+    expect(r.cases[5]?.details).toBe('Error: boom 3\n    at /ws/tests/a.test.ts:41:3')
+  })
+})
+
 describe('parseJUnit on a generated report of 100,000 cases', () => {
   it('finds every case with its outcome (timing is measured by npm run bench:junit)', () => {
     const generated = generateReport({ cases: 100_000 })
