@@ -19,8 +19,10 @@ const require = createRequire(import.meta.url)
 
 /** npm package (DevSys's dependency) and the platform package holding the native binary. */
 const PACKAGES: Record<AgentName, { npm: string; native: () => string; program: string }> = {
+  // opencode's launcher package (opencode-ai) lists platform packages this registry does not
+  // all serve, which breaks `npm ci`; DevSys depends on the Linux x64 binary package directly.
   opencode: {
-    npm: 'opencode-ai',
+    npm: 'opencode-linux-x64',
     native: () => `opencode-linux-${process.arch}`,
     program: 'bin/opencode',
   },
@@ -43,7 +45,7 @@ export function findAgentBinary(agent: AgentName): AgentBinary {
     packageDir = realpathSync(dirname(require.resolve(`${pkg.native()}/package.json`)))
   } catch {
     throw new Error(
-      `the ${agent} binary (npm package ${pkg.native()}) is not installed; run \`npm ci\` in DevSys's folder on a Linux host (it is an optional dependency of ${pkg.npm})`,
+      `the ${agent} binary (npm package ${pkg.native()}) is not installed; run \`npm ci\` in DevSys's folder on a Linux x64 host`,
     )
   }
   return {
@@ -57,8 +59,8 @@ export function findAgentBinary(agent: AgentName): AgentBinary {
 function pinnedVersion(npm: string): string {
   const manifest = JSON.parse(
     readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
-  ) as { dependencies?: Record<string, string> }
-  return manifest.dependencies?.[npm] ?? 'unknown'
+  ) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> }
+  return manifest.dependencies?.[npm] ?? manifest.optionalDependencies?.[npm] ?? 'unknown'
 }
 
 export type AgentVersionCheck =
