@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import { simpleGit } from 'simple-git'
-import { parseJUnitInWorker } from '../../runner/junit/parse-junit-in-worker.js'
+import { parseJUnitReport } from '../../runner/junit/parse-junit-report.js'
 import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
 import type { Runner } from '../../runner/types.js'
 import { parseRepoConfig } from '../config/load-repo-config.js'
@@ -259,7 +259,7 @@ async function runLocalTests(
     out(result.stderr.text.slice(-2000))
     return false
   }
-  const parsed = await parseJUnitInWorker(result.report.xml, { workspace: result.workdir })
+  const parsed = await parseJUnitReport(result.report.xml, { workspace: result.workdir })
   if (!parsed.ok) {
     out(`✗ the JUnit report is unusable: ${parsed.error.message}`)
     return false

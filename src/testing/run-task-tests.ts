@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { parseJUnitInWorker } from '../../runner/junit/parse-junit-in-worker.js'
+import { parseJUnitReport } from '../../runner/junit/parse-junit-report.js'
 import type { Runner, RunResult } from '../../runner/types.js'
 import { gitEnv, openGit } from '../git/git-env.js'
 import type { Manifest } from '../manifest/types.js'
@@ -76,7 +76,7 @@ async function toOutcome(
       ...output,
     }
   }
-  const parsed = await parseJUnitInWorker(result.report.xml, {
+  const parsed = await parseJUnitReport(result.report.xml, {
     workspace: result.workdir,
     repoFiles,
   })
