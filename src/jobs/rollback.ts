@@ -11,7 +11,8 @@ import { createGitHubDeployment, setDeploymentStatus } from '../report/deploymen
 import { formatRollbackByRevert, formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Store } from '../store/store.js'
-import { completeRepo, type DeployRepo, openTarget, type RepoName, startRevert } from './deploy.js'
+import type { DeployRepo, RepoName } from '../triggers/job-payloads.js'
+import { completeRepo, openTarget, startRevert } from './deploy.js'
 import type { JobHandler, Outcome } from './types.js'
 
 /** Payload of a `rollback` job: take a task's deploy out of an environment and revert it. */
