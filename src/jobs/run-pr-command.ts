@@ -15,9 +15,10 @@ import {
   deployJobKey,
   type GeneratePayload,
   generateJobKey,
+  type RollbackPayload,
+  rollbackJobKey,
 } from '../triggers/job-payloads.js'
 import type { PrCommandPayload } from '../triggers/pr-command.js'
-import { type RollbackPayload, rollbackJobKey } from './rollback.js'
 import type { JobHandler, Outcome } from './types.js'
 
 /** Commands this DevSys version carries out; the others are listed by /help as coming. */

@@ -45,6 +45,24 @@ export function deployJobKey(
     : `deploy:${payload.repo.fullName}@${payload.sha}:${id}`
 }
 
+/** Payload of a `rollback` job: take a task's deploy out of an environment and revert it. */
+export interface RollbackPayload {
+  installationId: number
+  repo: DeployRepo | RepoName
+  taskId: string
+  /** null: the task manifest's `deploy.environment`, else production. */
+  environment: string | null
+  actor: string
+  trigger: 'command' | 'api'
+  /** The `/rollback` comment, answered on its PR. */
+  command?: { pr: number; commentId: number }
+}
+
+/** One rollback per task at a time; the environment's lock orders it with deploys. */
+export function rollbackJobKey(repo: string, taskId: string): string {
+  return `rollback:${repo}:${taskId}`
+}
+
 /** Payload of a `revert` job: revert a commit that was rolled back, on the default branch. */
 export interface RevertPayload {
   installationId: number
