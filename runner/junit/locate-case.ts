@@ -1,7 +1,7 @@
 import { type Found, findLocations } from './find-locations.js'
 import { lineNumber } from './junit-text.js'
-import type { WalkContext } from './parse-junit.js'
 import type { TestCase } from './types.js'
+import type { WalkContext } from './walk-context.js'
 import { attr, type XmlNode } from './xml-node.js'
 
 /** Source files a name can be (Vitest's classname, jest-junit's suite name with `{filepath}`). */

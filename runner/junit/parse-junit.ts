@@ -4,7 +4,7 @@ import { SOURCE_PATH } from './locate-case.js'
 import { mergeReruns } from './merge-reruns.js'
 import { readCase } from './read-case.js'
 import { readStartTag } from './read-start-tag.js'
-import { indexRepoFiles, type RepoFiles } from './repo-files.js'
+import { indexRepoFiles } from './repo-files.js'
 import {
   BARE_CASE,
   CASE,
@@ -24,6 +24,7 @@ import type {
   TestReport,
   TestStatus,
 } from './types.js'
+import type { WalkContext } from './walk-context.js'
 import { attr, children, type XmlNode } from './xml-node.js'
 
 export type {
@@ -75,27 +76,6 @@ const parser = new XMLParser({
   isArray: (name) => LISTS.has(name),
   stopNodes: ['*.failure', '*.error', '*.skipped', '*.system-out', '*.system-err', '*.stackTrace'],
 })
-
-export interface WalkContext {
-  /** The workspace from workspaceRoot(), '' for none. */
-  root: string
-  /** relativePath() against the workspace, remembered: a report names few files many times. */
-  relative: (file: string) => string
-  maxDetails: number
-  maxOutput: number
-  /** Characters of `details` the report may still keep (maxTotalDetailsChars). */
-  detailsLeft: number
-  /** Cases that may still be placed from their text (maxLocatedCases): failures and skips apart. */
-  locate: { broken: { left: number }; skipped: { left: number } }
-  /** One copy of a string many cases repeat (a classname), remembered. */
-  shared: (text: string) => string
-  /** The checkout's files (ParseJUnitOptions.repoFiles), indexed. */
-  files: RepoFiles
-  /** pytest's xunit1 `line` attribute counts from 0. */
-  zeroBasedLines: boolean
-  cases: TestCase[]
-  suites: SuiteSummary[]
-}
 
 function fail(code: JUnitErrorCode, message: string): JUnitResult {
   return { ok: false, error: { code, message } }

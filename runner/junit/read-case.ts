@@ -1,7 +1,7 @@
 import { cap, secondsToMs } from './junit-text.js'
 import { locateCase } from './locate-case.js'
-import type { WalkContext } from './parse-junit.js'
 import type { TestCase } from './types.js'
+import type { WalkContext } from './walk-context.js'
 import { attr, body, children, type XmlNode } from './xml-node.js'
 
 export const MESSAGE_CHARS = 8_192

@@ -1,8 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppDeps } from '../app-deps.js'
-import { type DeployPayload, deployJobKey } from '../jobs/deploy.js'
-import { type RollbackPayload, rollbackJobKey } from '../jobs/rollback.js'
 import type { Deployment, Task } from '../store/store.js'
+import {
+  type DeployPayload,
+  deployJobKey,
+  type RollbackPayload,
+  rollbackJobKey,
+} from '../triggers/job-payloads.js'
 import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
 import { resolveTask, taskPath } from './tasks.js'
 

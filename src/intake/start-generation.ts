@@ -1,6 +1,6 @@
 import type { Enqueue } from '../app-deps.js'
-import { type GeneratePayload, generateJobKey } from '../jobs/generate-task.js'
 import type { Task } from '../store/store.js'
+import { type GeneratePayload, generateJobKey } from '../triggers/job-payloads.js'
 
 /**
  * Queues the generation of an accepted task's code, unless nothing changed and its code already

@@ -1,6 +1,6 @@
 import type { Enqueue, GitHubClient } from '../app-deps.js'
-import { type RunTestsPayload, TESTS_CHECK, testsJobKey } from '../jobs/run-tests.js'
 import { createCheckRun } from '../report/check-run.js'
+import { type RunTestsPayload, TESTS_CHECK, testsJobKey } from '../triggers/job-payloads.js'
 
 /**
  * Asks for a test run of a task's commit: the `DevSys / tests` check run appears queued on the

@@ -15,7 +15,6 @@ import {
 } from '../deploy/with-environment-lock.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
-import type { RepoRef } from '../git/types.js'
 import { getBranchHead } from '../github/get-branch-head.js'
 import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
@@ -26,6 +25,12 @@ import { createGitHubDeployment, setDeploymentStatus } from '../report/deploymen
 import { formatDeployed, formatDeployFailed, formatDryRun } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Deployment, Store, Task } from '../store/store.js'
+import type {
+  DeployPayload,
+  DeployRepo,
+  RepoName,
+  RevertPayload,
+} from '../triggers/job-payloads.js'
 import type { ReachPolicy } from '../verify/guard-url.js'
 import { type AllowList, EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import {
@@ -33,14 +38,7 @@ import {
   formatAcceptanceSummary,
   runAcceptance,
 } from '../verify/run-acceptance.js'
-import type { RevertPayload } from './revert.js'
 import type { JobHandler, Outcome } from './types.js'
-
-/** The repository a deploy reads from (and reverts on). */
-export type DeployRepo = RepoRef & { owner: string; name: string; htmlUrl: string }
-
-/** A repository known only by name (manager API requests): the job asks GitHub for the rest. */
-export type RepoName = Pick<DeployRepo, 'owner' | 'name' | 'fullName'>
 
 /** The repository's clone URL, web URL and default branch, from the payload or from GitHub. */
 export async function completeRepo(
@@ -55,25 +53,6 @@ export async function completeRepo(
     htmlUrl: data.html_url,
     defaultBranch: data.default_branch,
   }
-}
-
-/** Payload of a `deploy` job: put one commit live in one environment (or show what would change). */
-export interface DeployPayload {
-  installationId: number
-  repo: DeployRepo | RepoName
-  /** merge: a push to the default branch; command: `/deploy` on a PR; api: the manager API. */
-  trigger: 'merge' | 'command' | 'api'
-  /** null: the task manifest's `deploy.environment`, else production. */
-  environment: string | null
-  sha: string
-  /** The branch holding `sha`: the default branch for merges, the PR's branch otherwise. */
-  branch: string
-  actor: string
-  /** The task being deployed; for merges it is found from the merged pull request. */
-  taskId: string | null
-  dryRun: boolean
-  /** The `/deploy` comment, answered on its PR. */
-  command?: { pr: number; commentId: number }
 }
 
 /** A deploy payload whose repository is complete. */
@@ -101,19 +80,6 @@ export interface DeployDeps {
 
 /** Check run that reports the verification of a deploy. */
 const ACCEPTANCE_CHECK = 'DevSys / acceptance'
-
-/**
- * Merges to the default branch share one key per repository, so a burst of merges deploys the
- * newest only; each command or API request is its own job and meets the others at the lock.
- */
-export function deployJobKey(
-  payload: Pick<DeployPayload, 'repo' | 'trigger' | 'sha'>,
-  id = '',
-): string {
-  return payload.trigger === 'merge'
-    ? `deploy:${payload.repo.fullName}`
-    : `deploy:${payload.repo.fullName}@${payload.sha}:${id}`
-}
 
 /** The `deploy` job. */
 export function createDeployJob(deps: DeployDeps): JobHandler<DeployPayload> {

@@ -17,7 +17,7 @@ import { formatTestOutcome } from '../report/format-tests.js'
 import { redact } from '../secrets/redact.js'
 import type { Generation, GenerationIteration, Store, Task } from '../store/store.js'
 import { runTaskTests } from '../testing/run-task-tests.js'
-import { TESTS_CHECK } from './run-tests.js'
+import { TESTS_CHECK } from '../triggers/job-payloads.js'
 
 type LoopStore = Pick<
   Store,

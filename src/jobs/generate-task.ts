@@ -7,7 +7,6 @@ import { type Generation, runGeneration } from '../generate/run-generation.js'
 import { GenerateError } from '../generate/types.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
-import type { RepoRef } from '../git/types.js'
 import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
 import { installationToken } from '../github/installation-token.js'
 import { startTests } from '../intake/start-tests.js'
@@ -21,25 +20,13 @@ import {
 } from '../report/format-pull-request.js'
 import { markReadyForReview, upsertPullRequest } from '../report/pull-request.js'
 import { reactToComment } from '../report/reaction.js'
-import { upsertStickyComment } from '../report/sticky-comment.js'
+import { PR_STATUS_COMMENT, upsertStickyComment } from '../report/sticky-comment.js'
 import { updateTaskIssueComment } from '../report/task-issue-comment.js'
-import type { Store, Task, TaskRef } from '../store/store.js'
+import type { Store, Task } from '../store/store.js'
+import type { GeneratePayload } from '../triggers/job-payloads.js'
 import { closeDeadGenerations, type GenerateLoop, startGenerateLoop } from './generate-loop.js'
 import type { RunTestsDeps } from './run-tests.js'
 import type { JobHandler, Outcome } from './types.js'
-
-/** Payload of a `generate` job: (re)generate a task's code on its branch and open or update its PR. */
-export interface GeneratePayload {
-  installationId: number
-  taskId: string
-  repo: RepoRef & { owner: string; name: string; htmlUrl: string }
-  reason: 'intake' | 'revise'
-  feedback?: string
-  requester: string
-  requesterId?: number
-  /** The `/revise` comment on the PR, reacted to when the job ends. */
-  commentId?: number
-}
 
 export interface GenerateDeps {
   store: Store
@@ -63,14 +50,8 @@ export interface GenerateDeps {
   now?: () => number
 }
 
-/** Sticky comment kinds: the task's status on its PR, and the intake result on its issue. */
-export const PR_STATUS_COMMENT = 'status'
+/** Sticky comment kind of the intake result on the task's issue. */
 const INTAKE_COMMENT = 'intake'
-
-/** The job key that serializes all code changes of one task. */
-export function generateJobKey(task: TaskRef): string {
-  return `generate:${task.repo ?? ''}#${task.id}`
-}
 
 /** The `generate` job. */
 export function createGenerateJob(deps: GenerateDeps): JobHandler<GeneratePayload> {

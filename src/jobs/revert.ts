@@ -9,26 +9,8 @@ import { answerDeploy } from '../report/answer-deploy.js'
 import { formatReverted } from '../report/format-deploy.js'
 import { upsertPullRequest } from '../report/pull-request.js'
 import type { Store } from '../store/store.js'
-import type { DeployRepo } from './deploy.js'
+import type { RevertPayload } from '../triggers/job-payloads.js'
 import type { JobHandler } from './types.js'
-
-/** Payload of a `revert` job: revert a commit that was rolled back, on the default branch. */
-export interface RevertPayload {
-  installationId: number
-  repo: DeployRepo
-  /** The commit whose release failed verification or was rolled back. */
-  sha: string
-  /** The deployment of that commit (its `revert` field records the outcome). */
-  deployment: number
-  environment: string
-  reason: string
-  actor: string
-  /**
-   * false: the environment still serves the commit (nothing earlier to switch to, or later
-   * deploys are live), so the revert's own deploy takes it out. Absent in older jobs: true.
-   */
-  switchedBack?: boolean
-}
 
 export interface RevertDeps {
   store: Store

@@ -11,21 +11,9 @@ import { createGitHubDeployment, setDeploymentStatus } from '../report/deploymen
 import { formatRollbackByRevert, formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Store } from '../store/store.js'
-import { completeRepo, type DeployRepo, openTarget, type RepoName, startRevert } from './deploy.js'
+import type { DeployRepo, RollbackPayload } from '../triggers/job-payloads.js'
+import { completeRepo, openTarget, startRevert } from './deploy.js'
 import type { JobHandler, Outcome } from './types.js'
-
-/** Payload of a `rollback` job: take a task's deploy out of an environment and revert it. */
-export interface RollbackPayload {
-  installationId: number
-  repo: DeployRepo | RepoName
-  taskId: string
-  /** null: the task manifest's `deploy.environment`, else production. */
-  environment: string | null
-  actor: string
-  trigger: 'command' | 'api'
-  /** The `/rollback` comment, answered on its PR. */
-  command?: { pr: number; commentId: number }
-}
 
 export interface RollbackDeps {
   store: Store
@@ -35,11 +23,6 @@ export interface RollbackDeps {
   maxManifestBytes: number
   lockTtlMs?: number
   lockWaitMs?: number
-}
-
-/** One rollback per task at a time; the environment's lock orders it with deploys. */
-export function rollbackJobKey(repo: string, taskId: string): string {
-  return `rollback:${repo}:${taskId}`
 }
 
 /**

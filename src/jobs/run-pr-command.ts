@@ -10,10 +10,15 @@ import { formatStopComment } from '../report/format-intake.js'
 import { reactToComment } from '../report/reaction.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store, Task } from '../store/store.js'
+import {
+  type DeployPayload,
+  deployJobKey,
+  type GeneratePayload,
+  generateJobKey,
+  type RollbackPayload,
+  rollbackJobKey,
+} from '../triggers/job-payloads.js'
 import type { PrCommandPayload } from '../triggers/pr-command.js'
-import { type DeployPayload, deployJobKey } from './deploy.js'
-import { type GeneratePayload, generateJobKey } from './generate-task.js'
-import { type RollbackPayload, rollbackJobKey } from './rollback.js'
 import type { JobHandler, Outcome } from './types.js'
 
 /** Commands this DevSys version carries out; the others are listed by /help as coming. */

@@ -4,34 +4,19 @@ import type { GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { RepoConfig } from '../config/load-repo-config.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
-import type { RepoRef } from '../git/types.js'
 import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import { completeCheckRun, createCheckRun, markCheckRunInProgress } from '../report/check-run.js'
 import { completeTestRun } from '../report/complete-test-run.js'
 import { formatTestOutcome, type TestOutcome } from '../report/format-tests.js'
 import { markReadyForReview } from '../report/pull-request.js'
-import { upsertStickyComment } from '../report/sticky-comment.js'
+import { PR_STATUS_COMMENT, upsertStickyComment } from '../report/sticky-comment.js'
 import { updateTaskIssueComment } from '../report/task-issue-comment.js'
 import { redact } from '../secrets/redact.js'
-import type { Store, Task, TaskRef } from '../store/store.js'
+import type { Store, Task } from '../store/store.js'
 import { runTaskTests } from '../testing/run-task-tests.js'
-import { PR_STATUS_COMMENT } from './generate-task.js'
+import { type RunTestsPayload, TESTS_CHECK } from '../triggers/job-payloads.js'
 import type { JobHandler, Outcome } from './types.js'
-
-/** The check run DevSys reports a task's tests in. */
-export const TESTS_CHECK = 'DevSys / tests'
-
-/** Payload of a `run-tests` job: run the task's tests on one commit and report them. */
-export interface RunTestsPayload {
-  installationId: number
-  taskId: string
-  repo: RepoRef & { owner: string; name: string; htmlUrl: string }
-  headSha: string
-  /** The check run created (queued) when the run was asked for, if any. */
-  checkRunId?: number
-  reason: 'generated' | 'pushed' | 'rerequested' | 'command'
-}
 
 export interface RunTestsDeps {
   store: Store
@@ -40,11 +25,6 @@ export interface RunTestsDeps {
   /** The runner for the repo config's choice (local, docker, remote-ssh or auto). */
   runner: (kind: RepoConfig['runner'], log: Logger) => Promise<Runner>
   maxManifestBytes: number
-}
-
-/** The job key: one test run per task at a time. */
-export function testsJobKey(task: TaskRef): string {
-  return `tests:${task.repo ?? ''}#${task.id}`
 }
 
 /** The `run-tests` job. */

@@ -3,6 +3,9 @@ import type { Store } from '../store/store.js'
 
 type IssuesApi = Pick<GitHubClient['rest']['issues'], 'createComment' | 'updateComment'>
 
+/** Sticky comment kind of the task's status on its pull request. */
+export const PR_STATUS_COMMENT = 'status'
+
 /** Hidden marker that identifies DevSys's comment of one kind on an issue or PR. */
 export function stickyMarker(kind: string): string {
   return `<!-- devsys:${kind} -->`

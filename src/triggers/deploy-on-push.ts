@@ -1,5 +1,5 @@
 import type { Context } from 'probot'
-import { type DeployPayload, deployJobKey } from '../jobs/deploy.js'
+import { type DeployPayload, deployJobKey } from './job-payloads.js'
 import type { Trigger } from './types.js'
 
 type PushPayload = Context<'push'>['payload']

@@ -1,5 +1,5 @@
 import type { Context } from 'probot'
-import type { RunTestsPayload } from '../jobs/run-tests.js'
+import type { RunTestsPayload } from './job-payloads.js'
 import type { Trigger } from './types.js'
 
 /** The check run name DevSys owns for tests (duplicated from the job so triggers stay pure). */

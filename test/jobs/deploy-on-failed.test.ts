@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createDeployJob, type DeployPayload } from '../../src/jobs/deploy.js'
+import { createDeployJob } from '../../src/jobs/deploy.js'
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
 import type { Job } from '../../src/store/store.js'
+import type { DeployPayload } from '../../src/triggers/job-payloads.js'
 import {
   createTestProbot,
   nockCreateIssueComment,

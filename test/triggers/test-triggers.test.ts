@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { RunTestsPayload } from '../../src/jobs/run-tests.js'
+import type { RunTestsPayload } from '../../src/triggers/job-payloads.js'
 import { checkRerunTrigger, prPushTrigger } from '../../src/triggers/test-triggers.js'
 import { examplePayload } from '../helpers/payloads.js'
 
