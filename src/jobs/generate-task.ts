@@ -12,7 +12,7 @@ import { installationToken } from '../github/installation-token.js'
 import { startTests } from '../intake/start-tests.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
-import { formatLoopReport } from '../report/format-iterations.js'
+import { formatLoopGaveUp, formatLoopReport } from '../report/format-iterations.js'
 import {
   formatGeneratedComment,
   formatPullRequestBody,
@@ -222,6 +222,7 @@ async function generateTask(
   const passed = looped?.end === 'passed'
   const loopReport =
     looped === undefined || loop === undefined ? undefined : formatLoopReport(looped, loop.limits)
+  const gaveUp = looped === undefined ? undefined : formatLoopGaveUp(looped)
 
   // 4. The pull request: created once, then kept up to date.
   const pr = await upsertPullRequest(github, {
@@ -271,6 +272,7 @@ async function generateTask(
     ...pr,
     branch,
     draft: ready ? false : pr.draft,
+    ...(gaveUp === undefined ? {} : { gaveUp }),
   })
   // 6. Test what was pushed: after a loop its last check run is the result; otherwise the check
   //    run is queued now, and the tests run in their own job.

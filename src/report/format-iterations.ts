@@ -70,6 +70,23 @@ export function formatLoopEnd(
   }
 }
 
+/** Why a loop that did not pass stopped, in a few words for the task's issue; undefined if it passed. */
+export function formatLoopGaveUp(loop: Pick<LoopResult, 'iterations' | 'end'>): string | undefined {
+  const n = loop.iterations.length
+  switch (loop.end) {
+    case 'max-iterations':
+      return `the tests still fail after ${n} iteration${plural(n)}`
+    case 'budget':
+      return `the time budget is spent after ${n} iteration${plural(n)} and the tests still fail`
+    case 'agent-failed':
+      return `iteration ${n} failed and the tests still fail`
+    case 'unchanged':
+      return `iteration ${n} changed nothing and the tests still fail`
+    default:
+      return undefined
+  }
+}
+
 /** The failures still left after the loop, as a short list (the check run has them all). */
 export function formatRemainingFailures(outcome: TestOutcome | null): string {
   if (outcome === null || outcome.kind !== 'report') return ''

@@ -11,11 +11,18 @@ export function formatTaskIssueComment(input: {
   branch: string
   pr: { number: number; url: string }
   draft: boolean
+  /** Why the self-fix loop stopped with the tests failing, e.g. "the tests still fail after 3 iterations". */
+  gaveUp?: string
 }): string {
+  const state = !input.draft
+    ? 'ready for review'
+    : input.gaveUp === undefined
+      ? 'draft until its tests pass'
+      : `a draft: ${input.gaveUp}; the pull request lists the failures and what to do next`
   return [
     `### DevSys task \`${input.taskId}\`: pull request #${input.pr.number}`,
     '',
-    `The code is on branch \`${input.branch}\` in ${input.pr.url} (${input.draft ? 'draft until its tests pass' : 'ready for review'}).`,
+    `The code is on branch \`${input.branch}\` in ${input.pr.url} (${state}).`,
   ].join('\n')
 }
 
@@ -29,7 +36,7 @@ export async function updateTaskIssueComment(
   store: Pick<Store, 'getCommentId' | 'setCommentId'>,
   target: { owner: string; repo: string },
   task: Pick<Task, 'id' | 'source'>,
-  pr: { number: number; url: string; branch: string; draft: boolean },
+  pr: { number: number; url: string; branch: string; draft: boolean; gaveUp?: string },
 ): Promise<void> {
   const { source } = task
   if (source.kind !== 'issue' || source.issue === undefined) return
@@ -43,6 +50,7 @@ export async function updateTaskIssueComment(
       branch: pr.branch,
       pr: { number: pr.number, url: pr.url },
       draft: pr.draft,
+      ...(pr.gaveUp === undefined ? {} : { gaveUp: pr.gaveUp }),
     }),
   })
 }

@@ -289,7 +289,11 @@ describe('self-fix loop', () => {
     )
     expect(status).toContain('leaves the pull request as a draft')
     expect(status).toContain('Still failing:\n- `greet › says hello`: expected Hello, got Bye')
-    expect((await github.issueLink).body).toContain('draft until its tests pass')
+    const issueText = (await github.issueLink).body
+    expect(issueText).toContain(
+      '(a draft: the tests still fail after 2 iterations; the pull request lists the failures and what to do next)',
+    )
+    expect(issueText).not.toContain('draft until its tests pass')
     const [generation] = await harness.store.listGenerations({
       repo: `${OWNER}/${REPO}`,
       id: 'greet',
