@@ -1,6 +1,14 @@
 /** The store port: every durable record DevSys keeps. Implemented by SQLite (embedded default). */
 
-import type { AgentActivity } from '../generate/types.js'
+import type {
+  Deployment,
+  DeploymentChange,
+  DeploymentFilter,
+  DeploymentState,
+  DeploymentTrigger,
+  NewDeployment,
+} from './deployment-records.js'
+import type { Generation, GenerationIteration, GenerationState } from './generation-records.js'
 
 export type TaskSourceKind = 'issue' | 'push' | 'api'
 
@@ -148,55 +156,6 @@ export interface TestRun {
   completedAt: string | null
 }
 
-/**
- * How a generation (one `generate` job's self-fix loop) ended: running; passed (the last
- * iteration's tests pass); failed (iterations or time budget spent with tests failing); stopped
- * (the agent failed or changed nothing in a later iteration: the earlier iterations stay on the
- * branch); error (the job gave up).
- */
-export type GenerationState = 'running' | 'passed' | 'failed' | 'stopped' | 'error'
-
-/** One iteration of a generation: the agent's run, DevSys's commit, and the tests of that commit. */
-export interface GenerationIteration {
-  /** 1 for the first run. */
-  iteration: number
-  /** The commit the iteration left the branch at (null when the agent failed). */
-  headSha: string | null
-  committed: boolean
-  /** Files the iteration's commit changed. */
-  files: string[]
-  /** The iteration's test run (its check run), once started. */
-  testRunId: number | null
-  /** The tests' result: conclusion, title and counts, as in the check run. */
-  tests: { conclusion: string; title: string; counts: Record<string, unknown> } | null
-  /** What the agent did, when the generator reports it (tool calls, tokens). */
-  activity: AgentActivity | null
-  /** Why the iteration failed (the agent crashed or timed out), in words for people. */
-  error: string | null
-  /** The agent's run, the commit, the push and the tests. */
-  durationMs: number
-}
-
-export interface Generation {
-  id: number
-  repo: string | null
-  taskId: string
-  /** The generator kind (`command`, `agent`) and, for agents, which one. */
-  generator: string
-  reason: string
-  maxIterations: number
-  budgetSeconds: number
-  state: GenerationState
-  /** Why the loop ended, a code: passed, max-iterations, budget, agent-failed, unchanged. */
-  stopReason: string | null
-  headSha: string | null
-  /** Tokens over every iteration that reported usage (null when none did). */
-  usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number } | null
-  iterations: GenerationIteration[]
-  startedAt: string
-  finishedAt: string | null
-}
-
 /** The audit subject of a task's events: `listAudit(taskSubject(ref))` is its history. */
 export function taskSubject(ref: TaskRef): string {
   return `task:${ref.repo ?? ''}#${ref.id}`
@@ -222,82 +181,16 @@ export type AcquireDeployLockResult =
   | { acquired: true }
   | { acquired: false; holder: DeployLockHolder }
 
-export type DeploymentTrigger = 'merge' | 'command' | 'api' | 'rollback'
-export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error' | 'rolled_back'
-
-/** One deploy (or rollback) of an environment, as the deploy history lists it. */
-export interface Deployment {
-  id: number
-  /** 'owner/name'. */
-  repo: string
-  environment: string
-  taskId: string | null
-  trigger: DeploymentTrigger
-  /** GitHub login (or `manager-api`) that asked for it; `devsys` for automatic ones. */
-  actor: string
-  commitSha: string
-  ref: string
-  /** The release (git tree id) deployed; null until the commit was read. */
-  releaseId: string | null
-  /**
-   * in_progress, then success (it went live and passed verification), failure (it did not go
-   * live, or failed verification and was switched back), error (DevSys stopped mid-deploy) or
-   * rolled_back (it was live until a rollback).
-   */
-  state: DeploymentState
-  /** The release failed verification or was rolled back. */
-  bad: boolean
-  /** The acceptance result (ok, per-check outcome), null when not verified. */
-  verification: Record<string, unknown> | null
-  /** For rollbacks: the deployment that was rolled back. */
-  rollbackOf: number | null
-  /** The revert of the bad commit: pushed to the default branch or opened as a pull request. */
-  revert: Record<string, unknown> | null
-  githubDeploymentId: number | null
-  url: string | null
-  /** Why it failed, in words for people (never a secret). */
-  error: string | null
-  jobId: number | null
-  createdAt: string
-  finishedAt: string | null
-}
-
-export interface NewDeployment {
-  repo: string
-  environment: string
-  taskId: string | null
-  trigger: DeploymentTrigger
-  actor: string
-  commitSha: string
-  ref: string
-  releaseId?: string | null
-  rollbackOf?: number | null
-  /** Recorded in a terminal state straight away (a rollback is one switch). */
-  state?: DeploymentState
-  /** The job doing it, so that a job that dies can close what it left open. */
-  jobId?: number | null
-}
-
-export interface DeploymentChange {
-  state?: DeploymentState
-  releaseId?: string
-  bad?: boolean
-  verification?: Record<string, unknown>
-  revert?: Record<string, unknown>
-  githubDeploymentId?: number
-  url?: string
-  error?: string
-}
-
-export interface DeploymentFilter {
-  /** Task ids are per repository: filter by `taskId` together with `repo`. */
-  repo?: string
-  environment?: string
-  taskId?: string
-  state?: DeploymentState
-  jobId?: number
-  /** Newest first; default 100. */
-  limit?: number
+export type {
+  Deployment,
+  DeploymentChange,
+  DeploymentFilter,
+  DeploymentState,
+  DeploymentTrigger,
+  Generation,
+  GenerationIteration,
+  GenerationState,
+  NewDeployment,
 }
 
 export interface Store {
