@@ -1,7 +1,9 @@
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
+import { DEFAULT_SANDBOX } from '../../runner/sandbox/sandbox-settings.js'
 import { checkAgentVersion, findAgentBinary } from '../../src/generate/agent/agent-binaries.js'
 import { agentServerSettings } from '../../src/generate/agent/agent-server-settings.js'
+import { agentSandbox } from '../../src/generate/agent/create-agent-generator.js'
 import { createGenerator } from '../../src/generate/create-generator.js'
 
 const CONFIG = {
@@ -64,5 +66,14 @@ describe('agent server settings', () => {
     expect(() => createGenerator('agent', CONFIG, { agent: endpoint })).toThrow(
       /Set generator.model in .github\/devsys.yml .* AGENT_MODEL/,
     )
+  })
+
+  it('gives agents one sandbox setting per server setting (so the sandbox is probed once), with room for their address space', () => {
+    const sandbox = agentSandbox(DEFAULT_SANDBOX)
+    expect(agentSandbox(DEFAULT_SANDBOX)).toBe(sandbox)
+    expect(sandbox.limits.memoryBytes).toBe(64 * 1024 * 1024 * 1024)
+    expect(sandbox.limits.processes).toBe(DEFAULT_SANDBOX.limits.processes)
+    const other = { ...DEFAULT_SANDBOX }
+    expect(agentSandbox(other)).not.toBe(sandbox)
   })
 })

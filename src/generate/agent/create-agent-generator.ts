@@ -52,13 +52,28 @@ export function createAgentGenerator(opts: AgentOptions): Generator {
   return { kind: 'agent', generate: (request) => generateWithAgent(request, opts) }
 }
 
+const agentSandboxes = new WeakMap<SandboxSettings, SandboxSettings>()
+
+/**
+ * The server's sandbox settings with the agents' larger address space, made once per settings
+ * object: the sandbox probe is cached per settings object, so every iteration and every job
+ * of the server reuses one probe instead of starting bwrap again.
+ */
+export function agentSandbox(settings: SandboxSettings): SandboxSettings {
+  let sandbox = agentSandboxes.get(settings)
+  if (sandbox === undefined) {
+    const memoryBytes = Math.max(settings.limits.memoryBytes, AGENT_ADDRESS_SPACE)
+    sandbox = { ...settings, limits: { ...settings.limits, memoryBytes } }
+    agentSandboxes.set(settings, sandbox)
+  }
+  return sandbox
+}
+
 async function generateWithAgent(
   request: GenerateRequest,
   opts: AgentOptions,
 ): Promise<GenerateResult> {
-  const settings = opts.sandbox ?? DEFAULT_SANDBOX
-  const memoryBytes = Math.max(settings.limits.memoryBytes, AGENT_ADDRESS_SPACE)
-  const sandbox = { ...settings, limits: { ...settings.limits, memoryBytes } }
+  const sandbox = agentSandbox(opts.sandbox ?? DEFAULT_SANDBOX)
   const limits = { forbiddenPaths: opts.forbiddenPaths, maxOutputBytes: opts.maxOutputBytes }
   let binary: ReturnType<typeof findAgentBinary>
   try {
