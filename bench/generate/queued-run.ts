@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import { createQueue } from '../../src/jobs/queue.js'
-import type { JobHandler } from '../../src/jobs/types.js'
+import type { JobHandler } from '../../src/queue/types.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { DevsysPhases } from './devsys-run.js'
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { GitHubClient } from '../app-deps.js'
-import type { Outcome } from '../jobs/types.js'
+import type { Outcome } from '../queue/types.js'
 import { answerDeploy, DEPLOY_BUSY_COMMENT } from '../report/answer-deploy.js'
 import { formatLocked } from '../report/format-deploy.js'
 import type { DeployLockHolder, Store, Task } from '../store/store.js'

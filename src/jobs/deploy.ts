@@ -19,6 +19,7 @@ import { getBranchHead } from '../github/get-branch-head.js'
 import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { AcceptanceCheck } from '../manifest/types.js'
+import type { JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
 import { completeCheckRun, createCheckRun } from '../report/check-run.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
@@ -38,7 +39,6 @@ import {
   formatAcceptanceSummary,
   runAcceptance,
 } from '../verify/run-acceptance.js'
-import type { JobHandler, Outcome } from './types.js'
 
 /** The repository's clone URL, web URL and default branch, from the payload or from GitHub. */
 export async function completeRepo(

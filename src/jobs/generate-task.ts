@@ -11,6 +11,7 @@ import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
 import { installationToken } from '../github/installation-token.js'
 import { startTests } from '../intake/start-tests.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
+import type { JobHandler, Outcome } from '../queue/types.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import { formatLoopGaveUp, formatLoopReport } from '../report/format-iterations.js'
 import {
@@ -26,7 +27,6 @@ import type { Store, Task } from '../store/store.js'
 import type { GeneratePayload } from '../triggers/job-payloads.js'
 import { closeDeadGenerations, type GenerateLoop, startGenerateLoop } from './generate-loop.js'
 import type { RunTestsDeps } from './run-tests.js'
-import type { JobHandler, Outcome } from './types.js'
 
 export interface GenerateDeps {
   store: Store

@@ -6,6 +6,7 @@ import { acceptManifest } from '../intake/accept-manifest.js'
 import { startGeneration } from '../intake/start-generation.js'
 import { extractManifestFromIssue } from '../manifest/extract-manifest.js'
 import type { ManifestOrigin } from '../manifest/types.js'
+import type { JobHandler, Outcome } from '../queue/types.js'
 import {
   formatAcceptedComment,
   formatProblems,
@@ -16,7 +17,6 @@ import { reactToIssue } from '../report/reaction.js'
 import { upsertStickyComment } from '../report/sticky-comment.js'
 import type { Store } from '../store/store.js'
 import type { IssueIntakePayload } from '../triggers/issue-intake.js'
-import type { JobHandler, Outcome } from './types.js'
 
 /** Sticky comment kind for intake results on an issue. */
 export const INTAKE_COMMENT = 'intake'

@@ -6,6 +6,7 @@ import { type Acceptance, acceptManifest } from '../intake/accept-manifest.js'
 import { startGeneration } from '../intake/start-generation.js'
 import { matchesManifestGlobs } from '../manifest/extract-manifest.js'
 import type { ManifestProblem } from '../manifest/types.js'
+import type { JobHandler, Outcome } from '../queue/types.js'
 import {
   type CheckAnnotation,
   completeCheckRun,
@@ -16,7 +17,6 @@ import { formatProblems } from '../report/format-intake.js'
 import { redact } from '../secrets/redact.js'
 import type { PushIntakePayload } from '../triggers/push-intake.js'
 import type { IntakeDeps } from './intake-issue.js'
-import type { JobHandler, Outcome } from './types.js'
 
 /** The check run that reports manifest validation on a pushed commit. */
 export const MANIFEST_CHECK = 'DevSys / manifest'

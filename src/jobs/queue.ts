@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
+import type { JobHandler } from '../queue/types.js'
 import type { EnqueueResult, Job, NewJob, Store } from '../store/store.js'
 import { type Backoff, backoffDelay } from './backoff.js'
 import { type Claim, crashError, jobLogger, runJob, tellFailed } from './run-job.js'
-import type { JobHandler } from './types.js'
 import { leaseOwnerProbe, makeWorkerId } from './worker-identity.js'
 
 export interface QueueOptions {

@@ -5,12 +5,12 @@ import { pushBranch } from '../git/push-branch.js'
 import { revertCommit } from '../git/revert-commit.js'
 import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
 import { installationToken } from '../github/installation-token.js'
+import type { JobHandler } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
 import { formatReverted } from '../report/format-deploy.js'
 import { upsertPullRequest } from '../report/pull-request.js'
 import type { Store } from '../store/store.js'
 import type { RevertPayload } from '../triggers/job-payloads.js'
-import type { JobHandler } from './types.js'
 
 export interface RevertDeps {
   store: Store

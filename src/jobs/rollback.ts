@@ -6,6 +6,7 @@ import { resolveEnvironment } from '../deploy/environments.js'
 import { DeployError } from '../deploy/types.js'
 import { type LockedWork, withEnvironmentLock } from '../deploy/with-environment-lock.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
+import type { JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy, ROLLBACK_COMMENT } from '../report/answer-deploy.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
 import { formatRollbackByRevert, formatRolledBack } from '../report/format-deploy.js'
@@ -13,7 +14,6 @@ import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Store } from '../store/store.js'
 import type { DeployRepo, RollbackPayload } from '../triggers/job-payloads.js'
 import { completeRepo, openTarget, startRevert } from './deploy.js'
-import type { JobHandler, Outcome } from './types.js'
 
 export interface RollbackDeps {
   store: Store

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
+import type { JobContext, JobHandler, Outcome } from '../queue/types.js'
 import { redact } from '../secrets/redact.js'
 import type { Job, Store } from '../store/store.js'
 import { type Backoff, backoffDelay } from './backoff.js'
-import type { JobContext, JobHandler, Outcome } from './types.js'
 
 /** A job this process claimed: the lock id it holds, and how to stop the handler. */
 export interface Claim {

@@ -5,6 +5,7 @@ import { type ResolvedEnvironment, resolveEnvironment } from '../deploy/environm
 import { getRole, hasRole } from '../github/check-permission.js'
 import { startTests } from '../intake/start-tests.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
+import type { JobHandler, Outcome } from '../queue/types.js'
 import { formatHelp } from '../report/format-help.js'
 import { formatStopComment } from '../report/format-intake.js'
 import { reactToComment } from '../report/reaction.js'
@@ -19,7 +20,6 @@ import {
   rollbackJobKey,
 } from '../triggers/job-payloads.js'
 import type { PrCommandPayload } from '../triggers/pr-command.js'
-import type { JobHandler, Outcome } from './types.js'
 
 /** Commands this DevSys version carries out; the others are listed by /help as coming. */
 export const AVAILABLE_COMMANDS: ReadonlySet<string> = new Set([

@@ -6,6 +6,7 @@ import type { RepoConfig } from '../config/load-repo-config.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
+import type { JobHandler, Outcome } from '../queue/types.js'
 import { completeCheckRun, createCheckRun, markCheckRunInProgress } from '../report/check-run.js'
 import { completeTestRun } from '../report/complete-test-run.js'
 import { formatTestOutcome, type TestOutcome } from '../report/format-tests.js'
@@ -16,7 +17,6 @@ import { redact } from '../secrets/redact.js'
 import type { Store, Task } from '../store/store.js'
 import { runTaskTests } from '../testing/run-task-tests.js'
 import { type RunTestsPayload, TESTS_CHECK } from '../triggers/job-payloads.js'
-import type { JobHandler, Outcome } from './types.js'
 
 export interface RunTestsDeps {
   store: Store

@@ -193,8 +193,14 @@ export type {
   NewDeployment,
 }
 
-export interface Store {
-  // Deliveries + jobs: the webhook boundary writes both in one transaction.
+/*
+ * The store is split into the parts jobs use; each job takes only the parts it needs (for
+ * example `TaskStore & AuditStore`), so tests pass small fakes and a second implementation is
+ * checked part by part (test/contracts/).
+ */
+
+/** Webhook deliveries and the jobs they start: queue state, written in one transaction. */
+export interface JobStore {
   /** Records the delivery (if given) and enqueues the job atomically. */
   enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult>
   /** Claims the next runnable job whose key is not running, leasing it to `workerId`. */
@@ -225,8 +231,10 @@ export interface Store {
   getJob(jobId: number): Promise<Job | undefined>
   listJobs(filter?: { state?: JobState; kind?: string }): Promise<Job[]>
   hasDelivery(id: string): Promise<boolean>
+}
 
-  // Tasks
+/** Tasks: what each manifest asked for, where its code is, and its status. */
+export interface TaskStore {
   /** Creates or updates the task `task.id` of `task.source.repo`; ids of other repos never clash. */
   saveTask(task: NewTask): Promise<SaveTaskResult>
   getTask(ref: TaskRef): Promise<Task | undefined>
@@ -237,8 +245,10 @@ export interface Store {
   setTaskCode(ref: TaskRef, code: TaskCode, actor: string): Promise<Task | undefined>
   /** The task whose pull request is `number` in `repo` ('owner/name'). */
   findTaskByPullRequest(repo: string, number: number): Promise<Task | undefined>
+}
 
-  // Test runs
+/** Test runs: each run of a task's tests, as reported in its `DevSys / tests` check run. */
+export interface TestRunStore {
   startTestRun(run: { task: TaskRef; headSha: string; checkRunId: number | null }): Promise<TestRun>
   updateTestRun(
     id: number,
@@ -254,8 +264,10 @@ export interface Store {
   getTestRun(id: number): Promise<TestRun | undefined>
   /** The task's newest test run, in any state. */
   latestTestRun(task: TaskRef): Promise<TestRun | undefined>
+}
 
-  // Generations: the self-fix loop's iterations, with the agent's activity and token usage.
+/** Generations: the self-fix loop's iterations, with the agent's activity and token usage. */
+export interface GenerationStore {
   startGeneration(generation: {
     task: TaskRef
     generator: string
@@ -271,19 +283,23 @@ export interface Store {
   ): Promise<Generation | undefined>
   /** The task's generations, newest first, each with its iterations. */
   listGenerations(task: TaskRef, limit?: number): Promise<Generation[]>
+}
 
+/** Comments: which job handles a command comment, and the sticky comments DevSys edits in place. */
+export interface CommentStore {
   /**
    * Records that job `jobId` handles a command comment (GitHub's comment id, in 'owner/name').
    * False when another job claimed it first: a replayed delivery of the same comment (a new
    * delivery id, so a new job) does nothing, while retries of the claiming job go on.
    */
   claimComment(repo: string, commentId: number, jobId: number): Promise<boolean>
-
   // Sticky comments: one DevSys comment per (repo, issue, kind), edited in place.
   getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined>
   setCommentId(repo: string, issue: number, kind: string, commentId: number): Promise<void>
+}
 
-  // Deploy locks: one deploy at a time per environment, with an owner, a reason and an expiry.
+/** Deploy locks: one deploy at a time per environment, with an owner, a reason and an expiry. */
+export interface LockStore {
   /** Takes the environment's lock when free or expired; otherwise says who holds it. */
   acquireDeployLock(
     env: string,
@@ -295,17 +311,33 @@ export interface Store {
   renewDeployLock(env: string, owner: string, ttlMs: number): Promise<boolean>
   /** Frees the lock; only its owner can (false otherwise, nothing written). */
   releaseDeployLock(env: string, owner: string): Promise<boolean>
+}
 
-  // Deployments: the deploy history of every environment.
+/** Deployments: the deploy history of every environment. */
+export interface DeploymentStore {
   createDeployment(deployment: NewDeployment): Promise<Deployment>
   /** Writes the fields given; a terminal state also sets finishedAt. */
   updateDeployment(id: number, change: DeploymentChange): Promise<Deployment | undefined>
   getDeployment(id: number): Promise<Deployment | undefined>
   /** Deployments matching every field of the filter, newest first. */
   listDeployments(filter?: DeploymentFilter): Promise<Deployment[]>
+}
 
+/** The audit log: every state change, who made it, append-only. */
+export interface AuditStore {
   audit(event: Omit<AuditEvent, 'at'>): Promise<void>
   listAudit(subject?: string): Promise<AuditEvent[]>
+}
 
+/** Every part, as one implementation (SQLite) provides them. */
+export interface Store
+  extends JobStore,
+    TaskStore,
+    TestRunStore,
+    GenerationStore,
+    CommentStore,
+    LockStore,
+    DeploymentStore,
+    AuditStore {
   close(): Promise<void>
 }

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createQueue, type Queue } from '../../src/jobs/queue.js'
-import type { JobHandler } from '../../src/jobs/types.js'
+import type { JobHandler } from '../../src/queue/types.js'
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
 import { silentLog, tempDir } from '../store/support.js'
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach } from 'vitest'
 import { createQueue, type Queue, type QueueOptions } from '../../src/jobs/queue.js'
-import type { JobHandler } from '../../src/jobs/types.js'
+import type { JobHandler } from '../../src/queue/types.js'
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
 import { silentLog, tempDir } from '../store/support.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { JobHandler } from '../../src/jobs/types.js'
+import type { JobHandler } from '../../src/queue/types.js'
 import { type Deferred, deferred, jobOf } from '../store/support.js'
 import { done, useQueueFixture } from './queue-fixture.js'
 
