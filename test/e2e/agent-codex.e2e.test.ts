@@ -188,7 +188,7 @@ describe.skipIf(!hasSandbox)('Codex as the coding agent, end to end', { timeout:
   it('a model that never answers → the agent is stopped at its timeout, a clear message on the issue, nothing pushed or left running', async () => {
     const marker = newMarker()
     const task = greetManifest(marker)
-    commitOnMain(world, { '.github/devsys.yml': agentConfig('codex', 2, 8) }, 'Use Codex')
+    commitOnMain(world, { '.github/devsys.yml': agentConfig('codex', 2, 20) }, 'Use Codex')
     const fake = await model.start([{ hang: true }])
 
     const issue = labeledIssuePayload(task.text, world.cloneUrl)
@@ -200,7 +200,7 @@ describe.skipIf(!hasSandbox)('Codex as the coding agent, end to end', { timeout:
     const said = () => commentsOn(world, issue.issue.number).join('\n---\n')
     await waitUntil(world, () => said().includes('could not generate'), 'the issue saying so')
     expect(said()).toMatch(
-      /The codex agent did not finish within 8 s and was stopped\. It was waiting for the model endpoint, which had not answered for \d+ s\./,
+      /The codex agent did not finish within 20 s and was stopped\. It was waiting for the model endpoint, which had not answered for \d+ s\./,
     )
     expect(said()).toContain('Nothing was pushed.')
     expect(hasBranch(world.remote.bare, `devsys/${task.id}`)).toBe(false)
