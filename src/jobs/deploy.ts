@@ -1,11 +1,12 @@
 import type { Logger } from 'pino'
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
-import type { EnvironmentConfig } from '../config/load-repo-config.js'
 import { withRelease } from '../deploy/checkout-release.js'
 import { checksInTree } from '../deploy/checks-in-tree.js'
 import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
+import { startRevert } from '../deploy/start-revert.js'
+import { openTarget } from '../deploy/steps/open-target.js'
 import { ReleaseFilesError } from '../deploy/release-files.js'
 import { DeployError, type DeployTarget, type UploadResult } from '../deploy/types.js'
 import {
@@ -15,6 +16,7 @@ import {
 } from '../deploy/with-environment-lock.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
+import { completeRepo } from '../github/complete-repo.js'
 import { getBranchHead } from '../github/get-branch-head.js'
 import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
@@ -26,12 +28,7 @@ import { createGitHubDeployment, setDeploymentStatus } from '../report/deploymen
 import { formatDeployed, formatDeployFailed, formatDryRun } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Deployment, Store, Task } from '../store/store.js'
-import type {
-  DeployPayload,
-  DeployRepo,
-  RepoName,
-  RevertPayload,
-} from '../triggers/job-payloads.js'
+import type { DeployPayload, DeployRepo } from '../triggers/job-payloads.js'
 import type { ReachPolicy } from '../verify/guard-url.js'
 import { type AllowList, EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import {
@@ -39,21 +36,6 @@ import {
   formatAcceptanceSummary,
   runAcceptance,
 } from '../verify/run-acceptance.js'
-
-/** The repository's clone URL, web URL and default branch, from the payload or from GitHub. */
-export async function completeRepo(
-  github: GitHubClient,
-  repo: DeployRepo | RepoName,
-): Promise<DeployRepo> {
-  if ('cloneUrl' in repo) return repo
-  const { data } = await github.rest.repos.get({ owner: repo.owner, repo: repo.name })
-  return {
-    ...repo,
-    cloneUrl: data.clone_url,
-    htmlUrl: data.html_url,
-    defaultBranch: data.default_branch,
-  }
-}
 
 /** A deploy payload whose repository is complete. */
 type Resolved = DeployPayload & { repo: DeployRepo }
@@ -228,21 +210,6 @@ async function deploy(
     )
   } finally {
     await target.close()
-  }
-}
-
-/** The environment's target, or the DeployError saying why it cannot be used (settings missing). */
-export async function openTarget(
-  targets: TargetFactory,
-  repo: string,
-  env: { name: string; config: EnvironmentConfig },
-  log: Logger,
-): Promise<DeployTarget | DeployError> {
-  try {
-    return await targets({ repo, environment: env.name, config: env.config }, log)
-  } catch (error) {
-    if (error instanceof DeployError) return error
-    throw error
   }
 }
 
@@ -614,29 +581,6 @@ async function inactivatePrevious(
       'could not mark the previous GitHub deployment inactive',
     )
   })
-}
-
-/** Queues the revert that brings the default branch back to what is live. */
-export async function startRevert(
-  enqueue: Enqueue,
-  p: { installationId: number; repo: DeployRepo; sha: string; actor: string },
-  deployment: number,
-  environment: string,
-  reason: string,
-  /** Whether the environment was switched off the commit already (else its revert's deploy does). */
-  opts: { switchedBack: boolean },
-) {
-  const payload: RevertPayload = {
-    installationId: p.installationId,
-    repo: p.repo,
-    sha: p.sha,
-    deployment,
-    environment,
-    reason,
-    actor: p.actor,
-    switchedBack: opts.switchedBack,
-  }
-  await enqueue({ kind: 'revert', key: `revert:${p.repo.fullName}@${p.sha}`, payload })
 }
 
 /** Failures that say what is wrong with the target, the commit or its files: reported, not retried. */

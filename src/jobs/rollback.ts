@@ -3,8 +3,11 @@ import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
+import { startRevert } from '../deploy/start-revert.js'
+import { openTarget } from '../deploy/steps/open-target.js'
 import { DeployError } from '../deploy/types.js'
 import { type LockedWork, withEnvironmentLock } from '../deploy/with-environment-lock.js'
+import { completeRepo } from '../github/complete-repo.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy, ROLLBACK_COMMENT } from '../report/answer-deploy.js'
@@ -13,7 +16,6 @@ import { formatRollbackByRevert, formatRolledBack } from '../report/format-deplo
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Store } from '../store/store.js'
 import type { DeployRepo, RollbackPayload } from '../triggers/job-payloads.js'
-import { completeRepo, openTarget, startRevert } from './deploy.js'
 
 export interface RollbackDeps {
   store: Store
