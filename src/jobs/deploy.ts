@@ -4,18 +4,16 @@ import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.j
 import { withRelease } from '../deploy/checkout-release.js'
 import { checksInTree } from '../deploy/checks-in-tree.js'
 import type { TargetFactory } from '../deploy/create-target.js'
+import { closeOpenDeployments } from '../deploy/close-open-deployments.js'
 import { resolveEnvironment } from '../deploy/environments.js'
+import { isExpectedFailure } from '../deploy/is-expected-failure.js'
+import { lockEnvironment } from '../deploy/steps/lock.js'
+import { recordDeploy } from '../deploy/steps/record.js'
 import { startRevert } from '../deploy/start-revert.js'
 import { openTarget } from '../deploy/steps/open-target.js'
-import { ReleaseFilesError } from '../deploy/release-files.js'
 import { DeployError, type DeployTarget, type UploadResult } from '../deploy/types.js'
-import {
-  environmentKey,
-  type LockedWork,
-  withEnvironmentLock,
-} from '../deploy/with-environment-lock.js'
+import { environmentKey, type LockedWork } from '../deploy/with-environment-lock.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
-import { GitError } from '../git/git-error.js'
 import { completeRepo } from '../github/complete-repo.js'
 import { getBranchHead } from '../github/get-branch-head.js'
 import { installationToken } from '../github/installation-token.js'
@@ -24,7 +22,7 @@ import type { AcceptanceCheck } from '../manifest/types.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
 import { completeCheckRun, createCheckRun } from '../report/check-run.js'
-import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
+import { setDeploymentStatus } from '../report/deployment.js'
 import { formatDeployed, formatDeployFailed, formatDryRun } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Deployment, Store, Task } from '../store/store.js'
@@ -204,24 +202,13 @@ async function deploy(
   }
   try {
     if (p.dryRun) return await dryRun(run, signal)
-    return await withEnvironmentLock(
-      { github, deps, p, task, environment: env.name, jobId, reason: lockReason(p), signal },
+    return await lockEnvironment(
+      { github, deps, p, task, environment: env.name, jobId, signal, log },
       (lockSignal) => deployLocked(run, jobId, lockSignal),
     )
   } finally {
     await target.close()
   }
-}
-
-/** What a second deploy is told about this one while it holds the lock. */
-function lockReason(p: DeployPayload): string {
-  const origin =
-    p.trigger === 'merge'
-      ? 'merge'
-      : p.trigger === 'api'
-        ? 'manager API'
-        : `/deploy on #${p.command?.pr ?? '?'}`
-  return `deploy of ${p.sha.slice(0, 7)} for @${p.actor} (${origin})`
 }
 
 interface DeployRun {
@@ -264,7 +251,7 @@ async function dryRun(run: DeployRun, signal: AbortSignal): Promise<Outcome> {
       summary: `dry run of ${p.sha.slice(0, 7)} to ${run.environment}: ${total} file(s) differ`,
     }
   } catch (error) {
-    if (!isExpected(error)) throw error
+    if (!isExpectedFailure(error)) throw error
     await answerDeploy(
       run.github,
       run.deps,
@@ -284,43 +271,11 @@ async function deployLocked(
 ): Promise<LockedWork> {
   const { github, deps, p, target, environment } = run
   const { store } = deps
-  const owner = p.repo.owner
-  const repo = p.repo.name
-  // Holding the lock, nothing else deploys here: anything still open was left by a dead process.
-  await closeOpenDeployments(github, store, p.repo, { environment }, run.log)
-  let record = await store.createDeployment({
-    repo: p.repo.fullName,
+  const { record, status } = await recordDeploy(github, store, p, {
     environment,
     taskId: run.task?.id ?? null,
-    trigger: p.trigger,
-    actor: p.actor,
-    commitSha: p.sha,
-    ref: p.branch,
     jobId,
   })
-  const githubId = await createGitHubDeployment(github, {
-    owner,
-    repo,
-    sha: p.sha,
-    environment,
-    description: `DevSys deploy of ${p.sha.slice(0, 7)} for @${p.actor}`,
-    payload: { deployment: record.id, task: run.task?.id ?? null, trigger: p.trigger },
-  })
-  record = (await store.updateDeployment(record.id, { githubDeploymentId: githubId })) ?? record
-  const status = (
-    state: Parameters<typeof setDeploymentStatus>[1]['state'],
-    description: string,
-    url?: string | null,
-  ) =>
-    setDeploymentStatus(github, {
-      owner,
-      repo,
-      deploymentId: githubId,
-      state,
-      description,
-      environmentUrl: url ?? null,
-    })
-  await status('in_progress', `Deploying ${p.sha.slice(0, 7)} to ${environment}`)
   try {
     // 3. Upload the release beside the live one; `current` is not touched until it is complete.
     const before = await target.state(signal)
@@ -421,7 +376,7 @@ async function deployLocked(
     return { outcome, report }
   } catch (error) {
     // Always terminal: a failed deploy says why; an unexpected error is retried as a new deployment.
-    const expected = isExpected(error)
+    const expected = isExpectedFailure(error)
     const message = error instanceof Error ? error.message : String(error)
     await store.updateDeployment(record.id, {
       state: expected ? 'failure' : 'error',
@@ -529,33 +484,6 @@ async function findTask(
   return undefined
 }
 
-/** Closes deployments a dead process left in progress, in the store and on GitHub. */
-async function closeOpenDeployments(
-  github: GitHubClient,
-  store: Store,
-  repo: Pick<DeployRepo, 'owner' | 'name' | 'fullName'>,
-  filter: { environment?: string; jobId?: number },
-  log: Logger,
-): Promise<Deployment[]> {
-  const open = await store.listDeployments({ repo: repo.fullName, state: 'in_progress', ...filter })
-  for (const d of open) {
-    const message =
-      'DevSys stopped during this deploy (its process ended); the site kept serving a complete release'
-    await store.updateDeployment(d.id, { state: 'error', error: message })
-    if (d.githubDeploymentId === null) continue
-    await setDeploymentStatus(github, {
-      owner: repo.owner,
-      repo: repo.name,
-      deploymentId: d.githubDeploymentId,
-      state: 'error',
-      description: message,
-    }).catch((error: unknown) => {
-      log.warn({ err: error, deployment: d.id }, 'could not close a GitHub deployment left open')
-    })
-  }
-  return open
-}
-
 /** The deployment that was live before `current` goes inactive on GitHub. */
 async function inactivatePrevious(
   github: GitHubClient,
@@ -581,11 +509,4 @@ async function inactivatePrevious(
       'could not mark the previous GitHub deployment inactive',
     )
   })
-}
-
-/** Failures that say what is wrong with the target, the commit or its files: reported, not retried. */
-function isExpected(error: unknown): boolean {
-  return (
-    error instanceof DeployError || error instanceof GitError || error instanceof ReleaseFilesError
-  )
 }
