@@ -2,13 +2,20 @@ import type { Logger } from 'pino'
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import { withRelease } from '../deploy/checkout-release.js'
-import { checksInTree } from '../deploy/checks-in-tree.js'
 import type { TargetFactory } from '../deploy/create-target.js'
 import { closeOpenDeployments } from '../deploy/close-open-deployments.js'
 import { resolveEnvironment } from '../deploy/environments.js'
 import { isExpectedFailure } from '../deploy/is-expected-failure.js'
 import { lockEnvironment } from '../deploy/steps/lock.js'
 import { recordDeploy } from '../deploy/steps/record.js'
+import { switchTo } from '../deploy/steps/switch.js'
+import { uploadRelease } from '../deploy/steps/upload.js'
+import {
+  type AcceptanceTuning,
+  failedVerification,
+  verificationRecord as toRecord,
+  verifyLive,
+} from '../deploy/steps/verify.js'
 import { startRevert } from '../deploy/start-revert.js'
 import { openTarget } from '../deploy/steps/open-target.js'
 import { DeployError, type DeployTarget, type UploadResult } from '../deploy/types.js'
@@ -21,19 +28,11 @@ import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { AcceptanceCheck } from '../manifest/types.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
-import { completeCheckRun, createCheckRun } from '../report/check-run.js'
 import { setDeploymentStatus } from '../report/deployment.js'
 import { formatDeployed, formatDeployFailed, formatDryRun } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
-import type { Deployment, Store, Task } from '../store/store.js'
+import type { Store, Task } from '../store/store.js'
 import type { DeployPayload, DeployRepo } from '../triggers/job-payloads.js'
-import type { ReachPolicy } from '../verify/guard-url.js'
-import { type AllowList, EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
-import {
-  type AcceptanceResult,
-  formatAcceptanceSummary,
-  runAcceptance,
-} from '../verify/run-acceptance.js'
 
 /** A deploy payload whose repository is complete. */
 type Resolved = DeployPayload & { repo: DeployRepo }
@@ -50,16 +49,9 @@ export interface DeployDeps {
   lockTtlMs?: number
   /** How long a command waits for a held lock before answering "busy" (default 30 s). */
   lockWaitMs?: number
-  /**
-   * Acceptance retries and pause between them (defaults of runAcceptance), and the server's
-   * ACCEPTANCE_ALLOWED_HOSTS (default none: only the target's own trusted origin and public
-   * addresses are checked).
-   */
-  acceptance?: { retries?: number; retryDelayMs?: number; allowedHosts?: AllowList }
+  /** Acceptance retries, and the hosts the checks may reach besides public ones. */
+  acceptance?: AcceptanceTuning
 }
-
-/** Check run that reports the verification of a deploy. */
-const ACCEPTANCE_CHECK = 'DevSys / acceptance'
 
 /** The `deploy` job. */
 export function createDeployJob(deps: DeployDeps): JobHandler<DeployPayload> {
@@ -278,35 +270,32 @@ async function deployLocked(
   })
   try {
     // 3. Upload the release beside the live one; `current` is not touched until it is complete.
-    const before = await target.state(signal)
-    const token = await installationToken(github, p.installationId)
-    const { releaseId, upload, checks } = await withRelease(
-      deps.git,
-      { repo: p.repo, branch: p.branch, sha: p.sha, auth: { token }, signal },
-      async (release) => ({
-        releaseId: release.id,
-        upload: await target.upload(release, { signal, log: run.log }),
-        checks: run.checks ?? (await checksInTree(deps, p.repo.fullName, release.dir)).checks,
-      }),
-    )
-    await store.updateDeployment(record.id, { releaseId })
+    const { live, releaseId, upload, checks } = await uploadRelease(deps, github, p, {
+      target,
+      record: record.id,
+      checks: run.checks,
+      signal,
+      log: run.log,
+    })
     // 4. Switch, and keep the last N.
-    if (before.current !== releaseId) await target.activate(releaseId, signal)
-    await target.prune(run.keep, signal).catch((error: unknown) => {
-      run.log.warn(
-        { err: error, environment },
-        'old releases were not pruned; the next deploy tries again',
-      )
+    await switchTo(target, releaseId, {
+      live,
+      signal,
+      prune: { keep: run.keep, environment, log: run.log },
     })
     // 5. Verify the live site; a failure switches straight back.
-    const verification = await verify(run, checks, record, signal)
-    const failed = 'ok' in verification && !verification.ok
-    const verificationRecord =
-      'ok' in verification
-        ? (verification as unknown as Record<string, unknown>)
-        : { skipped: verification.skipped }
+    const verification = await verifyLive(github, deps.acceptance, p, {
+      environment,
+      target,
+      checks,
+      fromTree: run.checks === null,
+      record: record.id,
+      signal,
+    })
+    const failed = failedVerification(verification)
+    const verificationRecord = toRecord(verification)
     if (failed) {
-      const back = before.current !== null && before.current !== releaseId ? before.current : null
+      const back = live !== null && live !== releaseId ? live : null
       if (back !== null) await target.activate(back)
       await store.updateDeployment(record.id, {
         state: 'failure',
@@ -405,63 +394,6 @@ async function deployLocked(
 
 function deployDetails(deployment: number, releaseId: string, upload: UploadResult) {
   return { deployment, releaseId, ...upload }
-}
-
-/** Runs the acceptance checks against the live URL, reported as the `DevSys / acceptance` check run. */
-async function verify(
-  run: DeployRun,
-  checks: AcceptanceCheck[],
-  record: Deployment,
-  signal: AbortSignal,
-): Promise<AcceptanceResult | { skipped: string }> {
-  const { github, p, target } = run
-  if (checks.length === 0) {
-    return {
-      skipped:
-        run.checks === null
-          ? `${p.sha.slice(0, 7)} is no task's merge and its tree holds no task record with acceptance checks`
-          : 'the task has no acceptance checks',
-    }
-  }
-  if (target.url === null) {
-    return {
-      skipped: `nothing serves \`${run.environment}\` (set its url in ${REPO_CONFIG_PATH}, or install PHP for the local target)`,
-    }
-  }
-  const where = { owner: p.repo.owner, repo: p.repo.name }
-  const checkRunId = await createCheckRun(github, {
-    ...where,
-    name: ACCEPTANCE_CHECK,
-    headSha: p.sha,
-    externalId: String(record.id),
-    inProgressTitle: `Verifying ${run.environment}`,
-  })
-  try {
-    const { allowedHosts, ...tuning } = run.deps.acceptance ?? {}
-    const reach: ReachPolicy = {
-      trustedOrigins: target.trustedOrigin === undefined ? [] : [target.trustedOrigin],
-      allowed: allowedHosts ?? EMPTY_ALLOW_LIST,
-    }
-    const result = await runAcceptance(target.url, checks, { ...tuning, reach, signal })
-    const passed = result.checks.filter((c) => c.ok).length
-    await completeCheckRun(github, {
-      ...where,
-      checkRunId,
-      conclusion: result.ok ? 'success' : 'failure',
-      title: `${passed} of ${result.checks.length} acceptance checks passed in ${run.environment}`,
-      summary: formatAcceptanceSummary(result),
-    })
-    return result
-  } catch (error) {
-    await completeCheckRun(github, {
-      ...where,
-      checkRunId,
-      conclusion: 'cancelled',
-      title: 'Verification stopped',
-      summary: `DevSys stopped verifying ${run.environment}: ${error instanceof Error ? error.message : String(error)}`,
-    }).catch(() => undefined)
-    throw error
-  }
 }
 
 /** The task of the deployed commit: given, or the one whose pull request was merged as `sha`. */
