@@ -7,18 +7,16 @@ import { closeOpenDeployments } from '../deploy/close-open-deployments.js'
 import { resolveEnvironment } from '../deploy/environments.js'
 import { isExpectedFailure } from '../deploy/is-expected-failure.js'
 import { lockEnvironment } from '../deploy/steps/lock.js'
+import { failDeploy } from '../deploy/steps/fail.js'
 import { recordDeploy } from '../deploy/steps/record.js'
+import { settle } from '../deploy/steps/settle.js'
+import { switchBack } from '../deploy/steps/switch-back.js'
+import type { Answer } from '../deploy/steps/types.js'
 import { switchTo } from '../deploy/steps/switch.js'
 import { uploadRelease } from '../deploy/steps/upload.js'
-import {
-  type AcceptanceTuning,
-  failedVerification,
-  verificationRecord as toRecord,
-  verifyLive,
-} from '../deploy/steps/verify.js'
-import { startRevert } from '../deploy/start-revert.js'
+import { type AcceptanceTuning, failedVerification, verifyLive } from '../deploy/steps/verify.js'
 import { openTarget } from '../deploy/steps/open-target.js'
-import { DeployError, type DeployTarget, type UploadResult } from '../deploy/types.js'
+import { DeployError, type DeployTarget } from '../deploy/types.js'
 import { environmentKey, type LockedWork } from '../deploy/with-environment-lock.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { completeRepo } from '../github/complete-repo.js'
@@ -28,8 +26,7 @@ import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { AcceptanceCheck } from '../manifest/types.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
-import { setDeploymentStatus } from '../report/deployment.js'
-import { formatDeployed, formatDeployFailed, formatDryRun } from '../report/format-deploy.js'
+import { formatDeployFailed, formatDryRun } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type { Store, Task } from '../store/store.js'
 import type { DeployPayload, DeployRepo } from '../triggers/job-payloads.js'
@@ -268,9 +265,11 @@ async function deployLocked(
     taskId: run.task?.id ?? null,
     jobId,
   })
+  const answer: Answer = (body, reaction) => answerDeploy(github, deps, p, run.task, body, reaction)
+  const recorded = { environment, record: record.id, status, answer, log: run.log }
   try {
     // 3. Upload the release beside the live one; `current` is not touched until it is complete.
-    const { live, releaseId, upload, checks } = await uploadRelease(deps, github, p, {
+    const uploaded = await uploadRelease(deps, github, p, {
       target,
       record: record.id,
       checks: run.checks,
@@ -278,8 +277,8 @@ async function deployLocked(
       log: run.log,
     })
     // 4. Switch, and keep the last N.
-    await switchTo(target, releaseId, {
-      live,
+    await switchTo(target, uploaded.releaseId, {
+      live: uploaded.live,
       signal,
       prune: { keep: run.keep, environment, log: run.log },
     })
@@ -287,113 +286,18 @@ async function deployLocked(
     const verification = await verifyLive(github, deps.acceptance, p, {
       environment,
       target,
-      checks,
+      checks: uploaded.checks,
       fromTree: run.checks === null,
       record: record.id,
       signal,
     })
-    const failed = failedVerification(verification)
-    const verificationRecord = toRecord(verification)
-    if (failed) {
-      const back = live !== null && live !== releaseId ? live : null
-      if (back !== null) await target.activate(back)
-      await store.updateDeployment(record.id, {
-        state: 'failure',
-        bad: true,
-        verification: verificationRecord,
-        error: 'acceptance checks failed',
-      })
-      await store.audit({
-        actor: 'devsys',
-        action: 'deploy.verification-failed',
-        subject: `deployment:${record.id}`,
-        details: { environment, releaseId, switchedBackTo: back },
-      })
-      if (p.trigger === 'merge')
-        await startRevert(
-          deps.enqueue,
-          p,
-          record.id,
-          environment,
-          'The deploy failed its acceptance checks.',
-          { switchedBack: back !== null },
-        )
-      const report = async () => {
-        await status(
-          'failure',
-          back === null
-            ? 'Acceptance checks failed; nothing earlier to switch back to'
-            : `Acceptance checks failed; switched back to ${back.slice(0, 7)}`,
-        )
-        await answerDeploy(
-          github,
-          deps,
-          p,
-          run.task,
-          formatDeployed({
-            environment,
-            sha: p.sha,
-            releaseId,
-            url: target.url,
-            upload,
-            verification,
-            switchedBackTo: back,
-          }),
-          'confused',
-        )
-      }
-      const summary = `${p.sha.slice(0, 7)} failed verification in ${environment}`
-      return { outcome: { status: 'rejected', reason: 'verification-failed', summary }, report }
-    }
-    await store.updateDeployment(record.id, {
-      state: 'success',
-      verification: verificationRecord,
-      ...(target.url === null ? {} : { url: target.url }),
-    })
-    // The work is done: GitHub and the PR hear of it once the lock is free again.
-    const report = async () => {
-      await status('success', `Live in ${environment}`, target.url)
-      await inactivatePrevious(github, store, p.repo, environment, record.id, run.log)
-      const body = { environment, sha: p.sha, releaseId, url: target.url, upload, verification }
-      await answerDeploy(github, deps, p, run.task, formatDeployed(body), 'rocket')
-    }
-    const outcome: Outcome = {
-      status: 'done',
-      summary: `${p.sha.slice(0, 7)} live in ${environment}`,
-      details: deployDetails(record.id, releaseId, upload),
-    }
-    return { outcome, report }
+    // 6. Settle, or switch back.
+    const verified = { ...recorded, target, uploaded, verification }
+    if (failedVerification(verification)) return await switchBack(deps, p, verified)
+    return await settle(github, store, p, verified)
   } catch (error) {
-    // Always terminal: a failed deploy says why; an unexpected error is retried as a new deployment.
-    const expected = isExpectedFailure(error)
-    const message = error instanceof Error ? error.message : String(error)
-    await store.updateDeployment(record.id, {
-      state: expected ? 'failure' : 'error',
-      error: message,
-    })
-    await status(expected ? 'failure' : 'error', message).catch((statusError: unknown) => {
-      run.log.warn(
-        { err: statusError },
-        'could not close the GitHub deployment; the next deploy of this environment does',
-      )
-    })
-    if (!expected) throw error
-    const report = () =>
-      answerDeploy(
-        github,
-        deps,
-        p,
-        run.task,
-        formatDeployFailed(environment, p.sha, message),
-        'confused',
-      )
-    const reason = error instanceof DeployError ? error.code : 'deploy-failed'
-    return { outcome: { status: 'rejected', reason, summary: message }, report }
+    return failDeploy(error, store, p, recorded)
   }
-}
-
-function deployDetails(deployment: number, releaseId: string, upload: UploadResult) {
-  return { deployment, releaseId, ...upload }
 }
 
 /** The task of the deployed commit: given, or the one whose pull request was merged as `sha`. */
@@ -414,31 +318,4 @@ async function findTask(
     if (task !== undefined) return task
   }
   return undefined
-}
-
-/** The deployment that was live before `current` goes inactive on GitHub. */
-async function inactivatePrevious(
-  github: GitHubClient,
-  store: Store,
-  repo: DeployRepo,
-  environment: string,
-  current: number,
-  log: Logger,
-) {
-  const [previous] = (
-    await store.listDeployments({ repo: repo.fullName, environment, state: 'success', limit: 2 })
-  ).filter((d) => d.id !== current)
-  if (previous?.githubDeploymentId == null) return
-  await setDeploymentStatus(github, {
-    owner: repo.owner,
-    repo: repo.name,
-    deploymentId: previous.githubDeploymentId,
-    state: 'inactive',
-    description: `Replaced by a newer deploy to ${environment}`,
-  }).catch((error: unknown) => {
-    log.warn(
-      { err: error, deployment: previous.id },
-      'could not mark the previous GitHub deployment inactive',
-    )
-  })
 }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino'
 import type { DeploymentStatusState } from '../../report/deployment.js'
 import type { DeployPayload, DeployRepo } from '../../triggers/job-payloads.js'
 
@@ -13,3 +14,13 @@ export type SetStatus = (
 
 /** Tells people how the deploy went, in its sticky comment on the PR (see answerDeploy). */
 export type Answer = (body: string, reaction: 'rocket' | 'confused' | null) => Promise<void>
+
+/** The deploy as the steps after `record` see it. */
+export interface RecordedDeploy {
+  environment: string
+  /** The deploy's row in the store's history. */
+  record: number
+  status: SetStatus
+  answer: Answer
+  log: Logger
+}
