@@ -1,18 +1,18 @@
 import type { GitHubClient } from '../../app-deps.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../../report/deployment.js'
-import type { Deployment, DeploymentStore } from '../../store/store.js'
+import type { DeploymentStore } from '../../store/store.js'
 import type { ResolvedDeploy, SetStatus } from './types.js'
 
 /**
  * Record: the deploy's row in the store's history and its GitHub deployment, marked in
- * progress. Returns the row and how to set the GitHub deployment's status from here on.
+ * progress. Returns the row's id and how to set the GitHub deployment's status from here on.
  */
 export async function recordDeploy(
   github: GitHubClient,
   store: DeploymentStore,
   p: ResolvedDeploy,
   input: { environment: string; taskId: string | null; jobId: number },
-): Promise<{ record: Deployment; status: SetStatus }> {
+): Promise<{ record: number; status: SetStatus }> {
   const { environment, taskId } = input
   const owner = p.repo.owner
   const repo = p.repo.name
@@ -34,8 +34,7 @@ export async function recordDeploy(
     description: `DevSys deploy of ${p.sha.slice(0, 7)} for @${p.actor}`,
     payload: { deployment: created.id, task: taskId, trigger: p.trigger },
   })
-  const record =
-    (await store.updateDeployment(created.id, { githubDeploymentId: githubId })) ?? created
+  await store.updateDeployment(created.id, { githubDeploymentId: githubId })
   const status: SetStatus = (state, description, url) =>
     setDeploymentStatus(github, {
       owner,
@@ -46,5 +45,5 @@ export async function recordDeploy(
       environmentUrl: url ?? null,
     })
   await status('in_progress', `Deploying ${p.sha.slice(0, 7)} to ${environment}`)
-  return { record, status }
+  return { record: created.id, status }
 }
