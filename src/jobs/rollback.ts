@@ -5,6 +5,7 @@ import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
 import { startRevert } from '../deploy/start-revert.js'
 import { openTarget } from '../deploy/steps/open-target.js'
+import { switchTo } from '../deploy/steps/switch.js'
 import { DeployError } from '../deploy/types.js'
 import { type LockedWork, withEnvironmentLock } from '../deploy/with-environment-lock.js'
 import { completeRepo } from '../github/complete-repo.js'
@@ -14,11 +15,17 @@ import { answerDeploy, ROLLBACK_COMMENT } from '../report/answer-deploy.js'
 import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
 import { formatRollbackByRevert, formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
-import type { Store } from '../store/store.js'
+import type {
+  AuditStore,
+  CommentStore,
+  DeploymentStore,
+  LockStore,
+  TaskStore,
+} from '../store/store.js'
 import type { DeployRepo, RollbackPayload } from '../triggers/job-payloads.js'
 
 export interface RollbackDeps {
-  store: Store
+  store: TaskStore & DeploymentStore & LockStore & AuditStore & CommentStore
   auth: GitHubAuth
   targets: TargetFactory
   enqueue: Enqueue
@@ -192,7 +199,7 @@ async function rollback(
           const summary = `no earlier release of ${env.name}; revert of ${bad.commitSha.slice(0, 7)} queued`
           return { outcome: { status: 'done', summary }, report: answer(text, 'rocket') }
         }
-        await target.activate(previous.releaseId, lockSignal)
+        await switchTo(target, previous.releaseId, { signal: lockSignal })
         await deps.store.updateDeployment(bad.id, { state: 'rolled_back', bad: true })
         const record = await deps.store.createDeployment({
           repo: p.repo.fullName,
@@ -247,7 +254,7 @@ async function rollback(
 /** The restored commit becomes GitHub's live deployment; the rolled-back one goes inactive. */
 async function recordOnGitHub(
   github: GitHubClient,
-  store: Store,
+  store: DeploymentStore,
   p: Pick<RollbackPayload, 'repo' | 'actor'>,
   environment: string,
   record: number,
