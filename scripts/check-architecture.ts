@@ -40,7 +40,6 @@ export const MAX_LINES = 400
  * grow. Remove an entry once its file is under MAX_LINES; no new entry should be added.
  */
 export const LINE_ALLOWANCE: Readonly<Record<string, number>> = {
-  'src/jobs/deploy.ts': 647,
   'runner/junit/parse-junit.ts': 453,
 }
 

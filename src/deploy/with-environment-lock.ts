@@ -3,7 +3,7 @@ import type { GitHubClient } from '../app-deps.js'
 import type { Outcome } from '../queue/types.js'
 import { answerDeploy, DEPLOY_BUSY_COMMENT } from '../report/answer-deploy.js'
 import { formatLocked } from '../report/format-deploy.js'
-import type { DeployLockHolder, Store, Task } from '../store/store.js'
+import type { CommentStore, DeployLockHolder, LockStore, Task } from '../store/store.js'
 import { withDeployLock } from './with-deploy-lock.js'
 
 /** How long a command waits for a lock held by another deploy before answering "busy". */
@@ -36,7 +36,7 @@ export function environmentKey(repo: string, environment: string): string {
 export async function withEnvironmentLock(
   held: {
     github: GitHubClient
-    deps: { store: Store; lockTtlMs?: number; lockWaitMs?: number }
+    deps: { store: LockStore & CommentStore; lockTtlMs?: number; lockWaitMs?: number }
     p: {
       repo: { owner: string; name: string; fullName: string }
       command?: { pr: number; commentId: number } | undefined

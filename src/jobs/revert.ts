@@ -9,11 +9,11 @@ import type { JobHandler } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
 import { formatReverted } from '../report/format-deploy.js'
 import { upsertPullRequest } from '../report/pull-request.js'
-import type { Store } from '../store/store.js'
+import type { AuditStore, CommentStore, DeploymentStore, TaskStore } from '../store/store.js'
 import type { RevertPayload } from '../triggers/job-payloads.js'
 
 export interface RevertDeps {
-  store: Store
+  store: DeploymentStore & AuditStore & TaskStore & CommentStore
   auth: GitHubAuth
   git: GitWorkspaces
 }

@@ -3,20 +3,29 @@ import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { TargetFactory } from '../deploy/create-target.js'
 import { resolveEnvironment } from '../deploy/environments.js'
+import { recordRollbackOnGitHub } from '../deploy/record-rollback.js'
+import { startRevert } from '../deploy/start-revert.js'
+import { openTarget } from '../deploy/steps/open-target.js'
+import { switchTo } from '../deploy/steps/switch.js'
 import { DeployError } from '../deploy/types.js'
 import { type LockedWork, withEnvironmentLock } from '../deploy/with-environment-lock.js'
+import { completeRepo } from '../github/complete-repo.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy, ROLLBACK_COMMENT } from '../report/answer-deploy.js'
-import { createGitHubDeployment, setDeploymentStatus } from '../report/deployment.js'
 import { formatRollbackByRevert, formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
-import type { Store } from '../store/store.js'
+import type {
+  AuditStore,
+  CommentStore,
+  DeploymentStore,
+  LockStore,
+  TaskStore,
+} from '../store/store.js'
 import type { DeployRepo, RollbackPayload } from '../triggers/job-payloads.js'
-import { completeRepo, openTarget, startRevert } from './deploy.js'
 
 export interface RollbackDeps {
-  store: Store
+  store: TaskStore & DeploymentStore & LockStore & AuditStore & CommentStore
   auth: GitHubAuth
   targets: TargetFactory
   enqueue: Enqueue
@@ -190,7 +199,7 @@ async function rollback(
           const summary = `no earlier release of ${env.name}; revert of ${bad.commitSha.slice(0, 7)} queued`
           return { outcome: { status: 'done', summary }, report: answer(text, 'rocket') }
         }
-        await target.activate(previous.releaseId, lockSignal)
+        await switchTo(target, previous.releaseId, { signal: lockSignal })
         await deps.store.updateDeployment(bad.id, { state: 'rolled_back', bad: true })
         const record = await deps.store.createDeployment({
           repo: p.repo.fullName,
@@ -220,7 +229,7 @@ async function rollback(
         })
         // GitHub and the PR hear of it once the lock is free again.
         const report = async () => {
-          await recordOnGitHub(
+          await recordRollbackOnGitHub(
             github,
             deps.store,
             p,
@@ -239,55 +248,5 @@ async function rollback(
     )
   } finally {
     await target.close()
-  }
-}
-
-/** The restored commit becomes GitHub's live deployment; the rolled-back one goes inactive. */
-async function recordOnGitHub(
-  github: GitHubClient,
-  store: Store,
-  p: Pick<RollbackPayload, 'repo' | 'actor'>,
-  environment: string,
-  record: number,
-  sha: string,
-  rolledBack: number | null,
-  url: string | null,
-  log: Logger,
-) {
-  const owner = p.repo.owner
-  const repo = p.repo.name
-  try {
-    const id = await createGitHubDeployment(github, {
-      owner,
-      repo,
-      sha,
-      environment,
-      description: `DevSys rollback for @${p.actor}`,
-      payload: { deployment: record, task: null, trigger: 'rollback' },
-    })
-    await store.updateDeployment(record, {
-      githubDeploymentId: id,
-      ...(url === null ? {} : { url }),
-    })
-    await setDeploymentStatus(github, {
-      owner,
-      repo,
-      deploymentId: id,
-      state: 'success',
-      description: `Rolled back ${environment}`,
-      environmentUrl: url,
-    })
-    if (rolledBack !== null) {
-      await setDeploymentStatus(github, {
-        owner,
-        repo,
-        deploymentId: rolledBack,
-        state: 'inactive',
-        description: `Rolled back by @${p.actor}`,
-      })
-    }
-  } catch (error) {
-    // The switch is done and recorded; GitHub's view catches up with the next deploy.
-    log.warn({ err: error }, 'the rollback could not be recorded on GitHub')
   }
 }
