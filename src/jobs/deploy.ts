@@ -130,7 +130,7 @@ async function deploy(
   github: GitHubClient,
   deps: DeployDeps,
   p: Resolved,
-  jobId: number,
+  jobId: string,
   log: Logger,
   signal: AbortSignal,
 ): Promise<Outcome> {
@@ -312,7 +312,7 @@ async function dryRun(run: DeployRun, signal: AbortSignal): Promise<Outcome> {
 
 async function deployLocked(
   run: DeployRun,
-  jobId: number,
+  jobId: string,
   signal: AbortSignal,
 ): Promise<LockedWork> {
   const { github, deps, p, target, environment } = run
@@ -567,7 +567,7 @@ async function closeOpenDeployments(
   github: GitHubClient,
   store: Store,
   repo: Pick<DeployRepo, 'owner' | 'name' | 'fullName'>,
-  filter: { environment?: string; jobId?: number },
+  filter: { environment?: string; jobId?: string },
   log: Logger,
 ): Promise<Deployment[]> {
   const open = await store.listDeployments({ repo: repo.fullName, state: 'in_progress', ...filter })

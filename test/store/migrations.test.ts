@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MIGRATIONS, migrate } from '../../src/store/migrations.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import { taskSubject } from '../../src/store/store.js'
 import { jobOf, tempDir } from './support.js'
@@ -56,19 +57,23 @@ describe('migrations', () => {
 
   it('reopening keeps the data and applies nothing again', async () => {
     const first = openSqliteStore({ dataDir: tmp.dir })
+    const firstJobs = openSqliteJobStore({ dataDir: tmp.dir })
     const job = jobOf(
-      await first.enqueue(
+      await firstJobs.enqueue(
         { kind: 'generate', key: 'task:a', payload: { n: 1 } },
         { id: 'd-1', event: 'issues' },
       ),
     )
     await first.setCommentId('o/r', 7, 'validation', 99)
+    await firstJobs.close()
     await first.close()
 
     const second = openSqliteStore({ dataDir: tmp.dir })
-    expect((await second.getJob(job.id))?.payload).toEqual({ n: 1 })
-    expect(await second.hasDelivery('d-1')).toBe(true)
+    const secondJobs = openSqliteJobStore({ dataDir: tmp.dir })
+    expect((await secondJobs.getJob(job.id))?.payload).toEqual({ n: 1 })
+    expect(await secondJobs.hasDelivery('d-1')).toBe(true)
     expect(await second.getCommentId('o/r', 7, 'validation')).toBe(99)
+    await secondJobs.close()
     await second.close()
     expect(versions(second.path)).toHaveLength(MIGRATIONS.length)
 
