@@ -27,8 +27,7 @@ interface DeploymentRow {
   github_deployment_id: number | null
   url: string | null
   error: string | null
-  /** An INTEGER column: a numeric job id reads back as a number, any other as text. */
-  job_id: number | string | null
+  job_id: string | null
   created_at: string
   finished_at: string | null
 }
@@ -160,7 +159,7 @@ function toDeployment(r: DeploymentRow): Deployment {
     githubDeploymentId: r.github_deployment_id,
     url: r.url,
     error: r.error,
-    jobId: r.job_id === null ? null : String(r.job_id),
+    jobId: r.job_id,
     createdAt: r.created_at,
     finishedAt: r.finished_at,
   }

@@ -56,7 +56,7 @@ export class SqliteStore implements Store {
     set: Statement<[string, number, string, number]>
   }
   private readonly claimComments: Transaction<
-    (repo: string, commentId: number, jobId: string) => number | string | undefined
+    (repo: string, commentId: number, jobId: string) => string | undefined
   >
 
   constructor(
@@ -77,8 +77,7 @@ export class SqliteStore implements Store {
     }
     const claim = db.prepare<[string, number, string, string]>(`INSERT INTO handled_comments
       (repo, comment_id, job_id, handled_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-    // job_id is an INTEGER column: a numeric id reads back as a number, any other as text.
-    const claimant = db.prepare<[string, number], { job_id: number | string }>(
+    const claimant = db.prepare<[string, number], { job_id: string }>(
       'SELECT job_id FROM handled_comments WHERE repo = ? AND comment_id = ?',
     )
     this.claimComments = db.transaction((repo: string, commentId: number, jobId: string) => {
@@ -148,7 +147,7 @@ export class SqliteStore implements Store {
 
   async claimComment(repo: string, commentId: number, jobId: string): Promise<boolean> {
     const claimed = this.claimComments.immediate(repo, commentId, jobId)
-    return claimed !== undefined && String(claimed) === jobId
+    return claimed === jobId
   }
 
   async getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined> {

@@ -177,6 +177,34 @@ describe('migrations', () => {
     await store.close()
   })
 
+  it('keeps the job ids of handled comments and deployments, as text, when ids become opaque', async () => {
+    // A database as DevSys left it while job ids were numbers (versions 1 to 7).
+    const path = join(tmp.dir, 'devsys.sqlite')
+    const old = new Database(path)
+    migrate(
+      old,
+      MIGRATIONS.filter((m) => m.version <= 7),
+    )
+    const at = '2026-03-01T10:00:00.000Z'
+    old
+      .prepare(`INSERT INTO handled_comments (repo, comment_id, job_id, handled_at)
+        VALUES ('octo/blog', 501, 7, ?)`)
+      .run(at)
+    old
+      .prepare(`INSERT INTO deployments (repo, environment, task_id, trigger, actor, commit_sha,
+          ref, state, job_id, created_at)
+        VALUES ('octo/blog', 'production', 'blog', 'merge', 'mona', ?, 'main', 'success', 12, ?)`)
+      .run('a'.repeat(40), at)
+    old.close()
+
+    const store = openSqliteStore({ dataDir: tmp.dir })
+    expect(await store.claimComment('octo/blog', 501, '7')).toBe(true)
+    expect(await store.claimComment('octo/blog', 501, '8')).toBe(false)
+    const [deployment] = await store.listDeployments({ jobId: '12' })
+    expect(deployment).toMatchObject({ jobId: '12', state: 'success', commitSha: 'a'.repeat(40) })
+    await store.close()
+  })
+
   it('refuses a database written by a newer DevSys', async () => {
     const store = openSqliteStore({ dataDir: tmp.dir })
     await store.close()
