@@ -235,6 +235,7 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
       timers.clear()
       await pumping
       await recovering?.catch(() => undefined)
+      await schedules.idle()
       await settle(graceMs)
       if (active.size > 0) {
         log.warn({ jobs: [...active.keys()] }, 'Jobs still running at shutdown; aborting them')

@@ -2,7 +2,9 @@
  * The queue port: durable jobs, one running job per key, leases, retries, schedules. The queue
  * owns all queue state (jobs, webhook deliveries, schedules); jobs see only `enqueue` and their
  * `JobContext`. Implemented in process over a job store (src/queue/in-process-queue.ts); a
- * second implementation (say pg-boss) is one file and one line in src/queue/create-queue.ts.
+ * second implementation is one file and one case in src/queue/create-queue.ts, checked by
+ * test/contracts/queue.test.ts. The shape is pg-boss's: the delivery id is the job's dedupe
+ * id, the key a singleton key, a repeating schedule one throttled send per slot.
  */
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed'

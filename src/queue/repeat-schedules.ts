@@ -7,6 +7,8 @@ export interface RepeatSchedules {
   add(schedule: Schedule): Promise<void>
   /** Enqueues the run of every repeating schedule whose current slot has not been enqueued. */
   fire(): Promise<void>
+  /** Resolves once no enqueue of a schedule is under way (for a clean stop). */
+  idle(): Promise<void>
 }
 
 /**
@@ -60,6 +62,9 @@ export function repeatSchedules(deps: {
         firing = undefined
       })
       return firing
+    },
+    async idle() {
+      await firing
     },
   }
 }
