@@ -168,7 +168,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     return probot.auth(installationId)
   }
   // The handlers enqueue follow-up jobs through the queue they run in.
-  const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
+  const enqueue: Enqueue = (job, options) => queue.enqueue(job, options)
   const targets = createTargets({
     sandbox,
     dataDir: config.dataDir,

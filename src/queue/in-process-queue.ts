@@ -205,10 +205,10 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
   const settle = (ms: number) =>
     Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, ms).unref())])
 
-  const enqueue: Queue['enqueue'] = async (job, delivery) => {
+  const enqueue: Queue['enqueue'] = async (job, options = {}) => {
     const result = await store.enqueue(
       { ...job, maxAttempts: job.maxAttempts ?? maxAttempts },
-      delivery,
+      options.delivery,
     )
     if (result.kind !== 'duplicate-delivery') wake()
     return result

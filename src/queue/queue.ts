@@ -51,6 +51,11 @@ export interface Delivery {
   event: string
 }
 
+export interface EnqueueOptions {
+  /** What enqueued the job (a webhook delivery), recorded once with it: see `Delivery`. */
+  delivery?: Delivery
+}
+
 export type EnqueueResult =
   | { kind: 'enqueued'; job: Job }
   /** A queued (not yet running) job with the same key had its payload replaced. */
@@ -79,7 +84,7 @@ export interface Queue {
    * Stores the job atomically with its delivery: a delivery id already recorded writes nothing;
    * a queued job with the same key is coalesced (newest payload); wakes a worker at once.
    */
-  enqueue(job: NewJob, delivery?: Delivery): Promise<EnqueueResult>
+  enqueue(job: NewJob, options?: EnqueueOptions): Promise<EnqueueResult>
   /** Registers a delayed or repeating job (see `Schedule`); a name registered again replaces it. */
   schedule(schedule: Schedule): Promise<void>
   /** Recovers jobs of dead workers, then claims and runs jobs until stop(). */

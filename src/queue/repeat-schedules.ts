@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Delivery, EnqueueResult, NewJob, Schedule } from './queue.js'
+import type { EnqueueOptions, EnqueueResult, NewJob, Schedule } from './queue.js'
 
 /** Repeating schedules of one queue, fired by its poll. */
 export interface RepeatSchedules {
@@ -18,7 +18,7 @@ export interface RepeatSchedules {
  * nothing. The key is the job's own, so a run never overlaps the previous one.
  */
 export function repeatSchedules(deps: {
-  enqueue(job: NewJob, delivery?: Delivery): Promise<EnqueueResult>
+  enqueue(job: NewJob, options?: EnqueueOptions): Promise<EnqueueResult>
   now: () => number
   log: Logger
 }): RepeatSchedules {
@@ -35,7 +35,7 @@ export function repeatSchedules(deps: {
       entry.slot = slot
       try {
         const delivery = { id: `schedule:${name}:${slot}`, event: 'schedule' }
-        const result = await deps.enqueue({ ...entry.job }, delivery)
+        const result = await deps.enqueue({ ...entry.job }, { delivery })
         deps.log.debug({ schedule: name, slot, result: result.kind }, 'Scheduled job enqueued')
       } catch (err) {
         entry.slot = slot - 1 // try this slot again at the next poll

@@ -35,7 +35,7 @@ function queueContract(impl: QueueImplementation) {
         (
           await queue.enqueue(
             { kind: 'gen', key: 'task:a', payload: { v: 1 } },
-            { id: 'd1', event: 'issues' },
+            { delivery: { id: 'd1', event: 'issues' } },
           )
         ).kind,
       ).toBe('enqueued')
@@ -43,7 +43,7 @@ function queueContract(impl: QueueImplementation) {
         (
           await queue.enqueue(
             { kind: 'gen', key: 'task:a', payload: { v: 2 } },
-            { id: 'd2', event: 'issues' },
+            { delivery: { id: 'd2', event: 'issues' } },
           )
         ).kind,
       ).toBe('coalesced')
@@ -51,7 +51,7 @@ function queueContract(impl: QueueImplementation) {
         (
           await queue.enqueue(
             { kind: 'gen', key: 'task:a', payload: { v: 9 } },
-            { id: 'd2', event: 'issues' },
+            { delivery: { id: 'd2', event: 'issues' } },
           )
         ).kind,
       ).toBe('duplicate-delivery')
@@ -199,14 +199,14 @@ function queueContract(impl: QueueImplementation) {
       const job = jobOf(
         await queue.enqueue(
           { kind: 'ping', key: 'k', payload: {} },
-          { id: 'dlv-1', event: 'issues' },
+          { delivery: { id: 'dlv-1', event: 'issues' } },
         ),
       )
       await queue.drain()
       expect(
         await queue.enqueue(
           { kind: 'ping', key: 'k', payload: {} },
-          { id: 'dlv-1', event: 'issues' },
+          { delivery: { id: 'dlv-1', event: 'issues' } },
         ),
       ).toEqual({ kind: 'duplicate-delivery', deliveryId: 'dlv-1' })
       expect(await queue.hasDelivery('dlv-1')).toBe(true)

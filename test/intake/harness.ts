@@ -75,7 +75,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
   const log = testLogger()
   const store = openSqliteStore({ dataDir })
   let probot: Probot | undefined
-  const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
+  const enqueue: Enqueue = (job, options) => queue.enqueue(job, options)
   const targets = createTargets({
     dataDir,
     deploy: config.deploy,

@@ -105,7 +105,7 @@ describe('a worker process killed with SIGKILL mid-job', () => {
     expect(
       await queue.enqueue(
         { kind: 'generate', key: 'task:crash', payload: {} },
-        { id: 'delivery-crash', event: 'issues' },
+        { delivery: { id: 'delivery-crash', event: 'issues' } },
       ),
     ).toEqual({
       kind: 'duplicate-delivery',

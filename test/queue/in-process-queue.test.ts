@@ -122,7 +122,7 @@ describe('the in-process queue: leases, shutdown and recovery', () => {
     const job = jobOf(
       await queue.enqueue(
         { kind: 'gen', key: 'task:x', payload: { token: 'ghs_SECRET123' } },
-        { id: 'dlv-1', event: 'issues' },
+        { delivery: { id: 'dlv-1', event: 'issues' } },
       ),
     )
     queue.start()
