@@ -1,7 +1,8 @@
 import type { Logger } from 'pino'
 import type { ProbotOctokit } from 'probot'
 import type { AppConfig } from './config/load-env.js'
-import type { EnqueueResult, NewJob, Store } from './store/store.js'
+import type { Enqueue } from './queue/queue.js'
+import type { DeploymentStore, GenerationStore, TaskStore, TestRunStore } from './store/store.js'
 
 /** An installation-authenticated GitHub client, as Probot builds it. */
 export type GitHubClient = InstanceType<typeof ProbotOctokit>
@@ -9,8 +10,10 @@ export type GitHubClient = InstanceType<typeof ProbotOctokit>
 /** Everything DevSys's handlers share, built once at start (src/boot.ts). */
 export interface AppDeps {
   config: AppConfig
-  store: Store
-  queue: { enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult> }
+  /** The store parts the manager API reads and writes; webhook handlers use none. */
+  store: TaskStore & TestRunStore & GenerationStore & DeploymentStore
+  /** Webhook handlers and the API only enqueue; jobs run in the worker. */
+  queue: { enqueue: Enqueue }
   log: Logger
 }
 
@@ -20,5 +23,4 @@ export interface AppDeps {
  */
 export type GitHubAuth = (installationId?: number) => Promise<GitHubClient>
 
-/** The queue's enqueue, as jobs use it to start follow-up jobs. */
-export type Enqueue = AppDeps['queue']['enqueue']
+export type { Enqueue }

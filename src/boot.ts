@@ -23,16 +23,17 @@ import { createDeployJob, type DeployDeps } from './jobs/deploy.js'
 import { createGenerateJob } from './jobs/generate-task.js'
 import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
-import { createQueue, type Queue } from './jobs/queue.js'
 import { createRevertJob } from './jobs/revert.js'
 import { createRollbackJob } from './jobs/rollback.js'
 import { createPrCommandJob } from './jobs/run-pr-command.js'
 import { createRunTestsJob, type RunTestsDeps } from './jobs/run-tests.js'
 import { createLogger } from './logger.js'
+import { createQueue } from './queue/create-queue.js'
+import type { Queue } from './queue/queue.js'
 import type { JobHandler } from './queue/types.js'
 import { redactingAuth } from './secrets/redact-github-requests.js'
 import { registerConfigSecrets } from './secrets/register-config-secrets.js'
-import { openSqliteStore } from './store/sqlite-store.js'
+import { createStore } from './store/create-store.js'
 import type { Store } from './store/store.js'
 
 type HandlerFactory = Parameters<Server['loadHandlerFactory']>[0]
@@ -157,9 +158,9 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   reportSandbox(sandbox, log)
   const agent = agentServerSettings(config.agent, log).settings
 
-  // 2. The durable store and the queue over it; the manager API's token (generated once when
-  //    MANAGER_API_TOKEN is unset, kept in DATA_DIR).
-  const store = openSqliteStore({ dataDir: config.dataDir, log, synchronous: config.storeSync })
+  // 2. The durable store and the queue, each as the configuration names it; the manager API's
+  //    token (generated once when MANAGER_API_TOKEN is unset, kept in DATA_DIR).
+  const store = createStore(config, log)
   config.managerApiToken ??= await ensureApiToken(config.dataDir, log)
   let probot: Probot | undefined
   const auth: GitHubAuth = async (installationId) => {
@@ -167,7 +168,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     return probot.auth(installationId)
   }
   // The handlers enqueue follow-up jobs through the queue they run in.
-  const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
+  const enqueue: Enqueue = (job, options) => queue.enqueue(job, options)
   const targets = createTargets({
     sandbox,
     dataDir: config.dataDir,
@@ -178,8 +179,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       return live?.url ?? null
     },
   })
-  const queue: Queue = createQueue({
-    store,
+  const queue: Queue = createQueue(config, {
     handlers: jobHandlers({
       store,
       auth,
@@ -192,9 +192,6 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       agent,
     }),
     log,
-    concurrency: config.workerConcurrency,
-    leaseMs: config.jobLeaseMs,
-    maxAttempts: config.jobMaxAttempts,
   })
   const deps: AppDeps = { config, store, queue, log }
 
@@ -277,6 +274,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       await queue.stop()
       await server.stop()
       await targets.close()
+      await queue.close()
       await store.close()
     },
   }

@@ -132,7 +132,7 @@ describe('startDevsys', () => {
   })
 
   it('stores one job per signed delivery, refuses bad signatures and ignores redeliveries', async () => {
-    const { port, store } = await start(appEnv({ DEVSYS_WORKER: 'off' }))
+    const { port, queue } = await start(appEnv({ DEVSYS_WORKER: 'off' }))
     const payload = examplePayload('issues', 'labeled')
     const first = await sendWebhook(port, 'issues', payload, { delivery: 'd-1' })
     expect(first.status).toBe(200)
@@ -146,9 +146,9 @@ describe('startDevsys', () => {
     expect((await sendWebhook(port, 'issues', other, { delivery: 'd-3', path: '/' })).status).toBe(
       200,
     )
-    const jobs = await store.listJobs()
+    const jobs = await queue.listJobs()
     expect(jobs.map((j) => j.deliveryId).sort()).toEqual(['d-1', 'd-3'])
-    expect(await store.hasDelivery('d-2')).toBe(false)
+    expect(await queue.hasDelivery('d-2')).toBe(false)
   })
 
   it('reports every bad variable at once, without echoing secrets', async () => {
@@ -183,14 +183,14 @@ describe('startDevsys', () => {
         size: 14,
         content: Buffer.from('label: other\n').toString('base64'),
       })
-    const { port, queue, store } = await start(appEnv({ GHE_HOST: 'ghe.example.test' }))
+    const { port, queue } = await start(appEnv({ GHE_HOST: 'ghe.example.test' }))
     const payload = examplePayload('issues', 'labeled', (p) => {
       p.label = testLabel('devsys')
     })
     expect((await sendWebhook(port, 'issues', payload)).status).toBe(200)
     await queue.drain()
     expect(ghe.isDone()).toBe(true)
-    const [job] = await store.listJobs()
+    const [job] = await queue.listJobs()
     expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'not-labelled' })
   })
 
@@ -206,7 +206,7 @@ describe('startDevsys', () => {
       })
       .get('/app')
       .reply(404, { message: 'stop here' })
-    const { queue, store } = await start(
+    const { queue } = await start(
       appEnv({ GHE_HOST: 'ghe.example.test', GHE_PROTOCOL: 'http', JOB_MAX_ATTEMPTS: '1' }),
     )
     await queue.enqueue({
@@ -231,12 +231,12 @@ describe('startDevsys', () => {
     })
     await queue.drain()
     expect(ghe.pendingMocks()).toEqual([])
-    const [job] = await store.listJobs()
+    const [job] = await queue.listJobs()
     expect(job?.lastError).toContain('stop here')
   })
 
   it('receives a fixture replayed with the README command, and ignores its redelivery', async () => {
-    const { port, store } = await start(appEnv({ DEVSYS_WORKER: 'off' }))
+    const { port, queue } = await start(appEnv({ DEVSYS_WORKER: 'off' }))
     const replay = (delivery: string) =>
       promisify(execFile)(
         'npx',
@@ -255,7 +255,7 @@ describe('startDevsys', () => {
     const { stdout } = await replay('replayed-1')
     expect(stdout).toContain('delivery replayed-1: 200')
     await replay('replayed-1')
-    const jobs = await store.listJobs()
+    const jobs = await queue.listJobs()
     expect(jobs).toHaveLength(1)
     expect(jobs[0]).toMatchObject({ kind: 'intake-issue', deliveryId: 'replayed-1' })
     expect(JSON.stringify(jobs[0]?.payload)).toContain('create-blog')

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
-import { createQueue } from '../../src/jobs/queue.js'
+import { createInProcessQueue } from '../../src/queue/in-process-queue.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import type { JobHandler } from '../../src/queue/types.js'
-import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { DevsysPhases } from './devsys-run.js'
 
 export interface QueuedResult {
@@ -30,15 +30,15 @@ const KIND = 'bench-generate'
 const JOB_TIMEOUT_MS = 120_000
 
 /**
- * DevSys's real job queue (createQueue over the SQLite store, synchronous=NORMAL as DevSys runs
- * it by default) with one handler, which runs `generate` for the job's branch.
+ * DevSys's real job queue (the in-process queue over its SQLite state, synchronous=NORMAL as
+ * DevSys runs it by default) with one handler, which runs `generate` for the job's branch.
  */
 export function createQueuedRunner(input: {
   dataDir: string
   log: Logger
   generate: (branch: string, signal: AbortSignal) => Promise<DevsysPhases>
 }): QueuedRunner {
-  const store = openSqliteStore({ dataDir: input.dataDir, log: input.log, synchronous: 'NORMAL' })
+  const jobs = openSqliteJobStore({ dataDir: input.dataDir, log: input.log, synchronous: 'NORMAL' })
   const started = new Map<string, number>()
   const waiting = new Map<string, (result: DevsysPhases | Error) => void>()
   const handler: JobHandler<Payload> = {
@@ -56,8 +56,8 @@ export function createQueuedRunner(input: {
       }
     },
   }
-  const queue = createQueue({
-    store,
+  const queue = createInProcessQueue({
+    jobs,
     handlers: [handler as JobHandler],
     log: input.log,
     maxAttempts: 1,
@@ -90,7 +90,7 @@ export function createQueuedRunner(input: {
         // The handler has returned; drain() resolves once the queue has recorded the outcome.
         await queue.drain()
         const t1 = performance.now()
-        const job = await store.getJob(enqueued.job.id)
+        const job = await queue.getJob(enqueued.job.id)
         if (job?.state !== 'done') {
           throw new Error(
             `The job for ${branch} ended ${job?.state ?? 'missing'}: ${job?.lastError}`,
@@ -104,8 +104,7 @@ export function createQueuedRunner(input: {
       }
     },
     async stop() {
-      await queue.stop()
-      await store.close()
+      await queue.close()
     },
   }
 }

@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     }
 
     // 4. Every delivery DevSys acknowledged must be exactly one stored job.
-    const jobs = await devsys.store.listJobs()
+    const jobs = await devsys.queue.listJobs()
     const byDelivery = new Map<string, number>()
     for (const job of jobs) {
       if (job.deliveryId) byDelivery.set(job.deliveryId, (byDelivery.get(job.deliveryId) ?? 0) + 1)
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     const missing = sentToDevsys.filter((id) => !byDelivery.has(id)).length
     const duplicated = [...byDelivery.values()].filter((count) => count > 1).length
     let deliveriesRecorded = 0
-    for (const id of sentToDevsys) if (await devsys.store.hasDelivery(id)) deliveriesRecorded++
+    for (const id of sentToDevsys) if (await devsys.queue.hasDelivery(id)) deliveriesRecorded++
     const store = {
       deliveriesSent: sentToDevsys.length,
       deliveriesRecorded,

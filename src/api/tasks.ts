@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppDeps } from '../app-deps.js'
 import { acceptManifest } from '../intake/accept-manifest.js'
-import { type Store, TASK_STATUSES, type Task, type TaskStatus } from '../store/store.js'
+import { TASK_STATUSES, type Task, type TaskStatus, type TaskStore } from '../store/store.js'
 import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
 
 const REPO_PATTERN = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
@@ -102,7 +102,7 @@ export function taskPath(task: Pick<Task, 'id' | 'repo'>, suffix = ''): string {
  * listing the repositories to choose from.
  */
 export async function resolveTask(
-  store: Pick<Store, 'getTask' | 'listTasks'>,
+  store: Pick<TaskStore, 'getTask' | 'listTasks'>,
   id: string,
   url: URL,
 ): Promise<Task> {

@@ -18,7 +18,7 @@ export async function abandonDeploy(
   deps: { store: DeploymentStore & LockStore & TaskStore & CommentStore },
   payload: DeployPayload,
   error: string,
-  job: { id: number; log: Logger },
+  job: { id: string; log: Logger },
 ): Promise<void> {
   const { store } = deps
   const closed = await closeOpenDeployments(github, store, payload.repo, { jobId: job.id }, job.log)

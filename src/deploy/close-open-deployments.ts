@@ -12,7 +12,7 @@ export async function closeOpenDeployments(
   github: GitHubClient,
   store: DeploymentStore,
   repo: Pick<DeployRepo, 'owner' | 'name' | 'fullName'>,
-  filter: { environment?: string; jobId?: number },
+  filter: { environment?: string; jobId?: string },
   log: Logger,
 ): Promise<Deployment[]> {
   const open = await store.listDeployments({ repo: repo.fullName, state: 'in_progress', ...filter })

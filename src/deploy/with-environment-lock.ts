@@ -44,7 +44,7 @@ export async function withEnvironmentLock(
     }
     task: Task | undefined
     environment: string
-    jobId: number
+    jobId: string
     reason: string
     /** The command a refused user sends again (default `/deploy`). */
     retryWith?: string

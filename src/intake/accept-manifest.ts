@@ -2,7 +2,7 @@ import { buildTaskSpec } from '../manifest/build-task-spec.js'
 import { locatePointer } from '../manifest/locate-pointer.js'
 import { parseManifest } from '../manifest/parse-manifest.js'
 import type { ManifestOrigin, ManifestProblem } from '../manifest/types.js'
-import type { Store, Task, TaskSource } from '../store/store.js'
+import type { Task, TaskSource, TaskStore } from '../store/store.js'
 
 export type Acceptance =
   | { kind: 'invalid'; problems: ManifestProblem[] }
@@ -16,7 +16,7 @@ export type Acceptance =
  * another source. An invalid manifest creates nothing.
  */
 export async function acceptManifest(
-  store: Pick<Store, 'saveTask'>,
+  store: Pick<TaskStore, 'saveTask'>,
   input: { text: string; origin: ManifestOrigin; source: TaskSource; maxBytes: number },
 ): Promise<Acceptance> {
   const parsed = parseManifest(input.text, input.origin, { maxBytes: input.maxBytes })

@@ -70,7 +70,7 @@ async function rollback(
   github: GitHubClient,
   deps: RollbackDeps,
   p: RollbackPayload & { repo: DeployRepo },
-  jobId: number,
+  jobId: string,
   log: Logger,
   signal: AbortSignal,
 ): Promise<Outcome> {

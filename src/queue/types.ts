@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Job } from '../store/store.js'
+import type { Job } from './queue.js'
 
 /** What a job ended with. Expected stops are outcomes with a reason code, not exceptions. */
 export type Outcome =

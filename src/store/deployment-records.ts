@@ -35,7 +35,7 @@ export interface Deployment {
   url: string | null
   /** Why it failed, in words for people (never a secret). */
   error: string | null
-  jobId: number | null
+  jobId: string | null
   createdAt: string
   finishedAt: string | null
 }
@@ -53,7 +53,7 @@ export interface NewDeployment {
   /** Recorded in a terminal state straight away (a rollback is one switch). */
   state?: DeploymentState
   /** The job doing it, so that a job that dies can close what it left open. */
-  jobId?: number | null
+  jobId?: string | null
 }
 
 export interface DeploymentChange {
@@ -73,7 +73,7 @@ export interface DeploymentFilter {
   environment?: string
   taskId?: string
   state?: DeploymentState
-  jobId?: number
+  jobId?: string
   /** Newest first; default 100. */
   limit?: number
 }

@@ -264,6 +264,32 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'job ids as text',
+    // Job ids are opaque strings chosen by the queue (SQLite's integer keys today, another
+    // queue's UUIDs tomorrow): the records that name a job keep its id as text, so an id is
+    // read back exactly as written. The jobs table keeps its integer key; the queue hands it
+    // out as text.
+    sql: `
+      CREATE TABLE handled_comments_text (
+        repo TEXT NOT NULL,
+        comment_id INTEGER NOT NULL,
+        job_id TEXT NOT NULL,
+        handled_at TEXT NOT NULL,
+        PRIMARY KEY (repo, comment_id)
+      );
+      INSERT INTO handled_comments_text (repo, comment_id, job_id, handled_at)
+        SELECT repo, comment_id, CAST(job_id AS TEXT), handled_at FROM handled_comments;
+      DROP TABLE handled_comments;
+      ALTER TABLE handled_comments_text RENAME TO handled_comments;
+
+      ALTER TABLE deployments ADD COLUMN job_text TEXT;
+      UPDATE deployments SET job_text = CAST(job_id AS TEXT) WHERE job_id IS NOT NULL;
+      ALTER TABLE deployments DROP COLUMN job_id;
+      ALTER TABLE deployments RENAME COLUMN job_text TO job_id;
+    `,
+  },
 ]
 
 /**

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3'
-import { iso } from './sqlite-jobs.js'
+import { iso } from './open-sqlite-database.js'
 import type {
   Deployment,
   DeploymentChange,
@@ -27,7 +27,7 @@ interface DeploymentRow {
   github_deployment_id: number | null
   url: string | null
   error: string | null
-  job_id: number | null
+  job_id: string | null
   created_at: string
   finished_at: string | null
 }

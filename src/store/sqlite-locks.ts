@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3'
-import { iso } from './sqlite-jobs.js'
+import { iso } from './open-sqlite-database.js'
 import type { AcquireDeployLockResult } from './store.js'
 
 interface LockRow {

@@ -1,12 +1,8 @@
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
-import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3'
-import type { Logger } from 'pino'
+import type { Database as Db, Statement, Transaction } from 'better-sqlite3'
 import { redactStore } from '../secrets/redact-store.js'
-import { migrate } from './migrations.js'
+import { openSqliteDatabase, type SqliteOptions } from './open-sqlite-database.js'
 import { SqliteDeployments } from './sqlite-deployments.js'
 import { SqliteGenerations } from './sqlite-generations.js'
-import { SqliteJobs } from './sqlite-jobs.js'
 import { SqliteLocks } from './sqlite-locks.js'
 import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
@@ -16,14 +12,10 @@ import type {
   Deployment,
   DeploymentChange,
   DeploymentFilter,
-  EnqueueResult,
   Generation,
   GenerationIteration,
   GenerationState,
-  Job,
-  JobState,
   NewDeployment,
-  NewJob,
   NewTask,
   SaveTaskResult,
   Store,
@@ -34,48 +26,18 @@ import type {
   TestRun,
 } from './store.js'
 
-export interface SqliteStoreOptions {
-  /** Created (mode 0700) if missing: it holds tokens' owners, manifests and audit records. */
-  dataDir: string
-  /** Default `devsys.sqlite`. */
-  fileName?: string
-  log?: Logger
-  /** Milliseconds since the epoch; tests inject a clock to move leases and delays. */
-  now?: () => number
-  /** How long a write waits for another process's lock before failing (default 5000 ms). */
-  busyTimeoutMs?: number
-  /** SQLite `synchronous` setting (default FULL here; DevSys passes STORE_SYNC, normal by default). */
-  synchronous?: 'FULL' | 'NORMAL'
-}
+export type SqliteStoreOptions = SqliteOptions
 
 /**
  * Opens (creating and migrating as needed) the SQLite store, in WAL mode. Every argument of
  * every call is redacted of DevSys's secrets before it is stored (src/secrets/redact-store.ts).
- *
- * Durability: an enqueue resolves only after its transaction committed. With `synchronous`
- * NORMAL (DevSys's default, STORE_SYNC=normal) the commit is in the WAL file, which survives any
- * death of the process (crash, SIGKILL); only an OS crash or power loss may lose the last
- * commits. FULL (STORE_SYNC=full) also fsyncs every commit. Concurrent enqueues share one
- * group commit, so FULL costs one fsync per group rather than per webhook.
+ * The queue's state (jobs, deliveries) lives in the same file but is opened by the queue
+ * (src/queue/sqlite-job-store.ts), not reached through the store.
  */
 export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
-  const path = join(opts.dataDir, opts.fileName ?? 'devsys.sqlite')
-  const db = new Database(path)
-  try {
-    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`)
-    db.pragma('journal_mode = WAL')
-    db.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`)
-    db.pragma('foreign_keys = ON')
-    const now = opts.now ?? Date.now
-    const applied = migrate(db, undefined, () => new Date(now()).toISOString())
-    opts.log?.info({ path, applied }, 'SQLite store open')
-    // Whatever a job stores (test output, generator output, errors) passes one redaction.
-    return redactStore(new SqliteStore(db, now, path))
-  } catch (err) {
-    db.close()
-    throw err
-  }
+  const { db, now, path } = openSqliteDatabase(opts, 'store')
+  // Whatever a job stores (test output, generator output, errors) passes one redaction.
+  return redactStore(new SqliteStore(db, now, path))
 }
 
 /**
@@ -84,7 +46,6 @@ export function openSqliteStore(opts: SqliteStoreOptions): SqliteStore {
  * other calls of this process.
  */
 export class SqliteStore implements Store {
-  private readonly jobs: SqliteJobs
   private readonly tasks: SqliteTasks
   private readonly testRuns: SqliteTestRuns
   private readonly locks: SqliteLocks
@@ -95,7 +56,7 @@ export class SqliteStore implements Store {
     set: Statement<[string, number, string, number]>
   }
   private readonly claimComments: Transaction<
-    (repo: string, commentId: number, jobId: number) => number | undefined
+    (repo: string, commentId: number, jobId: string) => string | undefined
   >
 
   constructor(
@@ -104,7 +65,6 @@ export class SqliteStore implements Store {
     /** The database file, for logs and for tools that inspect it. */
     readonly path: string,
   ) {
-    this.jobs = new SqliteJobs(db, now)
     this.tasks = new SqliteTasks(db, now)
     this.testRuns = new SqliteTestRuns(db, now)
     this.locks = new SqliteLocks(db, now)
@@ -115,64 +75,15 @@ export class SqliteStore implements Store {
       set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
         ON CONFLICT (repo, issue, kind) DO UPDATE SET comment_id = excluded.comment_id`),
     }
-    const claim = db.prepare<[string, number, number, string]>(`INSERT INTO handled_comments
+    const claim = db.prepare<[string, number, string, string]>(`INSERT INTO handled_comments
       (repo, comment_id, job_id, handled_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-    const claimant = db.prepare<[string, number], { job_id: number }>(
+    const claimant = db.prepare<[string, number], { job_id: string }>(
       'SELECT job_id FROM handled_comments WHERE repo = ? AND comment_id = ?',
     )
-    this.claimComments = db.transaction((repo: string, commentId: number, jobId: number) => {
+    this.claimComments = db.transaction((repo: string, commentId: number, jobId: string) => {
       claim.run(repo, commentId, jobId, new Date(this.now()).toISOString())
       return claimant.get(repo, commentId)?.job_id
     })
-  }
-
-  async enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult> {
-    return this.jobs.enqueueBatched(job, delivery)
-  }
-
-  async claimJob(workerId: string, leaseMs: number): Promise<Job | undefined> {
-    return this.jobs.claim(workerId, leaseMs)
-  }
-
-  async renewLease(jobId: number, workerId: string, leaseMs: number): Promise<boolean> {
-    return this.jobs.renew(jobId, workerId, leaseMs)
-  }
-
-  async completeJob(jobId: number, workerId: string, outcome: unknown): Promise<boolean> {
-    return this.jobs.complete(jobId, workerId, outcome)
-  }
-
-  async retryJob(jobId: number, workerId: string, error: string, delayMs: number) {
-    return this.jobs.retry(jobId, workerId, error, delayMs)
-  }
-
-  async failJob(jobId: number, workerId: string, error: string): Promise<boolean> {
-    return this.jobs.fail(jobId, workerId, error)
-  }
-
-  async expiredJobs(): Promise<Job[]> {
-    return this.jobs.expired()
-  }
-
-  async recoverJob(
-    jobId: number,
-    error: string,
-    delayMs: number,
-    deadOwner?: string,
-  ): Promise<Job | undefined> {
-    return this.jobs.recover(jobId, error, delayMs, deadOwner)
-  }
-
-  async getJob(jobId: number): Promise<Job | undefined> {
-    return this.jobs.get(jobId)
-  }
-
-  async listJobs(filter?: { state?: JobState; kind?: string }): Promise<Job[]> {
-    return this.jobs.list(filter)
-  }
-
-  async hasDelivery(id: string): Promise<boolean> {
-    return this.jobs.hasDelivery(id)
   }
 
   async saveTask(task: NewTask): Promise<SaveTaskResult> {
@@ -234,7 +145,7 @@ export class SqliteStore implements Store {
     return this.generations.list(task, limit)
   }
 
-  async claimComment(repo: string, commentId: number, jobId: number): Promise<boolean> {
+  async claimComment(repo: string, commentId: number, jobId: string): Promise<boolean> {
     const claimed = this.claimComments.immediate(repo, commentId, jobId)
     return claimed === jobId
   }
@@ -291,7 +202,6 @@ export class SqliteStore implements Store {
   /** Closes the database; idempotent, so shutdown paths may call it more than once. */
   async close(): Promise<void> {
     if (!this.db.open) return
-    this.jobs.flush()
     this.db.close()
   }
 }

@@ -1,4 +1,7 @@
-/** The store port: every durable record DevSys keeps. Implemented by SQLite (embedded default). */
+/**
+ * The store port: every durable record DevSys keeps except queue state, which the queue owns.
+ * Implemented by SQLite (embedded default); built from configuration by src/store/create-store.ts.
+ */
 
 import type {
   Deployment,
@@ -92,49 +95,6 @@ export type SaveTaskResult =
   /** The id already belongs to a task from another source; nothing was written. */
   | { kind: 'conflict'; existing: Task }
 
-export type JobState = 'queued' | 'running' | 'done' | 'failed'
-
-export interface Job {
-  id: number
-  kind: string
-  /** Jobs with the same key never run concurrently, and a queued job with the same key is replaced. */
-  key: string
-  payload: unknown
-  state: JobState
-  attempts: number
-  maxAttempts: number
-  runAt: string
-  lockedBy: string | null
-  lockedUntil: string | null
-  lastError: string | null
-  outcome: unknown
-  deliveryId: string | null
-  createdAt: string
-  updatedAt: string
-}
-
-export interface NewJob {
-  kind: string
-  key: string
-  payload: unknown
-  maxAttempts?: number
-  /** Delay before the job may run, in ms (default 0). */
-  delayMs?: number
-}
-
-export type EnqueueResult =
-  | { kind: 'enqueued'; job: Job }
-  /** A queued (not yet running) job with the same key had its payload replaced. */
-  | { kind: 'coalesced'; job: Job }
-  /** The webhook delivery id was already recorded: nothing was written. */
-  | { kind: 'duplicate-delivery'; deliveryId: string }
-
-export interface Delivery {
-  id: string
-  event: string
-  receivedAt: string
-}
-
 export type TestRunState = 'queued' | 'in_progress' | 'completed'
 
 /** One run of a task's tests, as reported in its `DevSys / tests` check run. */
@@ -199,40 +159,6 @@ export type {
  * checked part by part (test/contracts/).
  */
 
-/** Webhook deliveries and the jobs they start: queue state, written in one transaction. */
-export interface JobStore {
-  /** Records the delivery (if given) and enqueues the job atomically. */
-  enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult>
-  /** Claims the next runnable job whose key is not running, leasing it to `workerId`. */
-  claimJob(workerId: string, leaseMs: number): Promise<Job | undefined>
-  /** Extends the lease of a running job; false when the lease was lost. */
-  renewLease(jobId: number, workerId: string, leaseMs: number): Promise<boolean>
-  /**
-   * completeJob, retryJob and failJob only write while `workerId` still holds the job's lease
-   * (state running, locked_by = workerId); they resolve false, writing nothing, otherwise.
-   */
-  completeJob(jobId: number, workerId: string, outcome: unknown): Promise<boolean>
-  /** Puts the job back in the queue after `delayMs`, keeping the error. */
-  retryJob(jobId: number, workerId: string, error: string, delayMs: number): Promise<boolean>
-  failJob(jobId: number, workerId: string, error: string): Promise<boolean>
-  /** Running jobs whose lease expired (their worker died): returned so the queue can retry or fail them. */
-  expiredJobs(): Promise<Job[]>
-  /**
-   * Requeues or fails one running job whose lease expired or, with `deadOwner`, which that lock
-   * (a worker known to be gone) still holds; returns the job as it now is, or undefined if
-   * another worker took it.
-   */
-  recoverJob(
-    jobId: number,
-    error: string,
-    delayMs: number,
-    deadOwner?: string,
-  ): Promise<Job | undefined>
-  getJob(jobId: number): Promise<Job | undefined>
-  listJobs(filter?: { state?: JobState; kind?: string }): Promise<Job[]>
-  hasDelivery(id: string): Promise<boolean>
-}
-
 /** Tasks: what each manifest asked for, where its code is, and its status. */
 export interface TaskStore {
   /** Creates or updates the task `task.id` of `task.source.repo`; ids of other repos never clash. */
@@ -292,7 +218,7 @@ export interface CommentStore {
    * False when another job claimed it first: a replayed delivery of the same comment (a new
    * delivery id, so a new job) does nothing, while retries of the claiming job go on.
    */
-  claimComment(repo: string, commentId: number, jobId: number): Promise<boolean>
+  claimComment(repo: string, commentId: number, jobId: string): Promise<boolean>
   // Sticky comments: one DevSys comment per (repo, issue, kind), edited in place.
   getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined>
   setCommentId(repo: string, issue: number, kind: string, commentId: number): Promise<void>
@@ -329,10 +255,12 @@ export interface AuditStore {
   listAudit(subject?: string): Promise<AuditEvent[]>
 }
 
-/** Every part, as one implementation (SQLite) provides them. */
+/**
+ * Every part, as one implementation (SQLite) provides them. Queue state (jobs, deliveries) is
+ * not here: the queue owns it (src/queue/queue.ts).
+ */
 export interface Store
-  extends JobStore,
-    TaskStore,
+  extends TaskStore,
     TestRunStore,
     GenerationStore,
     CommentStore,

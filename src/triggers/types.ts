@@ -1,4 +1,4 @@
-import type { NewJob } from '../store/store.js'
+import type { NewJob } from '../queue/queue.js'
 
 /** What a webhook asks DevSys to do: a job to store, or a reason to do nothing. */
 export type Trigger = { kind: 'job'; job: NewJob } | { kind: 'ignore'; reason: string }

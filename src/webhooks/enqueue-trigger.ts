@@ -17,7 +17,7 @@ export async function enqueueTrigger(
     log.debug({ delivery: delivery.id, reason: trigger.reason }, 'event ignored')
     return
   }
-  const result = await deps.queue.enqueue(trigger.job, delivery)
+  const result = await deps.queue.enqueue(trigger.job, { delivery })
   const job = result.kind === 'duplicate-delivery' ? undefined : result.job.id
   log.info(
     {

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApiHandler } from '../../src/api/create-api-handler.js'
 import { loadEnv } from '../../src/config/load-env.js'
+import { createInProcessQueue } from '../../src/queue/in-process-queue.js'
+import type { Queue } from '../../src/queue/queue.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { testLogger } from '../helpers/github.js'
@@ -40,6 +43,8 @@ export interface ApiBody {
 export interface ApiServer {
   url: string
   store: Store
+  /** The queue the API enqueues to; no worker runs it, so its jobs stay for tests to inspect. */
+  queue: Queue
   /** The API's token (MANAGER_API_TOKEN, TEST_TOKEN unless the test set another). */
   token: string | undefined
   /** Every request that reached the server, as `METHOD /path`. */
@@ -57,9 +62,10 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
   const loaded = loadEnv({ DATA_DIR: dataDir, MANAGER_API_TOKEN: TEST_TOKEN, ...env })
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
   const store = openSqliteStore({ dataDir })
-  // Jobs the API queues stay in the store (no worker runs them), for tests to inspect.
-  const queue = { enqueue: store.enqueue.bind(store) }
-  const handler = createApiHandler({ store, queue, config: loaded.config, log: testLogger() })
+  const log = testLogger()
+  // Never started: jobs the API queues stay queued, for tests to inspect.
+  const queue = createInProcessQueue({ jobs: openSqliteJobStore({ dataDir }), handlers: [], log })
+  const handler = createApiHandler({ store, queue, config: loaded.config, log })
   const requests: string[] = []
   const server: Server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`)
@@ -74,6 +80,7 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
   return {
     url,
     store,
+    queue,
     token,
     requests,
     request: (path, init = {}) =>
@@ -83,6 +90,7 @@ export async function startApiServer(env: Record<string, string> = {}): Promise<
       }),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await queue.close()
       await store.close()
       rmSync(dataDir, { recursive: true, force: true })
     },

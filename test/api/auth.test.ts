@@ -56,7 +56,7 @@ describe('manager API: authentication', () => {
       body: '{}',
     })
     expect(deploy.status).toBe(401)
-    expect(await api.store.listJobs({})).toEqual([])
+    expect(await api.queue.listJobs({})).toEqual([])
   })
 
   it('without any token configured, answers nobody, loopback included', () => {

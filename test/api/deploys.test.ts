@@ -16,7 +16,7 @@ let api: ApiServer
 /** The JSON bodies of the deploy routes, loosely typed for assertions. */
 interface Answer {
   deployments: Array<{ id: number; trigger: string; task: string | null; [key: string]: unknown }>
-  job: { id: number; kind: string; state: string }
+  job: { id: string; kind: string; state: string }
   error: { code: string; message: string }
 }
 
@@ -158,7 +158,7 @@ describe('manager API: deploys', () => {
     expect(status).toBe(202)
     expect(location).toBe('/api/tasks/hello-site/deploys?repo=octo-org/hello-world')
     expect(json.job).toMatchObject({ kind: 'deploy', state: 'queued' })
-    const job = await api.store.getJob(json.job.id)
+    const job = await api.queue.getJob(json.job.id)
     expect(job?.payload).toEqual({
       installationId: 7,
       repo: { owner: 'octo-org', name: 'hello-world', fullName: 'octo-org/hello-world' },
@@ -176,7 +176,7 @@ describe('manager API: deploys', () => {
     await issueTask(api.store)
     const { status, json } = await call('POST', '/api/tasks/hello-site/rollback')
     expect(status).toBe(202)
-    expect((await api.store.getJob(json.job.id))?.payload).toMatchObject({
+    expect((await api.queue.getJob(json.job.id))?.payload).toMatchObject({
       taskId: 'hello-site',
       environment: null,
       trigger: 'api',
@@ -211,7 +211,7 @@ describe('manager API: deploys', () => {
     const answer = await call(method, path, body)
     expect(answer.status).toBe(status)
     expect(answer.json.error.code).toBe(code)
-    expect(await api.store.listJobs({})).toEqual([])
+    expect(await api.queue.listJobs({})).toEqual([])
   })
 
   it('refuses to deploy a task that has no repository installation, or no pushed code yet', async () => {
@@ -243,6 +243,6 @@ describe('manager API: deploys', () => {
     const noCode = await call('POST', '/api/tasks/ungenerated/deploy', {})
     expect(noCode.status).toBe(409)
     expect(noCode.json.error.code).toBe('not_generated')
-    expect(await api.store.listJobs({})).toEqual([])
+    expect(await api.queue.listJobs({})).toEqual([])
   })
 })

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { useE2eWorld } from './e2e-world.js'
 import {
@@ -96,11 +96,11 @@ describe.skipIf(!hasSandbox)(
         10_000,
       )
 
-      // 2. The job is still leased to the dead process in the store: this is the lease a restart
-      //    used to wait out.
-      const store = openSqliteStore({ dataDir: first.dataDir })
-      const [job] = await store.listJobs({ kind: 'run-tests' })
-      await store.close()
+      // 2. The job is still leased to the dead process in the queue's state: this is the lease a
+      //    restart used to wait out.
+      const jobs = openSqliteJobStore({ dataDir: first.dataDir })
+      const [job] = await jobs.listJobs({ kind: 'run-tests' })
+      await jobs.close()
       expect(job).toMatchObject({ state: 'running', attempts: 1 })
       expect(job?.lockedBy).toContain(`:${first.pid}:`)
       const leaseEnds = Date.parse(String(job?.lockedUntil))

@@ -249,12 +249,12 @@ describe('webhook bodies are bounded before Probot reads them', () => {
   })
 
   it('still receives a signed delivery, and never logs the body of a forged one', async () => {
-    const { port, store } = await start(appEnv)
+    const { port, queue } = await start(appEnv)
     const url = `http://127.0.0.1:${port}/api/github/webhooks`
     const genuine = JSON.stringify(examplePayload('issues', 'labeled'))
     const ok = await httpRequest(url, { method: 'POST', headers: signed(genuine), body: genuine })
     expect(ok.status).toBe(200)
-    expect(await store.listJobs()).toHaveLength(1)
+    expect(await queue.listJobs()).toHaveLength(1)
 
     const marker = 'forged-body-marker-4f1c'
     const forged = JSON.stringify(

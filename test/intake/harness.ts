@@ -13,8 +13,10 @@ import { createGitWorkspaces } from '../../src/git/create-git-workspaces.js'
 import { resetBotIdentity } from '../../src/github/bot-identity.js'
 import { devsysApp } from '../../src/index.js'
 import { createGenerateJob, type GenerateDeps } from '../../src/jobs/generate-task.js'
-import { createQueue, type Queue } from '../../src/jobs/queue.js'
 import type { RunTestsDeps } from '../../src/jobs/run-tests.js'
+import { createInProcessQueue } from '../../src/queue/in-process-queue.js'
+import type { Queue } from '../../src/queue/queue.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import type { JobHandler } from '../../src/queue/types.js'
 import { redactingAuth } from '../../src/secrets/redact-github-requests.js'
 import { registerConfigSecrets } from '../../src/secrets/register-config-secrets.js'
@@ -22,7 +24,7 @@ import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { createTestProbot, testLogger } from '../helpers/github.js'
 
-/** DevSys as a test sees it: a real Probot with the app loaded, a real SQLite store and queue. */
+/** DevSys as a test sees it: a real Probot with the app loaded, a real SQLite store and queue (the queue's state in the same file). */
 export interface IntakeHarness {
   probot: Probot
   store: Store
@@ -73,7 +75,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
   const log = testLogger()
   const store = openSqliteStore({ dataDir })
   let probot: Probot | undefined
-  const enqueue: Enqueue = (job, delivery) => queue.enqueue(job, delivery)
+  const enqueue: Enqueue = (job, options) => queue.enqueue(job, options)
   const targets = createTargets({
     dataDir,
     deploy: config.deploy,
@@ -105,8 +107,8 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
     auth,
   })
   const generate = opts.generate
-  const queue: Queue = createQueue({
-    store,
+  const queue: Queue = createInProcessQueue({
+    jobs: openSqliteJobStore({ dataDir }),
     handlers: onlyJobs(
       opts.jobs,
       generate === undefined
@@ -154,6 +156,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
     async close() {
       await queue.stop()
       await targets.close()
+      await queue.close()
       await store.close()
       if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
     },

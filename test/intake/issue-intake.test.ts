@@ -58,7 +58,7 @@ describe('issue intake', () => {
     })
     expect(task?.spec).toContain(blogId)
     // The accepted task's code generation is queued (and runs in the generate job's tests).
-    const [generate] = await devsys().store.listJobs({ kind: 'generate' })
+    const [generate] = await devsys().queue.listJobs({ kind: 'generate' })
     expect(generate).toMatchObject({ key: `generate:${OWNER}/${REPO}#${blogId}` })
     expect(generate?.payload).toMatchObject({
       taskId: blogId,
@@ -150,7 +150,7 @@ describe('issue intake', () => {
       [`${OWNER}/${REPO}`, 1],
       ['octo/blog', 3],
     ])
-    const generates = await devsys().store.listJobs({ kind: 'generate' })
+    const generates = await devsys().queue.listJobs({ kind: 'generate' })
     expect(generates.map((j) => j.key).sort()).toEqual([
       `generate:${OWNER}/${REPO}#${blogId}`,
       `generate:octo/blog#${blogId}`,
@@ -165,7 +165,7 @@ describe('issue intake', () => {
     const payload = labelled(fenced(blog))
     await devsys().deliver('issues', payload, 'same-delivery')
     await devsys().deliver('issues', payload, 'same-delivery')
-    expect(await devsys().store.listJobs({ kind: 'intake-issue' })).toHaveLength(1)
+    expect(await devsys().queue.listJobs({ kind: 'intake-issue' })).toHaveLength(1)
     expect(
       githubRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/comments')),
     ).toHaveLength(1)
@@ -258,7 +258,7 @@ describe('issue intake', () => {
     const comment = nockCreateIssueComment(OWNER, REPO, 1)
     await devsys().deliver('issues', labelled(fenced(blog)))
 
-    const [job] = await devsys().store.listJobs()
+    const [job] = await devsys().queue.listJobs()
     expect(job).toMatchObject({ state: 'failed', attempts: 2 })
     const { body } = await comment.body
     expect(body).toContain('DevSys could not process this issue')

@@ -149,7 +149,7 @@ describe('push intake', () => {
     expect(
       githubRequests().filter((r) => r.method !== 'GET' && !r.path.includes('access_tokens')),
     ).toEqual([])
-    const [job] = await devsys().store.listJobs()
+    const [job] = await devsys().queue.listJobs()
     expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'no-manifests' })
   })
 
@@ -171,7 +171,7 @@ describe('push intake', () => {
     )
     expect(githubRequests().filter((r) => r.path.includes('/contents/.devsys'))).toEqual([])
     expect(githubRequests().filter((r) => r.path.includes('/check-runs'))).toEqual([])
-    const [job] = await devsys().store.listJobs()
+    const [job] = await devsys().queue.listJobs()
     expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'no-manifests' })
   })
 
@@ -217,6 +217,6 @@ describe('push intake', () => {
     const done = await completed.body
     expect(done).toMatchObject({ status: 'completed', conclusion: 'failure' })
     expect(done.output?.summary).toContain('Server Error')
-    expect((await devsys().store.listJobs())[0]?.state).toBe('failed')
+    expect((await devsys().queue.listJobs())[0]?.state).toBe('failed')
   })
 })

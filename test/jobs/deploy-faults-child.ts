@@ -74,7 +74,7 @@ const devsys = await startIntake({
 })
 await devsys.deliver('push', input.payload, 'delivery-crash')
 // Only reached when the deploy ended without switching: the test fails showing what happened.
-const jobs = await devsys.store.listJobs({})
+const jobs = await devsys.queue.listJobs({})
 report(`finished ${JSON.stringify({ jobs, github: await githubVerdict() })}`)
 await devsys.close()
 process.exit(1)

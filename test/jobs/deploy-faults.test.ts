@@ -20,6 +20,8 @@ import { resolveDeployRoot } from '../../src/deploy/resolve-deploy-root.js'
 import { type PhpServe, servePhp } from '../../src/deploy/serve-local.js'
 import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
 import { createSshTarget } from '../../src/deploy/targets/ssh-target.js'
+import type { Queue } from '../../src/queue/queue.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
 import { hostTempReleaseExists, startCuttingProxy, tempReleases } from '../deploy/cutting-proxy.js'
@@ -115,8 +117,8 @@ async function newestRecord(store: Store) {
   return record
 }
 
-async function lastDeployJob(store: Store) {
-  return (await store.listJobs({ kind: 'deploy' })).at(-1)
+async function lastDeployJob(queue: Pick<Queue, 'listJobs'>) {
+  return (await queue.listJobs({ kind: 'deploy' })).at(-1)
 }
 
 /** The release a `current` link on disk points at. */
@@ -241,7 +243,7 @@ describe.skipIf(!hasSshd || !hasPhp)('fault: the SSH connection drops mid-upload
         error: expect.stringMatching(/SSH connection .* failed/),
         finishedAt: expect.any(String),
       })
-      expect((await lastDeployJob(d.store))?.outcome).toMatchObject({
+      expect((await lastDeployJob(d.queue))?.outcome).toMatchObject({
         status: 'rejected',
         reason: 'upload-failed',
       })
@@ -321,7 +323,7 @@ describe.skipIf(!hasDocker)('fault: the php target container is gone', () => {
       state: 'failure',
       error: expect.stringContaining(container),
     })
-    expect((await lastDeployJob(d.store))?.outcome).toMatchObject({
+    expect((await lastDeployJob(d.queue))?.outcome).toMatchObject({
       status: 'rejected',
       reason: 'not-found',
     })
@@ -368,7 +370,7 @@ describe.skipIf(!hasPhp || !canMount)('fault: the target disk is full', () => {
       state: 'failure',
       error: expect.stringContaining('no space left'),
     })
-    expect((await lastDeployJob(d.store))?.outcome).toMatchObject({
+    expect((await lastDeployJob(d.queue))?.outcome).toMatchObject({
       status: 'rejected',
       reason: 'no-space',
     })
@@ -493,8 +495,9 @@ describe.skipIf(!hasPhp)('fault: DevSys crashes between upload and switch', () =
       expect(marker(v1.tree).id).toBe(v1.tree)
       expect(marker(v2tree).id).toBe(v2tree)
       const store = openSqliteStore({ dataDir })
+      const jobs = openSqliteJobStore({ dataDir })
       const dead = await newestRecord(store)
-      const job = await store.getJob(dead?.jobId ?? 0)
+      const job = await jobs.getJob(dead?.jobId ?? '')
       expect(dead).toMatchObject({
         commitSha: v2sha,
         state: 'in_progress',
@@ -506,6 +509,7 @@ describe.skipIf(!hasPhp)('fault: DevSys crashes between upload and switch', () =
         acquired: false,
         holder: { owner: `job:${job?.id}` },
       })
+      await jobs.close()
       await store.close()
 
       // 4. DevSys starts again on the same DATA_DIR: the expired job is retried.
@@ -540,7 +544,7 @@ describe.skipIf(!hasPhp)('fault: DevSys crashes between upload and switch', () =
         state: 'success',
         jobId: job?.id,
       })
-      expect(await d.store.getJob(job?.id ?? 0)).toMatchObject({
+      expect(await d.queue.getJob(job?.id ?? '')).toMatchObject({
         state: 'done',
         attempts: 2,
         lastError: expect.stringContaining('stopped (crash or kill) during attempt 1'),

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createDeployJob } from '../../src/jobs/deploy.js'
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
-import type { Job } from '../../src/store/store.js'
+import type { Job } from '../../src/queue/queue.js'
 import type { DeployPayload } from '../../src/triggers/job-payloads.js'
 import {
   createTestProbot,
@@ -69,7 +69,7 @@ describe('deploy job: failed for good after its process died', () => {
       actor: 'mona',
       commitSha: 'a'.repeat(40),
       ref: 'main',
-      jobId: 42,
+      jobId: '42',
     })
     await store.updateDeployment(open.id, { githubDeploymentId: 901 })
     await store.acquireDeployLock(`${repo.fullName}:production`, 'job:42', 'deploy', 600_000)
@@ -88,7 +88,7 @@ describe('deploy job: failed for good after its process died', () => {
     }
 
     await job.onFailed?.(payload, 'lease expired (the worker died)', {
-      job: { id: 42 } as Job,
+      job: { id: '42' } as Job,
       log: testLogger(),
       signal: new AbortController().signal,
     })

@@ -93,7 +93,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await inactive).toMatchObject({ state: 'inactive' })
       expect(await live(first.url)).not.toContain('Hello from DevSys')
       expect(site.sha('main')).toBe(revert)
-      expect(await devsys.store.listJobs({ kind: 'revert' })).toEqual([])
+      expect(await devsys.queue.listJobs({ kind: 'revert' })).toEqual([])
       const [record] = await devsys.store.listDeployments({ environment: 'production', limit: 1 })
       expect(record).toMatchObject({
         commitSha: revert,
@@ -125,7 +125,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await rocket).toEqual({ content: 'rocket' })
       expect(reverted).toContain(`Reverted ${first.sha.slice(0, 7)} on \`main\``)
       expect(await devsys.store.getCommentId(`${OWNER}/${REPO}`, PR, 'deploy')).toBe(1001)
-      const [rollback] = await devsys.store.listJobs({ kind: 'rollback' })
+      const [rollback] = await devsys.queue.listJobs({ kind: 'rollback' })
       expect(rollback?.outcome).toMatchObject({ status: 'done' })
       const [bad] = await devsys.store.listDeployments({ environment: 'production' })
       expect(bad).toMatchObject({ commitSha: first.sha, bad: true })
@@ -146,7 +146,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await revert.statuses[1]).toMatchObject({ state: 'success' })
       expect(await live(first.url)).not.toContain('Hello from DevSys')
       expect(site.sha('main')).toBe(head)
-      expect(await devsys.store.listJobs({ kind: 'revert' })).toHaveLength(1)
+      expect(await devsys.queue.listJobs({ kind: 'revert' })).toHaveLength(1)
     })
 
     it('/rollback of the first deploy with main protected: the revert is a pull request, and the report names main as the protected branch', async () => {
@@ -202,9 +202,9 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(text).toContain('DevSys changed nothing')
       expect(text).not.toContain('Revert the merge')
       expect(await confused).toEqual({ content: 'confused' })
-      const [rollback] = await devsys.store.listJobs({ kind: 'rollback' })
+      const [rollback] = await devsys.queue.listJobs({ kind: 'rollback' })
       expect(rollback?.outcome).toMatchObject({ status: 'rejected', reason: 'no-previous-release' })
-      expect(await devsys.store.listJobs({ kind: 'revert' })).toEqual([])
+      expect(await devsys.queue.listJobs({ kind: 'revert' })).toEqual([])
       expect(await devsys.store.listDeployments({})).toMatchObject([
         { state: 'success', bad: false },
       ])

@@ -197,7 +197,7 @@ describe.skipIf(!hasSshd || !hasPhp)(
       expect(body).toContain(
         `${OWNER}/${REPO}=${sshd.username}@127.0.0.1:${sshd.port}/<folder on the host>`,
       )
-      const [job] = (await devsys.store.listJobs({ kind: 'deploy' })).slice(-1)
+      const [job] = (await devsys.queue.listJobs({ kind: 'deploy' })).slice(-1)
       expect(job?.outcome).toMatchObject({
         status: 'rejected',
         reason: 'target-unavailable',

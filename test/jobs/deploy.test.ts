@@ -129,7 +129,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       nockCommitPulls(OWNER, REPO, sha, [])
       await devsys.deliver('push', pushPayload(site, sha), 'delivery-push-1')
       await devsys.deliver('push', pushPayload(site, sha), 'delivery-push-1')
-      const jobs = await devsys.store.listJobs({ kind: 'deploy' })
+      const jobs = await devsys.queue.listJobs({ kind: 'deploy' })
       expect(jobs).toHaveLength(1)
       expect(jobs[0]?.outcome).toMatchObject({ status: 'skipped', reason: 'not-deployed-here' })
       expect(await devsys.store.listDeployments({})).toEqual([])
@@ -153,7 +153,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       })
       expect(await inactive).toMatchObject({ state: 'inactive' })
       expect(await live(url)).toBe('Hello from DevSys: v2')
-      const job = (await devsys.store.listJobs({ kind: 'deploy', state: 'done' })).at(-1)
+      const job = (await devsys.queue.listJobs({ kind: 'deploy', state: 'done' })).at(-1)
       expect(job?.outcome).toMatchObject({
         details: { sent: 1, alreadyThere: false, reused: expect.any(Number) },
       })
@@ -177,7 +177,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       const head = nockGetBranch(OWNER, REPO, 'main', () => site.sha('main'))
       await devsys.deliver('push', pushPayload(site, first.sha), 'delivery-replayed')
       expect(head.isDone()).toBe(true)
-      const replayed = (await devsys.store.listJobs({ kind: 'deploy' })).at(-1)
+      const replayed = (await devsys.queue.listJobs({ kind: 'deploy' })).at(-1)
       expect(replayed?.deliveryId).toMatch(/^delivery-replayed/)
       expect(replayed?.outcome).toMatchObject({ status: 'skipped', reason: 'not-branch-head' })
       expect(await devsys.store.listDeployments({})).toEqual(before)
@@ -234,7 +234,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       await devsys.deliver('push', pushPayload(site, head))
       expect(await revert.statuses[1]).toMatchObject({ state: 'success' })
       expect(await inactive).toMatchObject({ state: 'inactive' })
-      const job = (await devsys.store.listJobs({ kind: 'deploy', state: 'done' })).at(-1)
+      const job = (await devsys.queue.listJobs({ kind: 'deploy', state: 'done' })).at(-1)
       expect(job?.outcome).toMatchObject({ details: { alreadyThere: true, sent: 0 } })
       expect(await live(url)).toBe('Hello from DevSys: v1')
     })
@@ -313,12 +313,12 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       // A re-signed copy of the same comment (id 3001): no GitHub mock is left to answer it.
       await devsys.deliver('issue_comment', commentPayload(site, '/deploy staging'), 'delivery-b')
       expect(githubRequests().length).toBe(sent)
-      const commands = await devsys.store.listJobs({ kind: 'pr-command' })
+      const commands = await devsys.queue.listJobs({ kind: 'pr-command' })
       expect(commands.map((j) => j.outcome)).toMatchObject([
         { status: 'done' },
         { status: 'skipped', reason: 'comment-already-handled' },
       ])
-      expect(await devsys.store.listJobs({ kind: 'deploy' })).toHaveLength(1)
+      expect(await devsys.queue.listJobs({ kind: 'deploy' })).toHaveLength(1)
       expect(await devsys.store.listDeployments({ environment: 'staging' })).toHaveLength(1)
     })
 
@@ -376,7 +376,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
         await devsys.deliver('issue_comment', commentPayload(site, body ?? '/deploy'))
         expect((await answer.body).body).toContain(expected)
         expect(await confused).toEqual({ content: 'confused' })
-        expect(await devsys.store.listJobs({ kind: 'deploy' })).toEqual([])
+        expect(await devsys.queue.listJobs({ kind: 'deploy' })).toEqual([])
       },
     )
 
@@ -440,7 +440,7 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       nockCreateCommentReaction(OWNER, REPO, 3001)
       await devsys.deliver('issue_comment', commentPayload(site, '/rollback'))
       expect((await answer.body).body).toContain('Only a merged pull request can be rolled back')
-      expect(await devsys.store.listJobs({ kind: 'rollback' })).toEqual([])
+      expect(await devsys.queue.listJobs({ kind: 'rollback' })).toEqual([])
     })
 
     it('when main is protected, the revert of a release that failed verification becomes a pull request', async () => {

@@ -145,7 +145,7 @@ describe('generate job', () => {
       head_sha: git(remote.bare, 'rev-parse', BRANCH),
       external_id: 'create-blog',
     })
-    expect((await devsys.store.listJobs({ kind: 'run-tests' }))[0]?.payload).toMatchObject({
+    expect((await devsys.queue.listJobs({ kind: 'run-tests' }))[0]?.payload).toMatchObject({
       taskId: 'create-blog',
       checkRunId: 4242,
       headSha: git(remote.bare, 'rev-parse', BRANCH),
@@ -153,7 +153,7 @@ describe('generate job', () => {
     // No temporary clone is left behind, and the token is nowhere on disk or in the store.
     expect(readdirSync(tmp)).toEqual([])
     const stored = JSON.stringify([
-      await devsys.store.listJobs(),
+      await devsys.queue.listJobs(),
       await devsys.store.listTasks(),
       await devsys.store.listAudit(),
     ])
@@ -233,7 +233,7 @@ describe('generate job', () => {
     await devsys.deliver('issue_comment', revise('/revise do something'))
     expect(await reaction.body).toEqual({ content: 'confused' })
     expect((await answer.body).body).toMatch(/'read' role .* needs 'write'/)
-    expect(await devsys.store.listJobs({ kind: 'generate' })).toEqual([])
+    expect(await devsys.queue.listJobs({ kind: 'generate' })).toEqual([])
   })
 
   it('fails with a clear message and pushes nothing when the generator fails', async () => {
@@ -293,7 +293,7 @@ describe('generate job', () => {
       expect(body).toMatch(message)
       expect(body).toContain('Nothing was pushed')
       expect(hasBranch(remote.bare, BRANCH)).toBe(false)
-      expect((await devsys.store.listJobs({ kind: 'generate' }))[0]).toMatchObject({
+      expect((await devsys.queue.listJobs({ kind: 'generate' }))[0]).toMatchObject({
         state: 'done',
         attempts: 1,
       })
@@ -315,7 +315,7 @@ describe('generate job', () => {
     expect(body).toMatch(/push/i)
     expect(body).not.toContain(TEST_INSTALLATION_TOKEN)
     expect(hasBranch(remote.bare, BRANCH)).toBe(false)
-    expect((await devsys.store.listJobs({ kind: 'generate' }))[0]).toMatchObject({
+    expect((await devsys.queue.listJobs({ kind: 'generate' }))[0]).toMatchObject({
       state: 'failed',
       attempts: 2,
     })

@@ -165,7 +165,7 @@ describe('run-tests job', () => {
     })
     await devsys.deliver('pull_request', push)
 
-    const [job] = await devsys.store.listJobs({ kind: 'run-tests' })
+    const [job] = await devsys.queue.listJobs({ kind: 'run-tests' })
     expect(job?.payload).toMatchObject({ taskId: TASK, repo: { fullName: 'evil/other' } })
     expect(job?.outcome).toMatchObject({ status: 'skipped', reason: 'task-gone' })
     // No check run, no comment, no ready-for-review: GitHub heard nothing.

@@ -251,7 +251,7 @@ describe('self-fix loop', () => {
     )
     expect((await github.issueLink).body).toContain('ready for review')
     // The loop's last check run is the result: no run-tests job tests the head again.
-    expect(await harness.store.listJobs({ kind: 'run-tests' })).toEqual([])
+    expect(await harness.queue.listJobs({ kind: 'run-tests' })).toEqual([])
     const run = await harness.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: 'greet' })
     expect(run).toMatchObject({ headSha: head, state: 'completed', conclusion: 'success' })
     const [generation] = await harness.store.listGenerations({
@@ -299,7 +299,7 @@ describe('self-fix loop', () => {
       id: 'greet',
     })
     expect(generation).toMatchObject({ state: 'failed', stopReason: 'max-iterations' })
-    expect((await harness.store.listJobs({ kind: 'generate' }))[0]?.outcome).toMatchObject({
+    expect((await harness.queue.listJobs({ kind: 'generate' }))[0]?.outcome).toMatchObject({
       status: 'rejected',
       reason: 'tests-failing-max-iterations',
     })

@@ -231,7 +231,7 @@ describe('secrets in what DevSys writes', () => {
     expect(body).toMatchObject({ conclusion: 'failure' })
     expect(body.output?.summary).toContain('ssh said: bad key line [redacted]')
     expectRedacted(body.output)
-    const [job] = await devsys.store.listJobs({ kind: 'run-tests' })
+    const [job] = await devsys.queue.listJobs({ kind: 'run-tests' })
     expect(job?.state).toBe('failed')
     expectRedacted(job?.lastError)
     expectRedacted(
@@ -267,7 +267,7 @@ describe('secrets in what DevSys writes', () => {
     const { body } = await failure.body
     expect(body).toContain('could not generate')
     expectRedacted(body)
-    const [job] = await devsys.store.listJobs({ kind: 'generate' })
+    const [job] = await devsys.queue.listJobs({ kind: 'generate' })
     expect(job?.outcome).toMatchObject({ status: 'rejected', reason: 'generator-exit-code' })
     expectRedacted(job?.outcome)
   })

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MIGRATIONS, migrate } from '../../src/store/migrations.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import { taskSubject } from '../../src/store/store.js'
 import { jobOf, tempDir } from './support.js'
@@ -56,19 +57,23 @@ describe('migrations', () => {
 
   it('reopening keeps the data and applies nothing again', async () => {
     const first = openSqliteStore({ dataDir: tmp.dir })
+    const firstJobs = openSqliteJobStore({ dataDir: tmp.dir })
     const job = jobOf(
-      await first.enqueue(
+      await firstJobs.enqueue(
         { kind: 'generate', key: 'task:a', payload: { n: 1 } },
         { id: 'd-1', event: 'issues' },
       ),
     )
     await first.setCommentId('o/r', 7, 'validation', 99)
+    await firstJobs.close()
     await first.close()
 
     const second = openSqliteStore({ dataDir: tmp.dir })
-    expect((await second.getJob(job.id))?.payload).toEqual({ n: 1 })
-    expect(await second.hasDelivery('d-1')).toBe(true)
+    const secondJobs = openSqliteJobStore({ dataDir: tmp.dir })
+    expect((await secondJobs.getJob(job.id))?.payload).toEqual({ n: 1 })
+    expect(await secondJobs.hasDelivery('d-1')).toBe(true)
     expect(await second.getCommentId('o/r', 7, 'validation')).toBe(99)
+    await secondJobs.close()
     await second.close()
     expect(versions(second.path)).toHaveLength(MIGRATIONS.length)
 
@@ -169,6 +174,34 @@ describe('migrations', () => {
     })
     expect(other.kind).toBe('created')
     expect((await store.getTask(ref))?.manifestText).toBe('{}')
+    await store.close()
+  })
+
+  it('keeps the job ids of handled comments and deployments, as text, when ids become opaque', async () => {
+    // A database as DevSys left it while job ids were numbers (versions 1 to 7).
+    const path = join(tmp.dir, 'devsys.sqlite')
+    const old = new Database(path)
+    migrate(
+      old,
+      MIGRATIONS.filter((m) => m.version <= 7),
+    )
+    const at = '2026-03-01T10:00:00.000Z'
+    old
+      .prepare(`INSERT INTO handled_comments (repo, comment_id, job_id, handled_at)
+        VALUES ('octo/blog', 501, 7, ?)`)
+      .run(at)
+    old
+      .prepare(`INSERT INTO deployments (repo, environment, task_id, trigger, actor, commit_sha,
+          ref, state, job_id, created_at)
+        VALUES ('octo/blog', 'production', 'blog', 'merge', 'mona', ?, 'main', 'success', 12, ?)`)
+      .run('a'.repeat(40), at)
+    old.close()
+
+    const store = openSqliteStore({ dataDir: tmp.dir })
+    expect(await store.claimComment('octo/blog', 501, '7')).toBe(true)
+    expect(await store.claimComment('octo/blog', 501, '8')).toBe(false)
+    const [deployment] = await store.listDeployments({ jobId: '12' })
+    expect(deployment).toMatchObject({ jobId: '12', state: 'success', commitSha: 'a'.repeat(40) })
     await store.close()
   })
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Logger, pino } from 'pino'
-import type { EnqueueResult, Job } from '../../src/store/store.js'
+import type { EnqueueResult, Job } from '../../src/queue/queue.js'
 
 /** A fresh temporary directory and its removal, for one real SQLite file per test. */
 export function tempDir(prefix = 'devsys-store-'): { dir: string; remove(): void } {

@@ -23,7 +23,7 @@ export async function lockEnvironment(
     p: ResolvedDeploy
     task: Task | undefined
     environment: string
-    jobId: number
+    jobId: string
     signal: AbortSignal
     log: Logger
   },

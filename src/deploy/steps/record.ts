@@ -11,7 +11,7 @@ export async function recordDeploy(
   github: GitHubClient,
   store: DeploymentStore,
   p: ResolvedDeploy,
-  input: { environment: string; taskId: string | null; jobId: number },
+  input: { environment: string; taskId: string | null; jobId: string },
 ): Promise<{ record: number; status: SetStatus }> {
   const { environment, taskId } = input
   const owner = p.repo.owner

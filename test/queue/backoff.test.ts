@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay } from '../../src/jobs/backoff.js'
+import { backoffDelay } from '../../src/queue/backoff.js'
 
 describe('backoffDelay', () => {
   const backoff = { baseMs: 1000, maxMs: 60_000 }

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino'
-import type { JobHandler } from '../queue/types.js'
-import type { EnqueueResult, Job, NewJob, Store } from '../store/store.js'
 import { type Backoff, backoffDelay } from './backoff.js'
+import type { JobStore } from './job-store.js'
+import type { Job, Queue } from './queue.js'
+import { repeatSchedules } from './repeat-schedules.js'
 import { type Claim, crashError, jobLogger, runJob, tellFailed } from './run-job.js'
+import type { JobHandler } from './types.js'
 import { leaseOwnerProbe, makeWorkerId } from './worker-identity.js'
 
-export interface QueueOptions {
-  store: Store
+export interface InProcessQueueOptions {
+  /** The queue state; only this queue reaches it. close() closes it. */
+  jobs: JobStore
   handlers: JobHandler[]
   log: Logger
   /** Jobs run at once by this process (default 2). */
@@ -31,29 +34,16 @@ export interface QueueOptions {
   isOwnerGone?: (lock: string) => boolean
   /** stop() waits this long for running jobs, aborts them, and waits this long again (default 10000). */
   graceMs?: number
-  /** Milliseconds since the epoch; must match the store's clock (used by drain()). */
+  /** Milliseconds since the epoch; must match the job store's clock (drain(), schedule slots). */
   now?: () => number
 }
 
-export interface Queue {
-  /** Stores the job (deduplicated by delivery, coalesced by key) and wakes the worker at once. */
-  enqueue(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult>
-  /** Recovers jobs of dead workers, then claims and runs jobs until stop(). */
-  start(): void
-  /** Waits for running jobs, aborting their signals after the grace period. */
-  stop(): Promise<void>
-  /**
-   * Resolves when no job is running, due, or waiting to be retried; jobs enqueued with a delay
-   * that has not passed are not waited for. Needs start(). For tests and scripts.
-   */
-  drain(): Promise<void>
-  /** Retries or fails running jobs whose lease expired; returns how many it changed. */
-  recover(): Promise<number>
-}
-
-/** The in-process queue over the store: durable jobs, one running job per key, leases, retries. */
-export function createQueue(opts: QueueOptions): Queue {
-  const { store, log } = opts
+/**
+ * The in-process queue over a job store: durable jobs, one running job per key, leases renewed
+ * by the worker, retries with backoff, recovery of dead workers' jobs, repeating schedules.
+ */
+export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
+  const { jobs: store, log } = opts
   const concurrency = Math.max(1, opts.concurrency ?? 2)
   const leaseMs = opts.leaseMs ?? 30_000
   const maxAttempts = opts.maxAttempts ?? 5
@@ -69,7 +59,7 @@ export function createQueue(opts: QueueOptions): Queue {
     handlers.set(h.kind, h)
   }
 
-  const active = new Map<number, Claim>()
+  const active = new Map<string, Claim>()
   const running = new Set<Promise<void>>()
   const timers = new Set<NodeJS.Timeout>()
   const listeners = new Set<() => void>()
@@ -127,7 +117,7 @@ export function createQueue(opts: QueueOptions): Queue {
   }
 
   const runDeps = {
-    store,
+    jobs: store,
     handlers,
     log,
     leaseMs,
@@ -207,6 +197,7 @@ export function createQueue(opts: QueueOptions): Queue {
   const poll = () => {
     if (!started || stopping) return
     recover().catch((err: unknown) => log.error({ err }, 'Recovering expired jobs failed'))
+    void schedules.fire()
     wake()
     later(pollMs, poll)
   }
@@ -214,14 +205,21 @@ export function createQueue(opts: QueueOptions): Queue {
   const settle = (ms: number) =>
     Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, ms).unref())])
 
-  return {
-    async enqueue(job, delivery) {
-      const result = await store.enqueue(
-        { ...job, maxAttempts: job.maxAttempts ?? maxAttempts },
-        delivery,
-      )
-      if (result.kind !== 'duplicate-delivery') wake()
-      return result
+  const enqueue: Queue['enqueue'] = async (job, options = {}) => {
+    const result = await store.enqueue(
+      { ...job, maxAttempts: job.maxAttempts ?? maxAttempts },
+      options.delivery,
+    )
+    if (result.kind !== 'duplicate-delivery') wake()
+    return result
+  }
+  const schedules = repeatSchedules({ enqueue, now, log })
+
+  const queue: Queue = {
+    enqueue,
+    async schedule(schedule) {
+      await schedules.add(schedule)
+      if (started && !stopping) await schedules.fire()
     },
     start() {
       if (started) return
@@ -237,6 +235,7 @@ export function createQueue(opts: QueueOptions): Queue {
       timers.clear()
       await pumping
       await recovering?.catch(() => undefined)
+      await schedules.idle()
       await settle(graceMs)
       if (active.size > 0) {
         log.warn({ jobs: [...active.keys()] }, 'Jobs still running at shutdown; aborting them')
@@ -273,5 +272,13 @@ export function createQueue(opts: QueueOptions): Queue {
       }
     },
     recover,
+    getJob: (id) => store.getJob(id),
+    listJobs: (filter) => store.listJobs(filter),
+    hasDelivery: (id) => store.hasDelivery(id),
+    async close() {
+      await queue.stop()
+      await store.close()
+    },
   }
+  return queue
 }

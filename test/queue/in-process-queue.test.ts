@@ -1,14 +1,39 @@
 import { describe, expect, it } from 'vitest'
-import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import { capturingLog, deferred, jobOf } from '../store/support.js'
 import { done, useQueueFixture } from './queue-fixture.js'
 
 const fx = useQueueFixture()
 const makeQueue = fx.makeQueue
 
-describe('queue leases, shutdown and recovery', () => {
+describe('the in-process queue: leases, shutdown and recovery', () => {
+  it('runs a job as soon as it is enqueued, without waiting for the poll', async () => {
+    const ran = deferred<number>()
+    const queue = makeQueue(
+      [
+        {
+          kind: 'ping',
+          async run() {
+            ran.resolve(Date.now())
+            return done('pong')
+          },
+        },
+      ],
+      {
+        pollMs: 60_000,
+      },
+    )
+    queue.start()
+    await new Promise((r) => setTimeout(r, 50)) // let the start-up poll pass
+    const before = Date.now()
+    const job = jobOf(await queue.enqueue({ kind: 'ping', key: 'k', payload: {} }))
+    expect((await ran.promise) - before).toBeLessThan(500)
+    await queue.drain()
+    expect(await fx.jobs().getJob(job.id)).toMatchObject({ state: 'done', outcome: done('pong') })
+  })
+
   it('aborts a job whose lease another worker took, and does not record its result', async () => {
-    const started = deferred<number>()
+    const started = deferred<string>()
     const aborted = deferred<unknown>()
     const queue = makeQueue(
       [
@@ -28,19 +53,19 @@ describe('queue leases, shutdown and recovery', () => {
     queue.start()
     const id = await started.promise
     // Another process whose clock is ahead sees the lease expired and takes the job over.
-    const other = openSqliteStore({ dataDir: fx.dir(), now: () => Date.now() + 10_000 })
+    const other = openSqliteJobStore({ dataDir: fx.dir(), now: () => Date.now() + 10_000 })
     expect(await other.recoverJob(id, 'lease expired', 0)).toMatchObject({ state: 'queued' })
     expect(await other.claimJob('other-worker', 60_000)).toMatchObject({ id, attempts: 2 })
     expect(String(await aborted.promise)).toMatch(/lost the lease/)
     await new Promise((r) => setTimeout(r, 100))
-    expect(await fx.store().getJob(id)).toMatchObject({
+    expect(await fx.jobs().getJob(id)).toMatchObject({
       state: 'running',
       lockedBy: 'other-worker',
       outcome: null,
     })
     expect(await other.completeJob(id, 'other-worker', done('fresh result'))).toBe(true)
     await other.close()
-    expect((await fx.store().getJob(id))?.outcome).toEqual(done('fresh result'))
+    expect((await fx.jobs().getJob(id))?.outcome).toEqual(done('fresh result'))
   })
 
   it('stop() lets a quick job finish, then aborts a slow one and queues it again', async () => {
@@ -71,8 +96,8 @@ describe('queue leases, shutdown and recovery', () => {
     await Promise.all([quickStarted.promise, slowStarted.promise])
     setTimeout(() => quickGate.resolve(), 50)
     await queue.stop()
-    expect(await fx.store().getJob(quick.id)).toMatchObject({ state: 'done' })
-    expect(await fx.store().getJob(slow.id)).toMatchObject({
+    expect(await fx.jobs().getJob(quick.id)).toMatchObject({ state: 'done' })
+    expect(await fx.jobs().getJob(slow.id)).toMatchObject({
       state: 'queued',
       attempts: 1,
       lastError: 'DevSys stopped during the job: aborted by shutdown',
@@ -97,7 +122,7 @@ describe('queue leases, shutdown and recovery', () => {
     const job = jobOf(
       await queue.enqueue(
         { kind: 'gen', key: 'task:x', payload: { token: 'ghs_SECRET123' } },
-        { id: 'dlv-1', event: 'issues' },
+        { delivery: { id: 'dlv-1', event: 'issues' } },
       ),
     )
     queue.start()
@@ -119,9 +144,9 @@ describe('queue leases, shutdown and recovery', () => {
 
   it('recover() requeues a job whose worker died, in this process', async () => {
     const job = jobOf(
-      await fx.store().enqueue({ kind: 'gen', key: 'k', payload: {}, maxAttempts: 2 }),
+      await fx.jobs().enqueue({ kind: 'gen', key: 'k', payload: {}, maxAttempts: 2 }),
     )
-    await fx.store().claimJob('dead-worker', 20)
+    await fx.jobs().claimJob('dead-worker', 20)
     await new Promise((r) => setTimeout(r, 40))
     const attempts: number[] = []
     const queue = makeQueue([
@@ -134,7 +159,7 @@ describe('queue leases, shutdown and recovery', () => {
       },
     ])
     expect(await queue.recover()).toBe(1)
-    expect(await fx.store().getJob(job.id)).toMatchObject({ state: 'queued', lockedBy: null })
+    expect(await fx.jobs().getJob(job.id)).toMatchObject({ state: 'queued', lockedBy: null })
     queue.start()
     await queue.drain()
     expect(attempts).toEqual([2])

@@ -9,7 +9,7 @@ import {
   parseLeaseOwner,
   readProcessView,
   readStartTicks,
-} from '../../src/jobs/worker-identity.js'
+} from '../../src/queue/worker-identity.js'
 import { done, useQueueFixture } from './queue-fixture.js'
 
 const view = readProcessView()
@@ -61,7 +61,7 @@ describe.skipIf(!linux)('the queue and leases held by others', () => {
   const here = view as ProcessView
 
   it('requeues at once the job of a gone process on this machine, and leaves the others to their lease', async () => {
-    const store = q.store()
+    const store = q.jobs()
     const gone = await deadPid()
     const lease = 60_000
     const enqueue = (key: string) => store.enqueue({ kind: 'work', key, payload: { key } })

@@ -1,5 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3'
-import type { EnqueueResult, Job, JobState, NewJob } from './store.js'
+import { redactStore } from '../secrets/redact-store.js'
+import { iso, openSqliteDatabase, type SqliteOptions } from '../store/open-sqlite-database.js'
+import type { JobStore } from './job-store.js'
+import type { Delivery, EnqueueResult, Job, JobFilter, JobState, NewJob } from './queue.js'
 
 /** Used when neither the job nor the queue says how many attempts a job gets. */
 export const DEFAULT_MAX_ATTEMPTS = 5
@@ -26,17 +29,30 @@ interface JobRow {
 
 type Params = Record<string, string | number | null>
 
-/** The jobs and deliveries half of the SQLite store: synchronous, statements prepared once. */
 interface PendingEnqueue {
   job: NewJob
-  delivery: { id: string; event: string } | undefined
+  delivery: Delivery | undefined
   resolve(result: EnqueueResult): void
   reject(error: unknown): void
 }
 
 type Settled = { ok: true; value: EnqueueResult } | { ok: false; error: unknown }
 
-export class SqliteJobs {
+/**
+ * Opens the in-process queue's state in DevSys's SQLite file (the store's file, on a connection
+ * of its own). Every argument is redacted of DevSys's secrets before it is stored, as in the
+ * store: job payloads, errors and outcomes.
+ */
+export function openSqliteJobStore(opts: SqliteOptions): SqliteJobStore {
+  const { db, now, path } = openSqliteDatabase(opts, 'queue state')
+  return redactStore(new SqliteJobStore(db, now, path))
+}
+
+/**
+ * Jobs and deliveries in SQLite. Methods are async to match the port; the SQLite work inside is
+ * synchronous, with statements prepared once. Job ids are the table's integer keys, as text.
+ */
+export class SqliteJobStore implements JobStore {
   private readonly s: {
     insertDelivery: Statement<[string, string, string]>
     hasDelivery: Statement<[string], { one: number }>
@@ -55,14 +71,12 @@ export class SqliteJobs {
   }
   private readonly pending: PendingEnqueue[] = []
   private readonly batchTx: (batch: PendingEnqueue[]) => Settled[]
-  private readonly enqueueTx: (
-    job: NewJob,
-    delivery?: { id: string; event: string },
-  ) => EnqueueResult
 
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly now: () => number,
+    /** The database file, for logs and for tools that inspect it. */
+    readonly path: string,
   ) {
     const owned = `id = @id AND locked_by = @worker AND state = 'running'`
     this.s = {
@@ -121,14 +135,9 @@ export class SqliteJobs {
         WHERE (@state IS NULL OR state = @state) AND (@kind IS NULL OR kind = @kind)
         ORDER BY id`),
     }
-    // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
-    // writes later can fail with SQLITE_BUSY instead of waiting when another process writes.
-    const tx = db.transaction((job: NewJob, delivery?: { id: string; event: string }) =>
-      this.enqueueIn(job, delivery),
-    )
-    this.enqueueTx = (job, delivery) => tx.immediate(job, delivery)
     // Inside the batch transaction `tx` runs as a savepoint, so one failing enqueue rolls back
     // alone while the others commit.
+    const tx = db.transaction((job: NewJob, delivery?: Delivery) => this.enqueueIn(job, delivery))
     const batchTx = db.transaction((batch: PendingEnqueue[]) =>
       batch.map((item): Settled => {
         try {
@@ -138,11 +147,9 @@ export class SqliteJobs {
         }
       }),
     )
+    // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
+    // writes later can fail with SQLITE_BUSY instead of waiting when another process writes.
     this.batchTx = (batch) => batchTx.immediate(batch)
-  }
-
-  enqueue(job: NewJob, delivery?: { id: string; event: string }): EnqueueResult {
-    return this.enqueueTx(job, delivery)
   }
 
   /**
@@ -150,7 +157,7 @@ export class SqliteJobs {
    * share one transaction, so the pages they touch are written to the WAL once instead of once
    * each. Every promise resolves only after the commit, so an acknowledged webhook is stored.
    */
-  enqueueBatched(job: NewJob, delivery?: { id: string; event: string }): Promise<EnqueueResult> {
+  enqueue(job: NewJob, delivery?: Delivery): Promise<EnqueueResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ job, delivery, resolve, reject })
       if (this.pending.length === 1) setImmediate(() => this.flush())
@@ -158,7 +165,7 @@ export class SqliteJobs {
   }
 
   /** Commits the enqueues waiting for the next turn of the event loop (also called on close). */
-  flush(): void {
+  private flush(): void {
     if (this.pending.length === 0) return
     const batch = this.pending.splice(0)
     let settled: Settled[]
@@ -175,7 +182,7 @@ export class SqliteJobs {
     })
   }
 
-  private enqueueIn(job: NewJob, delivery?: { id: string; event: string }): EnqueueResult {
+  private enqueueIn(job: NewJob, delivery?: Delivery): EnqueueResult {
     const now = this.now()
     if (delivery) {
       const inserted = this.s.insertDelivery.run(delivery.id, delivery.event, iso(now))
@@ -203,42 +210,57 @@ export class SqliteJobs {
     return { kind: 'enqueued', job: toJob(row) }
   }
 
-  hasDelivery(id: string): boolean {
+  async hasDelivery(id: string): Promise<boolean> {
     return this.s.hasDelivery.get(id) !== undefined
   }
 
-  claim(worker: string, leaseMs: number): Job | undefined {
+  async claimJob(worker: string, leaseMs: number): Promise<Job | undefined> {
     const now = this.now()
     const row = this.s.claim.get({ worker, until: iso(now + leaseMs), now: iso(now) })
     return row && toJob(row)
   }
 
-  renew(id: number, worker: string, leaseMs: number): boolean {
+  async renewLease(jobId: string, worker: string, leaseMs: number): Promise<boolean> {
+    const id = rowId(jobId)
+    if (id === undefined) return false
     const now = this.now()
     return this.s.renew.run({ id, worker, until: iso(now + leaseMs), now: iso(now) }).changes > 0
   }
 
-  complete(id: number, worker: string, outcome: unknown): boolean {
+  async completeJob(jobId: string, worker: string, outcome: unknown): Promise<boolean> {
+    const id = rowId(jobId)
+    if (id === undefined) return false
     const params = { id, worker, outcome: JSON.stringify(outcome ?? null), now: iso(this.now()) }
     return this.s.complete.run(params).changes > 0
   }
 
-  retry(id: number, worker: string, error: string, delayMs: number): boolean {
+  async retryJob(jobId: string, worker: string, error: string, delayMs: number) {
+    const id = rowId(jobId)
+    if (id === undefined) return false
     const now = this.now()
     const params = { id, worker, error: clip(error), runAt: iso(now + delayMs), now: iso(now) }
     return this.s.retry.run(params).changes > 0
   }
 
-  fail(id: number, worker: string, error: string): boolean {
+  async failJob(jobId: string, worker: string, error: string): Promise<boolean> {
+    const id = rowId(jobId)
+    if (id === undefined) return false
     const params = { id, worker, error: clip(error), now: iso(this.now()) }
     return this.s.fail.run(params).changes > 0
   }
 
-  expired(): Job[] {
+  async expiredJobs(): Promise<Job[]> {
     return this.s.expired.all(iso(this.now())).map(toJob)
   }
 
-  recover(id: number, error: string, delayMs: number, deadOwner?: string): Job | undefined {
+  async recoverJob(
+    jobId: string,
+    error: string,
+    delayMs: number,
+    deadOwner?: string,
+  ): Promise<Job | undefined> {
+    const id = rowId(jobId)
+    if (id === undefined) return undefined
     const now = this.now()
     const row = this.s.recover.get({
       id,
@@ -250,18 +272,27 @@ export class SqliteJobs {
     return row && toJob(row)
   }
 
-  get(id: number): Job | undefined {
-    const row = this.s.get.get(id)
+  async getJob(jobId: string): Promise<Job | undefined> {
+    const id = rowId(jobId)
+    const row = id === undefined ? undefined : this.s.get.get(id)
     return row && toJob(row)
   }
 
-  list(filter: { state?: JobState; kind?: string } = {}): Job[] {
+  async listJobs(filter: JobFilter = {}): Promise<Job[]> {
     return this.s.list.all({ state: filter.state ?? null, kind: filter.kind ?? null }).map(toJob)
+  }
+
+  /** Commits pending enqueues and closes the connection; idempotent. */
+  async close(): Promise<void> {
+    if (!this.db.open) return
+    this.flush()
+    this.db.close()
   }
 }
 
-export function iso(ms: number): string {
-  return new Date(ms).toISOString()
+/** The row key of a job id; undefined for ids this store never hands out. */
+function rowId(jobId: string): number | undefined {
+  return /^[1-9]\d{0,15}$/.test(jobId) ? Number(jobId) : undefined
 }
 
 function clip(error: string): string {
@@ -270,7 +301,7 @@ function clip(error: string): string {
 
 function toJob(r: JobRow): Job {
   return {
-    id: r.id,
+    id: String(r.id),
     kind: r.kind,
     key: r.key,
     payload: JSON.parse(r.payload) as unknown,

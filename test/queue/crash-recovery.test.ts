@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createQueue, type Queue } from '../../src/jobs/queue.js'
+import { createInProcessQueue } from '../../src/queue/in-process-queue.js'
+import type { Queue } from '../../src/queue/queue.js'
+import { openSqliteJobStore, type SqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import type { JobHandler } from '../../src/queue/types.js'
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
 import { silentLog, tempDir } from '../store/support.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url))
@@ -11,7 +12,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 
 let tmp: ReturnType<typeof tempDir>
 let child: ChildProcess | undefined
-let store: SqliteStore | undefined
+let store: SqliteJobStore | undefined
 let queue: Queue | undefined
 
 beforeEach(() => {
@@ -25,7 +26,7 @@ afterEach(async () => {
 })
 
 /** Starts the worker process and resolves with the job id once its handler is running. */
-function startWorker(maxAttempts: number, leaseMs = 300): Promise<{ jobId: number; pid: number }> {
+function startWorker(maxAttempts: number, leaseMs = 300): Promise<{ jobId: string; pid: number }> {
   const args = ['--import', 'tsx', fixture, tmp.dir, String(maxAttempts), String(leaseMs)]
   const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
   child = proc
@@ -35,7 +36,7 @@ function startWorker(maxAttempts: number, leaseMs = 300): Promise<{ jobId: numbe
     proc.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString()
       const ready = /ready (\d+) (\d+)/.exec(out)
-      if (ready && proc.pid !== undefined) resolve({ jobId: Number(ready[1]), pid: proc.pid })
+      if (ready && proc.pid !== undefined) resolve({ jobId: ready[1] ?? '', pid: proc.pid })
     })
     proc.stderr?.on('data', (chunk: Buffer) => {
       err += chunk.toString()
@@ -75,14 +76,14 @@ describe('a worker process killed with SIGKILL mid-job', () => {
     const { jobId, pid } = await startWorker(3)
     expect(await killHard(child)).toBe('SIGKILL')
 
-    store = openSqliteStore({ dataDir: tmp.dir })
+    store = openSqliteJobStore({ dataDir: tmp.dir })
     const orphan = await store.getJob(jobId)
     expect(orphan).toMatchObject({ state: 'running', attempts: 1 })
     expect(orphan?.lockedBy).toContain(`:${pid}:`)
 
     const { handler, runs, failures } = recordingHandler()
-    queue = createQueue({
-      store,
+    queue = createInProcessQueue({
+      jobs: store,
       handlers: [handler],
       log: silentLog,
       pollMs: 50,
@@ -104,7 +105,7 @@ describe('a worker process killed with SIGKILL mid-job', () => {
     expect(
       await queue.enqueue(
         { kind: 'generate', key: 'task:crash', payload: {} },
-        { id: 'delivery-crash', event: 'issues' },
+        { delivery: { id: 'delivery-crash', event: 'issues' } },
       ),
     ).toEqual({
       kind: 'duplicate-delivery',
@@ -116,9 +117,9 @@ describe('a worker process killed with SIGKILL mid-job', () => {
     const { jobId } = await startWorker(1)
     await killHard(child)
 
-    store = openSqliteStore({ dataDir: tmp.dir })
+    store = openSqliteJobStore({ dataDir: tmp.dir })
     const { handler, runs, failures } = recordingHandler()
-    queue = createQueue({ store, handlers: [handler], log: silentLog, pollMs: 50 })
+    queue = createInProcessQueue({ jobs: store, handlers: [handler], log: silentLog, pollMs: 50 })
     queue.start()
     await queue.drain()
 
@@ -147,14 +148,19 @@ describe('a restart on the same DATA_DIR after SIGKILL', () => {
     expect(await killHard(child)).toBe('SIGKILL')
     const killedAt = Date.now()
 
-    store = openSqliteStore({ dataDir: tmp.dir })
+    store = openSqliteJobStore({ dataDir: tmp.dir })
     const orphan = await store.getJob(jobId)
     expect(orphan).toMatchObject({ state: 'running', attempts: 1 })
     // The lease still has almost all of its 30 s to run.
     expect(Date.parse(orphan?.lockedUntil ?? '') - killedAt).toBeGreaterThan(LEASE_MS - 5_000)
 
     const { handler, runs } = recordingHandler()
-    queue = createQueue({ store, handlers: [handler], log: silentLog, leaseMs: LEASE_MS })
+    queue = createInProcessQueue({
+      jobs: store,
+      handlers: [handler],
+      log: silentLog,
+      leaseMs: LEASE_MS,
+    })
     queue.start()
     await queue.drain()
     const elapsed = Date.now() - killedAt
@@ -175,10 +181,10 @@ describe('a restart on the same DATA_DIR after SIGKILL', () => {
 
   it("leaves a live worker's lease alone, and takes the job over as soon as that worker dies", async () => {
     const { jobId, pid } = await startWorker(3, LEASE_MS)
-    store = openSqliteStore({ dataDir: tmp.dir })
+    store = openSqliteJobStore({ dataDir: tmp.dir })
     const { handler, runs } = recordingHandler()
-    queue = createQueue({
-      store,
+    queue = createInProcessQueue({
+      jobs: store,
       handlers: [handler],
       log: silentLog,
       leaseMs: LEASE_MS,

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino'
-import type { JobContext, JobHandler, Outcome } from '../queue/types.js'
 import { redact } from '../secrets/redact.js'
-import type { Job, Store } from '../store/store.js'
 import { type Backoff, backoffDelay } from './backoff.js'
+import type { JobStore } from './job-store.js'
+import type { Job } from './queue.js'
+import type { JobContext, JobHandler, Outcome } from './types.js'
 
 /** A job this process claimed: the lock id it holds, and how to stop the handler. */
 export interface Claim {
@@ -14,7 +15,7 @@ export interface Claim {
 }
 
 export interface RunJobDeps {
-  store: Store
+  jobs: JobStore
   handlers: ReadonlyMap<string, JobHandler>
   log: Logger
   leaseMs: number
@@ -25,7 +26,7 @@ export interface RunJobDeps {
 
 /** Runs one claimed attempt of a job and records its result, unless the lease was lost. */
 export async function runJob(job: Job, claim: Claim, deps: RunJobDeps): Promise<void> {
-  const { store } = deps
+  const store = deps.jobs
   const log = jobLogger(deps.log, job)
   const handler = deps.handlers.get(job.kind)
   if (!handler) {

@@ -1,0 +1,56 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { CommentStore } from '../../src/store/store.js'
+import {
+  type StoreHandle,
+  type StoreImplementation,
+  storeImplementations,
+} from './implementations.js'
+
+const start = Date.parse('2026-03-01T10:00:00.000Z')
+
+/** The CommentStore part: command comments claimed by one job, sticky comment ids. */
+function commentStoreContract(impl: StoreImplementation) {
+  let h: StoreHandle
+  let store: CommentStore
+  let t: number
+  beforeEach(async () => {
+    t = start
+    h = await impl.open(() => t)
+    store = h.store
+  })
+  afterEach(async () => {
+    await h.close()
+  })
+
+  describe('handled comments', () => {
+    it('lets the first job claim a comment id, again on its retries, and no other job', async () => {
+      expect(await store.claimComment('acme/shop', 501, '7')).toBe(true)
+      expect(await store.claimComment('acme/shop', 501, '7')).toBe(true)
+      expect(await store.claimComment('acme/shop', 501, '8')).toBe(false)
+      expect(await store.claimComment('acme/shop', 502, '8')).toBe(true)
+    })
+
+    it('takes job ids as opaque strings, numeric or not', async () => {
+      const id = '3f6c2a9e-5b1d-4e8f-9a7c-0d2e4b6f8a1c'
+      expect(await store.claimComment('acme/shop', 601, id)).toBe(true)
+      expect(await store.claimComment('acme/shop', 601, id)).toBe(true)
+      expect(await store.claimComment('acme/shop', 601, '12')).toBe(false)
+      expect(await store.claimComment('acme/shop', 602, '12')).toBe(true)
+      expect(await store.claimComment('acme/shop', 602, '012')).toBe(false)
+    })
+  })
+
+  describe('sticky comments', () => {
+    it('keeps one comment id per repo, issue and kind, replaced in place', async () => {
+      expect(await store.getCommentId('acme/shop', 12, 'validation')).toBeUndefined()
+      await store.setCommentId('acme/shop', 12, 'validation', 1001)
+      await store.setCommentId('acme/shop', 12, 'status', 1002)
+      await store.setCommentId('acme/shop', 12, 'validation', 1003)
+      expect(await store.getCommentId('acme/shop', 12, 'validation')).toBe(1003)
+      expect(await store.getCommentId('acme/shop', 12, 'status')).toBe(1002)
+      expect(await store.getCommentId('acme/shop', 13, 'validation')).toBeUndefined()
+    })
+  })
+}
+
+describe.each(storeImplementations)('CommentStore: $name', commentStoreContract)

@@ -1,0 +1,142 @@
+/**
+ * Every implementation of every port, for the contract suites in this folder: each suite is
+ * written once and runs against each entry here. A new implementation is one entry.
+ */
+import type { JobStore } from '../../src/queue/job-store.js'
+import {
+  createInProcessQueue,
+  type InProcessQueueOptions,
+} from '../../src/queue/in-process-queue.js'
+import type { Queue } from '../../src/queue/queue.js'
+import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
+import type { JobHandler } from '../../src/queue/types.js'
+import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import type { Store } from '../../src/store/store.js'
+import { inProcessTimings } from '../queue/queue-fixture.js'
+import { tempDir } from '../store/support.js'
+
+/** One opened store; `reopen` closes it and opens the same data again (durability checks). */
+export interface StoreHandle {
+  store: Store
+  reopen(): Promise<Store>
+  close(): Promise<void>
+}
+
+export interface StoreImplementation {
+  name: string
+  /** A fresh, empty store whose clock is `now`. */
+  open(now?: () => number): Promise<StoreHandle>
+}
+
+export const storeImplementations: StoreImplementation[] = [
+  {
+    name: 'SQLite',
+    async open(now) {
+      const tmp = tempDir()
+      const open = () => openSqliteStore({ dataDir: tmp.dir, ...(now ? { now } : {}) })
+      const handle: StoreHandle = {
+        store: open(),
+        async reopen() {
+          await handle.store.close()
+          handle.store = open()
+          return handle.store
+        },
+        async close() {
+          await handle.store.close()
+          tmp.remove()
+        },
+      }
+      return handle
+    },
+  },
+]
+
+/** The in-process queue's state. `other` opens a second client of the same state. */
+export interface JobStoreHandle {
+  jobs: JobStore
+  other(now?: () => number): JobStore
+  close(): Promise<void>
+}
+
+export interface JobStoreImplementation {
+  name: string
+  open(now?: () => number): Promise<JobStoreHandle>
+}
+
+export const jobStoreImplementations: JobStoreImplementation[] = [
+  {
+    name: 'SQLite',
+    async open(now) {
+      const tmp = tempDir()
+      const others: JobStore[] = []
+      const jobs = openSqliteJobStore({ dataDir: tmp.dir, ...(now ? { now } : {}) })
+      return {
+        jobs,
+        other(otherNow) {
+          const other = openSqliteJobStore({
+            dataDir: tmp.dir,
+            ...(otherNow ? { now: otherNow } : {}),
+          })
+          others.push(other)
+          return other
+        },
+        async close() {
+          for (const other of others) await other.close()
+          await jobs.close()
+          tmp.remove()
+        },
+      }
+    },
+  },
+]
+
+/** Options a queue contract may set; each implementation maps them to its own settings. */
+export interface QueueSettings {
+  /** Jobs run at once by this queue. */
+  concurrency?: number
+  /** Attempts for jobs enqueued without their own maxAttempts. */
+  maxAttempts?: number
+  /** Milliseconds since the epoch, for schedule slots. */
+  now?: () => number
+}
+
+/**
+ * Queues over one shared queue state (as several DevSys processes on one database): `make`
+ * builds another queue (another process) over it. Every queue is closed by `close`.
+ */
+export interface QueueHandle {
+  make(handlers: JobHandler[], settings?: QueueSettings): Queue
+  close(): Promise<void>
+}
+
+export interface QueueImplementation {
+  name: string
+  open(): Promise<QueueHandle>
+}
+
+export const queueImplementations: QueueImplementation[] = [
+  {
+    name: 'in-process',
+    async open() {
+      const tmp = tempDir('devsys-queue-')
+      const queues: Queue[] = []
+      return {
+        make(handlers, settings = {}) {
+          const opts: InProcessQueueOptions = {
+            jobs: openSqliteJobStore({ dataDir: tmp.dir }),
+            ...inProcessTimings(),
+            handlers,
+            ...settings,
+          }
+          const queue = createInProcessQueue(opts)
+          queues.push(queue)
+          return queue
+        },
+        async close() {
+          for (const queue of queues) await queue.close()
+          tmp.remove()
+        },
+      }
+    },
+  },
+]
