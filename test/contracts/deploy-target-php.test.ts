@@ -37,6 +37,20 @@ describe.skipIf(!hasDocker)(
           dispose: () => php.remove(),
         }
       },
+      smallDisk: async () => {
+        // releases/ on a volume of 1 MiB (tmpfs), in the image's own site root.
+        const php = await startPhpApache(docker, '1m')
+        return {
+          target: createPhpTarget({ container: php.name, docker }),
+          files: containerFiles(docker, php.container, PHP_DEPLOY_BASE),
+          url: null,
+          page: (path: string) => fetchWhenUp(`${php.url}${path}`, 15_000),
+          dispose: () => php.remove(),
+        }
+      },
+      noSpaceMessage: /prune releases or grow the volume/,
+      // The partial copy is removed by the next upload.
+      removesPartialAtOnce: false,
       serves: true,
       // The release is copied in whole (one archive through the engine; nothing to save).
       reusesFiles: false,

@@ -1,4 +1,5 @@
-import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { chmod, cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
@@ -32,6 +33,15 @@ export interface DeployTargetUnderTest {
   tearDown?(): Promise<void>
   /** A target on a new, empty root, with these shared folders. */
   fresh(shared: string[]): Promise<FreshTarget>
+  /**
+   * A target whose root is on a disk of 1 MiB, for the full-disk scenario; absent when none can be
+   * made here (skipped).
+   */
+  smallDisk?(): Promise<FreshTarget>
+  /** What the no-space error says to do, beyond its code. */
+  noSpaceMessage: RegExp
+  /** A failed upload leaves no temporary folder at all (otherwise the next upload removes it). */
+  removesPartialAtOnce: boolean
   /** Checks made after every scenario (e.g. that a root's odd name ran nothing). */
   afterScenario?(): Promise<void>
   /** Whether `fresh()` gives a `page()` (the blog scenarios need one). */
@@ -77,8 +87,8 @@ export function deployTargetContract(impl: DeployTargetUnderTest): void {
     await impl.tearDown?.()
   })
   const made: FreshTarget[] = []
-  const fresh = async (shared: string[] = []) => {
-    const t = await impl.fresh(shared)
+  const fresh = async (shared: string[] = [], make = () => impl.fresh(shared)) => {
+    const t = await make()
     made.push(t)
     expect(t.target.kind).toBe(impl.kind)
     expect(t.target.url).toBe(t.url)
@@ -400,6 +410,49 @@ export function deployTargetContract(impl: DeployTargetUnderTest): void {
       expect((await page('/')).body).toContain('Second edition')
     },
     { skip: !impl.serves },
+  )
+
+  scenario('a cancelled upload leaves current and the releases as they were', async () => {
+    const { target, files } = await fresh()
+    const r1 = await release(1, { 'a.txt': 'a' })
+    await upload(target, r1)
+    await target.activate(r1.id)
+    const controller = new AbortController()
+    controller.abort()
+    const r2 = await release(2, { 'a.txt': 'b' })
+    const error = await upload(target, r2, controller.signal).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DeployError)
+    expect(error).toMatchObject({ code: 'aborted', target: impl.kind })
+    expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
+    expect(await files.read('current/a.txt')).toBe('a')
+  })
+
+  scenario(
+    'fails a release bigger than the disk with no-space, and keeps serving the live one',
+    async () => {
+      const small = impl.smallDisk
+      if (small === undefined) throw new Error('no smallDisk() for this target')
+      const { target, files, page } = await fresh([], small)
+      await upload(target, first)
+      await target.activate(first.id)
+      // The blog and 2 MiB that cannot be compressed, on a 1 MiB disk.
+      const big = { id: 'e'.repeat(40), dir: join(dir, `big ${++sources}`) }
+      await cp(first.dir, big.dir, { recursive: true })
+      await writeFile(join(big.dir, 'public/big.bin'), randomBytes(2 * 1024 * 1024))
+      const error = await upload(target, big).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(DeployError)
+      expect(error).toMatchObject({ code: 'no-space', target: impl.kind })
+      expect((error as Error).message).toMatch(impl.noSpaceMessage)
+      expect(await target.state()).toEqual({ current: first.id, releases: [first.id] })
+      if (impl.removesPartialAtOnce) expect(await files.list('releases')).toEqual([first.id])
+      if (page !== undefined) expect((await page('/')).body).toContain('A small PHP blog')
+      else expect(await files.readlink('current')).toBe(`releases/${first.id}`)
+      // The space came back: a smaller release fits again, and nothing half-made is left.
+      const r3 = await release(3, { 'index.html': 'three' })
+      await upload(target, r3)
+      expect(await files.list('releases')).toEqual([first.id, r3.id].sort())
+    },
+    { skip: impl.smallDisk === undefined },
   )
 
   done()

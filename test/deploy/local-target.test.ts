@@ -7,7 +7,6 @@ import {
   readFile,
   readlink,
   rm,
-  stat,
   utimes,
   writeFile,
 } from 'node:fs/promises'
@@ -17,7 +16,8 @@ import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLocalTarget } from '../../src/deploy/targets/local-target.js'
 import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
-import { DeployError, type Release } from '../../src/deploy/types.js'
+import type { DeployError, Release } from '../../src/deploy/types.js'
+import { canMountTmpfs } from '../helpers/small-disk.js'
 
 const log = pino({ level: 'silent' })
 const signal = () => new AbortController().signal
@@ -110,48 +110,7 @@ describe('local target', () => {
 })
 
 // A real small file system: mount needs root (CAP_SYS_ADMIN); elsewhere the test is skipped.
-const canMount = (() => {
-  if (process.getuid?.() !== 0) return false
-  const probe = join(tmpdir(), `devsys-mount-probe-${process.pid}`)
-  try {
-    execFileSync('mkdir', ['-p', probe])
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' })
-    execFileSync('umount', [probe])
-    return true
-  } catch {
-    return false
-  } finally {
-    execFileSync('rmdir', [probe])
-  }
-})()
-
-describe.skipIf(!canMount)('local target on a full disk (tmpfs of 1 MB)', () => {
-  it('fails with no-space, leaving current and the release list as they were', async () => {
-    const mnt = join(dir, 'mnt')
-    await mkdir(mnt)
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt])
-    try {
-      const target = createLocalTarget({ root: mnt })
-      const r1 = await release(1, { 'index.html': 'small' })
-      await upload(target, r1)
-      await target.activate(r1.id)
-      const big: Record<string, string> = {}
-      for (let i = 0; i < 8; i++) big[`blob-${i}.bin`] = 'z'.repeat(200 * 1024)
-      const r2 = await release(2, big)
-      const error = await upload(target, r2).catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(DeployError)
-      expect((error as DeployError).code).toBe('no-space')
-      expect(await readdir(join(mnt, 'releases'))).toEqual([r1.id])
-      expect(await readFile(join(mnt, 'current/index.html'), 'utf8')).toBe('small')
-      expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
-      // The space came back: a smaller release fits again.
-      expect((await stat(join(mnt, 'releases'))).isDirectory()).toBe(true)
-      await upload(target, await release(3, { 'index.html': 'three' }))
-    } finally {
-      execFileSync('umount', [mnt])
-    }
-  })
-
+describe.skipIf(!canMountTmpfs)('local target on a full disk (tmpfs of 1 MB)', () => {
   it('a shared directory too big to seed leaves no half-seeded shared dir behind', async () => {
     const mnt = join(dir, 'mnt')
     await mkdir(mnt)
