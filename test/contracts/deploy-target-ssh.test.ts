@@ -8,7 +8,8 @@ import { fetchWithPhpServer } from '../deploy/release-fixtures.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { requireSshd, type Sshd, startSshd } from '../helpers/services.js'
 import { canMountTmpfs, mountTmpfs } from '../helpers/small-disk.js'
-import { deployTargetContract, type FreshTarget } from './deploy-target.contract.js'
+import { deployTargetContract } from './deploy-target.contract.js'
+import type { FreshTarget } from './deploy-target-context.js'
 import { hostFiles } from './target-files.js'
 
 const hasSshd = await requireSshd('the ssh deploy target is tested against a real OpenSSH server')

@@ -1,62 +1,22 @@
-import { randomBytes } from 'node:crypto'
-import { chmod, cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pino from 'pino'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
-import { type DeployTarget, DeployError, type Release } from '../../src/deploy/types.js'
-import type { TestWorkspace } from '../generate/workspace.js'
+import { DeployError, type DeployTarget, type Release } from '../../src/deploy/types.js'
 import { retitleBlog, snapshotRelease } from '../deploy/release-fixtures.js'
+import type { TestWorkspace } from '../generate/workspace.js'
 import { createBlogWorkspace } from '../runner/blog-workspace.js'
-import { type KnownDivergences, scenarios } from './scenario.js'
+import { contentScenarios } from './deploy-target-content.js'
+import {
+  type ContractContext,
+  type DeployTargetUnderTest,
+  type FreshTarget,
+  upload,
+} from './deploy-target-context.js'
+import { faultScenarios } from './deploy-target-faults.js'
+import { scenarios } from './scenario.js'
 import type { TargetFiles } from './target-files.js'
-
-/** A target deploying into a root no other scenario uses, and what the test sees of it. */
-export interface FreshTarget {
-  target: DeployTarget
-  /** The files under the target's root. */
-  files: TargetFiles
-  /** The url the target was made with (what `target.url` must be). */
-  url: string | null
-  /** GETs a path of the live site (current/public), when the implementation can serve it. */
-  page?(path: string): Promise<{ status: number; body: string }>
-  /** Closes the target and removes what the scenario made (a container, a folder). */
-  dispose(): Promise<void>
-}
-
-/** One implementation of the `DeployTarget` port, as the contract suite drives it. */
-export interface DeployTargetUnderTest {
-  kind: DeployTarget['kind']
-  /** Starts what the target needs (a server); runs once, before every scenario. */
-  setUp?(): Promise<void>
-  tearDown?(): Promise<void>
-  /** A target on a new, empty root, with these shared folders. */
-  fresh(shared: string[]): Promise<FreshTarget>
-  /**
-   * A target whose root is on a disk of 1 MiB, for the full-disk scenario; absent when none can be
-   * made here (skipped).
-   */
-  smallDisk?(): Promise<FreshTarget>
-  /** What the no-space error says to do, beyond its code. */
-  noSpaceMessage: RegExp
-  /** A failed upload leaves no temporary folder at all (otherwise the next upload removes it). */
-  removesPartialAtOnce: boolean
-  /** Checks made after every scenario (e.g. that a root's odd name ran nothing). */
-  afterScenario?(): Promise<void>
-  /** Whether `fresh()` gives a `page()` (the blog scenarios need one). */
-  serves: boolean
-  /** Unchanged files are taken from the live release on the target, not sent again. */
-  reusesFiles: boolean
-  /** `bytesSent` counts the files' bytes (not the bytes of an archive holding them). */
-  countsFileBytes: boolean
-  /** Scenarios (by name) this implementation is known to fail, each with why. */
-  knownDivergences?: KnownDivergences
-}
-
-const log = pino({ level: 'silent' })
-const upload = (target: DeployTarget, release: Release, signal = new AbortController().signal) =>
-  target.upload(release, { signal, log })
 
 /**
  * The scenarios every `DeployTarget` must pass, defined once and run against each implementation
@@ -100,18 +60,33 @@ export function deployTargetContract(impl: DeployTargetUnderTest): void {
   })
 
   let sources = 0
-  /** A release directory with these files; the id is a fake tree id derived from `n`. */
+  const scratch = (name: string) => join(dir, `${name} ${++sources}`)
   async function release(n: number, files: Record<string, string>): Promise<Release> {
-    const src = join(dir, `src-${++sources}`)
+    const src = scratch('src')
     for (const [path, text] of Object.entries(files)) {
       await mkdir(join(src, path, '..'), { recursive: true })
       await writeFile(join(src, path), text)
     }
     return { id: n.toString(16).padStart(40, 'a'), dir: src }
   }
-  /** Makes a release's marker `minutes` old: release age is the marker's time. */
   const age = (files: TargetFiles, id: string, minutes: number) =>
     files.age(`releases/${id}/${RELEASE_MARKER}`, minutes * 60)
+  const ctx: ContractContext = {
+    impl,
+    scenario,
+    fresh,
+    release,
+    age,
+    scratch,
+    blog: {
+      get first() {
+        return first
+      },
+      get second() {
+        return second
+      },
+    },
+  }
 
   scenario(
     'uploads into releases/<id>, switches current atomically and reports state',
@@ -251,209 +226,7 @@ export function deployTargetContract(impl: DeployTargetUnderTest): void {
     expect((await target.state()).releases).toEqual([r2, r1])
   })
 
-  scenario('ignores what a killed upload left behind, and cleans it up', async () => {
-    const { target, files } = await fresh()
-    const r1 = await release(1, { 'a.txt': 'a' })
-    await upload(target, r1)
-    await target.activate(r1.id)
-    const r2 = await release(2, { 'a.txt': 'b', 'b.txt': 'b' })
-    // A process killed mid-copy leaves a temp dir; a hand-made copy has no marker either.
-    await files.mkdir(`releases/.tmp-${r2.id}-dead/x`)
-    await files.write(`releases/${r2.id}/a.txt`, 'half')
-    expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
-    await expect(target.activate(r2.id)).rejects.toMatchObject({ code: 'not-found' })
-    expect(await upload(target, r2)).toMatchObject({ alreadyThere: false, sent: 2 })
-    expect(await files.read(`releases/${r2.id}/a.txt`)).toBe('b')
-    expect(await target.prune(5)).toEqual([])
-    expect(await files.list('releases')).toEqual([r1.id, r2.id].sort())
-  })
-
-  scenario('refuses a release with a symlink out of it, copying nothing', async () => {
-    const { target, files } = await fresh()
-    const r1 = await release(1, { 'public/a.txt': 'a' })
-    await symlink('/etc/passwd', join(r1.dir, 'public/passwd'))
-    const error = await upload(target, r1).catch((e: unknown) => e)
-    expect(error).toMatchObject({ code: 'upload-failed', target: impl.kind })
-    expect((error as Error).message).toMatch(
-      /public\/passwd is a symlink pointing outside the release/,
-    )
-    expect(await files.list('releases')).toEqual([])
-    await expect(target.diff(r1)).rejects.toMatchObject({
-      code: 'upload-failed',
-      message: expect.stringMatching(/passwd is a symlink pointing outside/),
-    })
-  })
-
-  scenario('never replaces the live release for lack of a marker', async () => {
-    const { target, files } = await fresh()
-    const r1 = await release(1, { 'a.txt': 'new' })
-    // Live, but without a marker: made by hand, or by an older DevSys.
-    await files.write(`releases/${r1.id}/a.txt`, 'live')
-    await files.symlink(`releases/${r1.id}`, 'current')
-    const error = await upload(target, r1).catch((e: unknown) => e)
-    expect(error).toMatchObject({ code: 'upload-failed', target: impl.kind })
-    expect((error as Error).message).toMatch(
-      /is the live release but has no \.devsys-release\.json/,
-    )
-    expect(await files.read('current/a.txt')).toBe('live')
-    expect(await files.list('releases')).toEqual([r1.id])
-  })
-
-  scenario(
-    'deploys a link inside the release as a copy and a mode change as a change',
-    async () => {
-      const { target, files } = await fresh()
-      const site = join(dir, `linked site ${++sources}`)
-      await mkdir(join(site, 'public'), { recursive: true })
-      await mkdir(join(site, 'bin'))
-      await writeFile(join(site, 'public/index.php'), '<?php echo "linked";')
-      await symlink('index.php', join(site, 'public/home.php'))
-      await writeFile(join(site, 'bin/run'), '#!/bin/sh\n', { mode: 0o644 })
-      await chmod(join(site, 'bin/run'), 0o644)
-      const a = { id: 'c'.repeat(40), dir: site }
-      expect(await upload(target, a)).toMatchObject({ sent: 3, reused: 0 })
-      await target.activate(a.id)
-      expect((await files.stat('current/public/home.php')).type).toBe('file')
-      expect(await files.read('current/public/home.php')).toBe('<?php echo "linked";')
-      const marker = JSON.parse(await files.read(`current/${RELEASE_MARKER}`))
-      expect(marker).toMatchObject({ id: a.id, fileCount: 3 })
-      expect(Object.keys(marker.files)).toEqual(['bin/run', 'public/home.php', 'public/index.php'])
-
-      // The executable bit alone is a change: sent, not hard-linked with the old mode.
-      await chmod(join(site, 'bin/run'), 0o755)
-      const b = { id: 'd'.repeat(40), dir: site }
-      expect(await target.diff(b)).toEqual({ added: [], changed: ['bin/run'], removed: [] })
-      expect(await upload(target, b)).toMatchObject(
-        impl.reusesFiles ? { sent: 1, reused: 2 } : { sent: 3, reused: 0 },
-      )
-      expect((await files.stat(`releases/${b.id}/bin/run`)).mode).toBe(0o755)
-      expect((await files.stat(`releases/${a.id}/bin/run`)).mode).toBe(0o644)
-      expect(await files.list('releases')).toEqual([a.id, b.id])
-    },
-  )
-
-  scenario(
-    'deploys the blog: current switches to it and the pages answer',
-    async () => {
-      const { target, files, page } = await fresh(['uploads'])
-      if (page === undefined) throw new Error('fresh() gave no page() for this target')
-      expect(await target.state()).toEqual({ current: null, releases: [] })
-      const result = await upload(target, first)
-      expect(result).toMatchObject({ alreadyThere: false, reused: 0 })
-      expect(result.sent).toBeGreaterThan(10)
-      expect(await target.state()).toEqual({ current: null, releases: [first.id] })
-      // The marker, written last: the release's id and every file sent.
-      const marker = JSON.parse(await files.read(`releases/${first.id}/${RELEASE_MARKER}`))
-      expect(marker).toMatchObject({ id: first.id, fileCount: result.sent })
-      await target.activate(first.id)
-      expect(await target.state()).toEqual({ current: first.id, releases: [first.id] })
-      expect(await files.readlink('current')).toBe(`releases/${first.id}`)
-      const home = await page('/')
-      expect(home.status).toBe(200)
-      expect(home.body).toContain('A small PHP blog')
-      expect((await page('/style.css')).status).toBe(200)
-      // The shared folder is a link out of the release.
-      expect(await files.readlink(`releases/${first.id}/uploads`)).toBe('../../shared/uploads')
-    },
-    { skip: !impl.serves },
-  )
-
-  scenario(
-    'uploads the next release beside the live one, switches to it, and redeploys by switching only',
-    async () => {
-      const { target, files, page } = await fresh(['uploads'])
-      if (page === undefined) throw new Error('fresh() gave no page() for this target')
-      await upload(target, first)
-      await target.activate(first.id)
-      await age(files, first.id, 10)
-      expect(await target.diff(second)).toEqual({
-        added: [],
-        changed: ['data/site.json'],
-        removed: [],
-      })
-      const result = await upload(target, second)
-      const count = (await readdir(first.dir, { recursive: true, withFileTypes: true })).filter(
-        (e) => e.isFile(),
-      ).length
-      expect(result).toMatchObject(
-        impl.reusesFiles
-          ? { alreadyThere: false, sent: 1, reused: count - 1 }
-          : { alreadyThere: false, sent: count, reused: 0 },
-      )
-      if (impl.reusesFiles) {
-        const inode = async (id: string) =>
-          (await files.stat(`releases/${id}/public/index.php`)).ino
-        expect(await inode(second.id)).toBe(await inode(first.id))
-      }
-      // Uploaded, not live yet.
-      expect((await page('/')).body).toContain('A small PHP blog')
-      await files.write('shared/uploads/kept.txt', 'survives releases')
-      await target.activate(second.id)
-      expect((await page('/')).body).toContain('Second edition')
-      expect(await target.state()).toEqual({
-        current: second.id,
-        releases: [second.id, first.id],
-      })
-      expect(await files.list('releases')).toEqual([first.id, second.id].sort())
-      expect(await files.read('current/uploads/kept.txt')).toBe('survives releases')
-
-      // A release that is there already: nothing is sent, the switch is all.
-      expect(await upload(target, first)).toEqual({
-        alreadyThere: true,
-        sent: 0,
-        reused: 0,
-        bytesSent: 0,
-      })
-      await target.activate(first.id)
-      expect((await page('/')).body).toContain('A small PHP blog')
-      await target.activate(second.id)
-      expect((await page('/')).body).toContain('Second edition')
-    },
-    { skip: !impl.serves },
-  )
-
-  scenario('a cancelled upload leaves current and the releases as they were', async () => {
-    const { target, files } = await fresh()
-    const r1 = await release(1, { 'a.txt': 'a' })
-    await upload(target, r1)
-    await target.activate(r1.id)
-    const controller = new AbortController()
-    controller.abort()
-    const r2 = await release(2, { 'a.txt': 'b' })
-    const error = await upload(target, r2, controller.signal).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(DeployError)
-    expect(error).toMatchObject({ code: 'aborted', target: impl.kind })
-    expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
-    expect(await files.read('current/a.txt')).toBe('a')
-  })
-
-  scenario(
-    'fails a release bigger than the disk with no-space, and keeps serving the live one',
-    async () => {
-      const small = impl.smallDisk
-      if (small === undefined) throw new Error('no smallDisk() for this target')
-      const { target, files, page } = await fresh([], small)
-      await upload(target, first)
-      await target.activate(first.id)
-      // The blog and 2 MiB that cannot be compressed, on a 1 MiB disk.
-      const big = { id: 'e'.repeat(40), dir: join(dir, `big ${++sources}`) }
-      await cp(first.dir, big.dir, { recursive: true })
-      await writeFile(join(big.dir, 'public/big.bin'), randomBytes(2 * 1024 * 1024))
-      const error = await upload(target, big).catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(DeployError)
-      expect(error).toMatchObject({ code: 'no-space', target: impl.kind })
-      expect((error as Error).message).toMatch(impl.noSpaceMessage)
-      expect(await target.state()).toEqual({ current: first.id, releases: [first.id] })
-      if (impl.removesPartialAtOnce) expect(await files.list('releases')).toEqual([first.id])
-      if (page !== undefined) expect((await page('/')).body).toContain('A small PHP blog')
-      else expect(await files.readlink('current')).toBe(`releases/${first.id}`)
-      // The space came back: a smaller release fits again, and nothing half-made is left.
-      const r3 = await release(3, { 'index.html': 'three' })
-      await upload(target, r3)
-      expect(await files.list('releases')).toEqual([first.id, r3.id].sort())
-    },
-    { skip: impl.smallDisk === undefined },
-  )
-
+  contentScenarios(ctx)
+  faultScenarios(ctx)
   done()
 }

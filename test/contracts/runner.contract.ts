@@ -1,4 +1,4 @@
-import { lstat, readFile, readdir, rm, symlink } from 'node:fs/promises'
+import { lstat, readdir, readFile, rm, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import type { Runner, RunnerKind } from '../../runner/types.js'
