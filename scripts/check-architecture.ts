@@ -35,13 +35,10 @@ export const LAYER_RULES: readonly LayerRule[] = [
 export const MAX_LINES = 400
 
 /**
- * Files over MAX_LINES that predate the check (issue 12, item 1 splits them). Each number is
- * the file's line count when the check was added: a ceiling, so the file may shrink but not
- * grow. Remove an entry once its file is under MAX_LINES; no new entry should be added.
+ * Files allowed over MAX_LINES, each with a ceiling it may not grow past. Empty since the deploy
+ * job and the JUnit parser were split; an entry is for a file being split, never a new file.
  */
-export const LINE_ALLOWANCE: Readonly<Record<string, number>> = {
-  'runner/junit/parse-junit.ts': 453,
-}
+export const LINE_ALLOWANCE: Readonly<Record<string, number>> = {}
 
 export interface UpwardImport {
   from: string

@@ -7,8 +7,6 @@ import {
   readFile,
   readlink,
   rm,
-  stat,
-  symlink,
   utimes,
   writeFile,
 } from 'node:fs/promises'
@@ -18,7 +16,8 @@ import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLocalTarget } from '../../src/deploy/targets/local-target.js'
 import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
-import { DeployError, type Release } from '../../src/deploy/types.js'
+import type { DeployError, Release } from '../../src/deploy/types.js'
+import { canMountTmpfs } from '../helpers/small-disk.js'
 
 const log = pino({ level: 'silent' })
 const signal = () => new AbortController().signal
@@ -42,75 +41,11 @@ const root = () => join(dir, 'target')
 const upload = (t: ReturnType<typeof createLocalTarget>, r: Release, s = signal()) =>
   t.upload(r, { signal: s, log })
 
+// What every deploy target must do is in test/contracts/deploy-target.contract.ts, run against
+// this target by test/contracts/deploy-target-local.test.ts; here is only what is the local
+// target's own (how keep counts, an abort seen on the file system, a full disk).
+
 describe('local target', () => {
-  it('uploads into releases/<id>, switches current atomically and reports state', async () => {
-    const target = createLocalTarget({ root: root(), url: 'http://x' })
-    expect(target.url).toBe('http://x')
-    expect(await target.state()).toEqual({ current: null, releases: [] })
-    const r1 = await release(1, { 'public/index.html': 'one', 'src/a.php': 'a' })
-    expect(await upload(target, r1)).toEqual({
-      alreadyThere: false,
-      sent: 2,
-      reused: 0,
-      bytesSent: 4,
-    })
-    expect(await target.state()).toEqual({ current: null, releases: [r1.id] })
-    await target.activate(r1.id)
-    expect(await readlink(join(root(), 'current'))).toBe(`releases/${r1.id}`)
-    expect(await readFile(join(root(), 'current/public/index.html'), 'utf8')).toBe('one')
-    const marker = JSON.parse(await readFile(join(root(), 'current', RELEASE_MARKER), 'utf8'))
-    expect(marker).toMatchObject({ id: r1.id, fileCount: 2 })
-
-    const r2 = await release(2, { 'public/index.html': 'two', 'src/a.php': 'a', 'new.txt': 'n' })
-    expect(await target.diff(r2)).toEqual({
-      added: ['new.txt'],
-      changed: ['public/index.html'],
-      removed: [],
-    })
-    // The unchanged file is taken from the live release (a hard link), not sent again.
-    expect(await upload(target, r2)).toEqual({
-      alreadyThere: false,
-      sent: 2,
-      reused: 1,
-      bytesSent: 4,
-    })
-    await target.activate(r2.id)
-    expect(await readFile(join(root(), 'current/public/index.html'), 'utf8')).toBe('two')
-    expect((await target.state()).releases).toEqual([r2.id, r1.id])
-    // Redeploying a tree that is already there sends nothing.
-    expect(await upload(target, r1)).toEqual({
-      alreadyThere: true,
-      sent: 0,
-      reused: 0,
-      bytesSent: 0,
-    })
-    await target.activate(r1.id)
-    expect((await target.state()).current).toBe(r1.id)
-    expect((await readdir(root())).sort()).toEqual(['current', 'previous', 'releases'])
-  })
-
-  it('refuses to activate a release that is not complete', async () => {
-    const target = createLocalTarget({ root: root() })
-    const r1 = await release(1, { 'a.txt': 'a' })
-    const error = await target.activate(r1.id).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(DeployError)
-    expect((error as DeployError).code).toBe('not-found')
-  })
-
-  it('keeps shared directories across releases, seeded from the first', async () => {
-    const target = createLocalTarget({ root: root(), shared: ['data'] })
-    const r1 = await release(1, { 'data/posts.json': '[1]', 'index.php': '1' })
-    await upload(target, r1)
-    await target.activate(r1.id)
-    expect(await readlink(join(root(), 'releases', r1.id, 'data'))).toBe('../../shared/data')
-    await writeFile(join(root(), 'current/data/posts.json'), '[1,2]')
-    const r2 = await release(2, { 'data/posts.json': '[1]', 'index.php': '2' })
-    await upload(target, r2)
-    await target.activate(r2.id)
-    expect(await readFile(join(root(), 'current/data/posts.json'), 'utf8')).toBe('[1,2]')
-    expect(await readFile(join(root(), 'shared/data/posts.json'), 'utf8')).toBe('[1,2]')
-  })
-
   it('prunes the oldest releases beyond keep, never current nor the one before it', async () => {
     const target = createLocalTarget({ root: root() })
     const ids: string[] = []
@@ -166,105 +101,16 @@ describe('local target', () => {
     expect(await readFile(join(root(), 'current/a.txt'), 'utf8')).toBe('a')
   })
 
-  it('ignores what a killed upload left behind, and prune removes it', async () => {
-    const target = createLocalTarget({ root: root() })
-    const r1 = await release(1, { 'a.txt': 'a' })
-    await upload(target, r1)
-    await target.activate(r1.id)
-    const r2 = await release(2, { 'a.txt': 'b', 'b.txt': 'b' })
-    // A process killed mid-copy leaves a temp dir; a hand-made copy has no marker either.
-    await mkdir(join(root(), 'releases', `.tmp-${r2.id}-dead`, 'x'), { recursive: true })
-    await mkdir(join(root(), 'releases', r2.id))
-    await writeFile(join(root(), 'releases', r2.id, 'a.txt'), 'half')
-    expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
-    await expect(target.activate(r2.id)).rejects.toMatchObject({ code: 'not-found' })
-    expect(await upload(target, r2)).toMatchObject({ alreadyThere: false, sent: 2 })
-    expect(await readFile(join(root(), 'releases', r2.id, 'a.txt'), 'utf8')).toBe('b')
-    expect(await target.prune(5)).toEqual([])
-    expect((await readdir(join(root(), 'releases'))).sort()).toEqual([r1.id, r2.id].sort())
-  })
-
-  it('refuses a release with a symlink out of it, copying nothing', async () => {
-    const target = createLocalTarget({ root: root() })
-    const r1 = await release(1, { 'a.txt': 'a' })
-    await symlink('/etc/passwd', join(r1.dir, 'passwd'))
-    const error = await upload(target, r1).catch((e: unknown) => e)
-    expect((error as DeployError).code).toBe('upload-failed')
-    expect((error as Error).message).toMatch(/passwd is a symlink pointing outside the release/)
-    expect(await readdir(join(root(), 'releases')).catch(() => [])).toEqual([])
-    await expect(target.diff(r1)).rejects.toMatchObject({
-      code: 'upload-failed',
-      message: expect.stringMatching(/passwd is a symlink pointing outside/),
-    })
-  })
-
   it('rejects shared directories that leave the release or are not written plainly', () => {
     for (const bad of ['../x', '/abs', 'data//x', './data', 'a/../b']) {
       expect(() => createLocalTarget({ root: root(), shared: [bad] })).toThrow(/relative path/)
     }
     expect(() => createLocalTarget({ root: root(), shared: ['data/'] })).not.toThrow()
   })
-
-  it('never replaces the live release for lack of a marker', async () => {
-    const target = createLocalTarget({ root: root() })
-    const r1 = await release(1, { 'a.txt': 'new' })
-    // Live, but without a marker: made by hand, or by an older DevSys.
-    await mkdir(join(root(), 'releases', r1.id), { recursive: true })
-    await writeFile(join(root(), 'releases', r1.id, 'a.txt'), 'live')
-    await symlink(`releases/${r1.id}`, join(root(), 'current'))
-    const error = await upload(target, r1).catch((e: unknown) => e)
-    expect(error).toMatchObject({ code: 'upload-failed', target: 'local' })
-    expect((error as Error).message).toMatch(
-      /is the live release but has no \.devsys-release\.json/,
-    )
-    expect(await readFile(join(root(), 'current/a.txt'), 'utf8')).toBe('live')
-    expect(await readdir(join(root(), 'releases'))).toEqual([r1.id])
-  })
 })
 
 // A real small file system: mount needs root (CAP_SYS_ADMIN); elsewhere the test is skipped.
-const canMount = (() => {
-  if (process.getuid?.() !== 0) return false
-  const probe = join(tmpdir(), `devsys-mount-probe-${process.pid}`)
-  try {
-    execFileSync('mkdir', ['-p', probe])
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' })
-    execFileSync('umount', [probe])
-    return true
-  } catch {
-    return false
-  } finally {
-    execFileSync('rmdir', [probe])
-  }
-})()
-
-describe.skipIf(!canMount)('local target on a full disk (tmpfs of 1 MB)', () => {
-  it('fails with no-space, leaving current and the release list as they were', async () => {
-    const mnt = join(dir, 'mnt')
-    await mkdir(mnt)
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt])
-    try {
-      const target = createLocalTarget({ root: mnt })
-      const r1 = await release(1, { 'index.html': 'small' })
-      await upload(target, r1)
-      await target.activate(r1.id)
-      const big: Record<string, string> = {}
-      for (let i = 0; i < 8; i++) big[`blob-${i}.bin`] = 'z'.repeat(200 * 1024)
-      const r2 = await release(2, big)
-      const error = await upload(target, r2).catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(DeployError)
-      expect((error as DeployError).code).toBe('no-space')
-      expect(await readdir(join(mnt, 'releases'))).toEqual([r1.id])
-      expect(await readFile(join(mnt, 'current/index.html'), 'utf8')).toBe('small')
-      expect(await target.state()).toEqual({ current: r1.id, releases: [r1.id] })
-      // The space came back: a smaller release fits again.
-      expect((await stat(join(mnt, 'releases'))).isDirectory()).toBe(true)
-      await upload(target, await release(3, { 'index.html': 'three' }))
-    } finally {
-      execFileSync('umount', [mnt])
-    }
-  })
-
+describe.skipIf(!canMountTmpfs)('local target on a full disk (tmpfs of 1 MB)', () => {
   it('a shared directory too big to seed leaves no half-seeded shared dir behind', async () => {
     const mnt = join(dir, 'mnt')
     await mkdir(mnt)

@@ -6,11 +6,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDockerRunner, RUNNER_LABEL } from '../../runner/docker/create-docker-runner.js'
 import type { TestWorkspace } from '../generate/workspace.js'
 import { requireDocker } from '../helpers/services.js'
-import { createBlogWorkspace, runRequest, testCount } from './blog-workspace.js'
+import { createBlogWorkspace, runRequest } from './blog-workspace.js'
 
 const IMAGE = 'devsys/php-runner:latest'
 const hasDocker = await requireDocker('the docker runner is tested against a real engine', IMAGE)
 const docker = new Dockerode()
+
+// What every runner must do is in test/contracts/runner.contract.ts, run against this runner by
+// test/contracts/runner-docker.test.ts; here is only what is the docker runner's own.
 
 /** Containers this runner made that still exist (running or not). */
 async function leftovers(): Promise<string[]> {
@@ -34,14 +37,6 @@ describe.skipIf(!hasDocker)('docker runner against a real engine', () => {
     expect(await leftovers()).toEqual([])
   })
 
-  it("runs the generated blog's PHPUnit suite in a container and copies the report out", async () => {
-    const result = await runner.run(runRequest(ws.dir))
-    expect(result).toMatchObject({ runner: 'docker', exitCode: 0, timedOut: false })
-    expect(result.stdout.text).toMatch(/OK \(\d+ tests/)
-    expect(result.report.kind).toBe('found')
-    if (result.report.kind === 'found') expect(testCount(result.report.xml)).toBeGreaterThan(0)
-  })
-
   it('runs as the image user, without network, on a read-only root with a writable work folder', async () => {
     const script = [
       'id -un',
@@ -57,74 +52,6 @@ describe.skipIf(!hasDocker)('docker runner against a real engine', () => {
     expect(lines.slice(0, 4)).toEqual(['runner', 'lo', 'root-read-only', 'work-writable'])
     expect(lines).toContain('APP_ENV=test')
     expect(result.stdout.text).not.toMatch(/GITHUB|TOKEN|SECRET/)
-  })
-
-  it('reports the folder the command ran in as workdir, for report paths', async () => {
-    const result = await runner.run(runRequest(ws.dir, { command: ['sh', '-c', 'pwd -P'] }))
-    expect(result.workdir).toMatch(/^\//)
-    expect(result.stdout.text.trim()).toBe(result.workdir)
-  })
-
-  it('passes argv to the program as it is: no shell sees $(…) or ;', async () => {
-    const argv = ['$(touch /tmp/pwned)', '; rm -rf /work', "it's", '`id`', '*', 'a\nb', '"$HOME"']
-    const result = await runner.run(
-      runRequest(ws.dir, { command: ['sh', '-c', 'printf "<%s>" "$@"; ls /tmp', 'sh', ...argv] }),
-    )
-    expect(result.stdout.text).toBe(argv.map((a) => `<${a}>`).join(''))
-  })
-
-  it('kills a command that hangs at the time limit and removes the container', async () => {
-    const started = Date.now()
-    const result = await runner.run(
-      runRequest(ws.dir, { command: ['sleep', '600'], timeoutMs: 1000 }),
-    )
-    expect(result).toMatchObject({ timedOut: true, exitCode: null, report: { kind: 'missing' } })
-    expect(Date.now() - started).toBeLessThan(10_000)
-  })
-
-  it('keeps only the tail of gigabytes of output', async () => {
-    const total = 2_000_000_000
-    const result = await runner.run(
-      runRequest(ws.dir, {
-        command: ['sh', '-c', `yes | head -c ${total}`],
-        maxOutputBytes: 10_000,
-      }),
-    )
-    expect(result.exitCode).toBe(0)
-    expect(result.stdout.text).toBe('y\n'.repeat(5000))
-    expect(result.stdout.droppedBytes).toBe(total - 10_000)
-  }, 120_000)
-
-  it('reports a container that exits before writing the report as a missing report', async () => {
-    const result = await runner.run(
-      runRequest(ws.dir, { command: ['sh', '-c', 'echo failing >&2; exit 3'] }),
-    )
-    expect(result).toMatchObject({ exitCode: 3, timedOut: false, report: { kind: 'missing' } })
-    expect(result.stderr.text).toBe('failing\n')
-  })
-
-  it('refuses a report that is a link, and reports a big one as too large', async () => {
-    const linked = await runner.run(
-      runRequest(ws.dir, {
-        command: ['sh', '-c', 'mkdir -p build && ln -s /etc/passwd build/junit.xml'],
-      }),
-    )
-    expect(linked.report).toEqual({ kind: 'missing' })
-    const big = await runner.run(
-      runRequest(ws.dir, {
-        command: ['sh', '-c', 'mkdir -p build && head -c 5000 /dev/zero > build/junit.xml'],
-        maxReportBytes: 4096,
-      }),
-    )
-    expect(big.report).toEqual({ kind: 'too-large', bytes: 5000 })
-  })
-
-  it('removes the container when the run is aborted', async () => {
-    const abort = new AbortController()
-    setTimeout(() => abort.abort(), 1000)
-    await expect(
-      runner.run(runRequest(ws.dir, { command: ['sleep', '600'], signal: abort.signal })),
-    ).rejects.toMatchObject({ code: 'aborted', runner: 'docker' })
   })
 
   it('names a missing image and how to build it', async () => {

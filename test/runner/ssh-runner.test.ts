@@ -7,17 +7,15 @@ import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createSshRunner, type SshRunnerOptions } from '../../runner/ssh/create-ssh-runner.js'
 import type { TestWorkspace } from '../generate/workspace.js'
-import { requireTool } from '../helpers/require-tool.js'
 import { freePort, requireSshd, type Sshd, startSshd } from '../helpers/services.js'
-import { createBlogWorkspace, runRequest, testCount } from './blog-workspace.js'
+import { createBlogWorkspace, runRequest } from './blog-workspace.js'
 
 const run = promisify(execFile)
 const hasSshd = await requireSshd('the SSH runner is tested against a real OpenSSH server')
-const hasPhp = requireTool(
-  'phpunit',
-  'the generated blog is tested with its PHPUnit suite on the SSH host',
-)
 const silent = pino({ level: 'silent' })
+
+// What every runner must do is in test/contracts/runner.contract.ts, run against this runner by
+// test/contracts/runner-ssh.test.ts; here is only what is the ssh runner's own (host keys, auth).
 
 describe.skipIf(!hasSshd)('ssh runner against a real sshd on loopback', () => {
   let ws: TestWorkspace
@@ -53,95 +51,6 @@ describe.skipIf(!hasSshd)('ssh runner against a real sshd on loopback', () => {
       log: silent,
       ...extra,
     })
-
-  it.skipIf(!hasPhp)(
-    "runs the generated blog's PHPUnit suite on the host and downloads the report",
-    async () => {
-      const result = await runner().run(runRequest(ws.dir))
-      expect(result).toMatchObject({ runner: 'remote-ssh', exitCode: 0, timedOut: false })
-      expect(result.stdout.text).toMatch(/OK \(\d+ tests/)
-      expect(result.report.kind).toBe('found')
-      if (result.report.kind === 'found') expect(testCount(result.report.xml)).toBeGreaterThan(0)
-    },
-  )
-
-  it('reports the folder the command ran in as workdir, for report paths', async () => {
-    const result = await runner().run(runRequest(ws.dir, { command: ['sh', '-c', 'pwd -P'] }))
-    expect(result.workdir).toMatch(/^\//)
-    expect(result.stdout.text.trim()).toBe(result.workdir)
-  })
-
-  it('passes every argument literally: $(…), ;, quotes and globs reach the program unchanged', async () => {
-    const marker = join(dir, 'pwned')
-    const argv = [
-      `$(touch ${marker})`,
-      `; touch ${marker}`,
-      "it's",
-      `\`touch ${marker}\``,
-      '*',
-      'a\nb',
-      '"$HOME"',
-      '\\',
-      '',
-    ]
-    const result = await runner().run(runRequest(ws.dir, { command: ['printf', '<%s>', ...argv] }))
-    expect(result.stdout.text).toBe(argv.map((a) => `<${a}>`).join(''))
-    await expect(access(marker)).rejects.toMatchObject({ code: 'ENOENT' })
-  })
-
-  it('runs with a scrubbed environment: remote PATH, its own HOME and TMPDIR, LANG and the request env', async () => {
-    const result = await runner().run(
-      runRequest(ws.dir, { command: ['env'], env: { APP_ENV: 'test' } }),
-    )
-    const names = result.stdout.text
-      .trim()
-      .split('\n')
-      .map((line) => line.split('=')[0])
-    expect(names.sort()).toEqual(['APP_ENV', 'HOME', 'LANG', 'PATH', 'PWD', 'TMPDIR'])
-    expect(result.stdout.text).toContain(`HOME=${remoteDir}/devsys-run.`)
-  })
-
-  it('kills the remote process group at the time limit', async () => {
-    const started = Date.now()
-    const result = await runner().run(
-      runRequest(ws.dir, {
-        command: ['sh', '-c', 'sleep 1000 & echo $!; trap "" TERM; while :; do sleep 1; done'],
-        timeoutMs: 1000,
-      }),
-    )
-    expect(result).toMatchObject({ timedOut: true, exitCode: null, report: { kind: 'missing' } })
-    expect(Date.now() - started).toBeLessThan(10_000)
-    // sshd runs on this machine, so the background process can be looked for here.
-    const background = Number(result.stdout.text.trim())
-    expect(background).toBeGreaterThan(0)
-    expect(() => process.kill(background, 0)).toThrow(/ESRCH/)
-  })
-
-  it('keeps only the tail of a gigabyte of output', async () => {
-    const total = 1_000_000_000
-    const result = await runner().run(
-      runRequest(ws.dir, {
-        command: ['sh', '-c', `yes | head -c ${total}`],
-        maxOutputBytes: 10_000,
-      }),
-    )
-    expect(result.exitCode).toBe(0)
-    expect(result.stdout.text).toBe('y\n'.repeat(5000))
-    expect(result.stdout.droppedBytes).toBe(total - 10_000)
-  }, 60_000)
-
-  it('reports a command that writes no report as a missing report', async () => {
-    const result = await runner().run(runRequest(ws.dir, { command: ['sh', '-c', 'exit 4'] }))
-    expect(result).toMatchObject({ exitCode: 4, report: { kind: 'missing' } })
-  })
-
-  it('cleans up when aborted', async () => {
-    const abort = new AbortController()
-    setTimeout(() => abort.abort(), 1000)
-    await expect(
-      runner().run(runRequest(ws.dir, { command: ['sleep', '600'], signal: abort.signal })),
-    ).rejects.toMatchObject({ code: 'aborted', runner: 'remote-ssh' })
-  })
 
   it('refuses a host whose key differs from known_hosts, and runs nothing', async () => {
     const other = join(dir, 'other_key')
