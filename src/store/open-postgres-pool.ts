@@ -30,6 +30,7 @@ const types = {
     }
     return pg.types.getTypeParser(oid, format ?? 'text')
   },
+  // pg-types declares getTypeParser with one overload per format; this one function serves both.
 } as unknown as pg.CustomTypesConfig
 
 /** The database a URL names, for logs and errors: user@host:port/database, never the password. */

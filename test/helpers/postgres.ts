@@ -9,7 +9,7 @@ export const POSTGRES_ADMIN_URL =
   process.env.DEVSYS_TEST_POSTGRES_URL ?? 'postgres://postgres:devsys-test@127.0.0.1:5432/postgres'
 
 const HOW_TO_START =
-  'install and start it as .ci/run does (apt-get install postgresql; pg_ctlcluster 15 main start; ' +
+  'start it as .ci/run does (apt-get install postgresql; pg_ctlcluster 15 main start; ' +
   'runuser -u postgres -- psql -c "ALTER USER postgres PASSWORD \'devsys-test\'"), or set ' +
   'DEVSYS_TEST_POSTGRES_URL to an admin URL of another server'
 
@@ -29,7 +29,7 @@ export async function requirePostgres(why: string): Promise<boolean> {
   const where = describeUrl(POSTGRES_ADMIN_URL)
   if (process.env.CI === 'true') {
     throw new Error(
-      `PostgreSQL at ${where} is needed and CI must run every test: ${why}; it answered: ${problem}. Start it: ${HOW_TO_START}.`,
+      `PostgreSQL at ${where} is needed and CI must run every test: ${why}; it answered: ${problem}. ${HOW_TO_START[0]?.toUpperCase()}${HOW_TO_START.slice(1)}.`,
     )
   }
   process.stderr.write(
