@@ -160,7 +160,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
 
   // 2. The durable store and the queue, each as the configuration names it; the manager API's
   //    token (generated once when MANAGER_API_TOKEN is unset, kept in DATA_DIR).
-  const store = createStore(config, log)
+  const store = await createStore(config, log)
   config.managerApiToken ??= await ensureApiToken(config.dataDir, log)
   let probot: Probot | undefined
   const auth: GitHubAuth = async (installationId) => {

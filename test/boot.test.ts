@@ -10,8 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { apiTokenPath } from '../src/api/ensure-api-token.js'
 import { ConfigError, type Devsys, startDevsys } from '../src/boot.js'
 import { createLogger } from '../src/logger.js'
+import { openPostgresStore } from '../src/store/postgres-store.js'
 import { testLogger, testPrivateKey } from './helpers/github.js'
 import { httpRequest } from './helpers/http.js'
+import { createTestDatabase, requirePostgres, type TestDatabase } from './helpers/postgres.js'
 import { examplePayload } from './helpers/payloads.js'
 import { testLabel } from './intake/harness.js'
 
@@ -30,12 +32,12 @@ async function freePort(): Promise<number> {
   })
 }
 
-async function start(env: Record<string, string>): Promise<Devsys> {
+async function start(env: Record<string, string>, log = testLogger()): Promise<Devsys> {
   const dataDir = mkdtempSync(join(tmpdir(), 'devsys-boot-'))
   dirs.push(dataDir)
   devsys = await startDevsys({
     env: { DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), ...env },
-    log: testLogger(),
+    log,
   })
   return devsys
 }
@@ -291,5 +293,82 @@ describe('startDevsys', () => {
     expect(logged).toContain('[redacted]') // ...with their secret headers censored
     expect(logged).not.toContain(token)
     expect(logged).not.toMatch(/sha256=[0-9a-f]{64}/)
+  })
+})
+
+const postgres = await requirePostgres('boots DevSys on a PostgreSQL store')
+
+describe('startDevsys with DATABASE_URL', () => {
+  it('fails at boot when PostgreSQL cannot be reached, naming the server but never the password', async () => {
+    const lines: string[] = []
+    const log = createLogger('info', { write: (line: string) => lines.push(line) })
+    const port = await freePort()
+    const password = 'pg-password-never-shown-42'
+    const error = await start(
+      { DATABASE_URL: `postgres://devsys:${password}@127.0.0.1:${port}/devsys` },
+      log,
+    ).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Error)
+    const { message } = error as Error
+    expect(message).toContain(`Cannot connect to PostgreSQL at devsys@127.0.0.1:${port}/devsys`)
+    expect(message).toContain('ECONNREFUSED')
+    expect(message).toContain('Check DATABASE_URL')
+    expect(message).not.toContain(password)
+    expect(lines.join('')).not.toContain(password)
+  })
+
+  describe.skipIf(!postgres)('on PostgreSQL', () => {
+    let database: TestDatabase | undefined
+    afterEach(async () => {
+      await devsys?.stop()
+      devsys = undefined
+      await database?.drop()
+      database = undefined
+    })
+
+    it('keeps tasks created through the API in PostgreSQL, and logs where the queue stays', async () => {
+      database = await createTestDatabase()
+      const lines: string[] = []
+      const log = createLogger('info', { write: (line: string) => lines.push(line) })
+      const token = 'manager-token-for-postgres-boot'
+      const { port } = await start({ DATABASE_URL: database.url, MANAGER_API_TOKEN: token }, log)
+      const blog = readFileSync(new URL('../specs/create-blog.json', import.meta.url), 'utf8')
+      const created = await httpRequest(`http://127.0.0.1:${port}/api/tasks?repo=octo/blog`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: blog,
+      })
+      expect(created.status).toBe(201)
+      const id = (JSON.parse(blog) as { id: string }).id
+
+      // A second client of the same database (another DevSys process) reads the row.
+      const other = await openPostgresStore({ url: database.url })
+      try {
+        expect(await other.getTask({ repo: 'octo/blog', id })).toMatchObject({
+          id,
+          repo: 'octo/blog',
+          status: 'pending',
+          manifestText: blog,
+        })
+      } finally {
+        await other.close()
+      }
+      const logged = lines.join('')
+      expect(logged).toContain('PostgreSQL store open')
+      expect(logged).toContain("the job queue's state stays in SQLite under DATA_DIR")
+      expect(logged).not.toContain(new URL(database.url).password)
+    })
+
+    it('fails at boot on a wrong password, without showing it', async () => {
+      database = await createTestDatabase()
+      const url = new URL(database.url)
+      url.password = 'wrong-password-never-shown'
+      const error = await start({ DATABASE_URL: url.toString() }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Error)
+      const { message } = error as Error
+      expect(message).toContain('Cannot connect to PostgreSQL at')
+      expect(message).toContain('password authentication failed')
+      expect(message).not.toContain('wrong-password-never-shown')
+    })
   })
 })

@@ -34,6 +34,8 @@ export interface AppConfig {
   requestTimeoutMs: number
   /** DEVSYS_WORKER=on: this process runs jobs. */
   worker: boolean
+  /** DATABASE_URL: the store is PostgreSQL there; unset, it is SQLite in DATA_DIR. Secret. */
+  databaseUrl?: string
   /** SQLite `synchronous` setting for the store. */
   storeSync: 'NORMAL' | 'FULL'
   maxManifestBytes: number
@@ -71,7 +73,14 @@ export interface DeployEnv {
 export type LoadEnvResult = { ok: true; config: AppConfig } | { ok: false; errors: string[] }
 
 /** Variables whose values never appear in a message. */
-const SECRETS = new Set(['PRIVATE_KEY', 'WEBHOOK_SECRET', 'MANAGER_API_TOKEN', 'AGENT_API_KEY'])
+const SECRETS = new Set([
+  'PRIVATE_KEY',
+  'WEBHOOK_SECRET',
+  'MANAGER_API_TOKEN',
+  'AGENT_API_KEY',
+  // Holds the database password.
+  'DATABASE_URL',
+])
 const PEM = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/
 
 type Schema = Record<string, unknown>
@@ -247,6 +256,7 @@ function toAppConfig(
   const agentBaseUrl = str('AGENT_BASE_URL')
   const agentApiKey = str('AGENT_API_KEY')
   const agentModel = str('AGENT_MODEL')
+  const databaseUrl = str('DATABASE_URL')
   return {
     ...(appId === undefined ? {} : { appId: Number(appId) }),
     ...(privateKey === undefined ? {} : { privateKey }),
@@ -265,6 +275,7 @@ function toAppConfig(
     jobLeaseMs: num('JOB_LEASE_MS'),
     requestTimeoutMs: num('REQUEST_TIMEOUT_MS'),
     worker: values.DEVSYS_WORKER === 'on',
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
     storeSync: values.STORE_SYNC === 'full' ? 'FULL' : 'NORMAL',
     deploy: {
       serveLocal: values.LOCAL_DEPLOY_SERVE === 'on',

@@ -5,9 +5,10 @@ import { registerSecret } from './redact.js'
 
 /**
  * Registers every secret of DevSys's configuration for redaction: the App's private key
- * (PRIVATE_KEY or the file at PRIVATE_KEY_PATH), WEBHOOK_SECRET, MANAGER_API_TOKEN, AGENT_API_KEY, and the
- * contents of the ssh key files EXTERNAL_DEPLOY_SSH_KEY_PATH and REMOTE_SSH_KEY_PATH. Returns
- * a warning per secret too short to redact without mangling ordinary text, for the boot log.
+ * (PRIVATE_KEY or the file at PRIVATE_KEY_PATH), WEBHOOK_SECRET, MANAGER_API_TOKEN,
+ * AGENT_API_KEY, the password in DATABASE_URL, and the contents of the ssh key files
+ * EXTERNAL_DEPLOY_SSH_KEY_PATH and REMOTE_SSH_KEY_PATH. Returns a warning per secret too short
+ * to redact without mangling ordinary text, for the boot log.
  */
 export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig): string[] {
   const warnings: string[] = []
@@ -16,6 +17,7 @@ export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig):
     ['WEBHOOK_SECRET', config.webhookSecret],
     ['MANAGER_API_TOKEN', config.managerApiToken],
     ['AGENT_API_KEY', config.agent.apiKey],
+    ['DATABASE_URL', databasePassword(config.databaseUrl)],
     ['EXTERNAL_DEPLOY_SSH_KEY_PATH', readKeyFile(config.deploy.ssh.privateKeyPath)],
     ['REMOTE_SSH_KEY_PATH', readKeyFile(runner?.ssh?.privateKeyPath)],
   ]
@@ -28,6 +30,16 @@ export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig):
     }
   }
   return warnings
+}
+
+/** The password DATABASE_URL holds (decoded), if any. */
+function databasePassword(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  try {
+    return decodeURIComponent(new URL(url).password)
+  } catch {
+    return undefined
+  }
 }
 
 /**

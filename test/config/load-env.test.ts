@@ -88,6 +88,7 @@ describe('loadEnv', () => {
       AGENT_BASE_URL: 'http://127.0.0.1:11434/v1',
       AGENT_API_KEY: 'sk-local-0123456789',
       AGENT_MODEL: 'qwen2.5-coder:32b',
+      DATABASE_URL: 'postgresql://devsys:s3cret-pass@db.internal:5432/devsys',
     })
     expect(result).toEqual({
       ok: true,
@@ -109,6 +110,7 @@ describe('loadEnv', () => {
         jobLeaseMs: 60000,
         requestTimeoutMs: 5000,
         worker: false,
+        databaseUrl: 'postgresql://devsys:s3cret-pass@db.internal:5432/devsys',
         storeSync: 'FULL',
         maxManifestBytes: 2048,
         deploy: {
@@ -138,6 +140,19 @@ describe('loadEnv', () => {
     expect(errorsOf({ AGENT_BASE_URL: 'api.openai.com/v1', AGENT_API_KEY: '' })).toEqual([
       'AGENT_BASE_URL: is "api.openai.com/v1", which is not in the expected form; write an http:// or https:// base URL without a query, e.g. https://api.openai.com/v1',
     ])
+  })
+
+  it('refuses a DATABASE_URL that is no postgres:// URL, without showing it (it holds a password)', () => {
+    for (const url of ['mysql://root:hunter2-pass@db/devsys', 'db.internal:5432/devsys']) {
+      const errors = errorsOf({ DATABASE_URL: url })
+      expect(errors).toEqual([
+        'DATABASE_URL: is (value hidden), which is not in the expected form; write a postgres:// or postgresql:// URL, e.g. postgres://devsys:PASSWORD@db.internal:5432/devsys',
+      ])
+    }
+    expect(loadEnv({ DATABASE_URL: 'postgres://localhost/devsys' })).toMatchObject({
+      ok: true,
+      config: { databaseUrl: 'postgres://localhost/devsys' },
+    })
   })
 
   it('refuses ACCEPTANCE_ALLOWED_HOSTS entries that are no host, address or CIDR range', () => {

@@ -10,8 +10,10 @@ import {
 import type { Queue } from '../../src/queue/queue.js'
 import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import type { JobHandler } from '../../src/queue/types.js'
+import { openPostgresStore } from '../../src/store/postgres-store.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import type { Store } from '../../src/store/store.js'
+import { createTestDatabase, requirePostgres } from '../helpers/postgres.js'
 import { inProcessTimings } from '../queue/queue-fixture.js'
 import { tempDir } from '../store/support.js'
 
@@ -49,6 +51,34 @@ export const storeImplementations: StoreImplementation[] = [
       return handle
     },
   },
+  // A real PostgreSQL server; each open gets its own database, dropped at close.
+  ...((await requirePostgres('runs the store contract suites against the PostgreSQL store'))
+    ? [
+        {
+          name: 'PostgreSQL',
+          async open(now?: () => number) {
+            const database = await createTestDatabase()
+            const open = () => openPostgresStore({ url: database.url, ...(now ? { now } : {}) })
+            const handle: StoreHandle = {
+              store: await open().catch(async (error: unknown) => {
+                await database.drop()
+                throw error
+              }),
+              async reopen() {
+                await handle.store.close()
+                handle.store = await open()
+                return handle.store
+              },
+              async close() {
+                await handle.store.close()
+                await database.drop()
+              },
+            }
+            return handle
+          },
+        },
+      ]
+    : []),
 ]
 
 /** The in-process queue's state. `other` opens a second client of the same state. */

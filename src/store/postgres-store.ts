@@ -1,0 +1,204 @@
+import type { Pool } from 'pg'
+import { redactStore } from '../secrets/redact-store.js'
+import { iso, openPostgresPool, type PostgresOptions } from './open-postgres-pool.js'
+import { PostgresDeployments } from './postgres-deployments.js'
+import { PostgresGenerations } from './postgres-generations.js'
+import { PostgresLocks } from './postgres-locks.js'
+import { PostgresTasks } from './postgres-tasks.js'
+import { PostgresTestRuns } from './postgres-test-runs.js'
+import type {
+  AcquireDeployLockResult,
+  AuditEvent,
+  Deployment,
+  DeploymentChange,
+  DeploymentFilter,
+  Generation,
+  GenerationIteration,
+  GenerationState,
+  NewDeployment,
+  NewTask,
+  SaveTaskResult,
+  Store,
+  Task,
+  TaskCode,
+  TaskRef,
+  TaskStatus,
+  TestRun,
+} from './store.js'
+
+export type PostgresStoreOptions = PostgresOptions
+
+/**
+ * Connects to DATABASE_URL, migrates the database (src/store/postgres-migrations.ts) and opens
+ * the store over a connection pool. Every argument of every call is redacted of DevSys's
+ * secrets before it is stored, as in the SQLite store. Queue state is not here.
+ */
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
+  const { pool, now, database } = await openPostgresPool(opts)
+  return redactStore(new PostgresStore(pool, now, database))
+}
+
+/**
+ * The Store on PostgreSQL, for several DevSys processes sharing one database: each change that
+ * reads before it writes runs in a transaction with the rows it reads locked, and claims and
+ * locks are single statements (INSERT … ON CONFLICT, UPDATE … WHERE … RETURNING).
+ */
+export class PostgresStore implements Store {
+  private readonly tasks: PostgresTasks
+  private readonly testRuns: PostgresTestRuns
+  private readonly locks: PostgresLocks
+  private readonly deployments: PostgresDeployments
+  private readonly generations: PostgresGenerations
+  private closed = false
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly now: () => number,
+    /** user@host:port/database, for logs (never the password). */
+    readonly database: string,
+  ) {
+    this.tasks = new PostgresTasks(pool, now)
+    this.testRuns = new PostgresTestRuns(pool, now)
+    this.locks = new PostgresLocks(pool, now)
+    this.deployments = new PostgresDeployments(pool, now)
+    this.generations = new PostgresGenerations(pool, now)
+  }
+
+  async saveTask(task: NewTask): Promise<SaveTaskResult> {
+    return this.tasks.save(task)
+  }
+
+  async getTask(ref: TaskRef): Promise<Task | undefined> {
+    return this.tasks.get(ref)
+  }
+
+  async listTasks(filter?: { status?: TaskStatus; repo?: string; id?: string }): Promise<Task[]> {
+    return this.tasks.list(filter)
+  }
+
+  async setTaskStatus(ref: TaskRef, status: TaskStatus, actor: string): Promise<Task | undefined> {
+    return this.tasks.setStatus(ref, status, actor)
+  }
+
+  async setTaskCode(ref: TaskRef, code: TaskCode, actor: string): Promise<Task | undefined> {
+    return this.tasks.setCode(ref, code, actor)
+  }
+
+  async findTaskByPullRequest(repo: string, number: number): Promise<Task | undefined> {
+    return this.tasks.findByPullRequest(repo, number)
+  }
+
+  async startTestRun(run: { task: TaskRef; headSha: string; checkRunId: number | null }) {
+    return this.testRuns.start(run)
+  }
+
+  async updateTestRun(id: number, change: Parameters<PostgresTestRuns['update']>[1]) {
+    return this.testRuns.update(id, change)
+  }
+
+  async getTestRun(id: number): Promise<TestRun | undefined> {
+    return this.testRuns.get(id)
+  }
+
+  async latestTestRun(task: TaskRef): Promise<TestRun | undefined> {
+    return this.testRuns.latest(task)
+  }
+
+  async startGeneration(generation: Parameters<PostgresGenerations['start']>[0]) {
+    return this.generations.start(generation)
+  }
+
+  async saveIteration(generationId: number, iteration: GenerationIteration): Promise<void> {
+    await this.generations.saveIteration(generationId, iteration)
+  }
+
+  async finishGeneration(
+    generationId: number,
+    end: { state: Exclude<GenerationState, 'running'>; stopReason: string; headSha: string | null },
+  ): Promise<Generation | undefined> {
+    return this.generations.finish(generationId, end)
+  }
+
+  async listGenerations(task: TaskRef, limit?: number): Promise<Generation[]> {
+    return this.generations.list(task, limit)
+  }
+
+  async claimComment(repo: string, commentId: number, jobId: string): Promise<boolean> {
+    const claimed = await this.pool.query(
+      `INSERT INTO handled_comments (repo, comment_id, job_id, handled_at)
+        VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [repo, commentId, jobId, iso(this.now())],
+    )
+    if (claimed.rowCount === 1) return true
+    // Claimed before: by this job (a retry goes on) or by another (a replayed delivery stops).
+    const claimant = await this.pool.query<{ job_id: string }>(
+      'SELECT job_id FROM handled_comments WHERE repo = $1 AND comment_id = $2',
+      [repo, commentId],
+    )
+    return claimant.rows[0]?.job_id === jobId
+  }
+
+  async getCommentId(repo: string, issue: number, kind: string): Promise<number | undefined> {
+    const result = await this.pool.query<{ comment_id: number }>(
+      'SELECT comment_id FROM comments WHERE repo = $1 AND issue = $2 AND kind = $3',
+      [repo, issue, kind],
+    )
+    return result.rows[0]?.comment_id
+  }
+
+  async setCommentId(repo: string, issue: number, kind: string, commentId: number) {
+    await this.pool.query(
+      `INSERT INTO comments (repo, issue, kind, comment_id) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (repo, issue, kind) DO UPDATE SET comment_id = excluded.comment_id`,
+      [repo, issue, kind, commentId],
+    )
+  }
+
+  async acquireDeployLock(
+    env: string,
+    owner: string,
+    reason: string,
+    ttlMs: number,
+  ): Promise<AcquireDeployLockResult> {
+    return this.locks.acquire(env, owner, reason, ttlMs)
+  }
+
+  async renewDeployLock(env: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.locks.renew(env, owner, ttlMs)
+  }
+
+  async releaseDeployLock(env: string, owner: string): Promise<boolean> {
+    return this.locks.release(env, owner)
+  }
+
+  async createDeployment(deployment: NewDeployment): Promise<Deployment> {
+    return this.deployments.create(deployment)
+  }
+
+  async updateDeployment(id: number, change: DeploymentChange): Promise<Deployment | undefined> {
+    return this.deployments.update(id, change)
+  }
+
+  async getDeployment(id: number): Promise<Deployment | undefined> {
+    return this.deployments.get(id)
+  }
+
+  async listDeployments(filter: DeploymentFilter = {}): Promise<Deployment[]> {
+    return this.deployments.list(filter)
+  }
+
+  async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
+    await this.tasks.audit(event)
+  }
+
+  async listAudit(subject?: string): Promise<AuditEvent[]> {
+    return this.tasks.listAudit(subject)
+  }
+
+  /** Closes the pool's connections; idempotent, so shutdown paths may call it more than once. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.pool.end()
+  }
+}
