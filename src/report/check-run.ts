@@ -161,3 +161,76 @@ export async function findCheckRun(
   const run = data.check_runs[0]
   return run ? { id: run.id, status: run.status } : undefined
 }
+
+/** A check run DevSys owns on one commit, and how it starts when DevSys creates it. */
+export interface OwnedCheckRun extends CheckTarget {
+  name: string
+  headSha: string
+  externalId?: string
+  /**
+   * Set when the work starts at once: a new run is created in progress with this title, and a
+   * run found again is already in progress. Unset: a new run is created queued, and the run
+   * (new, given or found) is then marked in progress.
+   */
+  inProgressTitle?: string
+  /**
+   * The run to use rather than create one: its id (queued by whoever asked for the work, or
+   * started by an earlier attempt), or 'find': the newest run of this name on the commit.
+   */
+  existing?: number | 'find' | undefined
+}
+
+/** How a check run ends: its conclusion and what it says. */
+export interface CheckRunResult {
+  conclusion: CheckConclusion
+  title: string
+  summary: string
+  text?: string
+  annotations?: CheckAnnotation[]
+}
+
+/**
+ * The life of a check run around a piece of work: found or created, in progress while `work`
+ * runs, completed with the result `work` returns. When `work` throws the run stays in progress,
+ * for the job's retry to pick up; once the job fails for good (attempts exhausted, or a crash
+ * the queue recovers) its onFailed calls failCheckRun, so no check run is left hanging.
+ */
+export async function withCheckRun<T>(
+  github: { rest: { checks: ChecksApi } },
+  run: OwnedCheckRun,
+  work: (checkRunId: number) => Promise<{ check: CheckRunResult; value: T }>,
+): Promise<T> {
+  // A run completed by an earlier attempt is that attempt's result: this attempt starts anew.
+  const found = await existingCheckRun(github, run, { open: true })
+  const checkRunId = found ?? (await createCheckRun(github, run))
+  if (run.inProgressTitle === undefined) {
+    await markCheckRunInProgress(github, { ...run, checkRunId })
+  }
+  const { check, value } = await work(checkRunId)
+  await completeCheckRun(github, { ...run, checkRunId, ...check })
+  return value
+}
+
+/**
+ * Completes a job's check run with the reason the job failed for good: the run it started
+ * (given or found, in any state), or a new one created for the purpose.
+ */
+export async function failCheckRun(
+  github: { rest: { checks: ChecksApi } },
+  run: OwnedCheckRun,
+  failure: { title: string; summary: string },
+): Promise<void> {
+  const checkRunId =
+    (await existingCheckRun(github, run, { open: false })) ?? (await createCheckRun(github, run))
+  await completeCheckRun(github, { ...run, checkRunId, conclusion: 'failure', ...failure })
+}
+
+async function existingCheckRun(
+  github: { rest: { checks: ChecksApi } },
+  run: OwnedCheckRun,
+  only: { open: boolean },
+): Promise<number | undefined> {
+  if (run.existing !== 'find') return run.existing
+  const found = await findCheckRun(github, { ...run, ref: run.headSha })
+  return found !== undefined && (!only.open || found.status !== 'completed') ? found.id : undefined
+}
