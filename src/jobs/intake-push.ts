@@ -81,19 +81,21 @@ async function intakePush(
   })
   if (!loaded.ok) {
     const { problems } = loaded
-    return withCheckRun(github, manifestCheck(payload, 'Reading the repo config'), async () => ({
-      check: {
-        conclusion: 'failure',
-        title: `${REPO_CONFIG_PATH} is invalid`,
-        summary: formatProblems(REPO_CONFIG_PATH, problems),
-        annotations: annotate(REPO_CONFIG_PATH, problems),
-      },
-      value: {
-        status: 'rejected',
-        reason: 'invalid-repo-config',
-        summary: 'repo config is invalid',
-      } satisfies Outcome,
-    }))
+    return withCheckRun(github, manifestCheck(payload, 'Reading the repo config'), {
+      work: async () => ({
+        check: {
+          conclusion: 'failure',
+          title: `${REPO_CONFIG_PATH} is invalid`,
+          summary: formatProblems(REPO_CONFIG_PATH, problems),
+          annotations: annotate(REPO_CONFIG_PATH, problems),
+        },
+        value: {
+          status: 'rejected',
+          reason: 'invalid-repo-config',
+          summary: 'repo config is invalid',
+        } satisfies Outcome,
+      }),
+    })
   }
   const manifests = payload.changedFiles.filter(
     (path) => !isBookkeepingPath(path) && matchesManifestGlobs(path, loaded.config.manifests),
@@ -105,9 +107,11 @@ async function intakePush(
   //    started), check each manifest as it is in that commit, and conclude once for the push.
   const title = `Checking ${manifests.length} manifest${manifests.length === 1 ? '' : 's'}`
   const check = manifestCheck(payload, title, attempt > 1 ? 'find' : undefined)
-  const results = await withCheckRun(github, check, async () => {
-    const checked = await checkFiles(github, deps, payload, manifests)
-    return { check: conclude(checked), value: checked }
+  const results = await withCheckRun(github, check, {
+    work: async () => {
+      const checked = await checkFiles(github, deps, payload, manifests)
+      return { check: conclude(checked), value: checked }
+    },
   })
   const failed = results.filter((r) => r.acceptance.kind !== 'saved')
   const summary = `${results.length - failed.length} accepted, ${failed.length} invalid`

@@ -86,14 +86,16 @@ async function runTests(
   //    tests, and complete it with their result.
   const resumed = resumableRun(await deps.store.latestTestRun(task), payload)
   const check = testsCheck(payload, task.id, resumed?.checkRunId ?? payload.checkRunId)
-  const tested = await withCheckRun(github, check, async (checkRunId) => {
-    const run =
-      resumed ?? (await deps.store.startTestRun({ task, headSha: payload.headSha, checkRunId }))
-    await deps.store.updateTestRun(run.id, { state: 'in_progress', checkRunId })
-    const { outcome, config } = await testCommit(github, deps, payload, task, run.id, log, signal)
-    const view = formatTestOutcome(outcome)
-    const value: Tested = { runId: run.id, outcome, view, config }
-    return { check: testCheckResult(outcome, view), value }
+  const tested = await withCheckRun(github, check, {
+    opened: async (checkRunId) =>
+      resumed ?? (await deps.store.startTestRun({ task, headSha: payload.headSha, checkRunId })),
+    work: async (checkRunId, run) => {
+      await deps.store.updateTestRun(run.id, { state: 'in_progress', checkRunId })
+      const { outcome, config } = await testCommit(github, deps, payload, task, run.id, log, signal)
+      const view = formatTestOutcome(outcome)
+      const value: Tested = { runId: run.id, outcome, view, config }
+      return { check: testCheckResult(outcome, view), value }
+    },
   })
   await recordTestResult(deps.store, tested.runId, tested.outcome, tested.view)
   // 3. The PR reflects the result.

@@ -189,24 +189,37 @@ export interface CheckRunResult {
   annotations?: CheckAnnotation[]
 }
 
+/** What runs inside a check run (withCheckRun). */
+export interface CheckRunSteps<S, T> {
+  /**
+   * Runs as soon as the run is found or created, before anything else can fail: where a job
+   * records the run's id, so that its retry and its onFailed find the run again.
+   */
+  opened?: (checkRunId: number) => Promise<S>
+  /** The work, while the run is in progress; returns how the run ends and the job's value. */
+  work: (checkRunId: number, opened: S) => Promise<{ check: CheckRunResult; value: T }>
+}
+
 /**
- * The life of a check run around a piece of work: found or created, in progress while `work`
- * runs, completed with the result `work` returns. When `work` throws the run stays in progress,
- * for the job's retry to pick up; once the job fails for good (attempts exhausted, or a crash
- * the queue recovers) its onFailed calls failCheckRun, so no check run is left hanging.
+ * The life of a check run around a piece of work: found or created, in progress while the work
+ * runs, completed with the result the work returns. When the work throws the run stays in
+ * progress, for the job's retry to pick up; once the job fails for good (attempts exhausted, or
+ * a crash the queue recovers) its onFailed calls failCheckRun, so no check run is left hanging.
  */
-export async function withCheckRun<T>(
+export async function withCheckRun<S, T>(
   github: { rest: { checks: ChecksApi } },
   run: OwnedCheckRun,
-  work: (checkRunId: number) => Promise<{ check: CheckRunResult; value: T }>,
+  steps: CheckRunSteps<S, T>,
 ): Promise<T> {
   // A run completed by an earlier attempt is that attempt's result: this attempt starts anew.
   const found = await existingCheckRun(github, run, { open: true })
   const checkRunId = found ?? (await createCheckRun(github, run))
+  // Without `opened` there is nothing to pass on: work ignores its second argument.
+  const opened = steps.opened ? await steps.opened(checkRunId) : (undefined as S)
   if (run.inProgressTitle === undefined) {
     await markCheckRunInProgress(github, { ...run, checkRunId })
   }
-  const { check, value } = await work(checkRunId)
+  const { check, value } = await steps.work(checkRunId, opened)
   await completeCheckRun(github, { ...run, checkRunId, ...check })
   return value
 }
