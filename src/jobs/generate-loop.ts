@@ -15,12 +15,18 @@ import {
 } from '../report/format-iterations.js'
 import { formatTestOutcome } from '../report/format-tests.js'
 import { redact } from '../secrets/redact.js'
-import type { Generation, GenerationIteration, Store, Task } from '../store/store.js'
+import type {
+  Generation,
+  GenerationIteration,
+  GenerationStore,
+  Task,
+  TestRunStore,
+} from '../store/store.js'
 import { runTaskTests } from '../testing/run-task-tests.js'
 import { TESTS_CHECK } from '../triggers/job-payloads.js'
 
 type LoopStore = Pick<
-  Store,
+  GenerationStore & TestRunStore,
   | 'startGeneration'
   | 'saveIteration'
   | 'finishGeneration'
@@ -182,7 +188,10 @@ export async function startGenerateLoop(input: {
  */
 export async function closeDeadGenerations(
   github: GitHubClient,
-  store: Pick<Store, 'listGenerations' | 'getTestRun' | 'updateTestRun' | 'finishGeneration'>,
+  store: Pick<
+    GenerationStore & TestRunStore,
+    'listGenerations' | 'getTestRun' | 'updateTestRun' | 'finishGeneration'
+  >,
   target: { owner: string; repo: string },
   task: Task,
 ): Promise<void> {
@@ -198,7 +207,7 @@ export async function closeDeadGenerations(
 
 async function closeOpenRuns(
   github: GitHubClient,
-  store: Pick<Store, 'getTestRun' | 'updateTestRun'>,
+  store: Pick<TestRunStore, 'getTestRun' | 'updateTestRun'>,
   target: { owner: string; repo: string },
   generation: Generation,
 ): Promise<void> {
@@ -218,7 +227,7 @@ async function closeOpenRuns(
 
 async function closeCheckRun(
   github: GitHubClient,
-  store: Pick<Store, 'updateTestRun'>,
+  store: Pick<TestRunStore, 'updateTestRun'>,
   target: { owner: string; repo: string },
   run: { checkRunId: number; runId: number },
   error: unknown,

@@ -41,7 +41,6 @@ export function createIntakeIssueJob(
     async onFailed(stored, error) {
       const payload = withRepoRef(stored)
       const github = await deps.auth(payload.installationId)
-      // The stop comment only: no 😕, nobody is left waiting on a reaction.
       await replyTo(github, deps, payload).say(
         formatStopComment(
           'DevSys could not process this issue',
