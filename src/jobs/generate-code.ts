@@ -27,6 +27,7 @@ import type { RunTestsDeps } from './run-tests.js'
  * committed and pushed, with the self-fix loop where one runs.
  */
 
+/** What the `generate` job needs (defined beside the step that uses most of it). */
 export interface GenerateDeps {
   store: TaskStore & TestRunStore & GenerationStore & CommentStore
   auth: GitHubAuth
