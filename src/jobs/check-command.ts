@@ -1,6 +1,6 @@
 import type { GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig } from '../config/fetch-repo-config.js'
-import type { RepoConfig } from '../config/load-repo-config.js'
+import type { Permission, RepoConfig } from '../config/load-repo-config.js'
 import { type ResolvedEnvironment, resolveEnvironment } from '../deploy/environments.js'
 import { getRole, hasRole } from '../github/check-permission.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
@@ -34,6 +34,11 @@ export interface Refusal {
 export type PullRequest = Awaited<ReturnType<GitHubClient['rest']['pulls']['get']>>['data']
 export type Environment = Extract<ResolvedEnvironment, { ok: true }>
 
+/** A refusal, with its outcome's reason and summary and the answer's title and message. */
+function refusal(reason: string, summary: string, title: string, message: string): Refusal {
+  return { kind: 'refused', reason, summary, title, message }
+}
+
 /**
  * Whether the commenter may run the command here: the repo config's role for it (for a deploy,
  * its environment's), a command this version has, on a DevSys task's PR.
@@ -46,16 +51,15 @@ export async function authorize(
 ): Promise<
   Refusal | { kind: 'allowed'; task: Task; environment: ResolvedEnvironment | undefined }
 > {
-  const { repo, commenter } = payload
+  const { repo } = payload
   const loaded = await fetchRepoConfig(github, { owner: repo.owner, repo: repo.name })
   if (!loaded.ok) {
-    return {
-      kind: 'refused',
-      reason: 'invalid-repo-config',
-      summary: 'repo config is invalid',
-      title: 'DevSys cannot read its repo config',
-      message: 'Fix `.github/devsys.yml` on the default branch, then try again.',
-    }
+    return refusal(
+      'invalid-repo-config',
+      'repo config is invalid',
+      'DevSys cannot read its repo config',
+      'Fix `.github/devsys.yml` on the default branch, then try again.',
+    )
   }
   // The PR's task (checked last), read now: a deploy needs the permission of the environment it
   // goes to (deployPermission), which may come from the task's manifest.
@@ -73,38 +77,42 @@ export async function authorize(
     environment?.ok === true && command.name === 'deploy'
       ? environment.permission
       : loaded.config.permissions[command.name]
-  const role = await getRole(github, { owner: repo.owner, repo: repo.name, user: commenter })
-  const title = `DevSys did not run \`/${command.name}\``
-  if (!hasRole(role, required)) {
-    const message = `@${commenter} has the '${role}' role on ${repo.fullName}; \`/${command.name}\` needs '${required}'.`
-    return {
-      kind: 'refused',
-      reason: 'permission',
-      summary: `${commenter} lacks ${required}`,
-      title,
-      message,
-    }
-  }
+  const refused = await checkRole(github, payload, command, required)
+  if (refused) return refused
   if (!AVAILABLE_COMMANDS.has(command.name)) {
-    return {
-      kind: 'refused',
-      reason: 'not-available',
-      summary: `/${command.name} not available`,
-      title: `\`/${command.name}\` is not available yet`,
-      message:
-        'This DevSys version does not carry it out yet. Comment `/help` for the commands it has.',
-    }
+    return refusal(
+      'not-available',
+      `/${command.name} not available`,
+      `\`/${command.name}\` is not available yet`,
+      'This DevSys version does not carry it out yet. Comment `/help` for the commands it has.',
+    )
   }
   if (!task) {
-    return {
-      kind: 'refused',
-      reason: 'not-a-task',
-      summary: 'PR has no task',
-      title: 'This pull request is not a DevSys task',
-      message: 'DevSys commands work on the pull requests DevSys opened for a task.',
-    }
+    return refusal(
+      'not-a-task',
+      'PR has no task',
+      'This pull request is not a DevSys task',
+      'DevSys commands work on the pull requests DevSys opened for a task.',
+    )
   }
   return { kind: 'allowed', task, environment }
+}
+
+/** Whether the commenter has the role the command needs; a refusal saying so when not. */
+async function checkRole(
+  github: GitHubClient,
+  { repo, commenter }: PrCommandPayload,
+  command: Command,
+  required: Permission,
+): Promise<Refusal | undefined> {
+  const role = await getRole(github, { owner: repo.owner, repo: repo.name, user: commenter })
+  if (hasRole(role, required)) return undefined
+  return refusal(
+    'permission',
+    `${commenter} lacks ${required}`,
+    `DevSys did not run \`/${command.name}\``,
+    `@${commenter} has the '${role}' role on ${repo.fullName}; \`/${command.name}\` needs '${required}'.`,
+  )
 }
 
 /** The environment a /deploy or /rollback goes to: named, else the task manifest's, else production. */
@@ -131,31 +139,28 @@ export async function readHead(
     repo: repo.name,
     pull_number: payload.pr,
   })
-  const title = `DevSys did not run \`/${command.name}\``
   if (pr.head.repo?.full_name !== repo.fullName) {
-    return {
-      kind: 'refused',
-      reason: 'fork',
-      summary: 'PR head is in a fork',
-      title: `DevSys does not run \`/${command.name}\` on forks`,
-      message: `The branch of this pull request lives in ${pr.head.repo?.full_name ?? 'a deleted repository'}, not in ${repo.fullName}; DevSys only tests and deploys code pushed to ${repo.fullName} itself.`,
-    }
+    return refusal(
+      'fork',
+      'PR head is in a fork',
+      `DevSys does not run \`/${command.name}\` on forks`,
+      `The branch of this pull request lives in ${pr.head.repo?.full_name ?? 'a deleted repository'}, not in ${repo.fullName}; DevSys only tests and deploys code pushed to ${repo.fullName} itself.`,
+    )
   }
   if (environment !== undefined && !environment.ok) {
     const { message } = environment
-    return { kind: 'refused', reason: 'unknown-environment', summary: message, title, message }
+    const title = `DevSys did not run \`/${command.name}\``
+    return refusal('unknown-environment', message, title, message)
   }
   return { kind: 'head', pr, environment }
 }
 
 /** /rollback on a PR that was never merged, so whose code is not live. */
 export function notMerged(): Refusal {
-  return {
-    kind: 'refused',
-    reason: 'not-merged',
-    summary: 'PR is not merged',
-    title: 'DevSys did not run `/rollback`',
-    message:
-      'Only a merged pull request can be rolled back: this one has not been merged, so its code is not live from the default branch.',
-  }
+  return refusal(
+    'not-merged',
+    'PR is not merged',
+    'DevSys did not run `/rollback`',
+    'Only a merged pull request can be rolled back: this one has not been merged, so its code is not live from the default branch.',
+  )
 }

@@ -1,5 +1,6 @@
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
+import type { Permission } from '../config/load-repo-config.js'
 import { getRole, hasRole } from '../github/check-permission.js'
 import { readRepoFile } from '../github/read-repo-file.js'
 import { type StoredPayload, withRepoRef } from '../github/repo-ref.js'
@@ -69,9 +70,8 @@ async function intakeIssue(
   reply: Reply,
 ): Promise<Outcome> {
   const { repo } = payload
-  const target = { owner: repo.owner, repo: repo.name }
   // 1. The repo config says which label marks a DevSys issue and who may use it.
-  const loaded = await fetchRepoConfig(github, target)
+  const loaded = await fetchRepoConfig(github, { owner: repo.owner, repo: repo.name })
   if (!loaded.ok) {
     await reply.say(
       [
@@ -85,43 +85,66 @@ async function intakeIssue(
     return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
   }
   const config = loaded.config
-  if (!payload.labels.includes(config.label)) {
-    return {
-      status: 'skipped',
-      reason: 'not-labelled',
-      summary: `issue has no '${config.label}' label`,
-    }
-  }
-  if (payload.addedLabel !== null && payload.addedLabel !== config.label) {
-    return {
-      status: 'skipped',
-      reason: 'other-label',
-      summary: `label '${payload.addedLabel}' is not DevSys's`,
-    }
-  }
+  const unlabelled = labelSkip(payload, config.label)
+  if (unlabelled) return unlabelled
   // 2. Only people allowed to start work get generated code (a label can come from a template).
-  const required = config.permissions.intake
-  const role = await getRole(github, { ...target, user: payload.requester })
-  if (!hasRole(role, required)) {
-    await reply.say(
-      formatStopComment(
-        'DevSys did not start this task',
-        `@${payload.requester} has the '${role}' role on ${repo.fullName}; creating a task needs '${required}'. Ask a maintainer to re-label the issue.`,
-      ),
-    )
-    return {
-      status: 'rejected',
-      reason: 'permission',
-      summary: `${payload.requester} lacks ${required}`,
-    }
-  }
+  const refused = await checkRequester(github, payload, config.permissions.intake, reply)
+  if (refused) return refused
   // 3. Find the manifest: a fenced block in the body, or a file the body names.
   const found = await findManifest(github, deps, payload)
   if (found.kind === 'stop') {
     await reply.stop('DevSys found no manifest to read', found.message)
     return { status: 'rejected', reason: found.reason, summary: found.message }
   }
-  // 4. Validate and store the task; report every problem at once when there are any.
+  // 4. Validate and store the task, then generate its code.
+  return acceptIssueManifest(deps, payload, found, reply)
+}
+
+/** The issue does not carry DevSys's label, or the label just added is another one. */
+function labelSkip(payload: IssueIntakePayload, label: string): Outcome | undefined {
+  if (!payload.labels.includes(label)) {
+    return { status: 'skipped', reason: 'not-labelled', summary: `issue has no '${label}' label` }
+  }
+  if (payload.addedLabel !== null && payload.addedLabel !== label) {
+    return {
+      status: 'skipped',
+      reason: 'other-label',
+      summary: `label '${payload.addedLabel}' is not DevSys's`,
+    }
+  }
+  return undefined
+}
+
+/** Whether the requester may create tasks; when not, says so on the issue. */
+async function checkRequester(
+  github: GitHubClient,
+  payload: IssueIntakePayload,
+  required: Permission,
+  reply: Reply,
+): Promise<Outcome | undefined> {
+  const { repo, requester } = payload
+  const role = await getRole(github, { owner: repo.owner, repo: repo.name, user: requester })
+  if (hasRole(role, required)) return undefined
+  await reply.say(
+    formatStopComment(
+      'DevSys did not start this task',
+      `@${requester} has the '${role}' role on ${repo.fullName}; creating a task needs '${required}'. Ask a maintainer to re-label the issue.`,
+    ),
+  )
+  return { status: 'rejected', reason: 'permission', summary: `${requester} lacks ${required}` }
+}
+
+/**
+ * Validates and stores the task, reporting every problem at once when there are any; an
+ * accepted task is acknowledged (a reaction and the sticky status comment) and generated.
+ */
+async function acceptIssueManifest(
+  deps: IntakeDeps,
+  payload: IssueIntakePayload,
+  found: Extract<FoundManifest, { kind: 'found' }>,
+  reply: Reply,
+): Promise<Outcome> {
+  const { repo } = payload
   const acceptance = await acceptManifest(deps.store, {
     text: found.text,
     origin: found.origin,
@@ -147,7 +170,6 @@ async function intakeIssue(
       summary: `${acceptance.problems.length} problem(s)`,
     }
   }
-  // 5. Acknowledge (a reaction and the sticky status comment), then generate the code.
   await reply.react('rocket')
   await reply.say(formatAcceptedComment(acceptance.task, acceptance.result))
   await startGeneration(deps.enqueue, acceptance.task, acceptance.result, {
