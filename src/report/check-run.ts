@@ -198,13 +198,20 @@ export interface CheckRunSteps<S, T> {
   opened?: (checkRunId: number) => Promise<S>
   /** The work, while the run is in progress; returns how the run ends and the job's value. */
   work: (checkRunId: number, opened: S) => Promise<{ check: CheckRunResult; value: T }>
+  /**
+   * How the run ends when the work throws, for work no retry comes back to (a deploy's
+   * verification): the run is completed with it, then the error is rethrown. Unset: the run
+   * stays in progress for the job's retry, and failCheckRun completes it if none succeeds.
+   */
+  failed?: (error: unknown) => CheckRunResult
 }
 
 /**
  * The life of a check run around a piece of work: found or created, in progress while the work
- * runs, completed with the result the work returns. When the work throws the run stays in
- * progress, for the job's retry to pick up; once the job fails for good (attempts exhausted, or
- * a crash the queue recovers) its onFailed calls failCheckRun, so no check run is left hanging.
+ * runs, completed with the result the work returns. When the work throws the run is completed
+ * with `failed(error)` if given; otherwise it stays in progress for the job's retry to pick up,
+ * and once the job fails for good (attempts exhausted, or a crash the queue recovers) its
+ * onFailed calls failCheckRun, so no check run is left hanging.
  */
 export async function withCheckRun<S, T>(
   github: { rest: { checks: ChecksApi } },
@@ -219,9 +226,20 @@ export async function withCheckRun<S, T>(
   if (run.inProgressTitle === undefined) {
     await markCheckRunInProgress(github, { ...run, checkRunId })
   }
-  const { check, value } = await steps.work(checkRunId, opened)
-  await completeCheckRun(github, { ...run, checkRunId, ...check })
-  return value
+  let ended: { check: CheckRunResult; value: T }
+  try {
+    ended = await steps.work(checkRunId, opened)
+  } catch (error) {
+    if (steps.failed !== undefined) {
+      // The work's own error is the one to report: a failure to complete the run must not hide it.
+      await completeCheckRun(github, { ...run, checkRunId, ...steps.failed(error) }).catch(
+        () => undefined,
+      )
+    }
+    throw error
+  }
+  await completeCheckRun(github, { ...run, checkRunId, ...ended.check })
+  return ended.value
 }
 
 /**

@@ -105,6 +105,32 @@ describe('withCheckRun', () => {
     expect(checkRunSteps()).toEqual(['POST queued', 'PATCH in_progress'])
   })
 
+  it('with failed: completes the run with what it says when the work throws, and rethrows', async () => {
+    nockCreateCheckRun(OWNER, REPO, 77)
+    const completed = nockUpdateCheckRun(OWNER, REPO, 77)
+    await expect(
+      withCheckRun(
+        client(),
+        { ...run, inProgressTitle: 'Verifying production' },
+        {
+          work: async () => {
+            throw new Error('site unreachable')
+          },
+          failed: (error) => ({
+            conclusion: 'cancelled',
+            title: 'Verification stopped',
+            summary: `DevSys stopped verifying production: ${(error as Error).message}`,
+          }),
+        },
+      ),
+    ).rejects.toThrow('site unreachable')
+    expect(await completed.body).toMatchObject({
+      status: 'completed',
+      conclusion: 'cancelled',
+      output: { summary: 'DevSys stopped verifying production: site unreachable' },
+    })
+  })
+
   it('with inProgressTitle: creates the run in progress, or picks up one still in progress', async () => {
     const created = nockCreateCheckRun(OWNER, REPO, 74)
     nockUpdateCheckRun(OWNER, REPO, 74)
