@@ -1,14 +1,18 @@
 import type { Logger } from 'pino'
 import type { SimpleGit } from 'simple-git'
+import type { RepoRef as FullRepoRef } from '../github/repo-ref.js'
 
-/** Where a task's repository lives and how to reach it. */
-export interface RepoRef {
-  /** 'owner/name', used for the mirror cache path and locks. */
-  fullName: string
-  /** The clone URL as GitHub reports it in payloads (https://…, or a local path in tests). */
-  cloneUrl: string
-  defaultBranch: string
-}
+/**
+ * The part of a repository's RepoRef that git needs: the clone URL, the 'owner/name' that keys
+ * the mirror cache and its lock, and the default branch a new branch starts from.
+ */
+export type GitRepo = Pick<FullRepoRef, 'fullName' | 'cloneUrl' | 'defaultBranch'>
+
+/**
+ * The name src/git, src/generate and src/deploy import the git part under (tests build it with
+ * three fields); it is GitRepo, not a second repository identity.
+ */
+export type { GitRepo as RepoRef }
 
 /** Who the commit is by: the app's bot, with the requester credited in a trailer. */
 export interface CommitIdentity {
@@ -37,7 +41,7 @@ export interface Workspace {
   /** simple-git bound to `dir`, with a clean environment and no credentials. */
   git: SimpleGit
   /** The repository the workspace was cloned from (its `origin` is `repo.cloneUrl`). */
-  repo: RepoRef
+  repo: GitRepo
   /** Logger bound to the repository and branch. */
   log: Logger
   /** The job's abort signal, also honoured by commitChanges and pushBranch. */

@@ -6,7 +6,7 @@ import type { LoopOptions } from '../generate/run-generation.js'
 import type { LoopIteration, LoopResult } from '../generate/self-fix-loop.js'
 import { withCleanCheckout } from '../git/with-clean-checkout.js'
 import type { Manifest } from '../manifest/types.js'
-import { completeCheckRun, createCheckRun, updateCheckRunOutput } from '../report/check-run.js'
+import { createCheckRun, failCheckRun, updateCheckRunOutput } from '../report/check-run.js'
 import { completeTestRun } from '../report/complete-test-run.js'
 import {
   formatIterationCheck,
@@ -15,12 +15,18 @@ import {
 } from '../report/format-iterations.js'
 import { formatTestOutcome } from '../report/format-tests.js'
 import { redact } from '../secrets/redact.js'
-import type { Generation, GenerationIteration, Store, Task } from '../store/store.js'
+import type {
+  Generation,
+  GenerationIteration,
+  GenerationStore,
+  Task,
+  TestRunStore,
+} from '../store/store.js'
 import { runTaskTests } from '../testing/run-task-tests.js'
 import { TESTS_CHECK } from '../triggers/job-payloads.js'
 
 type LoopStore = Pick<
-  Store,
+  GenerationStore & TestRunStore,
   | 'startGeneration'
   | 'saveIteration'
   | 'finishGeneration'
@@ -30,6 +36,13 @@ type LoopStore = Pick<
   | 'getTestRun'
   | 'latestTestRun'
 >
+
+/** An iteration's test run whose check run is in progress. */
+interface OpenRun {
+  checkRunId: number
+  runId: number
+  headSha: string
+}
 
 /** The GitHub side of one generate job's self-fix loop: its check runs and stored records. */
 export interface GenerateLoop {
@@ -77,7 +90,7 @@ export async function startGenerateLoop(input: {
   })
   let runner: Runner | undefined
   /** The iteration whose tests run now (its check run is in progress). */
-  let open: { checkRunId: number; runId: number } | undefined
+  let open: OpenRun | undefined
   /** Check runs by commit, to tell the head's how the loop ended. */
   const checks = new Map<string, { checkRunId: number; title: string }>()
 
@@ -95,7 +108,7 @@ export async function startGenerateLoop(input: {
         inProgressTitle: `Iteration ${iteration} of ${limits.maxIterations}: running the tests`,
       })
       const run = await store.startTestRun({ task, headSha: sha, checkRunId })
-      open = { checkRunId, runId: run.id }
+      open = { checkRunId, runId: run.id, headSha: sha }
       await store.updateTestRun(run.id, { state: 'in_progress' })
       // Recorded now, so that a DevSys that dies during the tests can close this check run.
       await store.saveIteration(generation.id, {
@@ -182,7 +195,10 @@ export async function startGenerateLoop(input: {
  */
 export async function closeDeadGenerations(
   github: GitHubClient,
-  store: Pick<Store, 'listGenerations' | 'getTestRun' | 'updateTestRun' | 'finishGeneration'>,
+  store: Pick<
+    GenerationStore & TestRunStore,
+    'listGenerations' | 'getTestRun' | 'updateTestRun' | 'finishGeneration'
+  >,
   target: { owner: string; repo: string },
   task: Task,
 ): Promise<void> {
@@ -198,7 +214,7 @@ export async function closeDeadGenerations(
 
 async function closeOpenRuns(
   github: GitHubClient,
-  store: Pick<Store, 'getTestRun' | 'updateTestRun'>,
+  store: Pick<TestRunStore, 'getTestRun' | 'updateTestRun'>,
   target: { owner: string; repo: string },
   generation: Generation,
 ): Promise<void> {
@@ -210,7 +226,7 @@ async function closeOpenRuns(
       github,
       store,
       target,
-      { checkRunId: run.checkRunId, runId: run.id },
+      { checkRunId: run.checkRunId, runId: run.id, headSha: run.headSha },
       'DevSys stopped while the tests ran (it was restarted or the job failed)',
     )
   }
@@ -218,16 +234,14 @@ async function closeOpenRuns(
 
 async function closeCheckRun(
   github: GitHubClient,
-  store: Pick<Store, 'updateTestRun'>,
+  store: Pick<TestRunStore, 'updateTestRun'>,
   target: { owner: string; repo: string },
-  run: { checkRunId: number; runId: number },
+  run: OpenRun,
   error: unknown,
 ): Promise<void> {
   const reason = redact(error instanceof Error ? error.message : String(error))
-  await completeCheckRun(github, {
-    ...target,
-    checkRunId: run.checkRunId,
-    conclusion: 'failure',
+  const check = { ...target, name: TESTS_CHECK, headSha: run.headSha, existing: run.checkRunId }
+  await failCheckRun(github, check, {
     title: 'DevSys could not finish the tests',
     summary: `${reason}\n\nRe-run the check or comment \`/test\` to test this commit again.`,
   })

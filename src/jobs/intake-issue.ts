@@ -1,28 +1,27 @@
 import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
+import type { Permission } from '../config/load-repo-config.js'
 import { getRole, hasRole } from '../github/check-permission.js'
 import { readRepoFile } from '../github/read-repo-file.js'
+import { type StoredPayload, withRepoRef } from '../github/repo-ref.js'
 import { acceptManifest } from '../intake/accept-manifest.js'
 import { startGeneration } from '../intake/start-generation.js'
 import { extractManifestFromIssue } from '../manifest/extract-manifest.js'
 import type { ManifestOrigin } from '../manifest/types.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
+import { INTAKE_COMMENT } from '../report/comment-kinds.js'
 import {
   formatAcceptedComment,
   formatProblems,
   formatRejectedComment,
   formatStopComment,
 } from '../report/format-intake.js'
-import { reactToIssue } from '../report/reaction.js'
-import { upsertStickyComment } from '../report/sticky-comment.js'
-import type { Store } from '../store/store.js'
+import { type Reply, replyOn } from '../report/reply.js'
+import type { CommentStore, TaskStore } from '../store/store.js'
 import type { IssueIntakePayload } from '../triggers/issue-intake.js'
 
-/** Sticky comment kind for intake results on an issue. */
-export const INTAKE_COMMENT = 'intake'
-
 export interface IntakeDeps {
-  store: Store
+  store: TaskStore & CommentStore
   auth: GitHubAuth
   /** Starts follow-up jobs (the generation of an accepted task). */
   enqueue: Enqueue
@@ -30,19 +29,20 @@ export interface IntakeDeps {
 }
 
 /** The `intake-issue` job: turns a labelled issue's manifest into a task, or explains why not. */
-export function createIntakeIssueJob(deps: IntakeDeps): JobHandler<IssueIntakePayload> {
+export function createIntakeIssueJob(
+  deps: IntakeDeps,
+): JobHandler<StoredPayload<IssueIntakePayload>> {
   return {
     kind: 'intake-issue',
-    async run(payload) {
+    async run(stored) {
+      const payload = withRepoRef(stored)
       const github = await deps.auth(payload.installationId)
-      return intakeIssue(github, deps, payload)
+      return intakeIssue(github, deps, payload, replyTo(github, deps, payload))
     },
-    async onFailed(payload, error) {
+    async onFailed(stored, error) {
+      const payload = withRepoRef(stored)
       const github = await deps.auth(payload.installationId)
-      await comment(
-        github,
-        deps,
-        payload,
+      await replyTo(github, deps, payload).say(
         formatStopComment(
           'DevSys could not process this issue',
           `${error}\n\nDevSys gave up after retrying. Edit the issue to try again.`,
@@ -52,19 +52,28 @@ export function createIntakeIssueJob(deps: IntakeDeps): JobHandler<IssueIntakePa
   }
 }
 
+/** The job's answers: its intake comment on the issue, reactions on the issue. */
+function replyTo(github: GitHubClient, deps: IntakeDeps, payload: IssueIntakePayload): Reply {
+  return replyOn(github, deps.store, {
+    owner: payload.repo.owner,
+    repo: payload.repo.name,
+    issue: payload.issue,
+    kind: INTAKE_COMMENT,
+    asker: { issue: payload.issue },
+  })
+}
+
 async function intakeIssue(
   github: GitHubClient,
   deps: IntakeDeps,
   payload: IssueIntakePayload,
+  reply: Reply,
 ): Promise<Outcome> {
-  const { owner, repo } = payload
+  const { repo } = payload
   // 1. The repo config says which label marks a DevSys issue and who may use it.
-  const loaded = await fetchRepoConfig(github, { owner, repo })
+  const loaded = await fetchRepoConfig(github, { owner: repo.owner, repo: repo.name })
   if (!loaded.ok) {
-    await comment(
-      github,
-      deps,
-      payload,
+    await reply.say(
       [
         '### DevSys cannot read its repo config',
         '',
@@ -76,61 +85,75 @@ async function intakeIssue(
     return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
   }
   const config = loaded.config
-  if (!payload.labels.includes(config.label)) {
-    return {
-      status: 'skipped',
-      reason: 'not-labelled',
-      summary: `issue has no '${config.label}' label`,
-    }
+  const unlabelled = labelSkip(payload, config.label)
+  if (unlabelled) return unlabelled
+  // 2. Only people allowed to start work get generated code (a label can come from a template).
+  const refused = await checkRequester(github, payload, config.permissions.intake, reply)
+  if (refused) return refused
+  // 3. Find the manifest: a fenced block in the body, or a file the body names.
+  const found = await findManifest(github, deps, payload)
+  if (found.kind === 'stop') {
+    await reply.stop('DevSys found no manifest to read', found.message)
+    return { status: 'rejected', reason: found.reason, summary: found.message }
   }
-  if (payload.addedLabel !== null && payload.addedLabel !== config.label) {
+  // 4. Validate and store the task, then generate its code.
+  return acceptIssueManifest(deps, payload, found, reply)
+}
+
+/** The issue does not carry DevSys's label, or the label just added is another one. */
+function labelSkip(payload: IssueIntakePayload, label: string): Outcome | undefined {
+  if (!payload.labels.includes(label)) {
+    return { status: 'skipped', reason: 'not-labelled', summary: `issue has no '${label}' label` }
+  }
+  if (payload.addedLabel !== null && payload.addedLabel !== label) {
     return {
       status: 'skipped',
       reason: 'other-label',
       summary: `label '${payload.addedLabel}' is not DevSys's`,
     }
   }
-  // 2. Only people allowed to start work get generated code (a label can come from a template).
-  const required = config.permissions.intake
-  const role = await getRole(github, { owner, repo, user: payload.requester })
-  if (!hasRole(role, required)) {
-    await comment(
-      github,
-      deps,
-      payload,
-      formatStopComment(
-        'DevSys did not start this task',
-        `@${payload.requester} has the '${role}' role on ${payload.fullName}; creating a task needs '${required}'. Ask a maintainer to re-label the issue.`,
-      ),
-    )
-    return {
-      status: 'rejected',
-      reason: 'permission',
-      summary: `${payload.requester} lacks ${required}`,
-    }
-  }
-  // 3. Find the manifest: a fenced block in the body, or a file the body names.
-  const found = await findManifest(github, deps, payload)
-  if (found.kind === 'stop') {
-    await comment(
-      github,
-      deps,
-      payload,
-      formatStopComment('DevSys found no manifest to read', found.message),
-    )
-    await reactToIssue(github, { owner, repo, issue: payload.issue, content: 'confused' })
-    return { status: 'rejected', reason: found.reason, summary: found.message }
-  }
-  // 4. Validate and store the task; report every problem at once when there are any.
+  return undefined
+}
+
+/** Whether the requester may create tasks; when not, says so on the issue. */
+async function checkRequester(
+  github: GitHubClient,
+  payload: IssueIntakePayload,
+  required: Permission,
+  reply: Reply,
+): Promise<Outcome | undefined> {
+  const { repo, requester } = payload
+  const role = await getRole(github, { owner: repo.owner, repo: repo.name, user: requester })
+  if (hasRole(role, required)) return undefined
+  await reply.say(
+    formatStopComment(
+      'DevSys did not start this task',
+      `@${requester} has the '${role}' role on ${repo.fullName}; creating a task needs '${required}'. Ask a maintainer to re-label the issue.`,
+    ),
+  )
+  return { status: 'rejected', reason: 'permission', summary: `${requester} lacks ${required}` }
+}
+
+/**
+ * Validates and stores the task, reporting every problem at once when there are any; an
+ * accepted task is acknowledged (a reaction and the sticky status comment) and generated.
+ */
+async function acceptIssueManifest(
+  deps: IntakeDeps,
+  payload: IssueIntakePayload,
+  found: Extract<FoundManifest, { kind: 'found' }>,
+  reply: Reply,
+): Promise<Outcome> {
+  const { repo } = payload
   const acceptance = await acceptManifest(deps.store, {
     text: found.text,
     origin: found.origin,
     source: {
       kind: 'issue',
-      repo: payload.fullName,
+      repo: repo.fullName,
       issue: payload.issue,
       ...(found.origin.path === undefined ? {} : { path: found.origin.path }),
-      key: `issue:${payload.fullName}#${payload.issue}`,
+      key: `issue:${repo.fullName}#${payload.issue}`,
       requester: payload.requester,
       requesterId: payload.requesterId,
       url: payload.issueUrl,
@@ -139,27 +162,19 @@ async function intakeIssue(
     maxBytes: deps.maxManifestBytes,
   })
   if (acceptance.kind !== 'saved') {
-    await comment(github, deps, payload, formatRejectedComment(found.origin.label, acceptance))
-    await reactToIssue(github, { owner, repo, issue: payload.issue, content: 'confused' })
+    await reply.say(formatRejectedComment(found.origin.label, acceptance))
+    await reply.react('confused')
     return {
       status: 'rejected',
       reason: acceptance.kind,
       summary: `${acceptance.problems.length} problem(s)`,
     }
   }
-  // 5. Acknowledge (a reaction and the sticky status comment), then generate the code.
-  await reactToIssue(github, { owner, repo, issue: payload.issue, content: 'rocket' })
-  await comment(github, deps, payload, formatAcceptedComment(acceptance.task, acceptance.result))
+  await reply.react('rocket')
+  await reply.say(formatAcceptedComment(acceptance.task, acceptance.result))
   await startGeneration(deps.enqueue, acceptance.task, acceptance.result, {
     installationId: payload.installationId,
-    repo: {
-      owner,
-      name: repo,
-      fullName: payload.fullName,
-      cloneUrl: payload.cloneUrl,
-      htmlUrl: payload.htmlUrl,
-      defaultBranch: payload.defaultBranch,
-    },
+    repo,
     requester: payload.requester,
     requesterId: payload.requesterId,
   })
@@ -202,10 +217,10 @@ async function findManifest(
       }
     case 'file': {
       const file = await readRepoFile(github, {
-        owner: payload.owner,
-        repo: payload.repo,
+        owner: payload.repo.owner,
+        repo: payload.repo.name,
         path: extracted.path,
-        ref: payload.defaultBranch,
+        ref: payload.repo.defaultBranch,
         maxBytes: deps.maxManifestBytes,
       })
       if (file.kind === 'found') {
@@ -217,7 +232,7 @@ async function findManifest(
       }
       const why =
         file.kind === 'missing'
-          ? `\`${extracted.path}\` does not exist on the default branch (${payload.defaultBranch})`
+          ? `\`${extracted.path}\` does not exist on the default branch (${payload.repo.defaultBranch})`
           : file.kind === 'too-large'
             ? `\`${extracted.path}\` is ${file.size} bytes, over the ${deps.maxManifestBytes}-byte limit`
             : `\`${extracted.path}\` is a ${file.type}, not a file`
@@ -228,19 +243,4 @@ async function findManifest(
       }
     }
   }
-}
-
-function comment(
-  github: GitHubClient,
-  deps: IntakeDeps,
-  payload: IssueIntakePayload,
-  body: string,
-) {
-  return upsertStickyComment(github, deps.store, {
-    owner: payload.owner,
-    repo: payload.repo,
-    issue: payload.issue,
-    kind: INTAKE_COMMENT,
-    body,
-  })
 }

@@ -2,6 +2,7 @@ import type { GitHubClient } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import { isBookkeepingPath } from '../generate/bookkeeping-paths.js'
 import { readRepoFile } from '../github/read-repo-file.js'
+import { type StoredPayload, withRepoRef } from '../github/repo-ref.js'
 import { type Acceptance, acceptManifest } from '../intake/accept-manifest.js'
 import { startGeneration } from '../intake/start-generation.js'
 import { matchesManifestGlobs } from '../manifest/extract-manifest.js'
@@ -9,9 +10,10 @@ import type { ManifestProblem } from '../manifest/types.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import {
   type CheckAnnotation,
-  completeCheckRun,
-  createCheckRun,
-  findCheckRun,
+  type CheckRunResult,
+  failCheckRun,
+  type OwnedCheckRun,
+  withCheckRun,
 } from '../report/check-run.js'
 import { formatProblems } from '../report/format-intake.js'
 import { redact } from '../secrets/redact.js'
@@ -27,38 +29,41 @@ interface FileResult {
 }
 
 /** The `intake-push` job: validates the manifests a push changed and reports on the commit. */
-export function createIntakePushJob(deps: IntakeDeps): JobHandler<PushIntakePayload> {
+export function createIntakePushJob(
+  deps: IntakeDeps,
+): JobHandler<StoredPayload<PushIntakePayload>> {
   return {
     kind: 'intake-push',
-    async run(payload, ctx) {
+    async run(stored, ctx) {
+      const payload = withRepoRef(stored)
       const github = await deps.auth(payload.installationId)
       return intakePush(github, deps, payload, ctx.job.attempts)
     },
-    async onFailed(payload, error) {
+    async onFailed(stored, error) {
       // Never leave the check run in progress: complete it (or create it completed) with the reason.
+      const payload = withRepoRef(stored)
       const github = await deps.auth(payload.installationId)
-      const target = { owner: payload.owner, repo: payload.repo }
-      const existing = await findCheckRun(github, {
-        ...target,
-        ref: payload.sha,
-        name: MANIFEST_CHECK,
-      })
-      const checkRunId =
-        existing?.id ??
-        (await createCheckRun(github, {
-          ...target,
-          name: MANIFEST_CHECK,
-          headSha: payload.sha,
-          inProgressTitle: 'Checking manifests',
-        }))
-      await completeCheckRun(github, {
-        ...target,
-        checkRunId,
-        conclusion: 'failure',
+      await failCheckRun(github, manifestCheck(payload, 'Checking manifests', 'find'), {
         title: 'DevSys could not check the manifests',
         summary: `${redact(error)}\n\nDevSys gave up after retrying. Push again to retry.`,
       })
     },
+  }
+}
+
+/** The `DevSys / manifest` check run of the pushed commit, in progress from the start. */
+function manifestCheck(
+  payload: PushIntakePayload,
+  inProgressTitle: string,
+  existing?: 'find',
+): OwnedCheckRun {
+  return {
+    owner: payload.repo.owner,
+    repo: payload.repo.name,
+    name: MANIFEST_CHECK,
+    headSha: payload.sha,
+    inProgressTitle,
+    existing,
   }
 }
 
@@ -68,26 +73,29 @@ async function intakePush(
   payload: PushIntakePayload,
   attempt: number,
 ): Promise<Outcome> {
-  const target = { owner: payload.owner, repo: payload.repo }
   // 1. Which changed files are manifests is the repo config's call, apart from DevSys's own
   //    records (.devsys/task.yml…), which a merged DevSys PR adds and are never manifests.
-  const loaded = await fetchRepoConfig(github, target)
+  const loaded = await fetchRepoConfig(github, {
+    owner: payload.repo.owner,
+    repo: payload.repo.name,
+  })
   if (!loaded.ok) {
-    const checkRunId = await createCheckRun(github, {
-      ...target,
-      name: MANIFEST_CHECK,
-      headSha: payload.sha,
-      inProgressTitle: 'Reading the repo config',
+    const { problems } = loaded
+    return withCheckRun(github, manifestCheck(payload, 'Reading the repo config'), {
+      work: async () => ({
+        check: {
+          conclusion: 'failure',
+          title: `${REPO_CONFIG_PATH} is invalid`,
+          summary: formatProblems(REPO_CONFIG_PATH, problems),
+          annotations: annotate(REPO_CONFIG_PATH, problems),
+        },
+        value: {
+          status: 'rejected',
+          reason: 'invalid-repo-config',
+          summary: 'repo config is invalid',
+        } satisfies Outcome,
+      }),
     })
-    await completeCheckRun(github, {
-      ...target,
-      checkRunId,
-      conclusion: 'failure',
-      title: `${REPO_CONFIG_PATH} is invalid`,
-      summary: formatProblems(REPO_CONFIG_PATH, loaded.problems),
-      annotations: annotate(REPO_CONFIG_PATH, loaded.problems),
-    })
-    return { status: 'rejected', reason: 'invalid-repo-config', summary: 'repo config is invalid' }
   }
   const manifests = payload.changedFiles.filter(
     (path) => !isBookkeepingPath(path) && matchesManifestGlobs(path, loaded.config.manifests),
@@ -96,20 +104,32 @@ async function intakePush(
     return { status: 'skipped', reason: 'no-manifests', summary: 'the push changed no manifest' }
   }
   // 2. Report progress on the pushed commit (a retry reuses the check run its first attempt
-  //    started), then check each manifest as it is in that commit.
-  const previous =
-    attempt > 1
-      ? await findCheckRun(github, { ...target, ref: payload.sha, name: MANIFEST_CHECK })
-      : undefined
-  const checkRunId =
-    previous && previous.status !== 'completed'
-      ? previous.id
-      : await createCheckRun(github, {
-          ...target,
-          name: MANIFEST_CHECK,
-          headSha: payload.sha,
-          inProgressTitle: `Checking ${manifests.length} manifest${manifests.length === 1 ? '' : 's'}`,
-        })
+  //    started), check each manifest as it is in that commit, and conclude once for the push.
+  const title = `Checking ${manifests.length} manifest${manifests.length === 1 ? '' : 's'}`
+  const check = manifestCheck(payload, title, attempt > 1 ? 'find' : undefined)
+  const results = await withCheckRun(github, check, {
+    work: async () => {
+      const checked = await checkFiles(github, deps, payload, manifests)
+      return { check: conclude(checked), value: checked }
+    },
+  })
+  const failed = results.filter((r) => r.acceptance.kind !== 'saved')
+  const summary = `${results.length - failed.length} accepted, ${failed.length} invalid`
+  if (failed.length > 0) return { status: 'rejected', reason: 'invalid-manifest', summary }
+  return {
+    status: 'done',
+    summary,
+    details: { files: results.map((r) => ({ path: r.path, result: resultOf(r.acceptance) })) },
+  }
+}
+
+/** Checks each manifest in turn, and starts the generation of each task it saved. */
+async function checkFiles(
+  github: GitHubClient,
+  deps: IntakeDeps,
+  payload: PushIntakePayload,
+  manifests: string[],
+): Promise<FileResult[]> {
   const results: FileResult[] = []
   for (const path of manifests) {
     const acceptance = await checkFile(github, deps, payload, path)
@@ -117,24 +137,19 @@ async function intakePush(
     if (acceptance.kind === 'saved') {
       await startGeneration(deps.enqueue, acceptance.task, acceptance.result, {
         installationId: payload.installationId,
-        repo: {
-          owner: payload.owner,
-          name: payload.repo,
-          fullName: payload.fullName,
-          cloneUrl: payload.cloneUrl,
-          htmlUrl: payload.htmlUrl,
-          defaultBranch: payload.defaultBranch,
-        },
+        repo: payload.repo,
         requester: payload.requester,
         ...(payload.requesterId === undefined ? {} : { requesterId: payload.requesterId }),
       })
     }
   }
-  // 3. One conclusion for the push, with an annotation on every problem's line.
+  return results
+}
+
+/** One conclusion for the push, with an annotation on every problem's line. */
+function conclude(results: FileResult[]): CheckRunResult {
   const failed = results.filter((r) => r.acceptance.kind !== 'saved')
-  await completeCheckRun(github, {
-    ...target,
-    checkRunId,
+  return {
     conclusion: failed.length === 0 ? 'success' : 'failure',
     title:
       failed.length === 0
@@ -144,13 +159,6 @@ async function intakePush(
     annotations: failed.flatMap((r) =>
       r.acceptance.kind === 'saved' ? [] : annotate(r.path, r.acceptance.problems),
     ),
-  })
-  const summary = `${results.length - failed.length} accepted, ${failed.length} invalid`
-  if (failed.length > 0) return { status: 'rejected', reason: 'invalid-manifest', summary }
-  return {
-    status: 'done',
-    summary,
-    details: { files: results.map((r) => ({ path: r.path, result: resultOf(r.acceptance) })) },
   }
 }
 
@@ -161,8 +169,8 @@ async function checkFile(
   path: string,
 ): Promise<Acceptance> {
   const file = await readRepoFile(github, {
-    owner: payload.owner,
-    repo: payload.repo,
+    owner: payload.repo.owner,
+    repo: payload.repo.name,
     path,
     ref: payload.sha,
     maxBytes: deps.maxManifestBytes,
@@ -193,11 +201,11 @@ async function checkFile(
     origin: { label: path, path },
     source: {
       kind: 'push',
-      repo: payload.fullName,
+      repo: payload.repo.fullName,
       commit: payload.sha,
       ref: payload.ref,
       path,
-      key: `push:${payload.fullName}:${path}`,
+      key: `push:${payload.repo.fullName}:${path}`,
       requester: payload.requester,
       ...(payload.requesterId === undefined ? {} : { requesterId: payload.requesterId }),
       url: payload.commitUrl,

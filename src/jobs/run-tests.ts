@@ -7,19 +7,20 @@ import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
-import { completeCheckRun, createCheckRun, markCheckRunInProgress } from '../report/check-run.js'
-import { completeTestRun } from '../report/complete-test-run.js'
-import { formatTestOutcome, type TestOutcome } from '../report/format-tests.js'
+import { failCheckRun, type OwnedCheckRun, withCheckRun } from '../report/check-run.js'
+import { PR_STATUS_COMMENT } from '../report/comment-kinds.js'
+import { recordTestResult, testCheckResult } from '../report/complete-test-run.js'
+import { formatTestOutcome, type TestOutcome, type TestView } from '../report/format-tests.js'
 import { markReadyForReview } from '../report/pull-request.js'
-import { PR_STATUS_COMMENT, upsertStickyComment } from '../report/sticky-comment.js'
+import { replyOn } from '../report/reply.js'
 import { updateTaskIssueComment } from '../report/task-issue-comment.js'
 import { redact } from '../secrets/redact.js'
-import type { Store, Task } from '../store/store.js'
+import type { CommentStore, Task, TaskStore, TestRun, TestRunStore } from '../store/store.js'
 import { runTaskTests } from '../testing/run-task-tests.js'
 import { type RunTestsPayload, TESTS_CHECK } from '../triggers/job-payloads.js'
 
 export interface RunTestsDeps {
-  store: Store
+  store: TaskStore & TestRunStore & CommentStore
   auth: GitHubAuth
   git: GitWorkspaces
   /** The runner for the repo config's choice (local, docker, remote-ssh or auto). */
@@ -42,22 +43,9 @@ export function createRunTestsJob(deps: RunTestsDeps): JobHandler<RunTestsPayloa
         repo: payload.repo.fullName,
         id: payload.taskId,
       })
-      const checkRunId =
+      const existing =
         payload.checkRunId ?? (run?.headSha === payload.headSha ? run.checkRunId : null)
-      const id =
-        checkRunId ??
-        (await createCheckRun(github, {
-          owner: payload.repo.owner,
-          repo: payload.repo.name,
-          name: TESTS_CHECK,
-          headSha: payload.headSha,
-          externalId: payload.taskId,
-        }))
-      await completeCheckRun(github, {
-        owner: payload.repo.owner,
-        repo: payload.repo.name,
-        checkRunId: id,
-        conclusion: 'failure',
+      await failCheckRun(github, testsCheck(payload, payload.taskId, existing ?? undefined), {
         title: 'DevSys could not run the tests',
         summary: `${redact(error)}\n\nDevSys gave up after retrying. Re-run the check or comment \`/test\` to try again.`,
       })
@@ -72,6 +60,13 @@ export function createRunTestsJob(deps: RunTestsDeps): JobHandler<RunTestsPayloa
   }
 }
 
+interface Tested {
+  runId: number
+  outcome: TestOutcome
+  view: TestView
+  config: RepoConfig | undefined
+}
+
 async function runTests(
   github: GitHubClient,
   deps: RunTestsDeps,
@@ -79,9 +74,7 @@ async function runTests(
   log: Logger,
   signal: AbortSignal,
 ): Promise<Outcome> {
-  const target = { owner: payload.repo.owner, repo: payload.repo.name }
-  // 1. The check run: queued (unless the trigger made it), then in progress.
-  // Only this repository's task: a devsys/<id> branch elsewhere names nothing of ours.
+  // 1. Only this repository's task: a devsys/<id> branch elsewhere names nothing of ours.
   const task = await deps.store.getTask({ repo: payload.repo.fullName, id: payload.taskId })
   if (!task)
     return {
@@ -89,110 +82,127 @@ async function runTests(
       reason: 'task-gone',
       summary: `task ${payload.taskId} no longer exists`,
     }
-  // A retry picks up the run (and check run) its first attempt started.
-  const previous = await deps.store.latestTestRun(task)
-  const resumed =
-    previous?.headSha === payload.headSha &&
+  // 2. In the check run (queued by whoever asked, or by a first attempt, else new): run the
+  //    tests, and complete it with their result.
+  const resumed = resumableRun(await deps.store.latestTestRun(task), payload)
+  const check = testsCheck(payload, task.id, resumed?.checkRunId ?? payload.checkRunId)
+  const tested = await withCheckRun(github, check, {
+    opened: async (checkRunId) =>
+      resumed ?? (await deps.store.startTestRun({ task, headSha: payload.headSha, checkRunId })),
+    work: async (checkRunId, run) => {
+      await deps.store.updateTestRun(run.id, { state: 'in_progress', checkRunId })
+      const { outcome, config } = await testCommit(github, deps, payload, task, run.id, log, signal)
+      const view = formatTestOutcome(outcome)
+      const value: Tested = { runId: run.id, outcome, view, config }
+      return { check: testCheckResult(outcome, view), value }
+    },
+  })
+  await recordTestResult(deps.store, tested.runId, tested.outcome, tested.view)
+  // 3. The PR reflects the result.
+  await updatePullRequest(github, deps, payload, task, tested)
+  const { view } = tested
+  if (view.conclusion !== 'success') {
+    return { status: 'rejected', reason: `tests-${view.conclusion}`, summary: view.title }
+  }
+  return { status: 'done', summary: view.title, details: view.counts }
+}
+
+/** The `DevSys / tests` check run of the payload's commit. */
+function testsCheck(
+  payload: RunTestsPayload,
+  taskId: string,
+  existing: number | undefined,
+): OwnedCheckRun {
+  return {
+    owner: payload.repo.owner,
+    repo: payload.repo.name,
+    name: TESTS_CHECK,
+    headSha: payload.headSha,
+    externalId: taskId,
+    existing,
+  }
+}
+
+/** A retry picks up the run (and check run) its first attempt started. */
+function resumableRun(
+  previous: TestRun | undefined,
+  payload: RunTestsPayload,
+): (TestRun & { checkRunId: number }) | undefined {
+  return previous?.headSha === payload.headSha &&
     previous.state !== 'completed' &&
     previous.checkRunId !== null &&
     (payload.checkRunId === undefined || previous.checkRunId === payload.checkRunId)
-      ? previous
-      : undefined
-  const checkRunId =
-    resumed?.checkRunId ??
-    payload.checkRunId ??
-    (await createCheckRun(github, {
-      ...target,
-      name: TESTS_CHECK,
-      headSha: payload.headSha,
-      externalId: task.id,
-    }))
-  const run =
-    resumed ?? (await deps.store.startTestRun({ task, headSha: payload.headSha, checkRunId }))
-  await markCheckRunInProgress(github, { ...target, checkRunId })
-  await deps.store.updateTestRun(run.id, { state: 'in_progress', checkRunId })
+    ? { ...previous, checkRunId: previous.checkRunId }
+    : undefined
+}
 
-  // 2. What to run (the manifest) and where (the repo config's runner).
+/** Runs the task's tests on exactly the commit under test, in the repo config's runner. */
+async function testCommit(
+  github: GitHubClient,
+  deps: RunTestsDeps,
+  payload: RunTestsPayload,
+  task: Task,
+  runId: number,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<{ outcome: TestOutcome; config: RepoConfig | undefined }> {
+  // What to run (the manifest) and where (the repo config's runner).
   const parsed = parseTaskManifest(task, deps.maxManifestBytes)
-  const loaded = await fetchRepoConfig(github, target)
+  const loaded = await fetchRepoConfig(github, {
+    owner: payload.repo.owner,
+    repo: payload.repo.name,
+  })
   if (!parsed.ok || !loaded.ok) {
     const what = parsed.ok
       ? `${REPO_CONFIG_PATH} is invalid`
       : 'the stored manifest is no longer valid'
-    const outcome: TestOutcome = {
-      kind: 'not-run',
-      reason: `${what}; fix it and run the check again`,
+    return {
+      outcome: { kind: 'not-run', reason: `${what}; fix it and run the check again` },
+      config: undefined,
     }
-    return finish(github, deps, payload, task, run.id, checkRunId, outcome, undefined)
   }
   const runner = await deps.runner(loaded.config.runner, log)
   const token = await installationToken(github, payload.installationId)
-
-  // 3. Run the tests on exactly the commit under test, in the runner's sandbox, and read the
-  //    report.
   const outcome = await deps.git.withWorkspace(
     payload.repo,
     `devsys/${task.id}`,
     { token },
     async (ws) => {
       await ws.git.raw(['checkout', '--detach', payload.headSha])
-      return runTaskTests({
-        runner,
-        workspace: ws.dir,
-        manifest: parsed.manifest,
-        signal,
-        log,
-      })
+      return runTaskTests({ runner, workspace: ws.dir, manifest: parsed.manifest, signal, log })
     },
     signal,
   )
   if (outcome.kind !== 'not-run')
-    await deps.store.updateTestRun(run.id, { state: 'in_progress', runner: outcome.runner })
-  return finish(github, deps, payload, task, run.id, checkRunId, outcome, loaded.config)
+    await deps.store.updateTestRun(runId, { state: 'in_progress', runner: outcome.runner })
+  return { outcome, config: loaded.config }
 }
 
-async function finish(
+/** The PR's status comment says how the tests went; passing tests take a draft out of draft. */
+async function updatePullRequest(
   github: GitHubClient,
   deps: RunTestsDeps,
   payload: RunTestsPayload,
   task: Task,
-  runId: number,
-  checkRunId: number,
-  outcome: TestOutcome,
-  config: RepoConfig | undefined,
-): Promise<Outcome> {
-  const target = { owner: payload.repo.owner, repo: payload.repo.name }
-  const view = formatTestOutcome(outcome)
-  // 5. Complete the check run and the stored run.
-  await completeTestRun(github, deps.store, {
-    ...target,
-    checkRunId,
-    runId,
-    outcome,
-    view,
-  })
-  // 6. The PR reflects the result: its status comment, and ready for review once tests pass.
+  { view, config }: Tested,
+): Promise<void> {
   const pr = task.code?.pullRequest
-  if (pr) {
-    await upsertStickyComment(github, deps.store, {
-      ...target,
-      issue: pr.number,
-      kind: PR_STATUS_COMMENT,
-      body: view.comment,
-    })
-    if (view.conclusion === 'success' && config?.draftUntilTestsPass) {
-      const ready = await markReadyForReview(github, { ...target, number: pr.number })
-      // The task's issue said "draft until its tests pass": now it is ready.
-      if (ready && task.code !== null)
-        await updateTaskIssueComment(github, deps.store, target, task, {
-          ...pr,
-          branch: task.code.branch,
-          draft: false,
-        })
-    }
+  if (!pr) return
+  const target = { owner: payload.repo.owner, repo: payload.repo.name }
+  const reply = replyOn(github, deps.store, {
+    ...target,
+    issue: pr.number,
+    kind: PR_STATUS_COMMENT,
+  })
+  await reply.say(view.comment)
+  if (view.conclusion === 'success' && config?.draftUntilTestsPass) {
+    const ready = await markReadyForReview(github, { ...target, number: pr.number })
+    // The task's issue said "draft until its tests pass": now it is ready.
+    if (ready && task.code !== null)
+      await updateTaskIssueComment(github, deps.store, target, task, {
+        ...pr,
+        branch: task.code.branch,
+        draft: false,
+      })
   }
-  if (view.conclusion !== 'success') {
-    return { status: 'rejected', reason: `tests-${view.conclusion}`, summary: view.title }
-  }
-  return { status: 'done', summary: view.title, details: view.counts }
 }

@@ -1,20 +1,9 @@
 import type { GitHubClient } from '../app-deps.js'
-import type { Store, Task } from '../store/store.js'
-import { reactToComment } from './reaction.js'
-import { upsertStickyComment } from './sticky-comment.js'
+import type { CommentStore, Task } from '../store/store.js'
+import { DEPLOY_COMMENT } from './comment-kinds.js'
+import { replyOn } from './reply.js'
 
-/** Sticky comment kind for deploy results on a PR. */
-export const DEPLOY_COMMENT = 'deploy'
-/**
- * Sticky comment kind for rollback answers: their own place, so rolling back never replaces the
- * result of the deploy it takes out (people read both, side by side).
- */
-export const ROLLBACK_COMMENT = 'rollback'
-/**
- * Sticky comment kind for "the environment is busy" refusals: their own place, so a refusal
- * never replaces the result of the deploy that held the lock.
- */
-export const DEPLOY_BUSY_COMMENT = 'deploy-busy'
+export { DEPLOY_BUSY_COMMENT, DEPLOY_COMMENT, ROLLBACK_COMMENT } from './comment-kinds.js'
 
 /**
  * Tells people how a deploy went: on the `/deploy` comment's PR, or for merges on the task's
@@ -22,7 +11,7 @@ export const DEPLOY_BUSY_COMMENT = 'deploy-busy'
  */
 export async function answerDeploy(
   github: GitHubClient,
-  deps: { store: Pick<Store, 'getCommentId' | 'setCommentId'> },
+  deps: { store: Pick<CommentStore, 'getCommentId' | 'setCommentId'> },
   p: {
     repo: { owner: string; name: string }
     command?: { pr: number; commentId: number } | undefined
@@ -35,19 +24,13 @@ export async function answerDeploy(
 ): Promise<void> {
   const pr = p.command?.pr ?? task?.code?.pullRequest?.number
   if (pr === undefined) return
-  await upsertStickyComment(github, deps.store, {
+  const reply = replyOn(github, deps.store, {
     owner: p.repo.owner,
     repo: p.repo.name,
     issue: pr,
     kind,
-    body,
+    asker: p.command === undefined ? undefined : { commentId: p.command.commentId },
   })
-  if (reaction !== null && p.command !== undefined) {
-    await reactToComment(github, {
-      owner: p.repo.owner,
-      repo: p.repo.name,
-      commentId: p.command.commentId,
-      content: reaction,
-    })
-  }
+  await reply.say(body)
+  if (reaction !== null) await reply.react(reaction)
 }

@@ -161,3 +161,107 @@ export async function findCheckRun(
   const run = data.check_runs[0]
   return run ? { id: run.id, status: run.status } : undefined
 }
+
+/** A check run DevSys owns on one commit, and how it starts when DevSys creates it. */
+export interface OwnedCheckRun extends CheckTarget {
+  name: string
+  headSha: string
+  externalId?: string
+  /**
+   * Set when the work starts at once: a new run is created in progress with this title, and a
+   * run found again is already in progress. Unset: a new run is created queued, and the run
+   * (new, given or found) is then marked in progress.
+   */
+  inProgressTitle?: string
+  /**
+   * The run to use rather than create one: its id (queued by whoever asked for the work, or
+   * started by an earlier attempt), or 'find': the newest run of this name on the commit.
+   */
+  existing?: number | 'find' | undefined
+}
+
+/** How a check run ends: its conclusion and what it says. */
+export interface CheckRunResult {
+  conclusion: CheckConclusion
+  title: string
+  summary: string
+  text?: string
+  annotations?: CheckAnnotation[]
+}
+
+/** What runs inside a check run (withCheckRun). */
+export interface CheckRunSteps<S, T> {
+  /**
+   * Runs as soon as the run is found or created, before anything else can fail: where a job
+   * records the run's id, so that its retry and its onFailed find the run again.
+   */
+  opened?: (checkRunId: number) => Promise<S>
+  /** The work, while the run is in progress; returns how the run ends and the job's value. */
+  work: (checkRunId: number, opened: S) => Promise<{ check: CheckRunResult; value: T }>
+  /**
+   * How the run ends when the work throws, for work no retry comes back to (a deploy's
+   * verification): the run is completed with it, then the error is rethrown. Unset: the run
+   * stays in progress for the job's retry, and failCheckRun completes it if none succeeds.
+   */
+  failed?: (error: unknown) => CheckRunResult
+}
+
+/**
+ * The life of a check run around a piece of work: found or created, in progress while the work
+ * runs, completed with the result the work returns. When the work throws the run is completed
+ * with `failed(error)` if given; otherwise it stays in progress for the job's retry to pick up,
+ * and once the job fails for good (attempts exhausted, or a crash the queue recovers) its
+ * onFailed calls failCheckRun, so no check run is left hanging.
+ */
+export async function withCheckRun<S, T>(
+  github: { rest: { checks: ChecksApi } },
+  run: OwnedCheckRun,
+  steps: CheckRunSteps<S, T>,
+): Promise<T> {
+  // A run completed by an earlier attempt is that attempt's result: this attempt starts anew.
+  const found = await existingCheckRun(github, run, { open: true })
+  const checkRunId = found ?? (await createCheckRun(github, run))
+  // Without `opened` there is nothing to pass on: work ignores its second argument.
+  const opened = steps.opened ? await steps.opened(checkRunId) : (undefined as S)
+  if (run.inProgressTitle === undefined) {
+    await markCheckRunInProgress(github, { ...run, checkRunId })
+  }
+  let ended: { check: CheckRunResult; value: T }
+  try {
+    ended = await steps.work(checkRunId, opened)
+  } catch (error) {
+    if (steps.failed !== undefined) {
+      // The work's own error is the one to report: a failure to complete the run must not hide it.
+      await completeCheckRun(github, { ...run, checkRunId, ...steps.failed(error) }).catch(
+        () => undefined,
+      )
+    }
+    throw error
+  }
+  await completeCheckRun(github, { ...run, checkRunId, ...ended.check })
+  return ended.value
+}
+
+/**
+ * Completes a job's check run with the reason the job failed for good: the run it started
+ * (given or found, in any state), or a new one created for the purpose.
+ */
+export async function failCheckRun(
+  github: { rest: { checks: ChecksApi } },
+  run: OwnedCheckRun,
+  failure: { title: string; summary: string },
+): Promise<void> {
+  const checkRunId =
+    (await existingCheckRun(github, run, { open: false })) ?? (await createCheckRun(github, run))
+  await completeCheckRun(github, { ...run, checkRunId, conclusion: 'failure', ...failure })
+}
+
+async function existingCheckRun(
+  github: { rest: { checks: ChecksApi } },
+  run: OwnedCheckRun,
+  only: { open: boolean },
+): Promise<number | undefined> {
+  if (run.existing !== 'find') return run.existing
+  const found = await findCheckRun(github, { ...run, ref: run.headSha })
+  return found !== undefined && (!only.open || found.status !== 'completed') ? found.id : undefined
+}

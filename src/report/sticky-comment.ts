@@ -1,10 +1,9 @@
 import type { GitHubClient } from '../app-deps.js'
-import type { Store } from '../store/store.js'
+import type { CommentStore } from '../store/store.js'
 
 type IssuesApi = Pick<GitHubClient['rest']['issues'], 'createComment' | 'updateComment'>
 
-/** Sticky comment kind of the task's status on its pull request. */
-export const PR_STATUS_COMMENT = 'status'
+export { PR_STATUS_COMMENT } from './comment-kinds.js'
 
 /** Hidden marker that identifies DevSys's comment of one kind on an issue or PR. */
 export function stickyMarker(kind: string): string {
@@ -17,7 +16,7 @@ export function stickyMarker(kind: string): string {
  */
 export async function upsertStickyComment(
   github: { rest: { issues: IssuesApi } },
-  store: Pick<Store, 'getCommentId' | 'setCommentId'>,
+  store: Pick<CommentStore, 'getCommentId' | 'setCommentId'>,
   target: { owner: string; repo: string; issue: number; kind: string; body: string },
 ): Promise<{ id: number; url: string; created: boolean }> {
   const { owner, repo, issue, kind } = target

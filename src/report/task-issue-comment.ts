@@ -1,9 +1,7 @@
 import type { GitHubClient } from '../app-deps.js'
-import type { Store, Task } from '../store/store.js'
+import type { CommentStore, Task } from '../store/store.js'
+import { INTAKE_COMMENT } from './comment-kinds.js'
 import { upsertStickyComment } from './sticky-comment.js'
-
-/** The sticky comment DevSys keeps on the issue a task came from (also the intake's answer). */
-export const TASK_ISSUE_COMMENT = 'intake'
 
 /** What the task's issue says about its pull request: where the code is, and whether it is a draft. */
 export function formatTaskIssueComment(input: {
@@ -33,7 +31,7 @@ export function formatTaskIssueComment(input: {
  */
 export async function updateTaskIssueComment(
   github: GitHubClient,
-  store: Pick<Store, 'getCommentId' | 'setCommentId'>,
+  store: Pick<CommentStore, 'getCommentId' | 'setCommentId'>,
   target: { owner: string; repo: string },
   task: Pick<Task, 'id' | 'source'>,
   pr: { number: number; url: string; branch: string; draft: boolean; gaveUp?: string },
@@ -44,7 +42,7 @@ export async function updateTaskIssueComment(
   await upsertStickyComment(github, store, {
     ...target,
     issue: source.issue,
-    kind: TASK_ISSUE_COMMENT,
+    kind: INTAKE_COMMENT,
     body: formatTaskIssueComment({
       taskId: task.id,
       branch: pr.branch,

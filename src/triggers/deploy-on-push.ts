@@ -1,4 +1,5 @@
 import type { Context } from 'probot'
+import { repoRefFrom } from '../github/repo-ref.js'
 import { type DeployPayload, deployJobKey } from './job-payloads.js'
 import type { Trigger } from './types.js'
 
@@ -13,9 +14,8 @@ const NO_COMMIT = /^0+$/
 export function deployOnPushTrigger(payload: PushPayload): Trigger {
   const installationId = payload.installation?.id
   if (installationId === undefined) return { kind: 'ignore', reason: 'no-installation' }
-  const { repository } = payload
-  const defaultBranch = repository.default_branch ?? repository.master_branch ?? 'main'
-  if (payload.ref !== `refs/heads/${defaultBranch}`) {
+  const repo = repoRefFrom(payload.repository)
+  if (payload.ref !== `refs/heads/${repo.defaultBranch}`) {
     return { kind: 'ignore', reason: 'not-the-default-branch' }
   }
   if (payload.deleted || NO_COMMIT.test(payload.after)) {
@@ -23,18 +23,11 @@ export function deployOnPushTrigger(payload: PushPayload): Trigger {
   }
   const job: DeployPayload = {
     installationId,
-    repo: {
-      owner: repository.owner?.login ?? repository.full_name.split('/')[0] ?? '',
-      name: repository.name,
-      fullName: repository.full_name,
-      cloneUrl: repository.clone_url,
-      htmlUrl: repository.html_url,
-      defaultBranch,
-    },
+    repo,
     trigger: 'merge',
     environment: null,
     sha: payload.after,
-    branch: defaultBranch,
+    branch: repo.defaultBranch,
     actor: payload.sender?.login ?? payload.pusher.name,
     taskId: null,
     dryRun: false,

@@ -1,4 +1,5 @@
 import type { Context } from 'probot'
+import { type RepoRef, repoRefFrom } from '../github/repo-ref.js'
 import type { Trigger } from './types.js'
 
 type IssuesPayload = Context<'issues.opened' | 'issues.edited' | 'issues.labeled'>['payload']
@@ -6,14 +7,8 @@ type IssuesPayload = Context<'issues.opened' | 'issues.edited' | 'issues.labeled
 /** Payload of an `intake-issue` job: everything the job needs, so it never re-reads the event. */
 export interface IssueIntakePayload {
   installationId: number
-  owner: string
-  repo: string
-  /** 'owner/name' as GitHub reports it. */
-  fullName: string
-  defaultBranch: string
   /** Where generated code is pushed: the repository as GitHub reports it (GHE-safe). */
-  cloneUrl: string
-  htmlUrl: string
+  repo: RepoRef
   issue: number
   issueUrl: string
   body: string | null
@@ -44,12 +39,7 @@ export function issueIntakeTrigger(payload: IssuesPayload): Trigger {
   }
   const job: IssueIntakePayload = {
     installationId,
-    owner: repository.owner.login,
-    repo: repository.name,
-    fullName: repository.full_name,
-    defaultBranch: repository.default_branch,
-    cloneUrl: repository.clone_url,
-    htmlUrl: repository.html_url,
+    repo: repoRefFrom(repository),
     issue: issue.number,
     issueUrl: issue.html_url,
     body: issue.body ?? null,

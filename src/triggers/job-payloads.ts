@@ -1,4 +1,4 @@
-import type { RepoRef } from '../git/types.js'
+import type { RepoRef } from '../github/repo-ref.js'
 import type { TaskRef } from '../store/store.js'
 
 /*
@@ -7,16 +7,16 @@ import type { TaskRef } from '../store/store.js'
  * importing one (scripts/check-architecture.ts fails on a trigger importing src/jobs/).
  */
 
-/** The repository a deploy reads from (and reverts on). */
-export type DeployRepo = RepoRef & { owner: string; name: string; htmlUrl: string }
+/** The repository a deploy reads from (and reverts on): the RepoRef every job payload carries. */
+export type DeployRepo = RepoRef
 
 /** A repository known only by name (manager API requests): the job asks GitHub for the rest. */
-export type RepoName = Pick<DeployRepo, 'owner' | 'name' | 'fullName'>
+export type RepoName = Pick<RepoRef, 'owner' | 'name' | 'fullName'>
 
 /** Payload of a `deploy` job: put one commit live in one environment (or show what would change). */
 export interface DeployPayload {
   installationId: number
-  repo: DeployRepo | RepoName
+  repo: RepoRef | RepoName
   /** merge: a push to the default branch; command: `/deploy` on a PR; api: the manager API. */
   trigger: 'merge' | 'command' | 'api'
   /** null: the task manifest's `deploy.environment`, else production. */
@@ -48,7 +48,7 @@ export function deployJobKey(
 /** Payload of a `rollback` job: take a task's deploy out of an environment and revert it. */
 export interface RollbackPayload {
   installationId: number
-  repo: DeployRepo | RepoName
+  repo: RepoRef | RepoName
   taskId: string
   /** null: the task manifest's `deploy.environment`, else production. */
   environment: string | null
@@ -66,7 +66,7 @@ export function rollbackJobKey(repo: string, taskId: string): string {
 /** Payload of a `revert` job: revert a commit that was rolled back, on the default branch. */
 export interface RevertPayload {
   installationId: number
-  repo: DeployRepo
+  repo: RepoRef
   /** The commit whose release failed verification or was rolled back. */
   sha: string
   /** The deployment of that commit (its `revert` field records the outcome). */
@@ -88,7 +88,7 @@ export const TESTS_CHECK = 'DevSys / tests'
 export interface RunTestsPayload {
   installationId: number
   taskId: string
-  repo: RepoRef & { owner: string; name: string; htmlUrl: string }
+  repo: RepoRef
   headSha: string
   /** The check run created (queued) when the run was asked for, if any. */
   checkRunId?: number
@@ -104,7 +104,7 @@ export function testsJobKey(task: TaskRef): string {
 export interface GeneratePayload {
   installationId: number
   taskId: string
-  repo: RepoRef & { owner: string; name: string; htmlUrl: string }
+  repo: RepoRef
   reason: 'intake' | 'revise'
   feedback?: string
   requester: string

@@ -1,4 +1,5 @@
 import type { Context } from 'probot'
+import { type RepoRef, repoRefFrom } from '../github/repo-ref.js'
 import { type ParsedComment, parseCommand } from './parse-command.js'
 import type { Trigger } from './types.js'
 
@@ -7,12 +8,7 @@ type CommentPayload = Context<'issue_comment.created'>['payload']
 /** Payload of a `pr-command` job: a command comment on a pull request and where it was made. */
 export interface PrCommandPayload {
   installationId: number
-  owner: string
-  repo: string
-  fullName: string
-  defaultBranch: string
-  cloneUrl: string
-  htmlUrl: string
+  repo: RepoRef
   pr: number
   commentId: number
   commenter: string
@@ -36,12 +32,7 @@ export function prCommandTrigger(payload: CommentPayload): Trigger {
   const { repository } = payload
   const job: PrCommandPayload = {
     installationId,
-    owner: repository.owner.login,
-    repo: repository.name,
-    fullName: repository.full_name,
-    defaultBranch: repository.default_branch,
-    cloneUrl: repository.clone_url,
-    htmlUrl: repository.html_url,
+    repo: repoRefFrom(repository),
     pr: payload.issue.number,
     commentId: payload.comment.id,
     commenter: payload.sender.login,

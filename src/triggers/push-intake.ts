@@ -1,4 +1,5 @@
 import type { Context } from 'probot'
+import { type RepoRef, repoRefFrom } from '../github/repo-ref.js'
 import type { Trigger } from './types.js'
 
 type PushPayload = Context<'push'>['payload']
@@ -6,12 +7,7 @@ type PushPayload = Context<'push'>['payload']
 /** Payload of an `intake-push` job. */
 export interface PushIntakePayload {
   installationId: number
-  owner: string
-  repo: string
-  fullName: string
-  defaultBranch: string
-  cloneUrl: string
-  htmlUrl: string
+  repo: RepoRef
   ref: string
   /** The pushed commit: manifests are read from it, and its check run reports the result. */
   sha: string
@@ -52,12 +48,7 @@ export function pushIntakeTrigger(payload: PushPayload): Trigger {
   const { repository } = payload
   const job: PushIntakePayload = {
     installationId,
-    owner: repository.owner?.login ?? repository.full_name.split('/')[0] ?? '',
-    repo: repository.name,
-    fullName: repository.full_name,
-    defaultBranch: repository.default_branch ?? repository.master_branch ?? 'main',
-    cloneUrl: repository.clone_url,
-    htmlUrl: repository.html_url,
+    repo: repoRefFrom(repository),
     ref: payload.ref,
     sha: payload.after,
     commitUrl: payload.head_commit?.url ?? payload.compare,

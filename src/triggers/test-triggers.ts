@@ -1,4 +1,5 @@
 import type { Context } from 'probot'
+import { repoRefFrom } from '../github/repo-ref.js'
 import type { RunTestsPayload } from './job-payloads.js'
 import type { Trigger } from './types.js'
 
@@ -26,14 +27,7 @@ export function checkRerunTrigger(payload: Context<'check_run.rerequested'>['pay
   return testsJob({
     installationId,
     taskId: check.external_id,
-    repo: {
-      owner: repository.owner.login,
-      name: repository.name,
-      fullName: repository.full_name,
-      cloneUrl: repository.clone_url,
-      htmlUrl: repository.html_url,
-      defaultBranch: repository.default_branch,
-    },
+    repo: repoRefFrom(repository),
     headSha: check.head_sha,
     reason: 'rerequested',
   })
@@ -56,14 +50,7 @@ export function prPushTrigger(payload: Context<'pull_request.synchronize'>['payl
   return testsJob({
     installationId,
     taskId: match[1],
-    repo: {
-      owner: repository.owner.login,
-      name: repository.name,
-      fullName: repository.full_name,
-      cloneUrl: repository.clone_url,
-      htmlUrl: repository.html_url,
-      defaultBranch: repository.default_branch,
-    },
+    repo: repoRefFrom(repository),
     headSha: pr.head.sha,
     reason: 'pushed',
   })

@@ -266,4 +266,38 @@ describe('issue intake', () => {
     expect(body).not.toMatch(/ghs_/)
     expect(failing.isDone()).toBe(true)
   })
+
+  it('runs a job queued by the previous version, whose payload has the repository in flat fields', async () => {
+    nockGetContent(OWNER, REPO, CONFIG, null, null)
+    nockGetCollaboratorPermission(OWNER, REPO, 'Codertocat', 'write')
+    const reaction = nockCreateReaction(OWNER, REPO, 1)
+    const comment = nockCreateIssueComment(OWNER, REPO, 1)
+    await devsys().queue.enqueue({
+      kind: 'intake-issue',
+      key: `intake:${OWNER}/${REPO}#1`,
+      payload: {
+        installationId: 1,
+        owner: OWNER,
+        repo: REPO,
+        fullName: `${OWNER}/${REPO}`,
+        defaultBranch: 'main',
+        cloneUrl: `https://github.com/${OWNER}/${REPO}.git`,
+        htmlUrl: `https://github.com/${OWNER}/${REPO}`,
+        issue: 1,
+        issueUrl: `https://github.com/${OWNER}/${REPO}/issues/1`,
+        body: fenced(blog),
+        labels: ['devsys'],
+        addedLabel: 'devsys',
+        requester: 'Codertocat',
+        requesterId: 21031067,
+      },
+    })
+    await devsys().queue.drain()
+
+    expect(await reaction.body).toEqual({ content: 'rocket' })
+    expect((await comment.body).body).toContain(`task \`${blogId}\` created`)
+    expect(
+      (await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: blogId }))?.source,
+    ).toMatchObject({ kind: 'issue', repo: `${OWNER}/${REPO}`, issue: 1 })
+  })
 })

@@ -16,13 +16,15 @@ describe('issueIntakeTrigger', () => {
     expect(trigger.job.key).toBe(`intake:${payload.repository.full_name}#${payload.issue.number}`)
     expect(job).toMatchObject({
       installationId: TEST_INSTALLATION_ID,
-      owner: payload.repository.owner.login,
-      repo: payload.repository.name,
+      repo: {
+        owner: payload.repository.owner.login,
+        name: payload.repository.name,
+        defaultBranch: payload.repository.default_branch,
+      },
       issue: payload.issue.number,
       issueUrl: payload.issue.html_url,
       addedLabel: 'devsys',
       requester: payload.sender.login,
-      defaultBranch: payload.repository.default_branch,
     })
   })
 
