@@ -1,6 +1,7 @@
 /**
  * Architecture check, run by `npm run check`: fails on an import cycle, on an upward import (a
- * pure layer importing a job) and on a source file over the line limit.
+ * layer below the jobs importing a job, or a job importing another job) and on a source file over
+ * the line limit.
  *
  * Imports are read and resolved with the TypeScript compiler's own module resolution, so what
  * counts as an import here is what `tsc` sees: static imports, `export … from`, `import type`
@@ -15,12 +16,30 @@ import ts from 'typescript'
 /** The folders scanned, relative to the root. */
 export const SCANNED_DIRS = ['src', 'runner'] as const
 
-/** A file in `from` may not import anything in `to` (paths relative to the root, `/`-separated). */
+/**
+ * A file in `from` may not import anything in `to` (paths relative to the root, `/`-separated).
+ * A path ending in `/*` means the files directly in that folder, not in its subfolders.
+ */
 export interface LayerRule {
   from: string
   to: string
   why: string
 }
+
+/** The layers under the jobs: they serve jobs, so none of them may import one. */
+const BELOW_JOBS = [
+  'src/queue/',
+  'src/store/',
+  'src/deploy/',
+  'src/generate/',
+  'src/git/',
+  'src/github/',
+  'src/manifest/',
+  'src/verify/',
+  'src/testing/',
+  'src/config/',
+  'runner/',
+]
 
 export const LAYER_RULES: readonly LayerRule[] = [
   { from: 'src/triggers/', to: 'src/jobs/', why: 'triggers are pure and run before any job' },
@@ -30,7 +49,25 @@ export const LAYER_RULES: readonly LayerRule[] = [
     to: 'src/jobs/',
     why: 'jobs call intake, so intake importing a job is a cycle',
   },
+  ...BELOW_JOBS.map((from) => ({
+    from,
+    to: 'src/jobs/',
+    why: 'jobs are built on this layer, not the other way round',
+  })),
+  {
+    from: 'src/jobs/*',
+    to: 'src/jobs/*',
+    why: 'a job file is a recipe, not a library: what jobs share lives in src/jobs/steps/ or below',
+  },
+  { from: 'src/jobs/steps/', to: 'src/jobs/*', why: 'a step serves jobs; it never imports one' },
 ]
+
+/** Whether `file` is in the rule path `path` (`dir/` anywhere below, `dir/*` directly in it). */
+export function inPath(file: string, path: string): boolean {
+  if (!path.endsWith('/*')) return file.startsWith(path)
+  const dir = path.slice(0, -1)
+  return file.startsWith(dir) && !file.slice(dir.length).includes('/')
+}
 
 export const MAX_LINES = 400
 
@@ -100,7 +137,8 @@ export function checkArchitecture(root: string, options: CheckOptions = {}): Arc
     graph.set(from, [...targets].sort())
     for (const to of targets) {
       for (const rule of rules) {
-        if (from.startsWith(rule.from) && to.startsWith(rule.to)) upward.push({ from, to, rule })
+        if (from !== to && inPath(from, rule.from) && inPath(to, rule.to))
+          upward.push({ from, to, rule })
       }
     }
   }
@@ -134,8 +172,11 @@ export function formatReport(report: ArchitectureReport): string {
     for (const cycle of report.cycles) out.push(`  ${[...cycle, cycle[0]].join(' → ')}`)
   }
   if (report.upward.length > 0) {
-    out.push(`Upward imports (${report.upward.length}); move the imported payload types and job`)
-    out.push('keys into a module the importing layer may use (src/triggers/job-payloads.ts):')
+    out.push(`Forbidden imports (${report.upward.length}); move what is imported into a module the`)
+    out.push('importing file may use (payload types and job keys: src/triggers/job-payloads.ts;')
+    out.push(
+      'what two jobs share: src/jobs/steps/ or a lower layer; dependency types: src/app-deps.ts):',
+    )
     for (const u of report.upward) out.push(`  ${u.from} → ${u.to} (${u.rule.why})`)
   }
   if (report.longFiles.length > 0) {

@@ -1,8 +1,16 @@
 import type { Logger } from 'pino'
 import type { ProbotOctokit } from 'probot'
+import type { Runner } from '../runner/types.js'
 import type { AppConfig } from './config/load-env.js'
+import type { RepoConfig } from './config/load-repo-config.js'
 import type { Enqueue } from './queue/queue.js'
-import type { DeploymentStore, GenerationStore, TaskStore, TestRunStore } from './store/store.js'
+import type {
+  CommentStore,
+  DeploymentStore,
+  GenerationStore,
+  TaskStore,
+  TestRunStore,
+} from './store/store.js'
 
 /** An installation-authenticated GitHub client, as Probot builds it. */
 export type GitHubClient = InstanceType<typeof ProbotOctokit>
@@ -22,5 +30,17 @@ export interface AppDeps {
  * installation is given; jobs use it, webhook handlers never do.
  */
 export type GitHubAuth = (installationId?: number) => Promise<GitHubClient>
+
+/** The runner for a repo config's choice (local, docker, remote-ssh or auto), made per run. */
+export type RunnerFor = (kind: RepoConfig['runner'], log: Logger) => Promise<Runner>
+
+/** What the intake jobs (labelled issues and pushed manifests) need. */
+export interface IntakeDeps {
+  store: TaskStore & CommentStore
+  auth: GitHubAuth
+  /** Starts follow-up jobs (the generation of an accepted task). */
+  enqueue: Enqueue
+  maxManifestBytes: number
+}
 
 export type { Enqueue }

@@ -8,7 +8,7 @@ import { probeSandbox } from '../runner/sandbox/probe-sandbox.js'
 import type { SandboxSettings } from '../runner/sandbox/sandbox-settings.js'
 import { createApiHandler } from './api/create-api-handler.js'
 import { ensureApiToken } from './api/ensure-api-token.js'
-import type { AppDeps, Enqueue, GitHubAuth } from './app-deps.js'
+import type { AppDeps, Enqueue, GitHubAuth, RunnerFor } from './app-deps.js'
 import { type AppConfig, loadEnv } from './config/load-env.js'
 import { createTargets, type TargetFactory } from './deploy/create-target.js'
 import { agentServerSettings } from './generate/agent/agent-server-settings.js'
@@ -26,7 +26,7 @@ import { createIntakePushJob } from './jobs/intake-push.js'
 import { createRevertJob } from './jobs/revert.js'
 import { createRollbackJob } from './jobs/rollback.js'
 import { createPrCommandJob } from './jobs/run-pr-command.js'
-import { createRunTestsJob, type RunTestsDeps } from './jobs/run-tests.js'
+import { createRunTestsJob } from './jobs/run-tests.js'
 import { createLogger } from './logger.js'
 import { createQueue } from './queue/create-queue.js'
 import type { Queue } from './queue/queue.js'
@@ -68,7 +68,7 @@ export interface JobDeps {
   enqueue: Enqueue
   git: GitWorkspaces
   /** The test runner for a repo config's choice. */
-  runner: RunTestsDeps['runner']
+  runner: RunnerFor
   /** The deploy target of an environment. */
   targets: TargetFactory
   /** How task code is confined on this host (SANDBOX_*, DEVSYS_UNSAFE_NO_SANDBOX). */
@@ -126,7 +126,7 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
  * Test runners as the environment configures them (TEST_RUNNER, DOCKER_*, REMOTE_SSH_*): the
  * repo config picks the runner unless TEST_RUNNER overrides it.
  */
-export function runnerFactory(config: RunnerConfig): RunTestsDeps['runner'] {
+export function runnerFactory(config: RunnerConfig): RunnerFor {
   return (kind, log) => createRunner(config.kind ?? kind, config, log)
 }
 

@@ -37,6 +37,9 @@ describe('check-architecture', () => {
       "import type { run } from '../jobs/run.js'\nexport type Run = typeof run\n",
     'src/report/say.ts':
       "import { readFileSync } from 'node:fs'\nexport const say = readFileSync\n",
+    // A step serving jobs, and a lower layer, importing a job.
+    'src/jobs/steps/step.ts': "import { run } from '../run.js'\nexport const step = run\n",
+    'src/deploy/ship.ts': "import { run } from '../jobs/run.js'\nexport const ship = run\n",
     'src/long.ts': lines(401),
     'src/exactly.ts': lines(400),
     'src/grown.ts': lines(431),
@@ -52,6 +55,11 @@ describe('check-architecture', () => {
       ['src/jobs/helper.ts', 'src/jobs/run.ts'],
     ])
     expect(report.upward.map(({ from, to }) => ({ from, to }))).toEqual([
+      { from: 'src/deploy/ship.ts', to: 'src/jobs/run.ts' },
+      // Two job files importing each other: a job is a recipe, never a library.
+      { from: 'src/jobs/helper.ts', to: 'src/jobs/run.ts' },
+      { from: 'src/jobs/run.ts', to: 'src/jobs/helper.ts' },
+      { from: 'src/jobs/steps/step.ts', to: 'src/jobs/run.ts' },
       { from: 'src/triggers/pick.ts', to: 'src/jobs/run.ts' },
     ])
     expect(report.longFiles).toEqual([
@@ -73,7 +81,10 @@ describe('check-architecture', () => {
   it('passes a tree with imports that only go down and short files', () => {
     const report = checkArchitecture(
       tree({
-        'src/jobs/run.ts': "import { pick } from '../triggers/pick.js'\nexport const run = pick\n",
+        'src/jobs/run.ts':
+          "import { pick } from '../triggers/pick.js'\nimport { step } from './steps/step.js'\nexport const run = [pick, step]\n",
+        'src/jobs/steps/step.ts': "import { other } from './other.js'\nexport const step = other\n",
+        'src/jobs/steps/other.ts': 'export const other = 1\n',
         'src/triggers/pick.ts': "import { say } from '../report/say.js'\nexport const pick = say\n",
         'src/report/say.ts': "export const say = () => 'hi'\n",
         'runner/a.ts': "import { say } from '../src/report/say.js'\nexport const a = say\n",

@@ -73,7 +73,7 @@ export interface LoopRun {
 }
 
 /**
- * The self-fix loop as the generate job runs it (src/jobs/generate-loop.ts): runGeneration
+ * The self-fix loop as the generate job runs it (src/jobs/steps/generate-loop.ts): runGeneration
  * with a loop whose tests run on a clean checkout of each commit through runTaskTests, without
  * GitHub's check runs and the store (test, tested and save only time and record).
  */

@@ -11,11 +11,11 @@ import { formatProblems } from '../report/format-intake.js'
 import { type Reply, replyOn } from '../report/reply.js'
 import type { Task } from '../store/store.js'
 import type { GeneratePayload } from '../triggers/job-payloads.js'
-import { type GenerateDeps, generateCode, type Prepared, targetOf } from './generate-code.js'
-import { closeDeadGenerations } from './generate-loop.js'
-import { publishGeneration } from './publish-generation.js'
+import { type GenerateDeps, generateCode, type Prepared, targetOf } from './steps/generate-code.js'
+import { closeDeadGenerations } from './steps/generate-loop.js'
+import { publishGeneration } from './steps/publish-generation.js'
 
-export type { GenerateDeps } from './generate-code.js'
+export type { GenerateDeps } from './steps/generate-code.js'
 
 /** The `generate` job. */
 export function createGenerateJob(deps: GenerateDeps): JobHandler<GeneratePayload> {

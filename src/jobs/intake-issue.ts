@@ -1,4 +1,4 @@
-import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
+import type { GitHubClient, IntakeDeps } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { Permission } from '../config/load-repo-config.js'
 import { getRole, hasRole } from '../github/check-permission.js'
@@ -17,16 +17,7 @@ import {
   formatStopComment,
 } from '../report/format-intake.js'
 import { type Reply, replyOn } from '../report/reply.js'
-import type { CommentStore, TaskStore } from '../store/store.js'
 import type { IssueIntakePayload } from '../triggers/issue-intake.js'
-
-export interface IntakeDeps {
-  store: TaskStore & CommentStore
-  auth: GitHubAuth
-  /** Starts follow-up jobs (the generation of an accepted task). */
-  enqueue: Enqueue
-  maxManifestBytes: number
-}
 
 /** The `intake-issue` job: turns a labelled issue's manifest into a task, or explains why not. */
 export function createIntakeIssueJob(

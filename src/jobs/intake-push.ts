@@ -1,4 +1,4 @@
-import type { GitHubClient } from '../app-deps.js'
+import type { GitHubClient, IntakeDeps } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import { isBookkeepingPath } from '../generate/bookkeeping-paths.js'
 import { readRepoFile } from '../github/read-repo-file.js'
@@ -18,7 +18,6 @@ import {
 import { formatProblems } from '../report/format-intake.js'
 import { redact } from '../secrets/redact.js'
 import type { PushIntakePayload } from '../triggers/push-intake.js'
-import type { IntakeDeps } from './intake-issue.js'
 
 /** The check run that reports manifest validation on a pushed commit. */
 export const MANIFEST_CHECK = 'DevSys / manifest'

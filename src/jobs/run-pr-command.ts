@@ -23,7 +23,7 @@ import {
   type PullRequest,
   type Refusal,
   readHead,
-} from './check-command.js'
+} from './steps/check-command.js'
 
 export interface PrCommandDeps {
   store: TaskStore & CommentStore

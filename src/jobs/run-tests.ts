@@ -1,6 +1,5 @@
 import type { Logger } from 'pino'
-import type { Runner } from '../../runner/types.js'
-import type { GitHubAuth, GitHubClient } from '../app-deps.js'
+import type { GitHubAuth, GitHubClient, RunnerFor } from '../app-deps.js'
 import { fetchRepoConfig, REPO_CONFIG_PATH } from '../config/fetch-repo-config.js'
 import type { RepoConfig } from '../config/load-repo-config.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
@@ -23,8 +22,7 @@ export interface RunTestsDeps {
   store: TaskStore & TestRunStore & CommentStore
   auth: GitHubAuth
   git: GitWorkspaces
-  /** The runner for the repo config's choice (local, docker, remote-ssh or auto). */
-  runner: (kind: RepoConfig['runner'], log: Logger) => Promise<Runner>
+  runner: RunnerFor
   maxManifestBytes: number
 }
 

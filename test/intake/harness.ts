@@ -5,7 +5,7 @@ import type Dockerode from 'dockerode'
 import type { Probot } from 'probot'
 import { afterEach, beforeEach } from 'vitest'
 import { createLocalRunner } from '../../runner/local/create-local-runner.js'
-import type { Enqueue, GitHubAuth } from '../../src/app-deps.js'
+import type { Enqueue, GitHubAuth, RunnerFor } from '../../src/app-deps.js'
 import { type JobDeps, jobHandlers } from '../../src/boot.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { createTargets, type TargetFactory } from '../../src/deploy/create-target.js'
@@ -13,7 +13,6 @@ import { createGitWorkspaces } from '../../src/git/create-git-workspaces.js'
 import { resetBotIdentity } from '../../src/github/bot-identity.js'
 import { devsysApp } from '../../src/index.js'
 import { createGenerateJob, type GenerateDeps } from '../../src/jobs/generate-task.js'
-import type { RunTestsDeps } from '../../src/jobs/run-tests.js'
 import { createInProcessQueue } from '../../src/queue/in-process-queue.js'
 import type { Queue } from '../../src/queue/queue.js'
 import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
@@ -43,7 +42,7 @@ export interface IntakeOptions {
   /** Only these job kinds run; others fail as unknown (tests of one step stop the pipeline there). */
   jobs?: string[]
   /** The test runner (default: the local runner). */
-  runner?: RunTestsDeps['runner']
+  runner?: RunnerFor
   /** Deploy targets (default: DevSys's own, local environments served by php -S). */
   targets?: TargetFactory
   /** The Docker engine of the php target (see test/helpers/docker-loopback.ts). */

@@ -1,15 +1,15 @@
-import type { GitHubClient } from '../app-deps.js'
-import { PR_STATUS_COMMENT } from '../report/comment-kinds.js'
-import { formatLoopGaveUp } from '../report/format-iterations.js'
+import type { GitHubClient } from '../../app-deps.js'
+import { PR_STATUS_COMMENT } from '../../report/comment-kinds.js'
+import { formatLoopGaveUp } from '../../report/format-iterations.js'
 import {
   formatGeneratedComment,
   formatPullRequestBody,
   formatPullRequestTitle,
-} from '../report/format-pull-request.js'
-import { markReadyForReview, upsertPullRequest } from '../report/pull-request.js'
-import { replyOn } from '../report/reply.js'
-import { updateTaskIssueComment } from '../report/task-issue-comment.js'
-import type { GeneratePayload } from '../triggers/job-payloads.js'
+} from '../../report/format-pull-request.js'
+import { markReadyForReview, upsertPullRequest } from '../../report/pull-request.js'
+import { replyOn } from '../../report/reply.js'
+import { updateTaskIssueComment } from '../../report/task-issue-comment.js'
+import type { GeneratePayload } from '../../triggers/job-payloads.js'
 import { type GenerateDeps, type Prepared, type Pushed, targetOf } from './generate-code.js'
 
 /**

@@ -1,29 +1,29 @@
 import type { Logger } from 'pino'
-import type { Runner } from '../../runner/types.js'
-import type { GitHubClient } from '../app-deps.js'
-import type { RepoConfig } from '../config/load-repo-config.js'
-import type { LoopOptions } from '../generate/run-generation.js'
-import type { LoopIteration, LoopResult } from '../generate/self-fix-loop.js'
-import { withCleanCheckout } from '../git/with-clean-checkout.js'
-import type { Manifest } from '../manifest/types.js'
-import { createCheckRun, failCheckRun, updateCheckRunOutput } from '../report/check-run.js'
-import { completeTestRun } from '../report/complete-test-run.js'
+import type { Runner } from '../../../runner/types.js'
+import type { GitHubClient } from '../../app-deps.js'
+import type { RepoConfig } from '../../config/load-repo-config.js'
+import type { LoopOptions } from '../../generate/run-generation.js'
+import type { LoopIteration, LoopResult } from '../../generate/self-fix-loop.js'
+import { withCleanCheckout } from '../../git/with-clean-checkout.js'
+import type { Manifest } from '../../manifest/types.js'
+import { createCheckRun, failCheckRun, updateCheckRunOutput } from '../../report/check-run.js'
+import { completeTestRun } from '../../report/complete-test-run.js'
 import {
   formatIterationCheck,
   formatLoopReport,
   type LoopLimits,
-} from '../report/format-iterations.js'
-import { formatTestOutcome } from '../report/format-tests.js'
-import { redact } from '../secrets/redact.js'
+} from '../../report/format-iterations.js'
+import { formatTestOutcome } from '../../report/format-tests.js'
+import { redact } from '../../secrets/redact.js'
 import type {
   Generation,
   GenerationIteration,
   GenerationStore,
   Task,
   TestRunStore,
-} from '../store/store.js'
-import { runTaskTests } from '../testing/run-task-tests.js'
-import { TESTS_CHECK } from '../triggers/job-payloads.js'
+} from '../../store/store.js'
+import { runTaskTests } from '../../testing/run-task-tests.js'
+import { TESTS_CHECK } from '../../triggers/job-payloads.js'
 
 type LoopStore = Pick<
   GenerationStore & TestRunStore,

@@ -1,26 +1,25 @@
 import type { Logger } from 'pino'
-import type { SandboxSettings } from '../../runner/sandbox/sandbox-settings.js'
-import type { Enqueue, GitHubAuth, GitHubClient } from '../app-deps.js'
-import type { GeneratorKind, RepoConfig } from '../config/load-repo-config.js'
-import { type AgentServerSettings, createGenerator } from '../generate/create-generator.js'
-import { type Generation, runGeneration } from '../generate/run-generation.js'
-import type { LoopResult } from '../generate/self-fix-loop.js'
-import { GenerateError } from '../generate/types.js'
-import type { GitWorkspaces } from '../git/create-git-workspaces.js'
-import { GitError } from '../git/git-error.js'
-import type { CommitIdentity } from '../git/types.js'
-import type { Manifest } from '../manifest/types.js'
-import { formatLoopReport } from '../report/format-iterations.js'
+import type { SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
+import type { Enqueue, GitHubAuth, GitHubClient, RunnerFor } from '../../app-deps.js'
+import type { GeneratorKind, RepoConfig } from '../../config/load-repo-config.js'
+import { type AgentServerSettings, createGenerator } from '../../generate/create-generator.js'
+import { type Generation, runGeneration } from '../../generate/run-generation.js'
+import type { LoopResult } from '../../generate/self-fix-loop.js'
+import { GenerateError } from '../../generate/types.js'
+import type { GitWorkspaces } from '../../git/create-git-workspaces.js'
+import { GitError } from '../../git/git-error.js'
+import type { CommitIdentity } from '../../git/types.js'
+import type { Manifest } from '../../manifest/types.js'
+import { formatLoopReport } from '../../report/format-iterations.js'
 import type {
   CommentStore,
   GenerationStore,
   Task,
   TaskStore,
   TestRunStore,
-} from '../store/store.js'
-import type { GeneratePayload } from '../triggers/job-payloads.js'
+} from '../../store/store.js'
+import type { GeneratePayload } from '../../triggers/job-payloads.js'
 import { type GenerateLoop, startGenerateLoop } from './generate-loop.js'
-import type { RunTestsDeps } from './run-tests.js'
 
 /*
  * The generate job's middle step (generate-task.ts is the recipe): the code generated,
@@ -43,7 +42,7 @@ export interface GenerateDeps {
    * The test runner for a repo config's choice. With it, command and agent generators run the
    * self-fix loop (tests after each iteration); without it their tests run in a `run-tests` job.
    */
-  runner?: RunTestsDeps['runner']
+  runner?: RunnerFor
   /** Makes the generator; default createGenerator (tests pass generators that report activity). */
   createGenerator?: typeof createGenerator
   /** The loop's clock, for its time budget; default Date.now. */

@@ -1,12 +1,12 @@
-import type { GitHubClient } from '../app-deps.js'
-import { fetchRepoConfig } from '../config/fetch-repo-config.js'
-import type { Permission, RepoConfig } from '../config/load-repo-config.js'
-import { type ResolvedEnvironment, resolveEnvironment } from '../deploy/environments.js'
-import { getRole, hasRole } from '../github/check-permission.js'
-import { parseTaskManifest } from '../intake/task-manifest.js'
-import type { Task, TaskStore } from '../store/store.js'
-import type { Command } from '../triggers/parse-command.js'
-import type { PrCommandPayload } from '../triggers/pr-command.js'
+import type { GitHubClient } from '../../app-deps.js'
+import { fetchRepoConfig } from '../../config/fetch-repo-config.js'
+import type { Permission, RepoConfig } from '../../config/load-repo-config.js'
+import { type ResolvedEnvironment, resolveEnvironment } from '../../deploy/environments.js'
+import { getRole, hasRole } from '../../github/check-permission.js'
+import { parseTaskManifest } from '../../intake/task-manifest.js'
+import type { Task, TaskStore } from '../../store/store.js'
+import type { Command } from '../../triggers/parse-command.js'
+import type { PrCommandPayload } from '../../triggers/pr-command.js'
 
 /*
  * The checks a PR command passes before the `pr-command` job (run-pr-command.ts) starts its
