@@ -5,7 +5,7 @@ import { checkReportPath } from '../report-path.js'
 import { type Runner, RunnerError, type RunRequest, type RunResult } from '../types.js'
 import { listWorkspace } from '../workspace-files.js'
 import { extractSingleFile, packWorkspace } from './archive.js'
-import { checkEngine, dockerFailure } from './docker-errors.js'
+import { checkEngine, dockerFailure, refusedCommand } from './docker-errors.js'
 import { resolveUser } from './resolve-user.js'
 
 export interface DockerRunnerOptions {
@@ -122,29 +122,43 @@ export function createDockerRunner(opts: DockerRunnerOptions): Runner {
           { runner: 'docker', image: opts.image, command: request.command },
           'running tests',
         )
-        await container.start().catch((error: unknown) => {
-          throw dockerFailure(error, docker, opts.image, 'start the test container')
-        })
+        const refused = await container.start().then(
+          () => null,
+          (error: unknown) => {
+            // A command that is not there: the engine refuses to start it, a shell would say 127.
+            const asShell = refusedCommand(error, request.command)
+            if (asShell === null)
+              throw dockerFailure(error, docker, opts.image, 'start the test container')
+            return asShell
+          },
+        )
         let timedOut = false
         let wasAborted = false
-        const kill = (): void => {
-          container.kill({ signal: 'SIGKILL' }).catch(() => undefined)
+        let exitCode: number | null
+        if (refused !== null) {
+          stderr.push(Buffer.from(refused.stderr))
+          exitCode = refused.exitCode
+        } else {
+          const kill = (): void => {
+            container.kill({ signal: 'SIGKILL' }).catch(() => undefined)
+          }
+          timer = setTimeout(() => {
+            timedOut = true
+            kill()
+          }, request.timeoutMs)
+          onAbort = () => {
+            wasAborted = true
+            kill()
+          }
+          request.signal.addEventListener('abort', onAbort, { once: true })
+          const exit = (await container.wait().catch((error: unknown) => {
+            throw dockerFailure(error, docker, opts.image, 'wait for the test container')
+          })) as { StatusCode?: number }
+          clearTimeout(timer)
+          // Output already written may still be in flight; do not wait long for it.
+          await Promise.race([ended, delay(2000)])
+          exitCode = timedOut ? null : (exit.StatusCode ?? null)
         }
-        timer = setTimeout(() => {
-          timedOut = true
-          kill()
-        }, request.timeoutMs)
-        onAbort = () => {
-          wasAborted = true
-          kill()
-        }
-        request.signal.addEventListener('abort', onAbort, { once: true })
-        const exit = (await container.wait().catch((error: unknown) => {
-          throw dockerFailure(error, docker, opts.image, 'wait for the test container')
-        })) as { StatusCode?: number }
-        clearTimeout(timer)
-        // Output already written may still be in flight; do not wait long for it.
-        await Promise.race([ended, delay(2000)])
         ;(stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.()
         if (wasAborted) throw aborted()
 
@@ -160,7 +174,7 @@ export function createDockerRunner(opts: DockerRunnerOptions): Runner {
           })
         return {
           runner: 'docker',
-          exitCode: timedOut ? null : (exit.StatusCode ?? null),
+          exitCode,
           timedOut,
           durationMs: Date.now() - started,
           workdir: WORK_DIR,

@@ -84,6 +84,34 @@ export function dockerFailure(
   )
 }
 
+/**
+ * When the engine refused to start the container because its program cannot be run (not on
+ * PATH, no such file, not executable), the exit code and stderr a shell would give: that is the
+ * test command failing, for the user to fix, as the local and ssh runners report it (126 when it
+ * cannot be executed, 127 when it is not found; `docker run` exits the same way). Null for any
+ * other failure, which stays an infrastructure error.
+ */
+export function refusedCommand(
+  error: unknown,
+  command: readonly string[],
+): { exitCode: 126 | 127; stderr: string } | null {
+  const { statusCode, message = '' } = error as { statusCode?: number; message?: string }
+  // Only an answer of the engine (not a dropped connection) whose runtime could not exec it.
+  if (statusCode === undefined) return null
+  const refused = /\bexec: "(?:[^"\\]|\\.)*": (.*?)(?:: unknown)?\s*$/.exec(message)?.[1]
+  if (refused === undefined) return null
+  const exitCode = /executable file not found|no such file or directory/i.test(refused)
+    ? 127
+    : /permission denied/i.test(refused)
+      ? 126
+      : null
+  if (exitCode === null) return null
+  return {
+    exitCode,
+    stderr: `cannot start ${JSON.stringify(command[0] ?? '')} in the test container: ${refused}\n`,
+  }
+}
+
 function unreachable(docker: Dockerode, error: unknown): RunnerError {
   const reason = (error as { code?: string; message?: string }).code ?? String(error)
   return new RunnerError(

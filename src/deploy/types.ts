@@ -37,7 +37,8 @@ export interface TargetState {
 
 /**
  * Where a site is deployed: `releases/<id>/`, shared directories that outlive releases, and a
- * `current` symlink switched atomically. Nothing touches `current` except `activate`.
+ * `current` symlink switched atomically, with `previous` pointing at the release live before it.
+ * Nothing touches `current` or `previous` except `activate`.
  */
 export interface DeployTarget {
   kind: 'local' | 'php' | 'ssh'
@@ -54,9 +55,15 @@ export interface DeployTarget {
   diff(release: Release, signal?: AbortSignal): Promise<ReleaseDiff>
   /** Makes the release complete on the target without touching `current`. */
   upload(release: Release, opts: { signal: AbortSignal; log: Logger }): Promise<UploadResult>
-  /** Points `current` at a complete release in one atomic rename. */
+  /**
+   * Points `current` at a complete release in one atomic rename, then `previous` at the release
+   * that was current (when it was another one), the same way.
+   */
   activate(releaseId: string, signal?: AbortSignal): Promise<void>
-  /** Removes the oldest releases beyond `keep`, never the current one; returns what was removed. */
+  /**
+   * Removes the oldest releases beyond `keep`, never `current` or `previous` (which count towards
+   * `keep`); returns what was removed, newest first.
+   */
   prune(keep: number, signal?: AbortSignal): Promise<string[]>
   /** Releases what the target holds open (connections, servers). */
   close(): Promise<void>

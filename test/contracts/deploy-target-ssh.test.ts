@@ -90,12 +90,6 @@ describe.skipIf(!hasSshd || !hasPhp)(
       serves: true,
       reusesFiles: true,
       countsFileBytes: false,
-      knownDivergences: {
-        'keeps the release that was live before current as `previous`':
-          'only the local target keeps a `previous` link; activate here renames a new `current` over the old one and nothing more',
-        'never prunes `previous`, the instant rollback target':
-          'prune keeps `keep` newest releases plus current; the release live before current is removed like any other',
-      },
     })
   },
 )

@@ -26,11 +26,8 @@ describe.skipIf(!hasDocker)('docker runner against a real engine: the Runner con
     timeLimit: { timeoutMs: 1000, returnsWithinMs: 10_000 },
     abortAfterMs: 1000,
     bigOutput: { bytes: 2_000_000_000, testTimeoutMs: 120_000 },
-    knownDivergences: {
-      'reports a command that does not exist as exit 127, naming it':
-        'the engine refuses to start a container whose program is not on PATH, and the runner ' +
-        'throws RunnerError container-failed (an infrastructure failure) where local and ssh ' +
-        'report exit 127 (a failing test command)',
-    },
+    // The engine's runtime refuses to exec it; the runner reports that as a shell would.
+    missingCommand:
+      /cannot start "no-such-test-tool" in the test container: .*executable file not found/,
   })
 })

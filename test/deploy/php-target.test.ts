@@ -89,15 +89,24 @@ describe.skipIf(!hasDocker)('php deploy target against a real Apache + PHP conta
     expect(await t.state()).toEqual({ current: second.id, releases: [second.id, first.id] })
   })
 
-  it('prunes all but current, the release live before it too', async () => {
+  it('prunes all but current and `previous`, the release live before it', async () => {
     const t = createPhpTarget({ container: php.name, docker })
     await t.activate(first.id)
     expect((await page()).body).toContain('A small PHP blog')
+    const link = (name: string) =>
+      execInContainer(docker, php.container, ['readlink', `/var/www/devsys/${name}`])
+    expect(await link('previous')).toMatchObject({ code: 0, stdout: `releases/${second.id}\n` })
+    // A release uploaded but never live is what prune may take.
+    await retitleBlog(ws.dir, 'Third edition')
+    const third = await snapshot()
+    await upload(t, third)
     expect(await t.prune(5)).toEqual([])
-    // Unlike the local target, which never prunes `previous` (see the contract's divergences).
-    expect(await t.prune(0)).toEqual([second.id])
-    expect(await t.state()).toEqual({ current: first.id, releases: [first.id] })
-    await expect(t.activate(second.id)).rejects.toMatchObject({ code: 'not-found', target: 'php' })
+    // Like every target, prune keeps `previous` (second, live just before first): a rollback
+    // must find it. The release never live goes.
+    expect(await t.prune(0)).toEqual([third.id])
+    expect(await t.state()).toEqual({ current: first.id, releases: [second.id, first.id] })
+    await expect(t.activate(third.id)).rejects.toMatchObject({ code: 'not-found', target: 'php' })
+    expect(await link('previous')).toMatchObject({ code: 0, stdout: `releases/${second.id}\n` })
   })
 
   it('takes a root with spaces, quotes and $(...) literally', async () => {

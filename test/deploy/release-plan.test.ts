@@ -1,6 +1,15 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises'
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -14,8 +23,10 @@ import {
   parseReleaseMarker,
   parseStateOutput,
   RELEASE_MARKER,
+  releasesToPrune,
   sharedLinkTarget,
 } from '../../src/deploy/targets/release-plan.js'
+import { activateArgv } from '../../src/deploy/targets/php-scripts.js'
 import { activateCommand, prepareCommand } from '../../src/deploy/targets/ssh-commands.js'
 import { DeployError } from '../../src/deploy/types.js'
 
@@ -82,9 +93,48 @@ describe('release plan (the layout of all three targets)', () => {
     const out = `releases/${ID}\n--sep--\nreleases/${'c'.repeat(40)}/${m}\nreleases/.tmp-x/${m}\nreleases/${ID}/${m}\n`
     expect(parseStateOutput(out, '--sep--')).toEqual({
       current: ID,
+      previous: null,
       releases: ['c'.repeat(40), ID],
     })
-    expect(parseStateOutput('empty\n--sep--\n', '--sep--')).toEqual({ current: null, releases: [] })
+    expect(parseStateOutput('empty\n--sep--\n', '--sep--')).toEqual({
+      current: null,
+      previous: null,
+      releases: [],
+    })
+    // The second line is `previous`; a link names its release by its last segment.
+    const two = `releases/${ID}\n/srv/site/releases/${'c'.repeat(40)}\n--sep--\n`
+    expect(parseStateOutput(two, '--sep--')).toEqual({
+      current: ID,
+      previous: 'c'.repeat(40),
+      releases: [],
+    })
+    expect(parseStateOutput(`releases/${ID}\nreleases/.tmp-x\n--sep--\n`, '--sep--')).toEqual({
+      current: ID,
+      previous: null,
+      releases: [],
+    })
+  })
+
+  it('prunes as every target does: current and previous count towards keep, then the newest', () => {
+    const [r5, r4, r3, r2, r1] = ['5', '4', '3', '2', '1'].map((n) => n.repeat(40)) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ]
+    const newestFirst = [r5, r4, r3, r2, r1]
+    // keep 2: current (2) and the newest other (5); nothing was live before 2.
+    expect(releasesToPrune(newestFirst, [r2, null], 2)).toEqual([r4, r3, r1])
+    // keep 1 with a previous: both protected, nothing else kept.
+    expect(releasesToPrune(newestFirst, [r5, r2], 1)).toEqual([r4, r3, r1])
+    expect(releasesToPrune(newestFirst, [r5, r2], 3)).toEqual([r3, r1])
+    expect(releasesToPrune(newestFirst, [r5, r2], 0)).toEqual([r4, r3, r1])
+    expect(releasesToPrune(newestFirst, [r5, r2], 5)).toEqual([])
+    // A link to a release that is not complete protects nothing and takes no place.
+    expect(releasesToPrune([r5, r4], [r5, 'f'.repeat(40)], 2)).toEqual([])
+    expect(releasesToPrune([r5, r4, r3], [r5, 'f'.repeat(40)], 2)).toEqual([r3])
+    expect(releasesToPrune([], [null, null], 0)).toEqual([])
   })
 
   describe('on disk', () => {
@@ -140,6 +190,50 @@ describe('release plan (the layout of all three targets)', () => {
       await expect(run('sh', ['-c', activateCommand(root, 'b'.repeat(40))])).rejects.toMatchObject({
         code: 3,
       })
+      await expect(run('test', ['-e', join(dir, 'pwned')])).rejects.toBeTruthy()
+    })
+
+    it('points `previous` at the release that was live, in the ssh and php scripts alike', async () => {
+      const B = 'b'.repeat(40)
+      const C = 'c'.repeat(64)
+      const scripts = {
+        ssh: (root: string, id: string) => run('sh', ['-c', activateCommand(root, id)]),
+        php: (root: string, id: string) => {
+          const [shell = 'sh', ...args] = activateArgv(root, id)
+          return run(shell, args)
+        },
+      }
+      for (const [kind, activate] of Object.entries(scripts)) {
+        const root = join(dir, `${kind} prev $(touch ${join(dir, 'pwned')}) 'q'`)
+        for (const id of [ID, B, C]) {
+          await mkdir(join(root, 'releases', id), { recursive: true })
+          await writeFile(join(root, 'releases', id, RELEASE_MARKER), '{}')
+        }
+        const links = async () => (await readdir(root)).sort()
+        await activate(root, ID)
+        // The first switch has nothing before it.
+        expect(await links()).toEqual(['current', 'releases'])
+        await activate(root, B)
+        expect(await readlink(join(root, 'previous'))).toBe(`releases/${ID}`)
+        // Switching to what is live already leaves `previous` alone.
+        await activate(root, B)
+        expect(await readlink(join(root, 'previous'))).toBe(`releases/${ID}`)
+        await activate(root, C)
+        expect(await readlink(join(root, 'current'))).toBe(`releases/${C}`)
+        expect(await readlink(join(root, 'previous'))).toBe(`releases/${B}`)
+        // A rollback to previous makes the release it leaves the new previous.
+        await activate(root, B)
+        expect(await readlink(join(root, 'previous'))).toBe(`releases/${C}`)
+        // A `current` that names no release (made by hand) gives no `previous`: exit 0 all the same.
+        await rm(join(root, 'previous'))
+        for (const odd of ['somewhere/else', 'releases/abc', `releases/${ID}0`]) {
+          await rm(join(root, 'current'))
+          await symlink(odd, join(root, 'current'))
+          await activate(root, ID)
+          expect(await links()).toEqual(['current', 'releases'])
+          expect(await readlink(join(root, 'current'))).toBe(`releases/${ID}`)
+        }
+      }
       await expect(run('test', ['-e', join(dir, 'pwned')])).rejects.toBeTruthy()
     })
 

@@ -167,11 +167,19 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
       current: second.id,
       releases: [third.id, second.id, first.id],
     })
-    // current is `second`, which is not among the newest one: it is kept all the same.
-    expect(await t.prune(1)).toEqual([first.id])
-    expect(await t.state()).toEqual({ current: second.id, releases: [third.id, second.id] })
-    expect(await names()).toEqual([second.id, third.id].sort())
+    // current is `second`, which is not among the newest one: it is kept all the same, and it
+    // counts towards keep (as on every target: keep 1 is the live release alone).
+    expect(await t.prune(1)).toEqual([third.id, first.id])
+    expect(await t.state()).toEqual({ current: second.id, releases: [second.id] })
+    expect(await names()).toEqual([second.id])
     expect(await t.prune(5)).toEqual([])
+    // Once `third` is live, `second` is `previous`, the instant rollback target: keep 1 keeps both.
+    await upload(third, t)
+    await t.activate(third.id)
+    expect(await readlink(join(root, 'previous'))).toBe(`releases/${second.id}`)
+    expect(await t.prune(1)).toEqual([])
+    expect(await t.prune(0)).toEqual([])
+    expect(await t.state()).toEqual({ current: third.id, releases: [third.id, second.id] })
     await t.close()
   })
 

@@ -30,6 +30,7 @@ import {
   parseReleaseMarker,
   RELEASE_MARKER,
   type ReleaseMarker,
+  releasesToPrune,
   sharedLinkTarget,
 } from './release-plan.js'
 
@@ -249,16 +250,8 @@ export function createLocalTarget(opts: LocalTargetOptions): DeployTarget {
     async prune(keep, signal) {
       const { current, releases } = await state()
       // The release live before current is the instant rollback target: keep it too.
-      const protect = new Set([current, await linkedId('previous')])
       const removed: string[] = []
-      // Protected releases count towards keep; the newest of the others fill what is left.
-      let kept = releases.filter((id) => protect.has(id)).length
-      for (const id of releases) {
-        if (protect.has(id)) continue
-        if (kept < keep) {
-          kept++
-          continue
-        }
+      for (const id of releasesToPrune(releases, [current, await linkedId('previous')], keep)) {
         signal?.throwIfAborted()
         // Renamed first so that state() stops listing it even if the removal is interrupted.
         const doomed = join(releasesDir, `.tmp-prune-${id}`)

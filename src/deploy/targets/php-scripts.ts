@@ -1,4 +1,9 @@
-import { liveWithoutMarker, RELEASE_MARKER, sharedLinkTarget } from './release-plan.js'
+import {
+  liveWithoutMarker,
+  previousLines,
+  RELEASE_MARKER,
+  sharedLinkTarget,
+} from './release-plan.js'
 
 // The shell scripts the php target runs in its container with `sh -c SCRIPT sh ARGS...`. Every
 // path and id is an argument ("$1", "$2", ...), so nothing from a release or the config is ever
@@ -46,22 +51,27 @@ export function finishArgv(
   return ['sh', '-c', script, 'sh', `${root}/releases`, tmp, id, ...pairs]
 }
 
-/** $1 root: where `current` points, then the complete releases' markers, newest first. */
+/** $1 root: where `current` and `previous` point, then the complete releases' markers, newest first. */
 export function stateArgv(root: string): string[] {
   const script = [
     'cd "$1" 2>/dev/null || exit 0',
-    `printf '%s\\n${SEPARATOR}\\n' "$(readlink current 2>/dev/null)"`,
+    `printf '%s\\n%s\\n${SEPARATOR}\\n' "$(readlink current 2>/dev/null)" "$(readlink previous 2>/dev/null)"`,
     `ls -1t -- releases/*/${MARKER} 2>/dev/null; exit 0`,
   ].join('\n')
   return ['sh', '-c', script, 'sh', root]
 }
 
-/** $1 root, $2 id: a new link renamed over `current` (exit 3: the release is not complete). */
+/**
+ * $1 root, $2 id: a new link renamed over `current` (exit 3: the release is not complete), then
+ * one over `previous` to the release that was live, the instant rollback target prune keeps.
+ */
 export function activateArgv(root: string, id: string): string[] {
   const script = [
     'cd "$1" || exit 3',
     `[ -f "releases/$2/${MARKER}" ] || exit 3`,
-    'rm -f .current-tmp && ln -s "releases/$2" .current-tmp && mv -T .current-tmp current',
+    'before=$(basename -- "$(readlink current 2>/dev/null)")',
+    'rm -f .current-tmp && ln -s "releases/$2" .current-tmp && mv -T .current-tmp current || exit 1',
+    ...previousLines('"$2"'),
   ].join('\n')
   return ['sh', '-c', script, 'sh', root, id]
 }

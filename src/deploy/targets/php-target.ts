@@ -20,6 +20,7 @@ import {
   listDeployFiles,
   parseReleaseMarker,
   parseStateOutput,
+  releasesToPrune,
 } from './release-plan.js'
 
 export interface PhpTargetOptions {
@@ -166,8 +167,12 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
     return result
   }
 
-  const state = async () =>
+  const layout = async () =>
     parseStateOutput((await run(stateArgv(root), 'read the releases')).stdout, SEPARATOR)
+  const state = async () => {
+    const { current, releases } = await layout()
+    return { current, releases }
+  }
 
   return {
     kind: 'php',
@@ -229,8 +234,8 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
     },
 
     async prune(keep) {
-      const { current, releases } = await state()
-      const remove = releases.slice(Math.max(keep, 0)).filter((id) => id !== current)
+      const { current, previous, releases } = await layout()
+      const remove = releasesToPrune(releases, [current, previous], keep)
       if (remove.length > 0) await run(removeArgv(root, remove), 'remove old releases')
       return remove
     },

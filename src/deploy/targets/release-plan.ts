@@ -144,16 +144,64 @@ export function sharedLinkTarget(path: string): string {
   return `${'../'.repeat(path.split('/').length + 1)}shared/${path}`
 }
 
+/** What the state scripts print: `current`, `previous` (the instant rollback target) and releases. */
+export interface TargetLayout extends TargetState {
+  /** The release live before `current`, which prune keeps, or null when there is none. */
+  previous: string | null
+}
+
 /**
- * Reads the output of the state scripts: the `current` link, a separator line, then
- * `releases/<id>/<marker>` lines newest first. Only hex ids count (not `.tmp-*`, not junk).
+ * Reads the output of the state scripts: the `current` link, the `previous` link, a separator
+ * line, then `releases/<id>/<marker>` lines newest first. Only hex ids count (not `.tmp-*`, not
+ * junk); a link names its release by its last segment, as the local target reads it.
  */
-export function parseStateOutput(stdout: string, separator: string): TargetState {
-  const [link = '', listing = ''] = stdout.split(`${separator}\n`)
-  const linked = /^releases\/([0-9a-f]+)$/.exec(link.trim())?.[1]
+export function parseStateOutput(stdout: string, separator: string): TargetLayout {
+  const [links = '', listing = ''] = stdout.split(`${separator}\n`)
+  const [current = '', previous = ''] = links.split('\n')
   const releases = listing
     .split('\n')
     .map((line) => /^releases\/([^/]+)\//.exec(line)?.[1])
     .filter((id): id is string => id !== undefined && isReleaseId(id))
-  return { current: linked !== undefined && isReleaseId(linked) ? linked : null, releases }
+  return { current: linkedRelease(current), previous: linkedRelease(previous), releases }
+}
+
+function linkedRelease(link: string): string | null {
+  const id = link.trim().split('/').at(-1) ?? ''
+  return link.trim() !== '' && isReleaseId(id) ? id : null
+}
+
+/**
+ * The releases prune removes, newest first: never `current` or `previous` (the instant rollback
+ * target), which count towards `keep`; the newest of the others fill what is left of it. Every
+ * target counts this way, so a keep of N leaves the same releases wherever the site lives.
+ */
+export function releasesToPrune(
+  releases: readonly string[],
+  protect: readonly (string | null)[],
+  keep: number,
+): string[] {
+  const kept = new Set(protect.filter((id): id is string => id !== null && releases.includes(id)))
+  const removed: string[] = []
+  for (const id of releases) {
+    if (kept.has(id)) continue
+    if (kept.size < keep) kept.add(id)
+    else removed.push(id)
+  }
+  return removed
+}
+
+/**
+ * The lines that point `previous` at `$before` (the last segment of `current`'s link, read
+ * before the switch) unless it is the release now live or not a release id. Losing `previous` only makes
+ * prune less careful, so a failure here still ends with exit 0: the switch itself is done.
+ * For the php and ssh targets' activate scripts (the local target does this with rename(2));
+ * `id` is the shell word naming the new release ("$2", or a checked hex id).
+ */
+export function previousLines(id: string): string[] {
+  return [
+    // Only a release id (40 or 64 hex characters) other than the new one, as isReleaseId says.
+    `case $before in ${id}|*[!0-9a-f]*) exit 0 ;; ${'?'.repeat(40)}|${'?'.repeat(64)}) ;; *) exit 0 ;; esac`,
+    'rm -f .previous-tmp && ln -s "releases/$before" .previous-tmp && mv -T .previous-tmp previous',
+    'exit 0',
+  ]
 }

@@ -1,5 +1,10 @@
 import { quote } from '../../../runner/ssh/shell-quote.js'
-import { liveWithoutMarker, RELEASE_MARKER, sharedLinkTarget } from './release-plan.js'
+import {
+  liveWithoutMarker,
+  previousLines,
+  RELEASE_MARKER,
+  sharedLinkTarget,
+} from './release-plan.js'
 
 // The fixed command lines the ssh target sends. Every path is quoted with shell-quote.ts;
 // release ids are checked to be hex before they get here, and `.tmp-*` and `releases/*` are
@@ -70,21 +75,26 @@ export function finishCommand(
   ].join(' && ')
 }
 
-/** Prints where `current` points, then the complete releases' markers, newest first. */
+/** Prints where `current` and `previous` point, then the complete releases' markers, newest first. */
 export function stateCommand(root: string): string {
   return [
     `cd -- ${quote(root)} 2>/dev/null || exit 0`,
-    `printf '%s\\n${SEPARATOR}\\n' "$(readlink current 2>/dev/null)"`,
+    `printf '%s\\n%s\\n${SEPARATOR}\\n' "$(readlink current 2>/dev/null)" "$(readlink previous 2>/dev/null)"`,
     `ls -1t -- releases/*/${MARKER} 2>/dev/null; exit 0`,
   ].join('\n')
 }
 
-/** Points `current` at a complete release: a new link renamed over the old one (atomic). */
+/**
+ * Points `current` at a complete release, then `previous` at the release that was live (the
+ * instant rollback target prune keeps): each a new link renamed over the old one (atomic).
+ */
 export function activateCommand(root: string, id: string): string {
   return [
     `cd -- ${quote(root)} || exit 3`,
     `[ -f releases/${id}/${MARKER} ] || exit 3`,
-    `rm -f .current-tmp && ln -s releases/${id} .current-tmp && mv -T .current-tmp current`,
+    'before=$(basename -- "$(readlink current 2>/dev/null)")',
+    `rm -f .current-tmp && ln -s releases/${id} .current-tmp && mv -T .current-tmp current || exit 1`,
+    ...previousLines(id),
   ].join('\n')
 }
 

@@ -13,6 +13,8 @@ import {
   listDeployFiles,
   parseReleaseMarker,
   parseStateOutput,
+  releasesToPrune,
+  type TargetLayout,
 } from './release-plan.js'
 import {
   activateCommand,
@@ -135,12 +137,16 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
     )
   }
 
-  const state = async (signal?: AbortSignal): Promise<TargetState> => {
+  const layout = async (signal?: AbortSignal): Promise<TargetLayout> => {
     const result = await exec(stateCommand(root), 'unavailable', {
       maxOutput: MARKER_OUTPUT,
       ...(signal === undefined ? {} : { signal }),
     })
     return parseStateOutput(result.stdout, SEPARATOR)
+  }
+  const state = async (signal?: AbortSignal): Promise<TargetState> => {
+    const { current, releases } = await layout(signal)
+    return { current, releases }
   }
 
   return {
@@ -249,8 +255,8 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
     },
 
     async prune(keep, signal) {
-      const { current, releases } = await state(signal)
-      const remove = releases.slice(Math.max(keep, 0)).filter((id) => id !== current)
+      const { current, previous, releases } = await layout(signal)
+      const remove = releasesToPrune(releases, [current, previous], keep)
       if (remove.length === 0) return []
       const result = await exec(
         removeCommand(root, remove),
