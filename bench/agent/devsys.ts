@@ -6,7 +6,7 @@ import { runGeneration } from '../../src/generate/run-generation.js'
 import type { LoopResult } from '../../src/generate/self-fix-loop.js'
 import type { GenerateRequest, GenerateResult, Generator } from '../../src/generate/types.js'
 import type { GitWorkspaces } from '../../src/git/create-git-workspaces.js'
-import type { CommitIdentity, RepoRef } from '../../src/git/types.js'
+import type { CommitIdentity, GitRepo } from '../../src/git/types.js'
 import { withCleanCheckout } from '../../src/git/with-clean-checkout.js'
 import type { Manifest } from '../../src/manifest/types.js'
 import { runTaskTests } from '../../src/testing/run-task-tests.js'
@@ -79,7 +79,7 @@ export interface LoopRun {
  */
 export async function runLoop(input: {
   git: GitWorkspaces
-  repo: RepoRef
+  repo: GitRepo
   branch: string
   generator: Generator
   runner: Runner

@@ -5,7 +5,7 @@ import { commitChanges } from '../../src/git/commit-changes.js'
 import type { GitWorkspaces } from '../../src/git/create-git-workspaces.js'
 import { gitEnv, openGit } from '../../src/git/git-env.js'
 import { pushBranch } from '../../src/git/push-branch.js'
-import type { CommitIdentity, RepoRef } from '../../src/git/types.js'
+import type { CommitIdentity, GitRepo } from '../../src/git/types.js'
 import type { Manifest } from '../../src/manifest/types.js'
 
 export interface DevsysPhases {
@@ -23,7 +23,7 @@ export interface DevsysPhases {
 
 export interface DevsysDeps {
   git: GitWorkspaces
-  repo: RepoRef
+  repo: GitRepo
   generator: Generator
   manifest: Manifest
   spec: string

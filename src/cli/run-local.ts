@@ -16,7 +16,7 @@ import { runGeneration } from '../generate/run-generation.js'
 import { GenerateError } from '../generate/types.js'
 import { createGitWorkspaces, type GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
-import type { RepoRef } from '../git/types.js'
+import type { GitRepo } from '../git/types.js'
 import { buildTaskSpec } from '../manifest/build-task-spec.js'
 import { parseManifest } from '../manifest/parse-manifest.js'
 import type { Manifest } from '../manifest/types.js'
@@ -101,7 +101,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   // 3. Generate, commit and push the branch back into the repository.
   const kind = manifest.generator ?? config.config.generator.kind
   const workspaces = createGitWorkspaces({ cacheDir: opts.cacheDir, log: opts.log })
-  const repo: RepoRef = {
+  const repo: GitRepo = {
     fullName: `local/${basename(repoPath).replace(/[^A-Za-z0-9_.-]/g, '-')}`,
     cloneUrl: repoPath,
     defaultBranch: base,
@@ -190,7 +190,7 @@ async function deployLocal(
   opts: LocalRunOptions,
   root: string,
   workspaces: GitWorkspaces,
-  repo: RepoRef,
+  repo: GitRepo,
   branch: string,
   sha: string,
   manifest: Manifest,
@@ -232,7 +232,7 @@ async function deployLocal(
 async function runLocalTests(
   opts: LocalRunOptions & { runner: Runner },
   workspaces: GitWorkspaces,
-  repo: RepoRef,
+  repo: GitRepo,
   branch: string,
   manifest: Manifest,
 ): Promise<boolean> {

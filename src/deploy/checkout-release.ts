@@ -1,6 +1,6 @@
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { GitError } from '../git/git-error.js'
-import type { GitAuth, RepoRef } from '../git/types.js'
+import type { GitAuth, GitRepo } from '../git/types.js'
 import type { Release } from './types.js'
 
 /**
@@ -11,7 +11,7 @@ import type { Release } from './types.js'
 export async function withRelease<T>(
   git: GitWorkspaces,
   input: {
-    repo: RepoRef
+    repo: GitRepo
     branch: string
     sha: string
     auth: GitAuth | undefined

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { commitChanges } from '../git/commit-changes.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { pushBranch } from '../git/push-branch.js'
-import type { CommitIdentity, GitAuth, RepoRef, Workspace } from '../git/types.js'
+import type { CommitIdentity, GitAuth, GitRepo, Workspace } from '../git/types.js'
 import type { Manifest } from '../manifest/types.js'
 import { type LoopResult, type LoopSteps, runSelfFixLoop } from './self-fix-loop.js'
 import type { Generator } from './types.js'
@@ -37,7 +37,7 @@ export interface LoopOptions extends Pick<LoopSteps, 'tested' | 'save'> {
  */
 export async function runGeneration(input: {
   git: GitWorkspaces
-  repo: RepoRef
+  repo: GitRepo
   branch: string
   auth: GitAuth | undefined
   generator: Generator

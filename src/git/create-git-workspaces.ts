@@ -6,7 +6,7 @@ import { acquireDirLock } from './acquire-dir-lock.js'
 import { gitEnv, openGit } from './git-env.js'
 import { GitError, toGitError } from './git-error.js'
 import { createKeyedMutex } from './keyed-mutex.js'
-import type { GitAuth, RepoRef, Workspace } from './types.js'
+import type { GitAuth, GitRepo, Workspace } from './types.js'
 import { updateMirror } from './update-mirror.js'
 
 export interface GitWorkspacesOptions {
@@ -23,7 +23,7 @@ export interface GitWorkspaces {
    * exists, else from the default branch), and removes the clone afterwards, whatever happens.
    */
   withWorkspace<T>(
-    repo: RepoRef,
+    repo: GitRepo,
     branch: string,
     auth: GitAuth | undefined,
     fn: (ws: Workspace) => Promise<T>,
@@ -96,7 +96,7 @@ export function createGitWorkspaces(opts: GitWorkspacesOptions): GitWorkspaces {
 }
 
 interface CloneInput {
-  repo: RepoRef
+  repo: GitRepo
   branch: string
   mirrorDir: string
   dir: string
@@ -162,7 +162,7 @@ async function remoteTips(git: Workspace['git'], branches: string[]): Promise<Ma
   return tips
 }
 
-function checkRepo(repo: RepoRef): void {
+function checkRepo(repo: GitRepo): void {
   if (!FULL_NAME.test(repo.fullName) || repo.fullName.split('/').some((p) => /^\.+$/.test(p))) {
     throw new Error(
       `Not a repository name of the form owner/name: ${JSON.stringify(repo.fullName)}`,

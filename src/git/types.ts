@@ -1,18 +1,12 @@
 import type { Logger } from 'pino'
 import type { SimpleGit } from 'simple-git'
-import type { RepoRef as FullRepoRef } from '../github/repo-ref.js'
+import type { RepoRef } from '../github/repo-ref.js'
 
 /**
  * The part of a repository's RepoRef that git needs: the clone URL, the 'owner/name' that keys
  * the mirror cache and its lock, and the default branch a new branch starts from.
  */
-export type GitRepo = Pick<FullRepoRef, 'fullName' | 'cloneUrl' | 'defaultBranch'>
-
-/**
- * The name src/git, src/generate and src/deploy import the git part under (tests build it with
- * three fields); it is GitRepo, not a second repository identity.
- */
-export type { GitRepo as RepoRef }
+export type GitRepo = Pick<RepoRef, 'fullName' | 'cloneUrl' | 'defaultBranch'>
 
 /** Who the commit is by: the app's bot, with the requester credited in a trailer. */
 export interface CommitIdentity {

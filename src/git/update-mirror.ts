@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import type { Logger } from 'pino'
 import { authEnv, authSecrets, gitEnv, openGit } from './git-env.js'
 import { toGitError } from './git-error.js'
-import type { GitAuth, RepoRef } from './types.js'
+import type { GitAuth, GitRepo } from './types.js'
 
 /**
  * Brings the cached copy of a repository at `mirrorDir` up to date with GitHub, cloning it the
@@ -16,7 +16,7 @@ import type { GitAuth, RepoRef } from './types.js'
  * `--prune` drops branches deleted on GitHub, so a deleted `devsys/…` branch is not resurrected.
  */
 export async function updateMirror(
-  repo: RepoRef,
+  repo: GitRepo,
   mirrorDir: string,
   auth: GitAuth | undefined,
   log: Logger,

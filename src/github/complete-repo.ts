@@ -1,5 +1,6 @@
 import type { GitHubClient } from '../app-deps.js'
 import type { DeployRepo, RepoName } from '../triggers/job-payloads.js'
+import { repoRefFrom } from './repo-ref.js'
 
 type ReposApi = Pick<GitHubClient['rest']['repos'], 'get'>
 
@@ -10,10 +11,6 @@ export async function completeRepo(
 ): Promise<DeployRepo> {
   if ('cloneUrl' in repo) return repo
   const { data } = await github.rest.repos.get({ owner: repo.owner, repo: repo.name })
-  return {
-    ...repo,
-    cloneUrl: data.clone_url,
-    htmlUrl: data.html_url,
-    defaultBranch: data.default_branch,
-  }
+  // The names stay as asked: they key the deploy's lock and records like the request's own.
+  return { ...repoRefFrom(data), owner: repo.owner, name: repo.name, fullName: repo.fullName }
 }

@@ -1,9 +1,7 @@
-import type { Context } from 'probot'
-
 /**
  * A repository as DevSys's jobs know it: enough to reach it on GitHub (owner, name), to clone
  * and push (cloneUrl), to branch from (defaultBranch) and to link to (htmlUrl). Every job
- * payload carries one, made from the webhook's `repository` by repoRefFrom.
+ * payload carries one, made from GitHub's `repository` by repoRefFrom.
  */
 export interface RepoRef {
   /** The owner's login, as the REST API wants it. */
@@ -19,22 +17,28 @@ export interface RepoRef {
   htmlUrl: string
 }
 
-/** The `repository` of every webhook DevSys acts on, as Probot types it. */
-export type WebhookRepository = Context<
-  | 'push'
-  | 'issues.opened'
-  | 'issues.edited'
-  | 'issues.labeled'
-  | 'issue_comment.created'
-  | 'check_run.rerequested'
-  | 'pull_request.synchronize'
->['payload']['repository']
+/**
+ * The fields a RepoRef is made of, in GitHub's `repository` object: the same in every webhook
+ * payload DevSys acts on and in the repos API's answer (GET /repos/{owner}/{repo}).
+ */
+export interface GitHubRepository {
+  /** Missing from the repository of some push deliveries. */
+  owner?: { login: string } | null | undefined
+  name: string
+  full_name: string
+  clone_url: string
+  default_branch?: string | undefined
+  /** What old push deliveries call the default branch. */
+  master_branch?: string | undefined
+  html_url: string
+}
 
 /**
- * The RepoRef of a webhook's `repository`. A push payload's repository may lack its owner and
- * names its default branch `master_branch` in old deliveries: both are filled in here, once.
+ * The RepoRef of GitHub's `repository` (a webhook's, or the repos API's). A push payload's
+ * repository may lack its owner and names its default branch `master_branch` in old deliveries:
+ * both are filled in here, once.
  */
-export function repoRefFrom(repository: WebhookRepository): RepoRef {
+export function repoRefFrom(repository: GitHubRepository): RepoRef {
   return {
     owner: repository.owner?.login ?? repository.full_name.split('/')[0] ?? '',
     name: repository.name,

@@ -7,6 +7,7 @@ import { commitIdentity, getBotIdentity } from '../github/bot-identity.js'
 import { installationToken } from '../github/installation-token.js'
 import type { JobHandler } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
+import { REVERT_COMMENT } from '../report/comment-kinds.js'
 import { formatReverted } from '../report/format-deploy.js'
 import { upsertPullRequest } from '../report/pull-request.js'
 import type { AuditStore, CommentStore, DeploymentStore, TaskStore } from '../store/store.js'
@@ -17,9 +18,6 @@ export interface RevertDeps {
   auth: GitHubAuth
   git: GitWorkspaces
 }
-
-/** Sticky comment kind that reports a revert on the reverted task's PR. */
-const REVERT_COMMENT = 'revert'
 
 /**
  * The `revert` job: puts a revert of the bad commit on the default branch so that the branch

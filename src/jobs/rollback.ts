@@ -12,7 +12,8 @@ import { type LockedWork, withEnvironmentLock } from '../deploy/with-environment
 import { completeRepo } from '../github/complete-repo.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
-import { answerDeploy, ROLLBACK_COMMENT } from '../report/answer-deploy.js'
+import { answerDeploy } from '../report/answer-deploy.js'
+import { ROLLBACK_COMMENT } from '../report/comment-kinds.js'
 import { formatRollbackByRevert, formatRolledBack } from '../report/format-deploy.js'
 import { formatProblems, formatStopComment } from '../report/format-intake.js'
 import type {

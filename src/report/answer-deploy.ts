@@ -3,8 +3,6 @@ import type { CommentStore, Task } from '../store/store.js'
 import { DEPLOY_COMMENT } from './comment-kinds.js'
 import { replyOn } from './reply.js'
 
-export { DEPLOY_BUSY_COMMENT, DEPLOY_COMMENT, ROLLBACK_COMMENT } from './comment-kinds.js'
-
 /**
  * Tells people how a deploy went: on the `/deploy` comment's PR, or for merges on the task's
  * PR. API requests are answered through the deploy history.

@@ -3,8 +3,6 @@ import type { CommentStore } from '../store/store.js'
 
 type IssuesApi = Pick<GitHubClient['rest']['issues'], 'createComment' | 'updateComment'>
 
-export { PR_STATUS_COMMENT } from './comment-kinds.js'
-
 /** Hidden marker that identifies DevSys's comment of one kind on an issue or PR. */
 export function stickyMarker(kind: string): string {
   return `<!-- devsys:${kind} -->`

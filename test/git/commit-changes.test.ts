@@ -5,11 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { commitChanges } from '../../src/git/commit-changes.js'
 import { createGitWorkspaces } from '../../src/git/create-git-workspaces.js'
 import { pushBranch } from '../../src/git/push-branch.js'
-import type { RepoRef } from '../../src/git/types.js'
+import type { GitRepo } from '../../src/git/types.js'
 import { BOT, capturingLog, gitErrorOf, makeRemote, makeSandbox, tipOf } from './support.js'
 
 let box: Awaited<ReturnType<typeof makeSandbox>>
-let remote: RepoRef & { bare: string }
+let remote: GitRepo & { bare: string }
 beforeEach(async () => {
   box = await makeSandbox()
   remote = await makeRemote(join(box.root, 'github'), 'octo/site')

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { type Logger, pino } from 'pino'
 import { type SimpleGit, simpleGit } from 'simple-git'
 import { GitError } from '../../src/git/git-error.js'
-import type { CommitIdentity, RepoRef } from '../../src/git/types.js'
+import type { CommitIdentity, GitRepo } from '../../src/git/types.js'
 
 /** Someone other than DevSys, for seeding the "GitHub" repository and racing DevSys's pushes. */
 const HUMAN = ['user.name=Test Human', 'user.email=human@example.test', 'commit.gpgsign=false']
@@ -36,12 +36,12 @@ export async function makeSandbox(): Promise<{
 
 /**
  * A bare repository standing in for GitHub at `<dir>/<name>.git`, seeded with one commit on main
- * holding README.md. Returns its RepoRef with the path as the clone URL.
+ * holding README.md. Returns its GitRepo with the path as the clone URL.
  */
 export async function makeRemote(
   dir: string,
   fullName: string,
-): Promise<RepoRef & { bare: string }> {
+): Promise<GitRepo & { bare: string }> {
   const bare = join(dir, `${fullName}.git`)
   await mkdir(bare, { recursive: true })
   await simpleGit(bare).raw(['init', '--bare', '--quiet', '-b', 'main'])

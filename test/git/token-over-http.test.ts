@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { commitChanges } from '../../src/git/commit-changes.js'
 import { createGitWorkspaces } from '../../src/git/create-git-workspaces.js'
 import { pushBranch } from '../../src/git/push-branch.js'
-import type { RepoRef } from '../../src/git/types.js'
+import type { GitRepo } from '../../src/git/types.js'
 import { type GitHttpServer, startGitHttpServer } from './git-http-server.js'
 import {
   BOT,
@@ -27,7 +27,7 @@ const SECRETS = [TOKEN, basic(TOKEN), WRONG, basic(WRONG)]
 let box: Awaited<ReturnType<typeof makeSandbox>>
 let server: GitHttpServer
 let bare: string
-let repo: RepoRef
+let repo: GitRepo
 beforeEach(async () => {
   box = await makeSandbox()
   const root = join(box.root, 'github')

@@ -3,11 +3,11 @@ import { join } from 'node:path'
 import { simpleGit } from 'simple-git'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createGitWorkspaces } from '../../src/git/create-git-workspaces.js'
-import type { RepoRef } from '../../src/git/types.js'
+import type { GitRepo } from '../../src/git/types.js'
 import { capturingLog, gitErrorOf, makeRemote, makeSandbox } from './support.js'
 
 let box: Awaited<ReturnType<typeof makeSandbox>>
-let remote: RepoRef & { bare: string }
+let remote: GitRepo & { bare: string }
 beforeEach(async () => {
   box = await makeSandbox()
   remote = await makeRemote(join(box.root, 'github'), 'octo/site')

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import type { GitHubClient } from '../../src/app-deps.js'
 import { repoRefFrom, withRepoRef } from '../../src/github/repo-ref.js'
 import type { IssueIntakePayload } from '../../src/triggers/issue-intake.js'
+import { githubExample } from '../helpers/openapi.js'
 import { examplePayload } from '../helpers/payloads.js'
 
 describe('repoRefFrom', () => {
@@ -30,6 +32,20 @@ describe('repoRefFrom', () => {
       owner: 'octo-org',
       fullName: 'octo-org/blog',
       defaultBranch: 'trunk',
+    })
+  })
+
+  it("reads the repos API's repository (GitHub's example full-repository) like a webhook's", () => {
+    const repository = githubExample('full-repository') as Awaited<
+      ReturnType<GitHubClient['rest']['repos']['get']>
+    >['data']
+    expect(repoRefFrom(repository)).toEqual({
+      owner: repository.owner.login,
+      name: repository.name,
+      fullName: repository.full_name,
+      cloneUrl: repository.clone_url,
+      defaultBranch: repository.default_branch,
+      htmlUrl: repository.html_url,
     })
   })
 })

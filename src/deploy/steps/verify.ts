@@ -1,7 +1,7 @@
 import type { GitHubClient } from '../../app-deps.js'
 import { REPO_CONFIG_PATH } from '../../config/fetch-repo-config.js'
 import type { AcceptanceCheck } from '../../manifest/types.js'
-import { completeCheckRun, createCheckRun } from '../../report/check-run.js'
+import { withCheckRun } from '../../report/check-run.js'
 import type { ReachPolicy } from '../../verify/guard-url.js'
 import { type AllowList, EMPTY_ALLOW_LIST } from '../../verify/parse-allowed-hosts.js'
 import {
@@ -60,44 +60,42 @@ export async function verifyLive(
       skipped: `nothing serves \`${environment}\` (set its url in ${REPO_CONFIG_PATH}, or install PHP for the local target)`,
     }
   }
-  const where = { owner: p.repo.owner, repo: p.repo.name }
-  const checkRunId = await createCheckRun(github, {
-    ...where,
+  const url = target.url
+  const run = {
+    owner: p.repo.owner,
+    repo: p.repo.name,
     name: ACCEPTANCE_CHECK,
     headSha: p.sha,
     externalId: String(input.record),
     inProgressTitle: `Verifying ${environment}`,
-  })
-  try {
-    const { allowedHosts, ...retry } = tuning ?? {}
-    const reach: ReachPolicy = {
-      trustedOrigins: target.trustedOrigin === undefined ? [] : [target.trustedOrigin],
-      allowed: allowedHosts ?? EMPTY_ALLOW_LIST,
-    }
-    const result = await runAcceptance(target.url, checks, {
-      ...retry,
-      reach,
-      signal: input.signal,
-    })
-    const passed = result.checks.filter((c) => c.ok).length
-    await completeCheckRun(github, {
-      ...where,
-      checkRunId,
-      conclusion: result.ok ? 'success' : 'failure',
-      title: `${passed} of ${result.checks.length} acceptance checks passed in ${environment}`,
-      summary: formatAcceptanceSummary(result),
-    })
-    return result
-  } catch (error) {
-    await completeCheckRun(github, {
-      ...where,
-      checkRunId,
+  }
+  return withCheckRun(github, run, {
+    async work() {
+      const { allowedHosts, ...retry } = tuning ?? {}
+      const reach: ReachPolicy = {
+        trustedOrigins: target.trustedOrigin === undefined ? [] : [target.trustedOrigin],
+        allowed: allowedHosts ?? EMPTY_ALLOW_LIST,
+      }
+      const result = await runAcceptance(url, checks, {
+        ...retry,
+        reach,
+        signal: input.signal,
+      })
+      const passed = result.checks.filter((c) => c.ok).length
+      const check = {
+        conclusion: result.ok ? ('success' as const) : ('failure' as const),
+        title: `${passed} of ${result.checks.length} acceptance checks passed in ${environment}`,
+        summary: formatAcceptanceSummary(result),
+      }
+      return { check, value: result }
+    },
+    // No retry verifies this deploy again: a verification that throws ends the run here.
+    failed: (error) => ({
       conclusion: 'cancelled',
       title: 'Verification stopped',
       summary: `DevSys stopped verifying ${environment}: ${error instanceof Error ? error.message : String(error)}`,
-    }).catch(() => undefined)
-    throw error
-  }
+    }),
+  })
 }
 
 /** Whether the checks ran and failed (skipped checks do not fail a deploy). */
