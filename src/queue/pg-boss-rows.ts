@@ -87,9 +87,9 @@ export function isUuid(id: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
 }
 
-/** RFC 9562 UUID version 5 (SHA-1, name-based) of `name` in DELIVERY_NAMESPACE. */
-export function uuidV5(name: string): string {
-  const ns = Buffer.from(DELIVERY_NAMESPACE.replaceAll('-', ''), 'hex')
+/** RFC 9562 UUID version 5 (SHA-1, name-based) of `name` in `namespace`. */
+export function uuidV5(name: string, namespace = DELIVERY_NAMESPACE): string {
+  const ns = Buffer.from(namespace.replaceAll('-', ''), 'hex')
   const hash = createHash('sha1').update(ns).update(name, 'utf8').digest()
   hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50
   hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80

@@ -2,6 +2,7 @@ import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { queueKind } from '../../src/queue/create-queue.js'
 import { uuidV5 } from '../../src/queue/pg-boss-rows.js'
+import { openPgBossJobStore } from '../../src/queue/pg-boss-job-store.js'
 import { createPgBossQueue } from '../../src/queue/pg-boss-queue.js'
 import type { Queue } from '../../src/queue/queue.js'
 import type { JobHandler } from '../../src/queue/types.js'
@@ -22,6 +23,15 @@ describe('queueKind', () => {
     }
     expect(queueKind(base)).toBe('in-process')
     expect(queueKind({ ...base, databaseUrl: 'postgres://u@h/db' })).toBe('pg-boss')
+  })
+})
+
+describe('uuidV5', () => {
+  it('matches RFC 9562 (www.example.com in the DNS namespace) and is stable per delivery', () => {
+    const dns = '6ba7b810-9dad-11d1-80b4-00c04fd430c8'
+    expect(uuidV5('www.example.com', dns)).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2')
+    expect(uuidV5('d-1:deploy')).toBe(uuidV5('d-1:deploy'))
+    expect(uuidV5('d-1:deploy')).not.toBe(uuidV5('d-1'))
   })
 })
 
@@ -171,5 +181,71 @@ describe.skipIf(!postgres)('pg-boss queue: two processes on one database', () =>
     await expect(
       sql(`UPDATE devsys_queue.job SET state = 'active' WHERE singleton_key = 'A'`),
     ).rejects.toThrow(/duplicate key/)
+  })
+
+  it('hands a job back at stop(): the other process runs it again', async () => {
+    const runs: string[] = []
+    const started = deferred()
+    const slow = (name: string): JobHandler => ({
+      kind: 'slow',
+      async run(_p, ctx) {
+        runs.push(`${name} attempt ${ctx.job.attempts}`)
+        if (name === 'one') {
+          started.resolve()
+          // Runs until stop() aborts it.
+          await new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+          )
+        }
+        return done(name)
+      },
+    })
+    const one = processOn([slow('one')], 1)
+    one.start()
+    const job = jobOf(await one.enqueue({ kind: 'slow', key: 'k', payload: {} }))
+    await started.promise
+    await one.stop()
+    expect(await one.getJob(job.id)).toMatchObject({ state: 'queued', attempts: 1 })
+    const two = processOn([slow('two')], 1)
+    two.start()
+    await two.drain()
+    expect(runs).toEqual(['one attempt 1', 'two attempt 2'])
+    expect(await two.getJob(job.id)).toMatchObject({ state: 'done', outcome: done('two') })
+  })
+
+  it("recovers a dead process's job when its lease expires, and reports the last failure once", async () => {
+    // A process that claimed two jobs and died: its lock names a host that is not this one.
+    const dead = openPgBossJobStore({ url: database.url })
+    const failed: string[] = []
+    const runs: string[] = []
+    const handler: JobHandler<{ name: string }> = {
+      kind: 'job',
+      async run({ name }) {
+        runs.push(name)
+        return done(name)
+      },
+      onFailed: async ({ name }, error) => void failed.push(`${name}: ${error}`),
+    }
+    const live = processOn([handler as JobHandler], 2)
+    try {
+      await dead.enqueue({ kind: 'job', key: 'a', payload: { name: 'again' }, maxAttempts: 2 })
+      await dead.enqueue({ kind: 'job', key: 'b', payload: { name: 'last' }, maxAttempts: 1 })
+      expect(await dead.claimJob('elsewhere:1:dead#1', 200)).toBeDefined()
+      expect(await dead.claimJob('elsewhere:1:dead#2', 200)).toBeDefined()
+    } finally {
+      await dead.close()
+    }
+    live.start()
+    await new Promise((r) => setTimeout(r, 300)) // the leases run out
+    await live.recover() // or its poll did already
+    await live.drain()
+    expect(runs).toEqual(['again'])
+    expect(failed).toHaveLength(1)
+    expect(failed[0]).toMatch(/^last: the DevSys process running this job stopped/)
+    const jobs = await live.listJobs()
+    expect(jobs.map((j) => [j.payload, j.state, j.attempts])).toEqual([
+      [{ name: 'again' }, 'done', 2],
+      [{ name: 'last' }, 'failed', 1],
+    ])
   })
 })
