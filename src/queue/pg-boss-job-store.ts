@@ -180,6 +180,7 @@ export class PgBossJobStore implements JobStore {
       singletonKey: job.key,
       startAfter: runAt,
       retryLimit: (job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS) - 1,
+      // Retries are timed by the queue (backoff in ms); these matter only to pg-boss's own tools.
       retryDelay: 1,
       retryBackoff: true,
       db: { executeSql: (text, values) => c.query(text, values) },

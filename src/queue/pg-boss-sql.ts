@@ -30,8 +30,9 @@ export function pgBossSql(s: string) {
     setDeliveryJob: `UPDATE ${s}.delivery SET job_id = $2 WHERE id = $1`,
     hasDelivery: `SELECT 1 FROM ${s}.delivery WHERE id = $1`,
     nextSeq: `SELECT nextval('${s}.job_seq') AS seq`,
-    // Enqueues of one key queue up here, so coalesce-or-insert is atomic across processes.
-    lockKey: `SELECT pg_advisory_xact_lock(hashtext($1))`,
+    // Enqueues of one key queue up here, so coalesce-or-insert is atomic across processes. The
+    // two-key form is a lock space of its own: pg-boss and the store lock with one bigint.
+    lockKey: `SELECT pg_advisory_xact_lock(hashtext('devsys-queue'), hashtext($1))`,
     // The newest queued job of the key: after a retry there may be two; the newer event replaces
     // the one that has not started yet, and the retried one keeps its place in line.
     newestQueued: `SELECT id FROM ${s}.job
