@@ -248,4 +248,25 @@ describe.skipIf(!postgres)('pg-boss queue: two processes on one database', () =>
       [{ name: 'last' }, 'failed', 1],
     ])
   })
+
+  it("still shows a finished job once pg-boss's maintenance archived it", async () => {
+    const store = openPgBossJobStore({ url: database.url })
+    try {
+      const job = jobOf(await store.enqueue({ kind: 'k', key: 'a', payload: { n: 1 } }))
+      await store.claimJob('w1', 1000)
+      expect(await store.completeJob(job.id, 'w1', done('ok'))).toBe(true)
+      // Finished 13 hours ago: past pg-boss's archive interval (12 hours).
+      await sql(
+        `UPDATE devsys_queue.job SET completed_on = now() - interval '13 hours' WHERE id = $1`,
+        [job.id],
+      )
+      await store.maintain()
+      expect(await sql('SELECT id FROM devsys_queue.job')).toEqual([])
+      expect(await sql('SELECT id FROM devsys_queue.archive')).toEqual([{ id: job.id }])
+      expect(await store.getJob(job.id)).toMatchObject({ state: 'done', outcome: done('ok') })
+      expect((await store.listJobs({ state: 'done' })).map((j) => j.id)).toEqual([job.id])
+    } finally {
+      await store.close()
+    }
+  })
 })
