@@ -1,34 +1,45 @@
 import type { Logger } from 'pino'
 import type { AppConfig } from '../config/load-env.js'
 import { createInProcessQueue } from './in-process-queue.js'
+import { createPgBossQueue } from './pg-boss-queue.js'
 import type { Queue } from './queue.js'
 import { openSqliteJobStore } from './sqlite-job-store.js'
 import type { JobHandler } from './types.js'
 
 /** The queue implementations DevSys has; a new one is a file and a case below. */
-export type QueueKind = 'in-process'
+export type QueueKind = 'in-process' | 'pg-boss'
 
 /** What the queue factory reads from the configuration. */
 export type QueueConfig = Pick<
   AppConfig,
-  'dataDir' | 'storeSync' | 'workerConcurrency' | 'jobLeaseMs' | 'jobMaxAttempts'
+  'dataDir' | 'storeSync' | 'workerConcurrency' | 'jobLeaseMs' | 'jobMaxAttempts' | 'databaseUrl'
 >
 
-/** Which queue the configuration asks for (only the in-process one so far). */
-export function queueKind(_config: QueueConfig): QueueKind {
-  return 'in-process'
+/** Which queue the configuration asks for: pg-boss when DATABASE_URL is set, else in process. */
+export function queueKind(config: QueueConfig): QueueKind {
+  return config.databaseUrl === undefined ? 'in-process' : 'pg-boss'
 }
 
 /**
- * Builds the queue the configuration names: in process, its state in the SQLite file under
- * DATA_DIR (WORKER_CONCURRENCY, JOB_LEASE_MS, JOB_MAX_ATTEMPTS). Not started.
+ * Builds the queue the configuration names: pg-boss in the DATABASE_URL database (shared by
+ * every DevSys process on it), or in process with its state in the SQLite file under DATA_DIR;
+ * both with WORKER_CONCURRENCY, JOB_LEASE_MS, JOB_MAX_ATTEMPTS. Not started.
  */
 export function createQueue(
   config: QueueConfig,
   deps: { handlers: JobHandler[]; log: Logger },
 ): Queue {
   const kind = queueKind(config)
+  const worker = {
+    handlers: deps.handlers,
+    log: deps.log,
+    concurrency: config.workerConcurrency,
+    leaseMs: config.jobLeaseMs,
+    maxAttempts: config.jobMaxAttempts,
+  }
   switch (kind) {
+    case 'pg-boss':
+      return createPgBossQueue({ url: config.databaseUrl as string, ...worker })
     case 'in-process':
       return createInProcessQueue({
         jobs: openSqliteJobStore({
@@ -36,11 +47,7 @@ export function createQueue(
           log: deps.log,
           synchronous: config.storeSync,
         }),
-        handlers: deps.handlers,
-        log: deps.log,
-        concurrency: config.workerConcurrency,
-        leaseMs: config.jobLeaseMs,
-        maxAttempts: config.jobMaxAttempts,
+        ...worker,
       })
   }
 }

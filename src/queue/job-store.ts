@@ -1,9 +1,10 @@
 import type { Delivery, EnqueueResult, Job, JobFilter, NewJob } from './queue.js'
 
 /**
- * The in-process queue's state: webhook deliveries and the jobs they start, written in one
- * transaction. Only the queue reaches it (src/queue/in-process-queue.ts); implemented by SQLite
- * (src/queue/sqlite-job-store.ts), checked by test/contracts/job-store.ts.
+ * The queue's state under its worker loop: webhook deliveries and the jobs they start, written in
+ * one transaction. Only the queue reaches it (src/queue/in-process-queue.ts); implemented by
+ * SQLite (src/queue/sqlite-job-store.ts) and by pg-boss's tables in PostgreSQL
+ * (src/queue/pg-boss-job-store.ts), checked by test/contracts/job-store.test.ts.
  */
 export interface JobStore {
   /** Records the delivery (if given) and enqueues the job atomically. */

@@ -1,10 +1,11 @@
 /**
  * The queue port: durable jobs, one running job per key, leases, retries, schedules. The queue
  * owns all queue state (jobs, webhook deliveries, schedules); jobs see only `enqueue` and their
- * `JobContext`. Implemented in process over a job store (src/queue/in-process-queue.ts); a
- * second implementation is one file and one case in src/queue/create-queue.ts, checked by
- * test/contracts/queue.test.ts. The shape is pg-boss's: the delivery id is the job's dedupe
- * id, the key a singleton key, a repeating schedule one throttled send per slot.
+ * `JobContext`. Implemented in process over a job store in SQLite (src/queue/in-process-queue.ts)
+ * and, with DATABASE_URL, over pg-boss in PostgreSQL (src/queue/pg-boss-queue.ts), chosen in
+ * src/queue/create-queue.ts and both checked by test/contracts/queue.test.ts. The shape is
+ * pg-boss's: the delivery id names the job (a UUID v5 of it there), the key is its singleton
+ * key, a repeating schedule one deduplicated send per slot.
  */
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed'

@@ -8,6 +8,8 @@ import {
   type InProcessQueueOptions,
 } from '../../src/queue/in-process-queue.js'
 import type { Queue } from '../../src/queue/queue.js'
+import { openPgBossJobStore } from '../../src/queue/pg-boss-job-store.js'
+import { createPgBossQueue } from '../../src/queue/pg-boss-queue.js'
 import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import type { JobHandler } from '../../src/queue/types.js'
 import { openPostgresStore } from '../../src/store/postgres-store.js'
@@ -118,6 +120,34 @@ export const jobStoreImplementations: JobStoreImplementation[] = [
       }
     },
   },
+  // pg-boss's tables in a fresh PostgreSQL database per open.
+  ...((await requirePostgres('runs the job store contract against the pg-boss job store'))
+    ? [
+        {
+          name: 'pg-boss',
+          async open(now?: () => number) {
+            const database = await createTestDatabase()
+            const open = (clock?: () => number) =>
+              openPgBossJobStore({ url: database.url, ...(clock ? { now: clock } : {}) })
+            const jobs = open(now)
+            const others: JobStore[] = []
+            return {
+              jobs,
+              other(otherNow?: () => number) {
+                const other = open(otherNow)
+                others.push(other)
+                return other
+              },
+              async close() {
+                for (const other of others) await other.close()
+                await jobs.close()
+                await database.drop()
+              },
+            }
+          },
+        },
+      ]
+    : []),
 ]
 
 /** Options a queue contract may set; each implementation maps them to its own settings. */
@@ -169,4 +199,32 @@ export const queueImplementations: QueueImplementation[] = [
       }
     },
   },
+  // Every queue `make` builds is another process on one fresh PostgreSQL database.
+  ...((await requirePostgres('runs the queue contract against the pg-boss queue'))
+    ? [
+        {
+          name: 'pg-boss',
+          async open(): Promise<QueueHandle> {
+            const database = await createTestDatabase()
+            const queues: Queue[] = []
+            return {
+              make(handlers, settings = {}) {
+                const queue = createPgBossQueue({
+                  url: database.url,
+                  ...inProcessTimings(),
+                  handlers,
+                  ...settings,
+                })
+                queues.push(queue)
+                return queue
+              },
+              async close() {
+                for (const queue of queues) await queue.close()
+                await database.drop()
+              },
+            }
+          },
+        },
+      ]
+    : []),
 ]
