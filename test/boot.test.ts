@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import nock from 'nock'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { apiTokenPath } from '../src/api/ensure-api-token.js'
 import { ConfigError, type Devsys, startDevsys } from '../src/boot.js'
 import { createLogger } from '../src/logger.js'
@@ -355,7 +355,13 @@ describe('startDevsys with DATABASE_URL', () => {
       }
       const logged = lines.join('')
       expect(logged).toContain('PostgreSQL store open')
-      expect(logged).toContain("the job queue's state stays in SQLite under DATA_DIR")
+      expect(logged).toContain('the store is in PostgreSQL')
+      // The queue sets up its schema in the background; its line follows once that is done.
+      await vi.waitFor(
+        () =>
+          expect(lines.join('')).toContain('the job queue is pg-boss in the DATABASE_URL database'),
+        { timeout: 20_000, interval: 100 },
+      )
       expect(logged).not.toContain(new URL(database.url).password)
     })
 

@@ -30,7 +30,7 @@ export async function createStore(config: StoreConfig, log: Logger): Promise<Sto
       const store = await openPostgresStore({ url, log })
       log.info(
         { database: describeDatabase(url), dataDir: config.dataDir },
-        "the store is in PostgreSQL; the job queue's state stays in SQLite under DATA_DIR",
+        'the store is in PostgreSQL',
       )
       return store
     }
