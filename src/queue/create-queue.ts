@@ -25,7 +25,12 @@ export function queueKind(_config: QueueConfig): QueueKind {
  */
 export function createQueue(
   config: QueueConfig,
-  deps: { handlers: JobHandler[]; log: Logger },
+  deps: {
+    handlers: JobHandler[]
+    log: Logger
+    /** Claim only the handlers' kinds, leaving others queued for other workers (see roles). */
+    ownKindsOnly?: boolean
+  },
 ): Queue {
   const kind = queueKind(config)
   switch (kind) {
@@ -37,6 +42,7 @@ export function createQueue(
           synchronous: config.storeSync,
         }),
         handlers: deps.handlers,
+        ownKindsOnly: deps.ownKindsOnly ?? false,
         log: deps.log,
         concurrency: config.workerConcurrency,
         leaseMs: config.jobLeaseMs,
