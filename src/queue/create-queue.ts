@@ -11,7 +11,12 @@ export type QueueKind = 'in-process'
 /** What the queue factory reads from the configuration. */
 export type QueueConfig = Pick<
   AppConfig,
-  'dataDir' | 'storeSync' | 'workerConcurrency' | 'jobLeaseMs' | 'jobMaxAttempts'
+  | 'dataDir'
+  | 'storeSync'
+  | 'workerConcurrency'
+  | 'jobLeaseMs'
+  | 'jobMaxAttempts'
+  | 'shutdownGraceMs'
 >
 
 /** Which queue the configuration asks for (only the in-process one so far). */
@@ -21,7 +26,7 @@ export function queueKind(_config: QueueConfig): QueueKind {
 
 /**
  * Builds the queue the configuration names: in process, its state in the SQLite file under
- * DATA_DIR (WORKER_CONCURRENCY, JOB_LEASE_MS, JOB_MAX_ATTEMPTS). Not started.
+ * DATA_DIR (WORKER_CONCURRENCY, JOB_LEASE_MS, JOB_MAX_ATTEMPTS, SHUTDOWN_GRACE_MS). Not started.
  */
 export function createQueue(
   config: QueueConfig,
@@ -47,6 +52,7 @@ export function createQueue(
         concurrency: config.workerConcurrency,
         leaseMs: config.jobLeaseMs,
         maxAttempts: config.jobMaxAttempts,
+        graceMs: config.shutdownGraceMs,
       })
   }
 }
