@@ -3,7 +3,6 @@
  * state in DATA_DIR; and the graceful stop each role makes.
  */
 import { createHmac, randomUUID } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -16,6 +15,7 @@ import { createLogger } from '../src/logger.js'
 import type { NewJob } from '../src/queue/queue.js'
 import { openSqliteJobStore } from '../src/queue/sqlite-job-store.js'
 import { testLogger, testPrivateKey } from './helpers/github.js'
+import { holdingGitHub, until } from './helpers/holding-github.js'
 import { httpRequest } from './helpers/http.js'
 import { examplePayload } from './helpers/payloads.js'
 import { freePort } from './helpers/services.js'
@@ -241,46 +241,6 @@ describe('roles at start', () => {
     expect(new Set(queued).size).toBe(queued.length)
   })
 })
-
-/**
- * A GitHub Enterprise stand-in whose token endpoint holds requests until released, so a job is
- * certainly still running when DevSys is told to stop; everything else is answered 404.
- */
-async function holdingGitHub() {
-  const held: ServerResponse[] = []
-  let hold = true
-  const answer = (res: ServerResponse) =>
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"stop here"}')
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume()
-    if (hold && req.url?.endsWith('/access_tokens')) held.push(res)
-    else answer(res)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
-  return {
-    host: `127.0.0.1:${port}`,
-    held: () => held.length,
-    release() {
-      hold = false
-      for (const res of held.splice(0)) answer(res)
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000) {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 describe('graceful stop', () => {
   it('a worker stopped mid-job hands the job back, and the next worker runs it', async () => {
