@@ -249,7 +249,8 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     const closeReceiver = async () => {
       if (!receiver) return
       log.info('Receiver: accepting no new connections; finishing the requests in flight')
-      await Promise.all([receiver.stop(), closeServer(receiver.http, { graceMs, log })])
+      // closeServer first: Probot's stop then only closes its setup page's event source.
+      await Promise.all([closeServer(receiver.http, { graceMs, log }), receiver.stop()])
       log.info('Receiver: stopped')
     }
     const stopWorker = async () => {

@@ -299,6 +299,44 @@ describe('graceful stop', () => {
     }
   })
 
+  it('a receiver answers the webhook it is receiving, and stores its job, before it stops', async () => {
+    const devsys = await start({ DEVSYS_ROLE: 'receiver' })
+    const body = JSON.stringify(examplePayload('issues', 'labeled'))
+    const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`
+    const socket = connect(devsys.port, '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    let answer = ''
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('utf8')
+    })
+    socket.write(
+      [
+        'POST /api/github/webhooks HTTP/1.1',
+        'Host: devsys',
+        'Content-Type: application/json',
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        'X-GitHub-Event: issues',
+        'X-GitHub-Delivery: in-flight-1',
+        `X-Hub-Signature-256: ${signature}`,
+        '',
+        '',
+      ].join('\r\n'),
+    )
+    socket.write(body.slice(0, 100))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const stopped = devsys.stop()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    socket.end(body.slice(100))
+    await stopped
+    expect(answer).toMatch(/^HTTP\/1\.1 200/)
+    const jobs = openSqliteJobStore({ dataDir: devsys.config.dataDir })
+    try {
+      expect(await jobs.hasDelivery('in-flight-1')).toBe(true)
+    } finally {
+      await jobs.close()
+    }
+  })
+
   it('a receiver closes idle keep-alive connections and finishes at once', async () => {
     const devsys = await start({ DEVSYS_ROLE: 'receiver' })
     // An idle keep-alive connection, as load balancers hold them.
