@@ -205,7 +205,8 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     probot = receiver.probot
   } else {
     probot = new Probot(probotOptions(config, log))
-    health = await serveHealth({ ...config, queues: config.queues })
+    const { port, host, role, queues } = config
+    health = await serveHealth({ port, host, role, queues })
   }
 
   // 4. The worker: only with credentials, since every job talks to GitHub. Sites deployed to
