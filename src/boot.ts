@@ -1,24 +1,20 @@
-import { randomBytes } from 'node:crypto'
+import type { Server as HttpServer } from 'node:http'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import type { Logger } from 'pino'
-import { type ApplicationFunction, Probot, Server } from 'probot'
+import { Probot } from 'probot'
 import { checkRunnerEnv, createRunner, type RunnerConfig } from '../runner/create-runner.js'
 import { probeSandbox } from '../runner/sandbox/probe-sandbox.js'
 import type { SandboxSettings } from '../runner/sandbox/sandbox-settings.js'
-import { createApiHandler } from './api/create-api-handler.js'
 import { ensureApiToken } from './api/ensure-api-token.js'
 import type { AppDeps, Enqueue, GitHubAuth, RunnerFor } from './app-deps.js'
 import { type AppConfig, loadEnv } from './config/load-env.js'
+import { kindsOf, QUEUE_NAMES, roleDoes } from './config/roles.js'
 import { createTargets, type TargetFactory } from './deploy/create-target.js'
 import { agentServerSettings } from './generate/agent/agent-server-settings.js'
 import type { AgentServerSettings } from './generate/create-generator.js'
 import { createGitWorkspaces, type GitWorkspaces } from './git/create-git-workspaces.js'
-import { appOctokit } from './github/app-octokit.js'
-import { guardRequests, type RequestGuard } from './http/guard-requests.js'
-import { limitRequestBodies } from './http/limit-request-bodies.js'
-import { requireSetupToken } from './http/require-setup-token.js'
-import { devsysApp } from './index.js'
+import { closeServer } from './http/close-server.js'
+import { serveHealth } from './http/serve-health.js'
 import { createDeployJob, type DeployDeps } from './jobs/deploy.js'
 import { createGenerateJob } from './jobs/generate-task.js'
 import { createIntakeIssueJob } from './jobs/intake-issue.js'
@@ -34,16 +30,10 @@ import type { JobHandler } from './queue/types.js'
 import { redactingAuth } from './secrets/redact-github-requests.js'
 import { registerConfigSecrets } from './secrets/register-config-secrets.js'
 import { createStore } from './store/create-store.js'
+import { newSetupToken, probotOptions, type Receiver, startReceiver } from './start-receiver.js'
 import type { Store } from './store/store.js'
 
-type HandlerFactory = Parameters<Server['loadHandlerFactory']>[0]
-
-/** GitHub caps webhook payloads at 25 MB; a larger body is not a delivery. */
-const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
-/** The setup page's import form sends an app id, a PEM key and a secret: a few KiB. */
-const MAX_IMPORT_BYTES = 64 * 1024
-
-/** A running DevSys: HTTP server (webhooks, manager API, setup page), store and worker. */
+/** A running DevSys: HTTP server (webhooks, manager API, setup page; or health only), store and worker. */
 export interface Devsys {
   port: number
   mode: 'app' | 'setup'
@@ -136,9 +126,10 @@ export function gitWorkspaces(config: AppConfig, log: Logger): GitWorkspaces {
 }
 
 /**
- * Starts DevSys from environment variables: validates them, opens the store, serves webhooks
- * and the manager API, and starts the job worker. Without GitHub App credentials it serves
- * Probot's setup page (to register the app from app.yml) and the manager API.
+ * Starts DevSys from environment variables: validates them, opens the store, and, as its role
+ * (DEVSYS_ROLE) says, serves webhooks and the manager API and starts the job worker for its
+ * queues. Without GitHub App credentials it serves Probot's setup page (to register the app
+ * from app.yml) and the manager API. stop() is graceful (see stopAll).
  */
 export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }): Promise<Devsys> {
   // 1. Configuration, validated once at the boundary.
@@ -151,7 +142,11 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     ])
   }
   const config = loaded.config
+  const does = roleDoes(config.role)
   const log = opts.log ?? createLogger(config.logLevel, undefined, config.logFormat)
+  if (opts.env.DEVSYS_WORKER === 'off') {
+    log.warn('DEVSYS_WORKER=off is deprecated: it means DEVSYS_ROLE=receiver; set that instead')
+  }
   // Known before anything can write: the logger, the store and GitHub clients redact them.
   for (const warning of registerConfigSecrets(config, runners.config)) log.warn(warning)
   const sandbox = runners.config.sandbox
@@ -179,7 +174,11 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       return live?.url ?? null
     },
   })
+  // A worker runs the jobs of its queues (DEVSYS_QUEUES) and leaves the rest queued for others;
+  // serving every queue, it also fails jobs of kinds it does not know (a different version's).
+  const kinds = kindsOf(config.queues)
   const queue: Queue = createQueue(config, {
+    ownKindsOnly: config.queues.length < QUEUE_NAMES.length,
     handlers: jobHandlers({
       store,
       auth,
@@ -190,93 +189,86 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       targets: targets.targetFor,
       sandbox,
       agent,
-    }),
+    }).filter((handler) => kinds.includes(handler.kind)),
     log,
   })
   const deps: AppDeps = { config, store, queue, log }
 
-  // 3. The HTTP server: the app itself, or the setup page when the app is not registered yet.
+  // 3. HTTP: a receiver serves webhooks and the manager API (or, before the app is registered,
+  //    the setup page); a worker serves only its health check.
   const credentials = config.appId !== undefined && config.privateKey !== undefined
-  const apiBaseUrl = config.gheHost
-    ? `${config.gheProtocol ?? 'https'}://${config.gheHost}/api/v3`
-    : undefined
-  const server = credentials
-    ? new Server({
-        Probot: Probot.defaults({
-          appId: config.appId,
-          privateKey: config.privateKey,
-          secret: config.webhookSecret,
-          ...(apiBaseUrl === undefined
-            ? {}
-            : { baseUrl: apiBaseUrl, Octokit: appOctokit(apiBaseUrl) }),
-          log,
-        }),
-        port: config.port,
-        host: config.host,
-        webhookPath: config.webhookPath,
-        log,
-      })
-    : new Server({
-        // Probot's setup mode never uses these; it needs some value (probot#1512).
-        Probot: Probot.defaults({ appId: 1, privateKey: 'unused in setup mode', log }),
-        port: config.port,
-        host: config.host,
-        log,
-      })
-  // Webhook bodies are bounded before Probot reads, hashes or logs them; setup pages need the
-  // one-time setup token, since the import route writes whatever credentials it is sent to .env.
-  const bodies = { timeoutMs: config.requestTimeoutMs, log }
-  const guards: RequestGuard[] = []
-  const setupToken = credentials ? undefined : randomBytes(24).toString('base64url')
-  if (setupToken) {
-    guards.push(
-      requireSetupToken({ token: setupToken, log }),
-      limitRequestBodies({ paths: ['/probot/import'], maxBytes: MAX_IMPORT_BYTES, ...bodies }),
-    )
-  }
-  // Probot answers webhooks at the server root too (src/index.ts).
-  const webhookPaths = [config.webhookPath, '/']
-  guards.push(limitRequestBodies({ paths: webhookPaths, maxBytes: MAX_WEBHOOK_BYTES, ...bodies }))
-  if (credentials) {
-    const app: ApplicationFunction = devsysApp(deps)
-    await server.load(async (instance, options) => {
-      probot = instance
-      await app(instance, options)
-    })
+  const setupToken = credentials ? undefined : newSetupToken()
+  let receiver: Receiver | undefined
+  let health: HttpServer | undefined
+  if (does.receive) {
+    receiver = await startReceiver(deps, { credentials, setupToken })
+    probot = receiver.probot
   } else {
-    server.addHandler(createApiHandler(deps))
-    await server.loadHandlerFactory(await setupPage(config, log))
+    probot = new Probot(probotOptions(config, log))
+    const { port, host, role, queues } = config
+    health = await serveHealth({ port, host, role, queues })
   }
-  guardRequests(await server.start(), guards, { requestTimeoutMs: config.requestTimeoutMs, log })
 
   // 4. The worker: only with credentials, since every job talks to GitHub. Sites deployed to
-  //    the local target are served again, on their previous ports when free.
-  if (credentials && config.worker) queue.start()
-  for (const site of await targets.resumeLocal()) log.info(site, 'serving a local deploy again')
+  //    the local target are served again, on their previous ports when free, by the process
+  //    that deploys them.
+  const working = credentials && does.jobs
+  if (working) queue.start()
+  if (does.jobs && config.queues.includes('deploy')) {
+    for (const site of await targets.resumeLocal()) log.info(site, 'serving a local deploy again')
+  }
   log.info(
     {
       port: config.port,
       mode: credentials ? 'app' : 'setup',
-      worker: credentials && config.worker,
+      role: config.role,
+      worker: working,
+      ...(does.jobs ? { queues: config.queues } : {}),
       dataDir: config.dataDir,
     },
     credentials
       ? 'DevSys is running'
       : `DevSys needs registering: open http://localhost:${config.port}/probot?token=${setupToken} (the token works once, for this run)`,
   )
+  let stopping: Promise<void> | undefined
   return {
     port: config.port,
     mode: credentials ? 'app' : 'setup',
     config,
     store,
     queue,
-    async stop() {
-      await queue.stop()
-      await server.stop()
-      await targets.close()
-      await queue.close()
-      await store.close()
+    stop() {
+      stopping ??= stopAll()
+      return stopping
     },
+  }
+
+  /** Graceful: the receiver finishes its requests while the worker finishes or hands back jobs. */
+  async function stopAll(): Promise<void> {
+    const graceMs = config.shutdownGraceMs
+    log.info({ role: config.role }, 'DevSys is stopping')
+    const closeReceiver = async () => {
+      if (!receiver) return
+      log.info('Receiver: accepting no new connections; finishing the requests in flight')
+      // closeServer first: Probot's stop then only closes its setup page's event source.
+      await Promise.all([closeServer(receiver.http, { graceMs, log }), receiver.stop()])
+      log.info('Receiver: stopped')
+    }
+    const stopWorker = async () => {
+      if (!working) return
+      log.info(
+        { graceMs },
+        'Worker: claiming no more jobs; waiting for running jobs, then handing back the rest',
+      )
+      await queue.stop()
+      log.info('Worker: stopped')
+    }
+    await Promise.all([closeReceiver(), stopWorker()])
+    if (health) await closeServer(health, { graceMs, log })
+    await targets.close()
+    await queue.close()
+    await store.close()
+    log.info('DevSys stopped')
   }
 }
 
@@ -298,23 +290,5 @@ function reportSandbox(sandbox: SandboxSettings, log: Logger): void {
         'task code runs in the bubblewrap sandbox under a user namespace as the DevSys user: it sees only the system and its own files; run DevSys as root to give it its own unprivileged uid (SANDBOX_UID)',
       )
     }
-  })
-}
-
-/**
- * Probot's setup page (register the GitHub App from app.yml). Probot does not export it, so it
- * is loaded from Probot's own files; the version is pinned in package.json for that reason.
- */
-async function setupPage(config: AppConfig, log: Logger): Promise<HandlerFactory> {
-  // Smee (a public webhook relay) is unreachable offline; opt in with NO_SMEE_SETUP=false.
-  process.env.NO_SMEE_SETUP ??= 'true'
-  const setupUrl = new URL('./apps/setup.js', import.meta.resolve('probot'))
-  const { setupAppFactory } = (await import(pathToFileURL(setupUrl.pathname).href)) as {
-    setupAppFactory: (options: { host: string; port: number; log: Logger }) => HandlerFactory
-  }
-  return setupAppFactory({
-    host: config.host,
-    port: config.port,
-    log: log.child({ name: 'setup' }),
   })
 }

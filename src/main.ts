@@ -9,11 +9,23 @@ async function main(): Promise<void> {
   }
   try {
     const devsys = await startDevsys({ env: process.env })
+    // The first signal stops gracefully (devsys.stop logs each phase); a second one, from an
+    // operator who will not wait, exits at once: unfinished jobs are then recovered from their
+    // leases by the next worker.
+    let stopping = false
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
+      process.on(signal, () => {
+        if (stopping) {
+          process.stderr.write(`${signal} again: exiting without waiting for running jobs\n`)
+          process.exit(1)
+        }
+        stopping = true
         devsys.stop().then(
           () => process.exit(0),
-          () => process.exit(1),
+          (error: unknown) => {
+            process.stderr.write(`DevSys failed to stop cleanly: ${(error as Error).stack}\n`)
+            process.exit(1)
+          },
         )
       })
     }

@@ -5,7 +5,7 @@
  *   npx tsx bench/webhook-intake/run.ts [--n=2000] [--concurrency=16] [--warmup=1000] [--rounds=3]
  *   (or BENCH_N, BENCH_CONCURRENCY, BENCH_WARMUP, BENCH_ROUNDS)
  *
- * DevSys runs with DEVSYS_WORKER=off, so every delivery is stored as a job but none runs
+ * DevSys runs with DEVSYS_ROLE=receiver, so every delivery is stored as a job but none runs
  * (GitHub is unreachable). Afterwards the store must hold exactly one job per delivery.
  */
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
       PORT: String(await freePort()),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
-      DEVSYS_WORKER: 'off',
+      DEVSYS_ROLE: 'receiver',
       LOG_LEVEL: 'warn',
       STORE_SYNC: process.env.STORE_SYNC ?? 'normal',
     },

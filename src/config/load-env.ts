@@ -5,6 +5,7 @@ import { parseSshAllowList, type SshAllowEntry } from '../deploy/parse-ssh-allow
 import type { LogFormat } from '../logger.js'
 import { compileSchema, readSchema } from '../manifest/compile-schema.js'
 import { type AllowList, parseAllowedHosts } from '../verify/parse-allowed-hosts.js'
+import { parseQueues, QUEUE_NAMES, type QueueName, type Role } from './roles.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
@@ -32,8 +33,12 @@ export interface AppConfig {
   jobLeaseMs: number
   /** REQUEST_TIMEOUT_MS: longest a client may take to send a request (headers and body). */
   requestTimeoutMs: number
-  /** DEVSYS_WORKER=on: this process runs jobs. */
-  worker: boolean
+  /** DEVSYS_ROLE (src/config/roles.ts); the deprecated DEVSYS_WORKER=off means `receiver`. */
+  role: Role
+  /** DEVSYS_QUEUES: the queues whose jobs this process runs (roles `worker` and `all`). */
+  queues: QueueName[]
+  /** SHUTDOWN_GRACE_MS: how long a stopping worker waits for its jobs before handing them back. */
+  shutdownGraceMs: number
   /** DATABASE_URL: the store is PostgreSQL there; unset, it is SQLite in DATA_DIR. Secret. */
   databaseUrl?: string
   /** SQLite `synchronous` setting for the store. */
@@ -108,7 +113,8 @@ export function loadEnv(env: Readonly<Record<string, string | undefined>>): Load
     if (!errors.has(name)) errors.set(name, `${name}: ${message}`)
   }
 
-  // 2. Types, ranges and defaults from the schema.
+  // 2. Types, ranges and defaults from the schema (which fills in `values`: note what was set).
+  const given = new Set(Object.keys(values))
   const validate = getValidator()
   if (!validate(values)) {
     for (const error of validate.errors ?? []) {
@@ -150,10 +156,55 @@ export function loadEnv(env: Readonly<Record<string, string | undefined>>): Load
       `has ${sshAllow.bad.map((b) => JSON.stringify(b)).join(', ')}, which is not repoGlob=[user@]host[:port]/absolute/folder; separate entries with commas or spaces, e.g. octo/*=deploy@web1.example.com:22/srv/sites`,
     )
   }
-  if (errors.size > 0 || !allowed.ok || !sshAllow.ok) {
+  const queues = checkRole(values, given, fail)
+  if (errors.size > 0 || !allowed.ok || !sshAllow.ok || !queues) {
     return { ok: false, errors: [...errors.values()] }
   }
-  return { ok: true, config: toAppConfig(values, privateKey, allowed.list, sshAllow.list) }
+  const config = toAppConfig(values, privateKey, allowed.list, sshAllow.list)
+  return { ok: true, config: { ...config, queues } }
+}
+
+/** DEVSYS_ROLE with DEVSYS_QUEUES and the deprecated DEVSYS_WORKER: the queues, or undefined. */
+function checkRole(
+  values: Env,
+  given: ReadonlySet<string>,
+  fail: (name: string, message: string) => void,
+): QueueName[] | undefined {
+  const parsed = parseQueues(String(values.DEVSYS_QUEUES ?? ''))
+  const list = `list queues separated by commas, from: ${QUEUE_NAMES.join(', ')}`
+  if (!parsed.ok) {
+    const bad = parsed.bad.map((b) => JSON.stringify(b)).join(', ')
+    fail('DEVSYS_QUEUES', `has ${bad}, which is not a queue; ${list}`)
+    return undefined
+  }
+  if (parsed.queues.length === 0) {
+    fail('DEVSYS_QUEUES', `names no queue; ${list}, or unset it for all of them`)
+    return undefined
+  }
+  const role = values.DEVSYS_ROLE
+  if (role === 'worker' && values.APP_ID === undefined) {
+    fail(
+      'DEVSYS_ROLE',
+      'is "worker", but APP_ID is not set: every job talks to GitHub as the App; set APP_ID and PRIVATE_KEY (register the App first through a receiver\'s setup page), or set DEVSYS_ROLE=all',
+    )
+    return undefined
+  }
+  if (values.DEVSYS_WORKER === 'off' && given.has('DEVSYS_ROLE') && role !== 'receiver') {
+    fail(
+      'DEVSYS_WORKER',
+      `is "off", which means DEVSYS_ROLE=receiver, but DEVSYS_ROLE is ${JSON.stringify(role)}; DEVSYS_WORKER is deprecated: unset it and keep DEVSYS_ROLE`,
+    )
+    return undefined
+  }
+  const receiver = role === 'receiver' || values.DEVSYS_WORKER === 'off'
+  if (receiver && given.has('DEVSYS_QUEUES')) {
+    fail(
+      'DEVSYS_QUEUES',
+      'is set, but a receiver (DEVSYS_ROLE=receiver) runs no jobs; unset DEVSYS_QUEUES, or set DEVSYS_ROLE=worker to run them',
+    )
+    return undefined
+  }
+  return parsed.queues
 }
 
 /** The PEM text from PRIVATE_KEY or PRIVATE_KEY_PATH, reporting unreadable or non-PEM keys. */
@@ -274,7 +325,9 @@ function toAppConfig(
     jobMaxAttempts: num('JOB_MAX_ATTEMPTS'),
     jobLeaseMs: num('JOB_LEASE_MS'),
     requestTimeoutMs: num('REQUEST_TIMEOUT_MS'),
-    worker: values.DEVSYS_WORKER === 'on',
+    role: values.DEVSYS_WORKER === 'off' ? 'receiver' : (values.DEVSYS_ROLE as Role),
+    queues: [...QUEUE_NAMES],
+    shutdownGraceMs: num('SHUTDOWN_GRACE_MS'),
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     storeSync: values.STORE_SYNC === 'full' ? 'FULL' : 'NORMAL',
     deploy: {

@@ -12,7 +12,13 @@ export type QueueKind = 'in-process' | 'pg-boss'
 /** What the queue factory reads from the configuration. */
 export type QueueConfig = Pick<
   AppConfig,
-  'dataDir' | 'storeSync' | 'workerConcurrency' | 'jobLeaseMs' | 'jobMaxAttempts' | 'databaseUrl'
+  | 'dataDir'
+  | 'storeSync'
+  | 'workerConcurrency'
+  | 'jobLeaseMs'
+  | 'jobMaxAttempts'
+  | 'shutdownGraceMs'
+  | 'databaseUrl'
 >
 
 /** Which queue the configuration asks for: pg-boss when DATABASE_URL is set, else in process. */
@@ -23,11 +29,16 @@ export function queueKind(config: QueueConfig): QueueKind {
 /**
  * Builds the queue the configuration names: pg-boss in the DATABASE_URL database (shared by
  * every DevSys process on it), or in process with its state in the SQLite file under DATA_DIR;
- * both with WORKER_CONCURRENCY, JOB_LEASE_MS, JOB_MAX_ATTEMPTS. Not started.
+ * both with WORKER_CONCURRENCY, JOB_LEASE_MS, JOB_MAX_ATTEMPTS, SHUTDOWN_GRACE_MS. Not started.
  */
 export function createQueue(
   config: QueueConfig,
-  deps: { handlers: JobHandler[]; log: Logger },
+  deps: {
+    handlers: JobHandler[]
+    log: Logger
+    /** Claim only the handlers' kinds, leaving others queued for other workers (see roles). */
+    ownKindsOnly?: boolean
+  },
 ): Queue {
   const kind = queueKind(config)
   const worker = {
@@ -36,6 +47,8 @@ export function createQueue(
     concurrency: config.workerConcurrency,
     leaseMs: config.jobLeaseMs,
     maxAttempts: config.jobMaxAttempts,
+    graceMs: config.shutdownGraceMs,
+    ownKindsOnly: deps.ownKindsOnly ?? false,
   }
   switch (kind) {
     case 'pg-boss':

@@ -11,6 +11,12 @@ export interface InProcessQueueOptions {
   /** The queue state; only this queue reaches it. close() closes it. */
   jobs: JobStore
   handlers: JobHandler[]
+  /**
+   * Claim only jobs whose kind has a handler here, leaving the rest queued for the workers that
+   * run them (a pool split by DEVSYS_QUEUES). Default false: every kind is claimed, and a job
+   * no handler here runs fails, as one enqueued by a different DevSys version.
+   */
+  ownKindsOnly?: boolean
   log: Logger
   /** Jobs run at once by this process (default 2). */
   concurrency?: number
@@ -58,6 +64,8 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
     if (handlers.has(h.kind)) throw new Error(`Two job handlers for kind "${h.kind}"`)
     handlers.set(h.kind, h)
   }
+  const kinds = opts.ownKindsOnly ? [...handlers.keys()] : undefined
+  const ours = (job: Job) => kinds === undefined || kinds.includes(job.kind)
 
   const active = new Map<string, Claim>()
   const running = new Set<Promise<void>>()
@@ -97,7 +105,7 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
           // A lock id per claim, not per process: if this process loses a lease and later
           // claims the same job again, the stale run still cannot write its result.
           const lock = `${workerId}#${++claims}`
-          const job = await store.claimJob(lock, leaseMs)
+          const job = await store.claimJob(lock, leaseMs, kinds)
           if (!job) break
           launch(job, lock)
         }
@@ -143,9 +151,10 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
   // machine): those need not wait out the lease, nobody can renew it.
   const recoverable = async (): Promise<{ job: Job; deadOwner?: string }[]> => {
     const expired = await store.expiredJobs()
-    const found: { job: Job; deadOwner?: string }[] = expired.map((job) => ({ job }))
+    // A job of a kind left to other workers is theirs to recover: only they can tell its user.
+    const found: { job: Job; deadOwner?: string }[] = expired.filter(ours).map((job) => ({ job }))
     for (const job of await store.listJobs({ state: 'running' })) {
-      if (job.lockedBy === null || expired.some((e) => e.id === job.id)) continue
+      if (job.lockedBy === null || !ours(job) || expired.some((e) => e.id === job.id)) continue
       if (isOwnerGone(job.lockedBy)) found.push({ job, deadOwner: job.lockedBy })
     }
     return found
@@ -225,7 +234,10 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
       if (started) return
       started = true
       stopping = false
-      log.info({ worker: workerId, concurrency, leaseMs }, 'Job queue started')
+      log.info(
+        { worker: workerId, concurrency, leaseMs, kinds: kinds ?? 'all' },
+        'Job queue started',
+      )
       poll()
     },
     async stop() {
@@ -254,8 +266,9 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
       for (;;) {
         if (active.size === 0 && !pumping) {
           const due = new Date(now()).toISOString()
-          const busy = (await store.listJobs({ state: 'running' })).length > 0
-          const queued = await store.listJobs({ state: 'queued' })
+          // Jobs of kinds this queue leaves to other workers are theirs to wait for.
+          const busy = (await store.listJobs({ state: 'running' })).some(ours)
+          const queued = (await store.listJobs({ state: 'queued' })).filter(ours)
           // A retry (attempts > 0) counts however long its backoff: it is unfinished work.
           if (!busy && !queued.some((j) => j.runAt <= due || j.attempts > 0)) return
         }

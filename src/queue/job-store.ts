@@ -9,8 +9,12 @@ import type { Delivery, EnqueueResult, Job, JobFilter, NewJob } from './queue.js
 export interface JobStore {
   /** Records the delivery (if given) and enqueues the job atomically. */
   enqueue(job: NewJob, delivery?: Delivery): Promise<EnqueueResult>
-  /** Claims the next runnable job whose key is not running, leasing it to `workerId`. */
-  claimJob(workerId: string, leaseMs: number): Promise<Job | undefined>
+  /**
+   * Claims the next runnable job whose key is not running, leasing it to `workerId`; with
+   * `kinds`, only a job of one of those kinds (the others stay queued for other workers). A key's
+   * jobs still run in order: a job waits for an older queued one of its key whatever its kind.
+   */
+  claimJob(workerId: string, leaseMs: number, kinds?: readonly string[]): Promise<Job | undefined>
   /** Extends the lease of a running job; false when the lease was lost. */
   renewLease(jobId: string, workerId: string, leaseMs: number): Promise<boolean>
   /**

@@ -195,10 +195,15 @@ export class PgBossJobStore implements JobStore {
     return (await this.query(this.sql.hasDelivery, [id])).length > 0
   }
 
-  async claimJob(worker: string, leaseMs: number): Promise<Job | undefined> {
+  async claimJob(
+    worker: string,
+    leaseMs: number,
+    kinds?: readonly string[],
+  ): Promise<Job | undefined> {
     const { iso } = this.stamps()
+    const only = kinds === undefined ? null : [...kinds]
     try {
-      const [row] = await this.query(this.sql.claim, [this.name, iso, leaseMs, worker, iso])
+      const [row] = await this.query(this.sql.claim, [this.name, iso, leaseMs, worker, iso, only])
       return row && toJob(row)
     } catch (error) {
       // Two claims raced for one key: the singleton index let one win; the other claims later.

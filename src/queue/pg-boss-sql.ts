@@ -46,12 +46,14 @@ export function pgBossSql(s: string) {
       WHERE name = $1 AND id = $2 AND state < 'active' RETURNING ${columns}`,
     // pg-boss's insert uses the database clock; the queue's clock (tests inject one) wins.
     stamp: `UPDATE ${s}.job SET created_on = $3 WHERE name = $1 AND id = $2 RETURNING ${columns}`,
-    // Per key: none running and no older queued one (an older job in retry backoff keeps its
-    // place, so an old payload never runs after a new one). The singleton policy's unique index
+    // Only the kinds asked for ($6; null: any). Per key: none running and no older queued one
+    // (an older job in retry backoff keeps its place, so an old payload never runs after a new
+    // one). The singleton policy's unique index
     // (one active job per name and singleton_key) is the guarantee should two claims race.
     claim: `WITH next AS (
         SELECT j.id FROM ${s}.job j
         WHERE j.name = $1 AND j.state < 'active' AND j.start_after <= $2
+          AND ($6::text[] IS NULL OR j.data->>'kind' = ANY($6::text[]))
           AND NOT EXISTS (SELECT 1 FROM ${s}.job r WHERE r.name = j.name
             AND r.singleton_key = j.singleton_key AND r.state = 'active')
           AND NOT EXISTS (SELECT 1 FROM ${s}.job q WHERE q.name = j.name

@@ -88,9 +88,16 @@ export interface Queue {
   enqueue(job: NewJob, options?: EnqueueOptions): Promise<EnqueueResult>
   /** Registers a delayed or repeating job (see `Schedule`); a name registered again replaces it. */
   schedule(schedule: Schedule): Promise<void>
-  /** Recovers jobs of dead workers, then claims and runs jobs until stop(). */
+  /**
+   * Recovers jobs of dead workers, then claims and runs jobs until stop(). A queue built to run
+   * only its handlers' kinds (createQueue's ownKindsOnly: a worker of some DEVSYS_QUEUES)
+   * claims, recovers and drains only those, leaving other kinds queued for other workers.
+   */
   start(): void
-  /** Waits for running jobs, aborting their signals after the grace period. */
+  /**
+   * Claims nothing more and waits for running jobs; after the grace period aborts their signals,
+   * and a job that then ends is handed back (queued again at once), its attempt kept.
+   */
   stop(): Promise<void>
   /**
    * Resolves when no job is running, due, or waiting to be retried; jobs enqueued with a delay

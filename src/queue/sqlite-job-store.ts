@@ -105,6 +105,7 @@ export class SqliteJobStore implements JobStore {
         WHERE id = (
           SELECT j.id FROM jobs j
           WHERE j.state = 'queued' AND j.run_at <= @now
+            AND (@kinds IS NULL OR j.kind IN (SELECT value FROM json_each(@kinds)))
             AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.key = j.key AND r.state = 'running')
             AND NOT EXISTS (SELECT 1 FROM jobs q
                             WHERE q.key = j.key AND q.state = 'queued' AND q.id < j.id)
@@ -214,9 +215,18 @@ export class SqliteJobStore implements JobStore {
     return this.s.hasDelivery.get(id) !== undefined
   }
 
-  async claimJob(worker: string, leaseMs: number): Promise<Job | undefined> {
+  async claimJob(
+    worker: string,
+    leaseMs: number,
+    kinds?: readonly string[],
+  ): Promise<Job | undefined> {
     const now = this.now()
-    const row = this.s.claim.get({ worker, until: iso(now + leaseMs), now: iso(now) })
+    const row = this.s.claim.get({
+      worker,
+      until: iso(now + leaseMs),
+      now: iso(now),
+      kinds: kinds === undefined ? null : JSON.stringify(kinds),
+    })
     return row && toJob(row)
   }
 

@@ -30,7 +30,9 @@ const DEFAULTS: AppConfig = {
   jobMaxAttempts: 5,
   jobLeaseMs: 30000,
   requestTimeoutMs: 30000,
-  worker: true,
+  role: 'all',
+  queues: ['generate', 'test', 'deploy', 'monitor'],
+  shutdownGraceMs: 10000,
   storeSync: 'NORMAL',
   maxManifestBytes: 1048576,
   deploy: {
@@ -76,6 +78,7 @@ describe('loadEnv', () => {
       JOB_LEASE_MS: '60000',
       REQUEST_TIMEOUT_MS: '5000',
       DEVSYS_WORKER: 'off',
+      SHUTDOWN_GRACE_MS: '2500',
       STORE_SYNC: 'full',
       MAX_MANIFEST_BYTES: '2048',
       LOCAL_DEPLOY_SERVE: 'off',
@@ -109,7 +112,10 @@ describe('loadEnv', () => {
         jobMaxAttempts: 3,
         jobLeaseMs: 60000,
         requestTimeoutMs: 5000,
-        worker: false,
+        // DEVSYS_WORKER=off, deprecated, means a receiver.
+        role: 'receiver',
+        queues: ['generate', 'test', 'deploy', 'monitor'],
+        shutdownGraceMs: 2500,
         databaseUrl: 'postgresql://devsys:s3cret-pass@db.internal:5432/devsys',
         storeSync: 'FULL',
         maxManifestBytes: 2048,
@@ -224,6 +230,42 @@ describe('loadEnv', () => {
       'WORKER_CONCURRENCY: is "64", which is out of range; set WORKER_CONCURRENCY to a whole number from 1 to 32 (How many jobs this process runs at the same time.)',
       'JOB_MAX_ATTEMPTS: is "2.5", which is not a whole number; set JOB_MAX_ATTEMPTS to a whole number from 1 to 20 (How many times a failing job is tried before it fails for good.)',
       'DEVSYS_WORKER: is "yes", which is not allowed; set DEVSYS_WORKER to one of: on, off',
+    ])
+  })
+
+  it('reads the role and its queues, in their canonical order', () => {
+    const app = { APP_ID: '7', PRIVATE_KEY_PATH: KEY_PATH, WEBHOOK_SECRET: 'shh' }
+    const worker = loadEnv({ ...app, DEVSYS_ROLE: 'worker', DEVSYS_QUEUES: ' deploy, test ,test' })
+    expect(worker.ok && [worker.config.role, worker.config.queues]).toEqual([
+      'worker',
+      ['test', 'deploy'],
+    ])
+    const receiver = loadEnv({ DEVSYS_ROLE: 'receiver' })
+    expect(receiver.ok && receiver.config.role).toBe('receiver')
+    const alias = loadEnv({ DEVSYS_WORKER: 'off', DEVSYS_ROLE: 'receiver' })
+    expect(alias.ok && alias.config.role).toBe('receiver')
+    const on = loadEnv({ ...app, DEVSYS_WORKER: 'on', DEVSYS_ROLE: 'worker' })
+    expect(on.ok && on.config.role).toBe('worker')
+  })
+
+  it('says how to fix a bad role, an unknown queue or a contradiction', () => {
+    expect(errorsOf({ DEVSYS_ROLE: 'manager' })).toEqual([
+      'DEVSYS_ROLE: is "manager", which is not allowed; set DEVSYS_ROLE to one of: all, receiver, worker',
+    ])
+    expect(errorsOf({ DEVSYS_ROLE: 'all', DEVSYS_QUEUES: 'test,build,Deploy' })).toEqual([
+      'DEVSYS_QUEUES: has "build", "Deploy", which is not a queue; list queues separated by commas, from: generate, test, deploy, monitor',
+    ])
+    expect(errorsOf({ DEVSYS_QUEUES: ' , ' })).toEqual([
+      'DEVSYS_QUEUES: names no queue; list queues separated by commas, from: generate, test, deploy, monitor, or unset it for all of them',
+    ])
+    expect(errorsOf({ DEVSYS_ROLE: 'receiver', DEVSYS_QUEUES: 'test' })).toEqual([
+      'DEVSYS_QUEUES: is set, but a receiver (DEVSYS_ROLE=receiver) runs no jobs; unset DEVSYS_QUEUES, or set DEVSYS_ROLE=worker to run them',
+    ])
+    expect(errorsOf({ DEVSYS_ROLE: 'worker' })).toEqual([
+      'DEVSYS_ROLE: is "worker", but APP_ID is not set: every job talks to GitHub as the App; set APP_ID and PRIVATE_KEY (register the App first through a receiver\'s setup page), or set DEVSYS_ROLE=all',
+    ])
+    expect(errorsOf({ DEVSYS_WORKER: 'off', DEVSYS_ROLE: 'all' })).toEqual([
+      'DEVSYS_WORKER: is "off", which means DEVSYS_ROLE=receiver, but DEVSYS_ROLE is "all"; DEVSYS_WORKER is deprecated: unset it and keep DEVSYS_ROLE',
     ])
   })
 

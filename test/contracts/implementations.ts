@@ -158,6 +158,8 @@ export interface QueueSettings {
   maxAttempts?: number
   /** Milliseconds since the epoch, for schedule slots. */
   now?: () => number
+  /** Claim only the handlers' kinds, leaving the others queued for other workers. */
+  ownKindsOnly?: boolean
 }
 
 /**

@@ -161,6 +161,28 @@ function jobStoreContract(impl: JobStoreImplementation) {
       await store.completeJob(a1.id, 'w1', null)
       expect(await store.claimJob('w1', 1000)).toMatchObject({ id: a2.id, payload: { v: 3 } })
     })
+
+    it('with kinds, claims only jobs of those kinds and leaves the rest queued', async () => {
+      const gen = jobOf(await store.enqueue(job('task:a')))
+      const tests = jobOf(await store.enqueue({ ...job('task:b'), kind: 'run-tests' }))
+      expect(await store.claimJob('tester', 1000, ['run-tests'])).toMatchObject({
+        id: tests.id,
+        kind: 'run-tests',
+        lockedBy: 'tester',
+      })
+      expect(await store.claimJob('tester', 1000, ['run-tests'])).toBeUndefined()
+      expect(await store.claimJob('nobody', 1000, [])).toBeUndefined()
+      expect((await store.getJob(gen.id))?.state).toBe('queued')
+      expect(await store.claimJob('generator', 1000, ['generate', 'deploy'])).toMatchObject({
+        id: gen.id,
+        lockedBy: 'generator',
+      })
+      // A key's jobs keep their order across kinds: a test job waits for the running generate.
+      const next = jobOf(await store.enqueue({ ...job('task:a'), kind: 'run-tests' }))
+      expect(await store.claimJob('tester', 1000, ['run-tests'])).toBeUndefined()
+      await store.completeJob(gen.id, 'generator', null)
+      expect((await store.claimJob('tester', 1000, ['run-tests']))?.id).toBe(next.id)
+    })
   })
 
   describe('leases', () => {

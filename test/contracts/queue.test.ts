@@ -192,6 +192,41 @@ function queueContract(impl: QueueImplementation) {
     })
   })
 
+  describe('workers split by kind', () => {
+    it('a worker that handles only some kinds leaves the others queued', async () => {
+      const ran: string[] = []
+      const handler = (kind: string): JobHandler => ({
+        kind,
+        async run(payload) {
+          ran.push(`${kind}:${(payload as { n: number }).n}`)
+          return done('ok')
+        },
+      })
+      const tester = q.make([handler('run-tests')], { ownKindsOnly: true })
+      const gen = jobOf(
+        await tester.enqueue({ kind: 'generate', key: 'task:a', payload: { n: 1 } }),
+      )
+      const tests = jobOf(
+        await tester.enqueue({ kind: 'run-tests', key: 'task:b', payload: { n: 2 } }),
+      )
+      tester.start()
+      await tester.drain()
+      expect(ran).toEqual(['run-tests:2'])
+      expect(await tester.getJob(tests.id)).toMatchObject({ state: 'done', attempts: 1 })
+      // Not failed as an unknown kind: untouched, for a worker that runs it.
+      expect(await tester.getJob(gen.id)).toMatchObject({
+        state: 'queued',
+        attempts: 0,
+        lastError: null,
+      })
+      const generator = q.make([handler('generate')], { ownKindsOnly: true })
+      generator.start()
+      await generator.drain()
+      expect(ran).toEqual(['run-tests:2', 'generate:1'])
+      expect(await generator.getJob(gen.id)).toMatchObject({ state: 'done', attempts: 1 })
+    })
+  })
+
   describe('deliveries and ids', () => {
     it('remembers a delivery after its job ran: a redelivery writes nothing', async () => {
       const queue = q.make([{ kind: 'ping', run: async () => done('pong') }])

@@ -20,6 +20,7 @@ describe('queueKind', () => {
       workerConcurrency: 2,
       jobLeaseMs: 1000,
       jobMaxAttempts: 5,
+      shutdownGraceMs: 10_000,
     }
     expect(queueKind(base)).toBe('in-process')
     expect(queueKind({ ...base, databaseUrl: 'postgres://u@h/db' })).toBe('pg-boss')

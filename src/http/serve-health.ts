@@ -1,0 +1,37 @@
+import { createServer, type Server } from 'node:http'
+
+/**
+ * A worker's whole HTTP surface: `GET /api/health` (the path receivers answer it on, so one
+ * health check fits every role), 404 for everything else. Workers take no webhooks and serve no
+ * manager API: what they do not serve cannot be attacked, and GitHub is never pointed at them.
+ */
+export async function serveHealth(opts: {
+  port: number
+  host: string
+  role: string
+  queues: readonly string[]
+}): Promise<Server> {
+  const body = JSON.stringify({ status: 'ok', role: opts.role, queues: opts.queues })
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://devsys.invalid').pathname
+    if (path === '/api/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body)
+      return
+    }
+    res.writeHead(404, { 'content-type': 'application/json' })
+    res.end(
+      JSON.stringify({
+        error: 'not_found',
+        message: `This DevSys process is a worker (DEVSYS_ROLE=${opts.role}): it serves only GET /api/health. Send webhooks and API requests to a receiver.`,
+      }),
+    )
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ port: opts.port, host: opts.host }, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return server
+}
