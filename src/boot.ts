@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Logger } from 'pino'
-import { type ApplicationFunction, Probot, Server } from 'probot'
+import { type ApplicationFunction, Probot, ProbotOctokit, Server } from 'probot'
 import { checkRunnerEnv, createRunner, type RunnerConfig } from '../runner/create-runner.js'
 import { probeSandbox } from '../runner/sandbox/probe-sandbox.js'
 import type { SandboxSettings } from '../runner/sandbox/sandbox-settings.js'
@@ -15,6 +15,7 @@ import { agentServerSettings } from './generate/agent/agent-server-settings.js'
 import type { AgentServerSettings } from './generate/create-generator.js'
 import { createGitWorkspaces, type GitWorkspaces } from './git/create-git-workspaces.js'
 import { appOctokit } from './github/app-octokit.js'
+import { connectSharedRateLimits } from './github/shared-rate-limits.js'
 import { guardRequests, type RequestGuard } from './http/guard-requests.js'
 import { limitRequestBodies } from './http/limit-request-bodies.js'
 import { requireSetupToken } from './http/require-setup-token.js'
@@ -200,15 +201,22 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   const apiBaseUrl = config.gheHost
     ? `${config.gheProtocol ?? 'https'}://${config.gheHost}/api/v3`
     : undefined
+  // With REDIS_URL every GitHub client Probot makes (app and installations) throttles through
+  // Redis, so all DevSys processes together keep to GitHub's rate limits.
+  const rateLimits =
+    credentials && config.redisUrl !== undefined
+      ? await connectSharedRateLimits({ url: config.redisUrl, log })
+      : undefined
+  const baseOctokit = apiBaseUrl === undefined ? undefined : appOctokit(apiBaseUrl)
+  const Octokit = rateLimits ? rateLimits.octokit(baseOctokit ?? ProbotOctokit) : baseOctokit
   const server = credentials
     ? new Server({
         Probot: Probot.defaults({
           appId: config.appId,
           privateKey: config.privateKey,
           secret: config.webhookSecret,
-          ...(apiBaseUrl === undefined
-            ? {}
-            : { baseUrl: apiBaseUrl, Octokit: appOctokit(apiBaseUrl) }),
+          ...(apiBaseUrl === undefined ? {} : { baseUrl: apiBaseUrl }),
+          ...(Octokit === undefined ? {} : { Octokit }),
           log,
         }),
         port: config.port,
@@ -276,6 +284,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       await targets.close()
       await queue.close()
       await store.close()
+      await rateLimits?.close()
     },
   }
 }

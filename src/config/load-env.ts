@@ -36,6 +36,8 @@ export interface AppConfig {
   worker: boolean
   /** DATABASE_URL: the store is PostgreSQL there; unset, it is SQLite in DATA_DIR. Secret. */
   databaseUrl?: string
+  /** REDIS_URL: GitHub rate limits are shared through this Redis; unset, kept per process. Secret. */
+  redisUrl?: string
   /** SQLite `synchronous` setting for the store. */
   storeSync: 'NORMAL' | 'FULL'
   maxManifestBytes: number
@@ -80,6 +82,7 @@ const SECRETS = new Set([
   'AGENT_API_KEY',
   // Holds the database password.
   'DATABASE_URL',
+  'REDIS_URL',
 ])
 const PEM = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/
 
@@ -276,6 +279,7 @@ function toAppConfig(
     requestTimeoutMs: num('REQUEST_TIMEOUT_MS'),
     worker: values.DEVSYS_WORKER === 'on',
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    ...(values.REDIS_URL === undefined ? {} : { redisUrl: String(values.REDIS_URL) }),
     storeSync: values.STORE_SYNC === 'full' ? 'FULL' : 'NORMAL',
     deploy: {
       serveLocal: values.LOCAL_DEPLOY_SERVE === 'on',
