@@ -119,9 +119,17 @@ export async function connectSharedRateLimits(opts: {
     groups[name] = failoverGroup(shared, new Bottleneck.Group(common), link)
   }
 
-  // 3. At start, wait a moment for Redis; when it does not answer, go on and say so.
-  const timeoutMs = opts.connectTimeoutMs ?? 3000
-  await Promise.race([connection.ready, new Promise((resolve) => setTimeout(resolve, timeoutMs))])
+  // 3. At start, wait for Redis until it answers, refuses or takes too long; when it does not
+  //    answer, go on (ioredis keeps reconnecting) and say so.
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    connection.ready,
+    new Promise<void>((resolve) => connection.on('error', () => resolve())),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, opts.connectTimeoutMs ?? 3000)
+    }),
+  ])
+  clearTimeout(timer)
   update()
   if (!up) warnDown()
 

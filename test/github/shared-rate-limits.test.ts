@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import pino from 'pino'
 import { Probot, ProbotOctokit } from 'probot'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   connectSharedRateLimits,
   type SharedRateLimits,
@@ -68,7 +68,8 @@ async function startGitHub(
 function recordingLog() {
   const lines: Array<{ level: number; msg: string }> = []
   const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) })
-  return { log, warnings: () => lines.filter((l) => l.level === 40).map((l) => l.msg) }
+  const at = (level: number) => lines.filter((l) => l.level === level).map((l) => l.msg)
+  return { log, warnings: () => at(40), debugs: () => at(20) }
 }
 
 /**
@@ -76,7 +77,7 @@ function recordingLog() {
  * real Probot whose clients come from it, talking to the stand-in.
  */
 async function devsysProcess(redisUrl: string, baseUrl: string, connectTimeoutMs = 3000) {
-  const { log, warnings } = recordingLog()
+  const { log, warnings, debugs } = recordingLog()
   const limits = await connectSharedRateLimits({ url: redisUrl, log, connectTimeoutMs })
   opened.push(limits)
   const probot = new Probot({
@@ -87,7 +88,7 @@ async function devsysProcess(redisUrl: string, baseUrl: string, connectTimeoutMs
     Octokit: limits.octokit(ProbotOctokit),
     log,
   })
-  return { limits, probot, warnings, installation: () => probot.auth(INSTALLATION) }
+  return { limits, probot, warnings, debugs, installation: () => probot.auth(INSTALLATION) }
 }
 
 const opened: SharedRateLimits[] = []
@@ -102,6 +103,7 @@ describe.skipIf(!requireRedis('shares GitHub rate limits between DevSys processe
   'shared GitHub rate limits (REDIS_URL)',
   () => {
     let redis: TestRedis
+    const consoleError = vi.spyOn(console, 'error')
     beforeAll(async () => {
       redis = await startTestRedis()
       process.on('unhandledRejection', onUnhandled)
@@ -112,6 +114,9 @@ describe.skipIf(!requireRedis('shares GitHub rate limits between DevSys processe
       process.off('unhandledRejection', onUnhandled)
       process.off('uncaughtException', onUnhandled)
       expect(unhandled).toEqual([])
+      // ioredis prints "[ioredis] Unhandled error event" for an error nobody listens to.
+      expect(consoleError.mock.calls.flat().join('\n')).not.toContain('Unhandled error')
+      consoleError.mockRestore()
     })
     afterEach(async () => {
       await redis.start()
@@ -260,6 +265,8 @@ describe.skipIf(!requireRedis('shares GitHub rate limits between DevSys processe
         ])
         expect(one.limits.shared()).toBe(false)
         expect(one.warnings()).toEqual([expect.stringContaining('does not answer')])
+        // The waiting write moved from Redis's limiter to this process's.
+        expect(one.debugs()).toContain('request throttled in this process: Redis does not answer')
       } finally {
         await github.close()
       }
