@@ -15,6 +15,8 @@ interface Limiter {
 export interface RedisLink {
   up(): boolean
   lost(): Promise<void>
+  /** Told when Redis failed a request before it was sent. */
+  failed(error: unknown): void
   log: Logger
 }
 
@@ -86,6 +88,7 @@ async function scheduleShared(
   if (state === 'waiting') {
     // Redis failed (or went away) before the request was sent: send it from here.
     state = 'moved'
+    if (result.kind === 'failed') redis.failed(result.error)
     const reason = result.kind === 'failed' ? (result.error as Error).message : 'Redis went away'
     redis.log.debug({ reason }, 'request throttled in this process: Redis does not answer')
     return local.schedule(options, task, ...args)

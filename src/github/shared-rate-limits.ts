@@ -57,6 +57,8 @@ export async function connectSharedRateLimits(opts: {
   log: Logger
   /** How long start waits for Redis before going on with local throttling. */
   connectTimeoutMs?: number
+  /** How long a Redis command may take before the request it serves goes on without Redis. */
+  commandTimeoutMs?: number
 }): Promise<SharedRateLimits> {
   const log = opts.log.child({ name: 'rate-limits' })
   const where = redisAddress(opts.url)
@@ -65,6 +67,8 @@ export async function connectSharedRateLimits(opts: {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    // A Redis that stops answering without closing the connection fails commands, not requests.
+    commandTimeout: opts.commandTimeoutMs ?? 2000,
     retryStrategy: (times) => Math.min(times * 250, 5000),
   })
   const connection = new Bottleneck.IORedisConnection({ client, Redis })
@@ -85,12 +89,12 @@ export async function connectSharedRateLimits(opts: {
     up = now
     if (up) {
       warned = false
+      lastError = 'the connection closed'
       log.info({ redis: where }, 'GitHub rate limits are shared through Redis')
       return
     }
     lost.resolve()
     lost = deferred()
-    lastError = 'the connection closed'
     warnDown()
   }
   const warnDown = (): void => {
@@ -104,7 +108,14 @@ export async function connectSharedRateLimits(opts: {
   for (const redis of [client, subscriber]) {
     for (const event of ['ready', 'close', 'end', 'reconnecting']) redis.on(event, update)
   }
-  const link: RedisLink = { up: () => up, lost: () => lost.promise, log }
+  // A Redis that hangs keeps its connections open: drop them, so it counts as down (and
+  // requests waiting in its limiters move here) until it answers a new connection.
+  const failed = (error: unknown): void => {
+    if (!up || !/timed out/i.test((error as Error)?.message ?? '')) return
+    lastError = (error as Error).message
+    for (const redis of [client, subscriber]) redis.disconnect(true)
+  }
+  const link: RedisLink = { up: () => up, lost: () => lost.promise, failed, log }
 
   // 2. One group of each kind in Redis, one in this process, and which a request uses.
   const groups = {} as Record<GroupName, LimiterGroup>
@@ -141,7 +152,10 @@ export async function connectSharedRateLimits(opts: {
   }
   const waitForPause = async (id: string): Promise<void> => {
     if (!up) return
-    const ms = await client.pttl(PAUSE_KEY + id).catch(() => 0)
+    const ms = await client.pttl(PAUSE_KEY + id).catch((error: unknown) => {
+      failed(error)
+      return 0
+    })
     if (ms <= 0) return
     log.info(
       { throttle: id, waitMs: ms },

@@ -76,9 +76,13 @@ function recordingLog() {
  * One DevSys process's GitHub side: its own Redis connection (as a separate process has) and a
  * real Probot whose clients come from it, talking to the stand-in.
  */
-async function devsysProcess(redisUrl: string, baseUrl: string, connectTimeoutMs = 3000) {
+async function devsysProcess(
+  redisUrl: string,
+  baseUrl: string,
+  timeouts: { connectTimeoutMs?: number; commandTimeoutMs?: number } = {},
+) {
   const { log, warnings, debugs } = recordingLog()
-  const limits = await connectSharedRateLimits({ url: redisUrl, log, connectTimeoutMs })
+  const limits = await connectSharedRateLimits({ url: redisUrl, log, ...timeouts })
   opened.push(limits)
   const probot = new Probot({
     appId: 1,
@@ -183,6 +187,10 @@ describe.skipIf(!requireRedis('shares GitHub rate limits between DevSys processe
         const [one, two] = github.arrivals.map((r) => r.at).sort((x, y) => x - y)
         expect((two ?? 0) - (one ?? 0)).toBeGreaterThanOrEqual(900)
         expect(await redis.client().keys('b_octokit-write-42_*')).not.toEqual([])
+        // The app's own client (JWT) is throttled through Redis as well.
+        const app = await first.probot.auth()
+        expect((await app.request('GET /app')).status).toBe(200)
+        expect(await redis.client().keys('b_octokit-global-no-id_*')).not.toEqual([])
       } finally {
         await github.close()
       }
@@ -194,8 +202,8 @@ describe.skipIf(!requireRedis('shares GitHub rate limits between DevSys processe
       const github = await startGitHub()
       try {
         const [first, second] = [
-          await devsysProcess(url, github.url, 300),
-          await devsysProcess(url, github.url, 300),
+          await devsysProcess(url, github.url, { connectTimeoutMs: 300 }),
+          await devsysProcess(url, github.url, { connectTimeoutMs: 300 }),
         ]
         expect(first.limits.shared()).toBe(false)
         expect(first.warnings()).toEqual([
@@ -267,6 +275,33 @@ describe.skipIf(!requireRedis('shares GitHub rate limits between DevSys processe
         expect(one.warnings()).toEqual([expect.stringContaining('does not answer')])
         // The waiting write moved from Redis's limiter to this process's.
         expect(one.debugs()).toContain('request throttled in this process: Redis does not answer')
+      } finally {
+        await github.close()
+      }
+    })
+
+    it('when Redis hangs without closing its connections: requests still go out', async () => {
+      const github = await startGitHub()
+      try {
+        const one = await devsysProcess(redis.url, github.url, { commandTimeoutMs: 300 })
+        const client = await one.installation()
+        const get = () =>
+          client.request('GET /repos/{owner}/{repo}', { owner: 'octo', repo: 'blog' })
+        expect((await get()).status).toBe(200)
+        redis.freeze()
+        try {
+          const started = Date.now()
+          expect((await get()).status).toBe(200)
+          expect(Date.now() - started).toBeLessThan(5000)
+          // It counts as down (so later requests do not wait for it) and says so.
+          await until(() => !one.limits.shared())
+          expect(one.warnings()).toEqual([expect.stringContaining('Command timed out')])
+          expect((await get()).status).toBe(200)
+        } finally {
+          redis.thaw()
+        }
+        expect(github.arrivals).toHaveLength(3)
+        await until(() => one.limits.shared(), 10_000)
       } finally {
         await github.close()
       }

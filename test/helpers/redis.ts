@@ -20,6 +20,9 @@ export interface TestRedis {
   client(): Redis
   /** Kills the server (SIGKILL, as a crash would), keeping the port for `start`. */
   kill(): Promise<void>
+  /** Stops the server without closing its connections (SIGSTOP), as a hung host would; `thaw` resumes it. */
+  freeze(): void
+  thaw(): void
   /** Starts the server again on the same port, empty (nothing when it runs). */
   start(): Promise<void>
   stop(): Promise<void>
@@ -78,8 +81,11 @@ export async function startTestRedis(): Promise<TestRedis> {
       return client
     },
     kill,
+    freeze: () => server?.kill('SIGSTOP'),
+    thaw: () => server?.kill('SIGCONT'),
     start,
     async stop() {
+      server?.kill('SIGCONT')
       for (const client of clients.splice(0)) client.disconnect()
       await kill()
     },
