@@ -159,7 +159,7 @@ export async function connectSharedRateLimits(opts: {
     if (ms <= 0) return
     log.info(
       { throttle: id, waitMs: ms },
-      'GitHub asked another DevSys process to wait; waiting too',
+      'waiting out a GitHub rate limit that a DevSys process was told of for this installation',
     )
     await Promise.race([new Promise((resolve) => setTimeout(resolve, ms)), lost.promise])
   }
