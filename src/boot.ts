@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import { Probot } from 'probot'
+import { Probot, type ProbotOctokit } from 'probot'
 import { checkRunnerEnv, createRunner, type RunnerConfig } from '../runner/create-runner.js'
 import { probeSandbox } from '../runner/sandbox/probe-sandbox.js'
 import type { SandboxSettings } from '../runner/sandbox/sandbox-settings.js'
@@ -13,6 +13,7 @@ import { createTargets, type TargetFactory } from './deploy/create-target.js'
 import { agentServerSettings } from './generate/agent/agent-server-settings.js'
 import type { AgentServerSettings } from './generate/create-generator.js'
 import { createGitWorkspaces, type GitWorkspaces } from './git/create-git-workspaces.js'
+import { connectSharedRateLimits } from './github/shared-rate-limits.js'
 import { closeServer } from './http/close-server.js'
 import { serveHealth } from './http/serve-health.js'
 import { createDeployJob, type DeployDeps } from './jobs/deploy.js'
@@ -198,13 +199,26 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   //    the setup page); a worker serves only its health check.
   const credentials = config.appId !== undefined && config.privateKey !== undefined
   const setupToken = credentials ? undefined : newSetupToken()
+  // With REDIS_URL every GitHub client Probot makes (app and installations) throttles through
+  // Redis, so all DevSys processes together keep to GitHub's rate limits.
+  const rateLimits =
+    credentials && config.redisUrl !== undefined
+      ? await connectSharedRateLimits({ url: config.redisUrl, log })
+      : undefined
+  const wrapOctokit = rateLimits
+    ? (Base: typeof ProbotOctokit) => rateLimits.octokit(Base)
+    : undefined
   let receiver: Receiver | undefined
   let health: HttpServer | undefined
   if (does.receive) {
-    receiver = await startReceiver(deps, { credentials, setupToken })
+    receiver = await startReceiver(deps, {
+      credentials,
+      setupToken,
+      ...(wrapOctokit ? { wrapOctokit } : {}),
+    })
     probot = receiver.probot
   } else {
-    probot = new Probot(probotOptions(config, log))
+    probot = new Probot(probotOptions(config, log, wrapOctokit))
     const { port, host, role, queues } = config
     health = await serveHealth({ port, host, role, queues })
   }
@@ -268,6 +282,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     await targets.close()
     await queue.close()
     await store.close()
+    await rateLimits?.close()
     log.info('DevSys stopped')
   }
 }

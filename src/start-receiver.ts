@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Server as HttpServer } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import type { Logger } from 'pino'
-import { type ApplicationFunction, Probot, Server } from 'probot'
+import { type ApplicationFunction, Probot, ProbotOctokit, Server } from 'probot'
 import { createApiHandler } from './api/create-api-handler.js'
 import type { AppDeps } from './app-deps.js'
 import type { AppConfig } from './config/load-env.js'
@@ -28,16 +28,25 @@ export interface Receiver {
   stop(): Promise<void>
 }
 
-/** The GitHub App as the configuration describes it (APP_ID, PRIVATE_KEY, GHE_*). */
-export function probotOptions(config: AppConfig, log: Logger): ProbotOptions {
+/** How every GitHub client class is wrapped (REDIS_URL: throttled through shared rate limits). */
+export type WrapOctokit = (Base: typeof ProbotOctokit) => typeof ProbotOctokit
+
+/**
+ * The GitHub App as the configuration describes it (APP_ID, PRIVATE_KEY, GHE_*); `wrap` wraps
+ * the client class every app and installation client is made from.
+ */
+export function probotOptions(config: AppConfig, log: Logger, wrap?: WrapOctokit): ProbotOptions {
   const apiBaseUrl = config.gheHost
     ? `${config.gheProtocol ?? 'https'}://${config.gheHost}/api/v3`
     : undefined
+  const base = apiBaseUrl === undefined ? undefined : appOctokit(apiBaseUrl)
+  const Octokit = wrap ? wrap(base ?? ProbotOctokit) : base
   return {
     ...(config.appId === undefined ? {} : { appId: config.appId }),
     ...(config.privateKey === undefined ? {} : { privateKey: config.privateKey }),
     ...(config.webhookSecret === undefined ? {} : { secret: config.webhookSecret }),
-    ...(apiBaseUrl === undefined ? {} : { baseUrl: apiBaseUrl, Octokit: appOctokit(apiBaseUrl) }),
+    ...(apiBaseUrl === undefined ? {} : { baseUrl: apiBaseUrl }),
+    ...(Octokit === undefined ? {} : { Octokit }),
     log,
   }
 }
@@ -48,12 +57,12 @@ export function probotOptions(config: AppConfig, log: Logger): ProbotOptions {
  */
 export async function startReceiver(
   deps: AppDeps,
-  opts: { credentials: boolean; setupToken: string | undefined },
+  opts: { credentials: boolean; setupToken: string | undefined; wrapOctokit?: WrapOctokit },
 ): Promise<Receiver> {
   const { config, log } = deps
   const server = opts.credentials
     ? new Server({
-        Probot: Probot.defaults(probotOptions(config, log)),
+        Probot: Probot.defaults(probotOptions(config, log, opts.wrapOctokit)),
         port: config.port,
         host: config.host,
         webhookPath: config.webhookPath,

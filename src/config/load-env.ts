@@ -41,6 +41,8 @@ export interface AppConfig {
   shutdownGraceMs: number
   /** DATABASE_URL: the store is PostgreSQL there; unset, it is SQLite in DATA_DIR. Secret. */
   databaseUrl?: string
+  /** REDIS_URL: GitHub rate limits are shared through this Redis; unset, kept per process. Secret. */
+  redisUrl?: string
   /** SQLite `synchronous` setting for the store. */
   storeSync: 'NORMAL' | 'FULL'
   maxManifestBytes: number
@@ -85,6 +87,7 @@ const SECRETS = new Set([
   'AGENT_API_KEY',
   // Holds the database password.
   'DATABASE_URL',
+  'REDIS_URL',
 ])
 const PEM = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/
 
@@ -329,6 +332,7 @@ function toAppConfig(
     queues: [...QUEUE_NAMES],
     shutdownGraceMs: num('SHUTDOWN_GRACE_MS'),
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    ...(values.REDIS_URL === undefined ? {} : { redisUrl: String(values.REDIS_URL) }),
     storeSync: values.STORE_SYNC === 'full' ? 'FULL' : 'NORMAL',
     deploy: {
       serveLocal: values.LOCAL_DEPLOY_SERVE === 'on',

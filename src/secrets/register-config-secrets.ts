@@ -6,7 +6,7 @@ import { registerSecret } from './redact.js'
 /**
  * Registers every secret of DevSys's configuration for redaction: the App's private key
  * (PRIVATE_KEY or the file at PRIVATE_KEY_PATH), WEBHOOK_SECRET, MANAGER_API_TOKEN,
- * AGENT_API_KEY, the password in DATABASE_URL, and the contents of the ssh key files
+ * AGENT_API_KEY, the passwords in DATABASE_URL and REDIS_URL, and the contents of the ssh key files
  * EXTERNAL_DEPLOY_SSH_KEY_PATH and REMOTE_SSH_KEY_PATH. Returns a warning per secret too short
  * to redact without mangling ordinary text, for the boot log.
  */
@@ -17,7 +17,8 @@ export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig):
     ['WEBHOOK_SECRET', config.webhookSecret],
     ['MANAGER_API_TOKEN', config.managerApiToken],
     ['AGENT_API_KEY', config.agent.apiKey],
-    ['DATABASE_URL', databasePassword(config.databaseUrl)],
+    ['DATABASE_URL', urlPassword(config.databaseUrl)],
+    ['REDIS_URL', urlPassword(config.redisUrl)],
     ['EXTERNAL_DEPLOY_SSH_KEY_PATH', readKeyFile(config.deploy.ssh.privateKeyPath)],
     ['REMOTE_SSH_KEY_PATH', readKeyFile(runner?.ssh?.privateKeyPath)],
   ]
@@ -32,8 +33,8 @@ export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig):
   return warnings
 }
 
-/** The password DATABASE_URL holds (decoded), if any. */
-function databasePassword(url: string | undefined): string | undefined {
+/** The password a URL (DATABASE_URL, REDIS_URL) holds (decoded), if any. */
+function urlPassword(url: string | undefined): string | undefined {
   if (url === undefined) return undefined
   try {
     return decodeURIComponent(new URL(url).password)

@@ -161,6 +161,20 @@ describe('loadEnv', () => {
     })
   })
 
+  it('takes a redis:// or rediss:// REDIS_URL and refuses others without showing them (they hold a password)', () => {
+    for (const url of ['http://:hunter2-pass@cache/0', 'cache.internal:6379']) {
+      expect(errorsOf({ REDIS_URL: url })).toEqual([
+        'REDIS_URL: is (value hidden), which is not in the expected form; write a redis:// or rediss:// URL, e.g. redis://:PASSWORD@cache.internal:6379',
+      ])
+    }
+    for (const url of ['redis://:s3cret-pass@cache.internal:6379/0', 'rediss://cache.internal']) {
+      expect(loadEnv({ REDIS_URL: url })).toMatchObject({ ok: true, config: { redisUrl: url } })
+    }
+    const unset = loadEnv({})
+    expect(unset.ok).toBe(true)
+    expect(unset.ok && 'redisUrl' in unset.config).toBe(false)
+  })
+
   it('refuses ACCEPTANCE_ALLOWED_HOSTS entries that are no host, address or CIDR range', () => {
     expect(
       errorsOf({ ACCEPTANCE_ALLOWED_HOSTS: 'ok.example, http://x.example/, 10.0.0.0/33, 127.1' }),
