@@ -22,6 +22,11 @@ import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
 import { createRevertJob } from './jobs/revert.js'
 import { createRollbackJob } from './jobs/rollback.js'
+import {
+  createRedeliverFailedJob,
+  REDELIVER_FAILED,
+  redeliverySchedule,
+} from './jobs/redeliver-failed.js'
 import { createPrCommandJob } from './jobs/run-pr-command.js'
 import { createRunTestsJob } from './jobs/run-tests.js'
 import { createLogger } from './logger.js'
@@ -33,6 +38,7 @@ import { registerConfigSecrets } from './secrets/register-config-secrets.js'
 import { createStore } from './store/create-store.js'
 import { newSetupToken, probotOptions, type Receiver, startReceiver } from './start-receiver.js'
 import type { Store } from './store/store.js'
+import { subscriptions } from './webhooks/index.js'
 
 /** A running DevSys: HTTP server (webhooks, manager API, setup page; or health only), store and worker. */
 export interface Devsys {
@@ -68,6 +74,8 @@ export interface JobDeps {
   agent?: AgentServerSettings
   /** Deploy tuning for tests: lock expiry, how long commands wait for a lock, acceptance retries. */
   deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'lockWaitMs' | 'acceptance'>
+  /** The queue's record of webhook deliveries (Queue.hasDelivery), for redelivering failed ones. */
+  hasDelivery?: (id: string) => Promise<boolean>
 }
 
 /**
@@ -110,6 +118,15 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
     createDeployJob({ ...deploy, git }),
     createRollbackJob(deploy),
     createRevertJob({ store, auth, git }),
+    createRedeliverFailedJob({
+      auth,
+      enqueue,
+      hasDelivery:
+        deps.hasDelivery ??
+        (() => Promise.reject(new Error('This process was given no record of deliveries'))),
+      handledEvents: subscriptions.flatMap((s) => s.events),
+      intervalMs: deps.config.redeliveryIntervalSeconds * 1000,
+    }),
   ] as JobHandler[]
 }
 
@@ -190,6 +207,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       targets: targets.targetFor,
       sandbox,
       agent,
+      hasDelivery: (id) => queue.hasDelivery(id),
     }).filter((handler) => kinds.includes(handler.kind)),
     log,
   })
@@ -228,6 +246,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   //    that deploys them.
   const working = credentials && does.jobs
   if (working) queue.start()
+  const redelivery = working ? scheduleRedelivery(queue, config, kinds, log) : undefined
   if (does.jobs && config.queues.includes('deploy')) {
     for (const site of await targets.resumeLocal()) log.info(site, 'serving a local deploy again')
   }
@@ -261,6 +280,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   async function stopAll(): Promise<void> {
     const graceMs = config.shutdownGraceMs
     log.info({ role: config.role }, 'DevSys is stopping')
+    clearTimeout(redelivery)
     const closeReceiver = async () => {
       if (!receiver) return
       log.info('Receiver: accepting no new connections; finishing the requests in flight')
@@ -285,6 +305,27 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     await rateLimits?.close()
     log.info('DevSys stopped')
   }
+}
+
+/**
+ * Registers the scan for failed webhook deliveries (REDELIVERY_INTERVAL_SECONDS) on a process
+ * that runs its queue, one interval after start: a whole fleet restarting brings its receivers
+ * up meanwhile, and a delivery is redelivered only once, so it must not be sent to a receiver
+ * that is not listening yet.
+ */
+function scheduleRedelivery(
+  queue: Queue,
+  config: AppConfig,
+  kinds: readonly string[],
+  log: Logger,
+): NodeJS.Timeout | undefined {
+  const everyMs = config.redeliveryIntervalSeconds * 1000
+  if (everyMs === 0 || !kinds.includes(REDELIVER_FAILED)) return undefined
+  const register = () =>
+    queue
+      .schedule(redeliverySchedule(everyMs))
+      .catch((err: unknown) => log.error({ err }, 'Scheduling the redelivery scan failed'))
+  return setTimeout(register, everyMs).unref()
 }
 
 /**

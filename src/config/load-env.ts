@@ -39,6 +39,8 @@ export interface AppConfig {
   queues: QueueName[]
   /** SHUTDOWN_GRACE_MS: how long a stopping worker waits for its jobs before handing them back. */
   shutdownGraceMs: number
+  /** REDELIVERY_INTERVAL_SECONDS: how often failed webhook deliveries are redelivered; 0: never. */
+  redeliveryIntervalSeconds: number
   /** DATABASE_URL: the store is PostgreSQL there; unset, it is SQLite in DATA_DIR. Secret. */
   databaseUrl?: string
   /** REDIS_URL: GitHub rate limits are shared through this Redis; unset, kept per process. Secret. */
@@ -331,6 +333,7 @@ function toAppConfig(
     role: values.DEVSYS_WORKER === 'off' ? 'receiver' : (values.DEVSYS_ROLE as Role),
     queues: [...QUEUE_NAMES],
     shutdownGraceMs: num('SHUTDOWN_GRACE_MS'),
+    redeliveryIntervalSeconds: num('REDELIVERY_INTERVAL_SECONDS'),
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(values.REDIS_URL === undefined ? {} : { redisUrl: String(values.REDIS_URL) }),
     storeSync: values.STORE_SYNC === 'full' ? 'FULL' : 'NORMAL',

@@ -15,14 +15,15 @@ export type QueueName = (typeof QUEUE_NAMES)[number]
  * a comment, checks who wrote it and queues the job it names: it needs no agent, runner or
  * Docker, so it goes to the deployment workers, the smallest and least busy pool (deploys take
  * seconds), where a command is answered at once while generations and test runs fill their
- * pools; two of its commands (/deploy, /rollback) continue there anyway. `monitor` has no jobs
- * yet: it is accepted so that monitoring's jobs can join it.
+ * pools; two of its commands (/deploy, /rollback) continue there anyway. `monitor` runs the
+ * scheduled checks of DevSys itself rather than of a repository: `redeliver-failed` (failed
+ * webhook deliveries asked of GitHub again) needs no runner and should not wait behind deploys.
  */
 export const QUEUE_KINDS: Readonly<Record<QueueName, readonly string[]>> = {
   generate: ['intake-issue', 'intake-push', 'generate'],
   test: ['run-tests'],
   deploy: ['deploy', 'rollback', 'revert', 'pr-command'],
-  monitor: [],
+  monitor: ['redeliver-failed'],
 }
 
 /** The job kinds a process serving `queues` runs. */

@@ -117,3 +117,23 @@ export interface GeneratePayload {
 export function generateJobKey(task: TaskRef): string {
   return `generate:${task.repo ?? ''}#${task.id}`
 }
+
+/**
+ * Payload of a `redeliver-failed` job. `scan` (the repeating schedule): list the app's recent
+ * webhook deliveries and claim each failed one DevSys did not store. `delivery`: one claimed
+ * delivery, asked of GitHub again; enqueued once per guid (see `redeliveryClaim`).
+ */
+export type RedeliverPayload =
+  | { scan: true }
+  | { delivery: { guid: string; attemptId: number; event: string; action: string | null } }
+
+/** The scans' key: one scan at a time across all processes. */
+export const REDELIVER_SCAN_KEY = 'redeliver-failed'
+
+/**
+ * The delivery id a redelivery of `guid` is enqueued with: the queue records it once, so a guid is
+ * redelivered at most once however many scans (and processes) find it failed.
+ */
+export function redeliveryClaim(guid: string): { id: string; event: string } {
+  return { id: `redeliver:${guid}`, event: 'redeliver' }
+}

@@ -33,6 +33,7 @@ const DEFAULTS: AppConfig = {
   role: 'all',
   queues: ['generate', 'test', 'deploy', 'monitor'],
   shutdownGraceMs: 10000,
+  redeliveryIntervalSeconds: 300,
   storeSync: 'NORMAL',
   maxManifestBytes: 1048576,
   deploy: {
@@ -79,6 +80,7 @@ describe('loadEnv', () => {
       REQUEST_TIMEOUT_MS: '5000',
       DEVSYS_WORKER: 'off',
       SHUTDOWN_GRACE_MS: '2500',
+      REDELIVERY_INTERVAL_SECONDS: '0',
       STORE_SYNC: 'full',
       MAX_MANIFEST_BYTES: '2048',
       LOCAL_DEPLOY_SERVE: 'off',
@@ -116,6 +118,7 @@ describe('loadEnv', () => {
         role: 'receiver',
         queues: ['generate', 'test', 'deploy', 'monitor'],
         shutdownGraceMs: 2500,
+        redeliveryIntervalSeconds: 0,
         databaseUrl: 'postgresql://devsys:s3cret-pass@db.internal:5432/devsys',
         storeSync: 'FULL',
         maxManifestBytes: 2048,
