@@ -60,53 +60,15 @@ export function createRedeliverFailedJob(deps: RedeliverFailedDeps): JobHandler<
 }
 
 async function scan(deps: RedeliverFailedDeps, ctx: JobContext): Promise<Outcome> {
-  const now = deps.now ?? Date.now
-  const github = await deps.auth()
-  // 1. The delivery log, newest first, back to the window (never past GitHub's retention).
-  const windowMs = Math.min(Math.max(2 * deps.intervalMs, HOUR_MS), DELIVERY_RETENTION_MS)
-  const since = new Date(now() - windowMs)
-  const listed = await listDeliveriesSince(github, since, ctx.signal).catch((error: unknown) => {
-    throw new Error(
-      `Listing the app's webhook deliveries (GET /app/hook/deliveries) failed: ${errorText(error)}; the scan is retried, check the App's credentials and GitHub's status`,
-      { cause: error },
-    )
-  })
-  if (listed.truncated) {
-    ctx.log.warn({ since: since.toISOString() }, 'Delivery log too long to read in one scan')
-  }
-  // 2. Deliveries with no successful attempt, of events DevSys handles, that DevSys never stored.
-  const failed = failedDeliveries(listed.attempts).filter((a) => isHandled(a, deps.handledEvents))
-  // A guid already claimed (its redelivery's own attempt may have failed too) is not tried again.
-  const missed: DeliveryAttempt[] = []
-  let stored = 0
-  for (const attempt of failed) {
-    if (await deps.hasDelivery(attempt.guid)) stored++
-    else if (!(await deps.hasDelivery(redeliveryClaim(attempt.guid).id))) missed.push(attempt)
-  }
-  // 3. Claim each once (the queue records `redeliver:<guid>`), up to the cap per scan.
-  const max = deps.maxPerRun ?? REDELIVERIES_PER_RUN
-  const claimed: string[] = []
-  let done = 0
-  for (const attempt of missed) {
-    if (claimed.length >= max) break
-    done++
-    const { guid, event, action } = attempt
-    const payload: RedeliverPayload = { delivery: { guid, attemptId: attempt.id, event, action } }
-    const result = await deps.enqueue(
-      { kind: REDELIVER_FAILED, key: `redeliver:${guid}`, payload },
-      { delivery: redeliveryClaim(guid) },
-    )
-    if (result.kind !== 'duplicate-delivery') claimed.push(guid)
-  }
-  const left = missed.length - done
-  if (left > 0) {
-    ctx.log.warn(
-      { left, max, guids: missed.slice(done).map((a) => a.guid) },
-      'More failed deliveries than one scan redelivers; the next scan continues',
-    )
-  }
+  // 1. The delivery log, newest first, back to the window.
+  const attempts = await listRecent(deps, ctx)
+  // 2. Deliveries of events DevSys handles that no attempt delivered and DevSys never stored.
+  const failed = failedDeliveries(attempts).filter((a) => isHandled(a, deps.handledEvents))
+  const { missed, stored } = await sortOut(failed, deps.hasDelivery)
+  // 3. Each claimed once, up to the cap; the rest wait for the next scan.
+  const { claimed, left } = await claim(missed, deps, ctx)
   const details = {
-    attempts: listed.attempts.length,
+    attempts: attempts.length,
     failed: failed.length,
     stored,
     redeliveredBefore: failed.length - stored - missed.length,
@@ -115,6 +77,74 @@ async function scan(deps: RedeliverFailedDeps, ctx: JobContext): Promise<Outcome
   }
   ctx.log.info(details, 'Scanned the webhook delivery log')
   return { status: 'done', summary: `${claimed.length} failed deliveries to redeliver`, details }
+}
+
+/** Two intervals back (at least an hour, so a short outage is covered), never past retention. */
+async function listRecent(deps: RedeliverFailedDeps, ctx: JobContext): Promise<DeliveryAttempt[]> {
+  const windowMs = Math.min(Math.max(2 * deps.intervalMs, HOUR_MS), DELIVERY_RETENTION_MS)
+  const since = new Date((deps.now ?? Date.now)() - windowMs)
+  const listed = await listDeliveriesSince(await deps.auth(), since, ctx.signal).catch(
+    (error: unknown) => {
+      throw new Error(
+        `Listing the app's webhook deliveries (GET /app/hook/deliveries) failed: ${errorText(error)}; the scan is retried, check the App's credentials and GitHub's status`,
+        { cause: error },
+      )
+    },
+  )
+  if (listed.truncated) {
+    ctx.log.warn({ since: since.toISOString() }, 'Delivery log too long to read in one scan')
+  }
+  return listed.attempts
+}
+
+/**
+ * Drops what DevSys stored (it was received, whatever GitHub logged, e.g. a timeout after the
+ * store) and what was claimed before (its redelivery's own attempt may have failed too).
+ */
+async function sortOut(
+  failed: DeliveryAttempt[],
+  hasDelivery: RedeliverFailedDeps['hasDelivery'],
+): Promise<{ missed: DeliveryAttempt[]; stored: number }> {
+  const missed: DeliveryAttempt[] = []
+  let stored = 0
+  for (const attempt of failed) {
+    if (await hasDelivery(attempt.guid)) stored++
+    else if (!(await hasDelivery(redeliveryClaim(attempt.guid).id))) missed.push(attempt)
+  }
+  return { missed, stored }
+}
+
+/**
+ * Enqueues one redelivery job per guid with the delivery id `redeliver:<guid>`: the queue records
+ * it once, so two processes scanning at once still claim a guid once.
+ */
+async function claim(
+  missed: DeliveryAttempt[],
+  deps: RedeliverFailedDeps,
+  ctx: JobContext,
+): Promise<{ claimed: string[]; left: number }> {
+  const max = deps.maxPerRun ?? REDELIVERIES_PER_RUN
+  const claimed: string[] = []
+  let tried = 0
+  for (const { id, guid, event, action } of missed) {
+    if (claimed.length >= max) break
+    tried++
+    const delivery = redeliveryClaim(guid)
+    const payload: RedeliverPayload = { delivery: { guid, attemptId: id, event, action } }
+    const result = await deps.enqueue(
+      { kind: REDELIVER_FAILED, key: delivery.id, payload },
+      { delivery },
+    )
+    if (result.kind !== 'duplicate-delivery') claimed.push(guid)
+  }
+  const left = missed.length - tried
+  if (left > 0) {
+    ctx.log.warn(
+      { left, max, guids: missed.slice(tried).map((a) => a.guid) },
+      'More failed deliveries than one scan redelivers; the next scan continues',
+    )
+  }
+  return { claimed, left }
 }
 
 async function redeliverOne(
@@ -129,7 +159,7 @@ async function redeliverOne(
   }
   const result = await redeliver(await deps.auth(), delivery.attemptId, ctx.signal)
   if (result.kind === 'refused') {
-    log.warn({ status: result.status, err: result.message }, 'GitHub refused to redeliver')
+    log.warn({ status: result.status, reason: result.message }, 'GitHub refused to redeliver')
     return {
       status: 'skipped',
       reason: 'refused',
