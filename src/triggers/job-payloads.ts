@@ -131,8 +131,8 @@ export type RedeliverPayload =
 export const REDELIVER_SCAN_KEY = 'redeliver-failed'
 
 /**
- * The delivery id a redelivery of `guid` is enqueued with: the queue records it once, so a guid is
- * redelivered at most once however many scans (and processes) find it failed.
+ * The delivery id (and job key) a redelivery of `guid` is enqueued with: the queue records it
+ * once, so a guid is redelivered at most once however many scans (and processes) find it failed.
  */
 export function redeliveryClaim(guid: string): { id: string; event: string } {
   return { id: `redeliver:${guid}`, event: 'redeliver' }
