@@ -81,6 +81,9 @@ export async function startDevsysProcess(opts: DevsysProcessOptions): Promise<De
     GHE_HOST: opts.gheHost,
     GHE_PROTOCOL: 'http',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'debug',
+    // The stand-in keeps no webhook delivery log (GET /app/hook/deliveries); redelivery is
+    // covered by test/jobs/redeliver-failed*.test.ts.
+    REDELIVERY_INTERVAL_SECONDS: '0',
     ...opts.env,
   }
   let output = ''
