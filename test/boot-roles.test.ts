@@ -322,12 +322,15 @@ describe('graceful stop', () => {
         '',
       ].join('\r\n'),
     )
+    // The answer is read once the connection closes: the server may have written it just before
+    // its own stop resolved, ahead of this socket's 'data' event.
+    const closed = new Promise((resolve) => socket.once('close', resolve))
     socket.write(body.slice(0, 100))
     await new Promise((resolve) => setTimeout(resolve, 100))
     const stopped = devsys.stop()
     await new Promise((resolve) => setTimeout(resolve, 100))
     socket.end(body.slice(100))
-    await stopped
+    await Promise.all([stopped, closed])
     expect(answer).toMatch(/^HTTP\/1\.1 200/)
     const jobs = openSqliteJobStore({ dataDir: devsys.config.dataDir })
     try {
