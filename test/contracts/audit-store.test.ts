@@ -1,13 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AuditStore } from '../../src/store/store.js'
+import { at, start } from './fixtures.js'
 import {
   type StoreHandle,
   type StoreImplementation,
   storeImplementations,
 } from './implementations.js'
-
-const start = Date.parse('2026-03-01T10:00:00.000Z')
-const at = (ms: number) => new Date(start + ms).toISOString()
 
 /** The AuditStore part: the append-only audit log. */
 function auditStoreContract(impl: StoreImplementation) {

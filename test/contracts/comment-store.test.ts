@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CommentStore } from '../../src/store/store.js'
+import { start } from './fixtures.js'
 import {
   type StoreHandle,
   type StoreImplementation,
   storeImplementations,
 } from './implementations.js'
-
-const start = Date.parse('2026-03-01T10:00:00.000Z')
 
 /** The CommentStore part: command comments claimed by one job, sticky comment ids. */
 function commentStoreContract(impl: StoreImplementation) {

@@ -1,14 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { JobStore } from '../../src/queue/job-store.js'
 import { jobOf } from '../store/support.js'
+import { at, start } from './fixtures.js'
 import {
   type JobStoreHandle,
   type JobStoreImplementation,
   jobStoreImplementations,
 } from './implementations.js'
-
-const start = Date.parse('2026-03-01T10:00:00.000Z')
-const at = (ms: number) => new Date(start + ms).toISOString()
 
 const job = (
   key: string,

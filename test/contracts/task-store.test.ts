@@ -1,36 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
-  type NewTask,
-  type TaskStore,
   type AuditStore,
+  type TaskStore,
   type TestRunStore,
   taskSubject,
 } from '../../src/store/store.js'
+import { at, newTask, start } from './fixtures.js'
 import {
   type StoreHandle,
   type StoreImplementation,
   storeImplementations,
 } from './implementations.js'
-
-const start = Date.parse('2026-03-01T10:00:00.000Z')
-const at = (ms: number) => new Date(start + ms).toISOString()
-
-function newTask(overrides: Partial<NewTask> = {}): NewTask {
-  return {
-    id: 'shop-api',
-    title: 'Shop API',
-    source: {
-      kind: 'issue',
-      repo: 'acme/shop',
-      issue: 12,
-      key: 'issue:acme/shop#12',
-      requester: 'alice',
-    },
-    manifestText: '{"name":"shop-api"}',
-    spec: 'name: shop-api\n',
-    ...overrides,
-  }
-}
 
 /** The TaskStore part (with the audit events and test runs a task's changes write): what every store must do. */
 function taskStoreContract(impl: StoreImplementation) {

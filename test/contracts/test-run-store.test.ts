@@ -1,30 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { NewTask, TestRunStore, TaskStore } from '../../src/store/store.js'
+import type { TaskStore, TestRunStore } from '../../src/store/store.js'
+import { at, newTask, start } from './fixtures.js'
 import {
   type StoreHandle,
   type StoreImplementation,
   storeImplementations,
 } from './implementations.js'
-
-const start = Date.parse('2026-03-01T10:00:00.000Z')
-const at = (ms: number) => new Date(start + ms).toISOString()
-
-function newTask(overrides: Partial<NewTask> = {}): NewTask {
-  return {
-    id: 'shop-api',
-    title: 'Shop API',
-    source: {
-      kind: 'issue',
-      repo: 'acme/shop',
-      issue: 12,
-      key: 'issue:acme/shop#12',
-      requester: 'alice',
-    },
-    manifestText: '{"name":"shop-api"}',
-    spec: 'name: shop-api\n',
-    ...overrides,
-  }
-}
 
 /** The TestRunStore part: each run of a task's tests. */
 function testRunStoreContract(impl: StoreImplementation) {
