@@ -77,3 +77,12 @@ export interface DeploymentFilter {
   /** Newest first; default 100. */
   limit?: number
 }
+
+/** How many deploy history records one environment has of one trigger and state. */
+export interface DeploymentCount {
+  repo: string
+  environment: string
+  trigger: DeploymentTrigger
+  state: DeploymentState
+  count: number
+}

@@ -3,6 +3,7 @@ import { iso } from './open-postgres-pool.js'
 import type {
   Deployment,
   DeploymentChange,
+  DeploymentCount,
   DeploymentFilter,
   DeploymentState,
   DeploymentTrigger,
@@ -136,6 +137,16 @@ export class PostgresDeployments {
       ],
     )
     return result.rows.map(toDeployment)
+  }
+
+  async count(): Promise<DeploymentCount[]> {
+    // count(*) is a bigint, which pg returns as a string: a history this size fits a number.
+    const result = await this.pool.query<Omit<DeploymentCount, 'count'> & { count: string }>(
+      `SELECT repo, environment, trigger, state, count(*) AS count
+        FROM deployments GROUP BY repo, environment, trigger, state
+        ORDER BY repo, environment, trigger, state`,
+    )
+    return result.rows.map((row) => ({ ...row, count: Number(row.count) }))
   }
 }
 

@@ -3,6 +3,7 @@ import { iso } from './open-sqlite-database.js'
 import type {
   Deployment,
   DeploymentChange,
+  DeploymentCount,
   DeploymentFilter,
   DeploymentState,
   DeploymentTrigger,
@@ -48,6 +49,7 @@ export class SqliteDeployments {
     update: Statement<Params, DeploymentRow>
     get: Statement<[number], DeploymentRow>
     list: Statement<Params, DeploymentRow>
+    count: Statement<[], DeploymentCount>
   }
 
   constructor(
@@ -76,6 +78,9 @@ export class SqliteDeployments {
           AND (@state IS NULL OR state = @state)
           AND (@jobId IS NULL OR job_id = @jobId)
         ORDER BY id DESC LIMIT @limit`),
+      count: db.prepare(`SELECT repo, environment, trigger, state, count(*) AS count
+        FROM deployments GROUP BY repo, environment, trigger, state
+        ORDER BY repo, environment, trigger, state`),
     }
   }
 
@@ -135,6 +140,10 @@ export class SqliteDeployments {
         limit: filter.limit ?? 100,
       })
       .map(toDeployment)
+  }
+
+  count(): DeploymentCount[] {
+    return this.s.count.all()
   }
 }
 

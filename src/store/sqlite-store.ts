@@ -11,6 +11,7 @@ import type {
   AuditEvent,
   Deployment,
   DeploymentChange,
+  DeploymentCount,
   DeploymentFilter,
   Generation,
   GenerationIteration,
@@ -189,6 +190,10 @@ export class SqliteStore implements Store {
 
   async listDeployments(filter: DeploymentFilter = {}): Promise<Deployment[]> {
     return this.deployments.list(filter)
+  }
+
+  async countDeployments(): Promise<DeploymentCount[]> {
+    return this.deployments.count()
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {

@@ -6,6 +6,7 @@
 import type {
   Deployment,
   DeploymentChange,
+  DeploymentCount,
   DeploymentFilter,
   DeploymentState,
   DeploymentTrigger,
@@ -144,6 +145,7 @@ export type AcquireDeployLockResult =
 export type {
   Deployment,
   DeploymentChange,
+  DeploymentCount,
   DeploymentFilter,
   DeploymentState,
   DeploymentTrigger,
@@ -247,6 +249,8 @@ export interface DeploymentStore {
   getDeployment(id: number): Promise<Deployment | undefined>
   /** Deployments matching every field of the filter, newest first. */
   listDeployments(filter?: DeploymentFilter): Promise<Deployment[]>
+  /** The whole history counted per repository, environment, trigger and state (for /metrics). */
+  countDeployments(): Promise<DeploymentCount[]>
 }
 
 /** The audit log: every state change, who made it, append-only. */

@@ -100,6 +100,28 @@ function deploymentStoreContract(impl: StoreImplementation) {
       expect(d).toMatchObject({ rollbackOf: a.id, finishedAt: '2026-01-01T00:00:00.000Z' })
     })
 
+    it('counts the history per repository, environment, trigger and state', async () => {
+      expect(await store.countDeployments()).toEqual([])
+      const first = await store.createDeployment(merge)
+      await store.updateDeployment(first.id, { state: 'rolled_back' })
+      await store.createDeployment({ ...merge, state: 'success' })
+      await store.createDeployment({ ...merge, state: 'success' })
+      await store.createDeployment({ ...merge, environment: 'staging', state: 'failure' })
+      await store.createDeployment({
+        ...merge,
+        rollbackOf: first.id,
+        trigger: 'rollback',
+        state: 'success',
+      })
+      const production = { repo: 'octo/blog', environment: 'production' }
+      expect(await store.countDeployments()).toEqual([
+        { ...production, trigger: 'merge', state: 'rolled_back', count: 1 },
+        { ...production, trigger: 'merge', state: 'success', count: 2 },
+        { ...production, trigger: 'rollback', state: 'success', count: 1 },
+        { repo: 'octo/blog', environment: 'staging', trigger: 'merge', state: 'failure', count: 1 },
+      ])
+    })
+
     it('refuses a trigger or state the history does not know', async () => {
       // The message is the implementation's (SQLite: test/store/sqlite-deployments.test.ts).
       await expect(
