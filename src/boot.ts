@@ -30,6 +30,8 @@ import {
 import { createPrCommandJob } from './jobs/run-pr-command.js'
 import { createRunTestsJob } from './jobs/run-tests.js'
 import { createLogger } from './logger.js'
+import { instrumentHandlers } from './metrics/instrument-handlers.js'
+import { createMetrics } from './metrics/metrics.js'
 import { createQueue } from './queue/create-queue.js'
 import type { Queue } from './queue/queue.js'
 import type { JobHandler } from './queue/types.js'
@@ -195,20 +197,26 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   // A worker runs the jobs of its queues (DEVSYS_QUEUES) and leaves the rest queued for others;
   // serving every queue, it also fails jobs of kinds it does not know (a different version's).
   const kinds = kindsOf(config.queues)
+  const metrics = createMetrics({
+    queue: { listJobs: (filter) => queue.listJobs(filter) },
+    deployments: store,
+    webhookEvents: webhookEvents(),
+  })
+  const handlers = jobHandlers({
+    store,
+    auth,
+    config,
+    enqueue,
+    git: gitWorkspaces(config, log),
+    runner: runnerFactory(runners.config),
+    targets: targets.targetFor,
+    sandbox,
+    agent,
+    hasDelivery: (id) => queue.hasDelivery(id),
+  }).filter((handler) => kinds.includes(handler.kind))
   const queue: Queue = createQueue(config, {
     ownKindsOnly: config.queues.length < QUEUE_NAMES.length,
-    handlers: jobHandlers({
-      store,
-      auth,
-      config,
-      enqueue,
-      git: gitWorkspaces(config, log),
-      runner: runnerFactory(runners.config),
-      targets: targets.targetFor,
-      sandbox,
-      agent,
-      hasDelivery: (id) => queue.hasDelivery(id),
-    }).filter((handler) => kinds.includes(handler.kind)),
+    handlers: instrumentHandlers(handlers, metrics),
     log,
   })
   const deps: AppDeps = { config, store, queue, log }
@@ -232,13 +240,15 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     receiver = await startReceiver(deps, {
       credentials,
       setupToken,
+      metrics,
       ...(wrapOctokit ? { wrapOctokit } : {}),
     })
     probot = receiver.probot
   } else {
     probot = new Probot(probotOptions(config, log, wrapOctokit))
     const { port, host, role, queues } = config
-    health = await serveHealth({ port, host, role, queues })
+    const token = config.managerApiToken
+    health = await serveHealth({ port, host, role, queues, metrics: { metrics, token, log } })
   }
 
   // 4. The worker: only with credentials, since every job talks to GitHub. Sites deployed to
@@ -305,6 +315,12 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     await rateLimits?.close()
     log.info('DevSys stopped')
   }
+}
+
+/** The webhook events DevSys subscribes to, and GitHub's `ping`: the labels /metrics counts by. */
+function webhookEvents(): string[] {
+  const names = subscriptions.flatMap((s) => s.events.map((event) => event.split('.')[0] ?? event))
+  return [...new Set([...names, 'ping'])]
 }
 
 /**

@@ -11,6 +11,8 @@ import { guardRequests, type RequestGuard } from './http/guard-requests.js'
 import { limitRequestBodies } from './http/limit-request-bodies.js'
 import { requireSetupToken } from './http/require-setup-token.js'
 import { devsysApp } from './index.js'
+import type { Metrics } from './metrics/metrics.js'
+import { serveMetrics, timeWebhookAnswers } from './metrics/serve-metrics.js'
 
 type HandlerFactory = Parameters<Server['loadHandlerFactory']>[0]
 type ProbotOptions = NonNullable<ConstructorParameters<typeof Probot>[0]>
@@ -57,7 +59,13 @@ export function probotOptions(config: AppConfig, log: Logger, wrap?: WrapOctokit
  */
 export async function startReceiver(
   deps: AppDeps,
-  opts: { credentials: boolean; setupToken: string | undefined; wrapOctokit?: WrapOctokit },
+  opts: {
+    credentials: boolean
+    setupToken: string | undefined
+    /** Served at /metrics (with the manager API token); webhook answers are timed into it. */
+    metrics?: Metrics
+    wrapOctokit?: WrapOctokit
+  },
 ): Promise<Receiver> {
   const { config, log } = deps
   const server = opts.credentials
@@ -79,14 +87,21 @@ export async function startReceiver(
   // one-time setup token, since the import route writes whatever credentials it is sent to .env.
   const bodies = { timeoutMs: config.requestTimeoutMs, log }
   const guards: RequestGuard[] = []
+  // Probot answers webhooks at the server root too (src/index.ts).
+  const webhookPaths = [config.webhookPath, '/']
+  if (opts.metrics) {
+    // First, so that refused bodies (413, 408) are timed too.
+    guards.push(
+      timeWebhookAnswers(opts.metrics, webhookPaths),
+      serveMetrics(opts.metrics, { token: config.managerApiToken, log }),
+    )
+  }
   if (opts.setupToken) {
     guards.push(
       requireSetupToken({ token: opts.setupToken, log }),
       limitRequestBodies({ paths: ['/probot/import'], maxBytes: MAX_IMPORT_BYTES, ...bodies }),
     )
   }
-  // Probot answers webhooks at the server root too (src/index.ts).
-  const webhookPaths = [config.webhookPath, '/']
   guards.push(limitRequestBodies({ paths: webhookPaths, maxBytes: MAX_WEBHOOK_BYTES, ...bodies }))
   let probot: Probot | undefined
   if (opts.credentials) {

@@ -1,8 +1,12 @@
 import { createServer, type Server } from 'node:http'
+import type { Logger } from 'pino'
+import type { Metrics } from '../metrics/metrics.js'
+import { serveMetrics } from '../metrics/serve-metrics.js'
 
 /**
  * A worker's whole HTTP surface: `GET /api/health` (the path receivers answer it on, so one
- * health check fits every role), 404 for everything else. Workers take no webhooks and serve no
+ * health check fits every role), `GET /metrics` with the manager API token when given `metrics`
+ * (this process's job runs), 404 for everything else. Workers take no webhooks and serve no
  * manager API: what they do not serve cannot be attacked, and GitHub is never pointed at them.
  */
 export async function serveHealth(opts: {
@@ -10,9 +14,12 @@ export async function serveHealth(opts: {
   host: string
   role: string
   queues: readonly string[]
+  metrics?: { metrics: Metrics; token: string | undefined; log: Logger }
 }): Promise<Server> {
   const body = JSON.stringify({ status: 'ok', role: opts.role, queues: opts.queues })
-  const server = createServer((req, res) => {
+  const metrics = opts.metrics && serveMetrics(opts.metrics.metrics, opts.metrics)
+  const server = createServer(async (req, res) => {
+    if (metrics && (await metrics(req, res))) return
     const path = new URL(req.url ?? '/', 'http://devsys.invalid').pathname
     if (path === '/api/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(body)
@@ -22,7 +29,7 @@ export async function serveHealth(opts: {
     res.end(
       JSON.stringify({
         error: 'not_found',
-        message: `This DevSys process is a worker (DEVSYS_ROLE=${opts.role}): it serves only GET /api/health. Send webhooks and API requests to a receiver.`,
+        message: `This DevSys process is a worker (DEVSYS_ROLE=${opts.role}): it serves only GET /api/health and /metrics. Send webhooks and API requests to a receiver.`,
       }),
     )
   })
