@@ -23,7 +23,7 @@ import { type GitHttpServer, startGitHttpServer } from '../git/git-http-server.j
 import { dockerHostAddress, relayForContainers } from '../helpers/container-relay.js'
 import { createRemote, git } from '../helpers/git-remote.js'
 import { httpRequest } from '../helpers/http.js'
-import { requireDocker } from '../helpers/services.js'
+import { requireCompose, requireDocker } from '../helpers/services.js'
 import { fakeRepo, type RepoFake } from '../e2e/github-repo-routes.js'
 import { type GitHubStandin, startGitHubStandin } from '../e2e/github-standin.js'
 import { BLOG_MANIFEST, labeledIssuePayload, prCommentPayload } from '../e2e/scenario-steps.js'
@@ -48,15 +48,7 @@ async function requireComposeStack(): Promise<boolean> {
   for (const image of [DEVSYS_IMAGE, ...STACK_IMAGES]) {
     if (!(await requireDocker(why, image))) return false
   }
-  const compose = await run('docker', ['compose', 'version']).then(
-    () => undefined,
-    (error: Error) => error.message,
-  )
-  if (compose === undefined) return true
-  const problem = `Docker Compose v2 is missing (docker compose version: ${compose})`
-  if (process.env.CI === 'true') throw new Error(`${why}; ${problem}. See .ci/run.`)
-  process.stderr.write(`skipping the compose stack test: ${problem}\n`)
-  return false
+  return requireCompose(why)
 }
 
 describe.skipIf(!hasStack)('the compose stack (docker-compose.yml), one task through it', () => {
