@@ -26,7 +26,12 @@ import { httpRequest } from '../helpers/http.js'
 import { requireCompose, requireDocker } from '../helpers/services.js'
 import { fakeRepo, type RepoFake } from '../e2e/github-repo-routes.js'
 import { type GitHubStandin, startGitHubStandin } from '../e2e/github-standin.js'
-import { BLOG_MANIFEST, labeledIssuePayload, prCommentPayload } from '../e2e/scenario-steps.js'
+import {
+  BLOG_MANIFEST,
+  labeledIssuePayload,
+  prCommentPayload,
+  TESTS_CHECK,
+} from '../e2e/scenario-steps.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -255,14 +260,32 @@ describe.skipIf(!hasStack)('the compose stack (docker-compose.yml), one task thr
     expect(page.status).toBe(200)
     expect(page.text).toContain('This is the first post.')
 
-    // Each pool did its own part: generation in the coding worker, the deploy in the deploy
-    // worker, neither in the receiver.
+    // 4. Meanwhile the testing pool ran the PR's tests in the docker runner, through the host's
+    //    engine, and passed them.
+    const head = repo.state.pulls.get(number)?.head ?? ''
+    await github
+      .waitFor(
+        (r) =>
+          r.method === 'PATCH' &&
+          repo.state.checkRuns.get(Number(r.params.check_run_id))?.name === TESTS_CHECK &&
+          (r.body as { status?: string } | undefined)?.status === 'completed',
+        { timeoutMs: 120_000 },
+      )
+      .catch(async (error: Error) => {
+        throw new Error(`${error.message}\nThe stack's logs:\n${await logs()}`)
+      })
+    const checkRun = repo.checkRun(TESTS_CHECK)
+    expect(checkRun, JSON.stringify(checkRun?.output)).toMatchObject({ conclusion: 'success' })
+    expect(head).toBe('devsys/create-blog')
+
+    // Each pool did its own part: generation and tests in the coding worker, the deploy in the
+    // deploy worker, none of them in the receiver.
     const started = async (service: string) =>
       (await compose('logs', '--no-color', service)).stdout
         .split('\n')
         .filter((line) => line.includes('"msg":"Job started"'))
-        .map((line) => /"kind":"(\w+)"/.exec(line)?.[1])
-    expect(await started('worker-code')).toContain('generate')
+        .map((line) => /"kind":"([\w-]+)"/.exec(line)?.[1])
+    expect(await started('worker-code')).toEqual(expect.arrayContaining(['generate', 'run-tests']))
     expect(await started('worker-deploy')).toContain('deploy')
     expect(await started('devsys')).toEqual([])
     expect(github.problems()).toEqual([])
