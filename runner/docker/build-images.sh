@@ -3,7 +3,9 @@
 #   1. local/debian:bookworm, a minimal Debian made with debootstrap and `docker import`;
 #   2. devsys/php-runner:latest (images/php/Dockerfile) on top of it;
 #   3. devsys/php-apache:2 (images/php-apache/Dockerfile), the `php` deploy target;
-#   4. local/node:20-bookworm (build-node-base.sh), the host's Node.js on that base, to build the
+#   4. devsys/postgres:15 and devsys/redis:7 (images/postgres, images/redis), Debian's PostgreSQL
+#      and Redis for the compose stack (docker-compose.yml);
+#   5. local/node:20-bookworm (build-node-base.sh), the host's Node.js on that base, to build the
 #      DevSys image from (`docker build --build-arg BASE_IMAGE=local/node:20-bookworm .`).
 # Idempotent and fast when done: an image that exists is kept (FORCE=1 rebuilds them all).
 # Needs root, a running dockerd, debootstrap, and Debian's apt mirror (the first `URIs:` of
@@ -61,4 +63,6 @@ build() {
 }
 build "$image" php
 build "$apache_image" php-apache
+build devsys/postgres:15 postgres
+build devsys/redis:7 redis
 FORCE="$force" bash "$here/build-node-base.sh"

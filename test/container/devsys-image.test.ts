@@ -65,15 +65,20 @@ async function buildImage(): Promise<void> {
   )
 }
 
-/** The compose file's devsys and php services, as written. */
+/** A DevSys service of the compose file that uses the Docker engine, as written. */
+interface EngineService {
+  environment: Record<string, string>
+  volumes: string[]
+  group_add: string[]
+}
+
+/** The compose file's DevSys services and the php target, as written. */
 interface ComposeFile {
   services: {
-    devsys: {
-      build: { args: Record<string, string> }
-      environment: Record<string, string>
-      volumes: string[]
-      group_add: string[]
-    }
+    /** The receiver, which builds the image every DevSys service runs. */
+    devsys: { build: { args: Record<string, string> }; image: string }
+    'worker-code': EngineService & { image: string }
+    'worker-deploy': EngineService & { image: string }
     php: {
       image: string
       container_name: string
@@ -214,13 +219,18 @@ describe.skipIf(!hasDocker)('the DevSys image, built on the local Node base', ()
 
   it('is what docker-compose.yml runs: local base as a build arg, socket, php container', async () => {
     const compose = parse(await readFile(`${ROOT}docker-compose.yml`, 'utf8')) as ComposeFile
-    const { devsys, php: target } = compose.services
+    // The receiver builds the image; the workers run it, and they are the ones that use the
+    // engine (the docker test runner, the php target).
+    const { devsys, 'worker-code': code, 'worker-deploy': deployer, php: target } = compose.services
     /** Compose's `${NAME:-fallback}`: the variable, or the fallback when unset. */
     const variable = (name: string, fallback: string) => `\${${name}:-${fallback}}`
     expect(devsys.build.args.BASE_IMAGE).toBe(variable('BASE_IMAGE', 'node:20-bookworm-slim'))
-    expect(devsys.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock')
-    expect(devsys.group_add).toEqual([variable('DOCKER_GID', '0')])
-    expect(devsys.environment.PHP_DEPLOY_CONTAINER).toBe(target.container_name)
+    for (const worker of [code, deployer]) {
+      expect(worker.image).toBe(devsys.image)
+      expect(worker.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock')
+      expect(worker.group_add).toEqual([variable('DOCKER_GID', '0')])
+    }
+    expect(deployer.environment.PHP_DEPLOY_CONTAINER).toBe(target.container_name)
     expect(target.image).toBe('devsys/php-apache:2')
     expect(target.labels[PHP_TARGET_LABEL]).toBe('php')
     // The one site the container serves is the operator's choice (DevSys refuses any other).

@@ -22,15 +22,25 @@ import { DeployError, type Release } from '../../src/deploy/types.js'
 import type { TestWorkspace } from '../generate/workspace.js'
 import { commitAll } from '../generate/workspace.js'
 import { requireTool } from '../helpers/require-tool.js'
-import { freePort, requireSshd, type Sshd, startSshd } from '../helpers/services.js'
+import { freePort, requireCompose, requireSshd, type Sshd, startSshd } from '../helpers/services.js'
 import { createBlogWorkspace } from '../runner/blog-workspace.js'
 import { hostTempReleaseExists, startCuttingProxy, tempReleases } from './cutting-proxy.js'
-import { fetchWithPhpServer, retitleBlog, snapshotRelease } from './release-fixtures.js'
+import { PHP_APACHE_IMAGE, requirePhpApacheImage } from './php-apache-container.js'
+import {
+  fetchWhenUp,
+  fetchWithPhpServer,
+  retitleBlog,
+  snapshotRelease,
+} from './release-fixtures.js'
 
 const hasSshd = await requireSshd('the ssh deploy target is tested against a real OpenSSH server')
 const hasPhp = requireTool('php', 'serves the deployed blog from the release folder with php -S')
+const hasCompose =
+  hasSshd &&
+  (await requireCompose('EXTERNAL_DEPLOY_RUN_COMPOSE runs docker compose up in a release')) &&
+  (await requirePhpApacheImage("a release's compose service is built from the php target image"))
 const silent = pino({ level: 'silent' })
-const _run = promisify(execFile)
+const run = promisify(execFile)
 
 // What every deploy target must do is in test/contracts/deploy-target.contract.ts, run against
 // this target by test/contracts/deploy-target-ssh.test.ts; here is only what is the ssh target's
@@ -217,6 +227,61 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
     expect((error as Error).message).toMatch(/docker compose up -d --build failed in .*releases/)
     expect(await target().state()).toMatchObject({ current: second.id })
   })
+
+  it.skipIf(!hasCompose)(
+    "starts the release's services with docker compose up -d --build, then switches",
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      // A release holding a compose file whose one service is built from the release itself:
+      // Apache + PHP serving a copy of the release (its public/) on a loopback port of the host.
+      const port = await freePort()
+      await writeFile(
+        join(ws.dir, 'docker-compose.yml'),
+        `services:\n  web:\n    build: .\n    ports: ["127.0.0.1:${port}:80"]\n`,
+      )
+      await writeFile(
+        join(ws.dir, 'Dockerfile'),
+        `FROM ${PHP_APACHE_IMAGE}\nCOPY . /var/www/devsys/empty/\n`,
+      )
+      await commitAll(ws.dir, 'Serve the blog with docker compose')
+      const composed = await snapshot()
+      // Compose names the project after the folder it runs in: the release's id.
+      const project = composed.id
+      try {
+        await setUp([second], second)
+        const t = target({ runCompose: true })
+        const uploaded = await upload(composed, t)
+        await t.activate(composed.id)
+        await t.close()
+        expect(uploaded).toMatchObject({ alreadyThere: false })
+        expect(await target().state()).toMatchObject({ current: composed.id })
+        // The service runs, built from the release, and serves its blog.
+        const { stdout } = await run('docker', ['compose', '-p', project, 'ps', '--format', 'json'])
+        expect(stdout).toMatch(/"Service":"web"/)
+        expect(stdout).toMatch(/"State":"running"/)
+        const page = await fetchWhenUp(`http://127.0.0.1:${port}/`, 20_000)
+        expect(page.status).toBe(200)
+        expect(page.body).toContain('Second edition')
+      } finally {
+        // The project's containers, network, volumes and the image compose built.
+        await run('docker', ['compose', '-p', project, 'down', '-v', '--rmi', 'local', '-t', '5'])
+        await rm(join(ws.dir, 'docker-compose.yml'))
+        await rm(join(ws.dir, 'Dockerfile'))
+        await commitAll(ws.dir, 'Serve the blog without docker compose')
+      }
+      const { stdout: left } = await run('docker', [
+        'ps',
+        '-a',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--format',
+        '{{.Names}}',
+      ])
+      expect(left).toBe('')
+    },
+  )
 
   it('deploys 2,000 files, then a one-file change of them, in a few round trips', async () => {
     const site = join(dir, 'site')

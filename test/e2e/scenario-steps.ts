@@ -274,7 +274,7 @@ function onDeploymentSuccess(world: E2eWorld, act: () => Promise<void>) {
 
 /** The `issue_comment.created` GitHub sends when `login` comments `body` on pull request `pr`. */
 export function prCommentPayload(
-  world: E2eWorld,
+  world: Pick<E2eWorld, 'github' | 'repo' | 'cloneUrl'>,
   opts: { pr: number; body: string; commentId: number; login?: string },
 ) {
   const login = opts.login ?? 'mona'

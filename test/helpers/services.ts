@@ -33,6 +33,19 @@ export async function requireDocker(
   return available(problem, 'Docker', why)
 }
 
+/**
+ * Whether Docker Compose v2 (`docker compose`) runs; same CI rule as requireDocker (.ci/run
+ * installs it from Debian trixie).
+ */
+export async function requireCompose(why: string): Promise<boolean> {
+  const problem = await run('docker', ['compose', 'version'], { timeout: 10_000 }).then(
+    () => undefined,
+    (error: Error) =>
+      `\`docker compose version\` failed (${error.message.split('\n')[0]}; install docker-compose from Debian trixie)`,
+  )
+  return available(problem, 'Docker Compose v2', why)
+}
+
 /** Whether OpenSSH's sshd and ssh-keygen are installed; same CI rule as requireDocker. */
 export async function requireSshd(why: string): Promise<boolean> {
   const problem = await access(SSHD)
