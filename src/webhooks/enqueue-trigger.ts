@@ -1,5 +1,7 @@
 import type { Logger } from 'pino'
 import type { AppDeps } from '../app-deps.js'
+import { QueueUnavailableError } from '../queue/queue-unavailable.js'
+import type { EnqueueResult } from '../queue/queue.js'
 import type { Trigger } from '../triggers/types.js'
 
 /**
@@ -17,7 +19,17 @@ export async function enqueueTrigger(
     log.debug({ delivery: delivery.id, reason: trigger.reason }, 'event ignored')
     return
   }
-  const result = await deps.queue.enqueue(trigger.job, { delivery })
+  let result: EnqueueResult
+  try {
+    result = await deps.queue.enqueue(trigger.job, { delivery })
+  } catch (error) {
+    if (!(error instanceof QueueUnavailableError)) throw error
+    log.warn(
+      { delivery: delivery.id, event: delivery.event, reason: error.reason },
+      'event not stored: the queue is unavailable; answering 503',
+    )
+    throw new WebhookUnavailableError(delivery, error)
+  }
   const job = result.kind === 'duplicate-delivery' ? undefined : result.job.id
   log.info(
     {
@@ -29,4 +41,20 @@ export async function enqueueTrigger(
     },
     'event queued',
   )
+}
+
+/**
+ * The answer to a delivery that could not be stored because the queue's database is down: 503
+ * (Probot's webhook middleware answers an error's `status`), so the delivery counts as failed
+ * and is sent again, never as received and then lost.
+ */
+export class WebhookUnavailableError extends Error {
+  override readonly name = 'ServiceUnavailable'
+  readonly status = 503
+  constructor(delivery: { id: string; event: string }, cause: QueueUnavailableError) {
+    super(
+      `DevSys could not store delivery ${delivery.id} (${delivery.event}): ${cause.message}. Nothing was stored; redeliver it once the database is back (DevSys's redelivery scan does so by itself).`,
+      { cause },
+    )
+  }
 }
