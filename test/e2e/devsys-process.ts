@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { httpRequest } from '../helpers/http.js'
+import { type HttpAnswer, httpRequest } from '../helpers/http.js'
 import { freePort } from '../helpers/services.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -29,7 +29,7 @@ export interface DevsysProcess {
     event: string,
     payload: object,
     delivery?: string,
-  ): Promise<{ status: number; text: string }>
+  ): Promise<HttpAnswer>
   /** SIGTERM, then SIGKILL if it has not exited within 15 s. Resolves with the exit code. */
   stop(): Promise<number | null>
   /** SIGKILL, as a crash or the OOM killer ends it: no shutdown at all. Resolves once it is gone. */
