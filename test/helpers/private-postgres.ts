@@ -52,6 +52,12 @@ export interface PrivatePostgres {
   stop(): Promise<void>
   /** Starts it again on the same port and data. */
   start(): Promise<void>
+  /**
+   * Stops the server and its backends with SIGSTOP, as a hung host: connections stay open and
+   * nothing answers. `thaw` resumes them.
+   */
+  freeze(): void
+  thaw(): void
   /** Stops it (if running) and removes its folder. */
   destroy(): Promise<void>
 }
@@ -116,9 +122,29 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     query,
     stop,
     start,
+    freeze: () => signalServer(data, 'SIGSTOP'),
+    thaw: () => signalServer(data, 'SIGCONT'),
     async destroy() {
       await stop().catch(() => undefined)
       rmSync(root, { recursive: true, force: true })
     },
   }
+}
+
+/** Sends `signal` to the server of `data` (its postmaster.pid) and every process it started. */
+function signalServer(data: string, signal: NodeJS.Signals): void {
+  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+  const children = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after ')'.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+  for (const pid of [postmaster, ...children]) process.kill(pid, signal)
 }

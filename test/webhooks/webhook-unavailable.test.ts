@@ -12,6 +12,7 @@ import type { AppDeps } from '../../src/app-deps.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { createLogger } from '../../src/logger.js'
 import { QueueUnavailableError } from '../../src/queue/queue-unavailable.js'
+import { ENQUEUE_TIMEOUT_MS } from '../../src/webhooks/enqueue-trigger.js'
 import {
   type Receiver,
   startReceiver,
@@ -29,8 +30,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-/** A receiver whose queue answers every enqueue with `failure`; its log lines. */
-async function receiverFailingWith(failure: Error) {
+/** A receiver whose queue answers every enqueue with `failure` (or never); its log lines. */
+async function receiverFailingWith(failure: Error | 'never') {
   const dataDir = mkdtempSync(join(tmpdir(), 'devsys-unavailable-'))
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }))
   const loaded = loadEnv({
@@ -49,7 +50,9 @@ async function receiverFailingWith(failure: Error) {
   const deps: AppDeps = {
     config: loaded.config,
     store,
-    queue: { enqueue: () => Promise.reject(failure) },
+    queue: {
+      enqueue: () => (failure === 'never' ? new Promise(() => {}) : Promise.reject(failure)),
+    },
     log,
   }
   const receiver: Receiver = await startReceiver(deps, { credentials: true, setupToken: undefined })
@@ -88,6 +91,23 @@ describe('a webhook whose job cannot be stored', () => {
     expect(error).toContain("the job queue's database is unavailable (connect ECONNREFUSED")
     expect(error).toContain('Nothing was stored')
     expect(lines.join('')).toContain('event not stored: the queue is unavailable; answering 503')
+  })
+
+  it('is answered 503 when the queue does not answer in time, before Probot would answer 202', {
+    timeout: 20_000,
+  }, async () => {
+    const { port } = await receiverFailingWith('never')
+    const delivery = randomUUID()
+    const sent = Date.now()
+    const answer = await sendIssue(port, delivery)
+    // Probot answers 202 ("still processing") after 9 s: that would acknowledge a lost delivery.
+    expect(answer.status).toBe(503)
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(ENQUEUE_TIMEOUT_MS - 100)
+    expect(Date.now() - sent).toBeLessThan(9_000)
+    expect(answer.headers['retry-after']).toBe(String(WEBHOOK_RETRY_AFTER_SECONDS))
+    expect(answer.json<{ error: string }>().error).toContain(
+      `the job queue's database is unavailable (no answer within ${ENQUEUE_TIMEOUT_MS / 1000} s)`,
+    )
   })
 
   it('is answered 500 without Retry-After for any other failure', async () => {
