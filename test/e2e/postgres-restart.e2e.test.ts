@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WEBHOOK_RETRY_AFTER_SECONDS } from '../../src/start-receiver.js'
+import { ENQUEUE_TIMEOUT_MS } from '../../src/webhooks/enqueue-trigger.js'
 import { httpRequest } from '../helpers/http.js'
 import {
   type PrivatePostgres,
@@ -104,19 +105,25 @@ describe.skipIf(!hasServer)('PostgreSQL restarted mid-run', () => {
     )
     // The deliveries answered 503 were not stored, so nothing ran for them…
     expect(processed(3) || processed(4)).toBe(false)
-    const stored = await pg.query(
-      new URL(url).pathname.slice(1),
-      `SELECT d.id, j.state, j.data->>'lockedBy' AS locked_by
-       FROM devsys_queue.delivery d JOIN devsys_queue.job j ON j.id = d.job_id`,
-    )
-    const byDelivery = new Map(stored.rows.map((r) => [r.id as string, r]))
-    expect([...byDelivery.keys()].sort()).toEqual(
-      [1, 2, 5, 6].map((issue) => sent.get(issue)).sort(),
-    )
-    for (const issue of [1, 2, 5, 6]) {
-      const row = byDelivery.get(sent.get(issue) as string)
-      expect(row?.state).toBe('completed')
-      expect(String(row?.locked_by)).toContain(`:${worker.pid}:`)
+    const database = new URL(url).pathname.slice(1)
+    const storedJobs = async () =>
+      (
+        await pg.query(
+          database,
+          `SELECT d.id, j.state, j.data->>'lockedBy' AS locked_by
+           FROM devsys_queue.delivery d JOIN devsys_queue.job j ON j.id = d.job_id`,
+        )
+      ).rows as { id: string; state: string; locked_by: string }[]
+    // The job is completed just after its comment is sent.
+    let stored = await storedJobs()
+    for (let tries = 0; stored.some((r) => r.state !== 'completed') && tries < 40; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      stored = await storedJobs()
+    }
+    expect(stored.map((r) => r.id).sort()).toEqual([1, 2, 5, 6].map((i) => sent.get(i)).sort())
+    for (const row of stored) {
+      expect(row.state).toBe('completed')
+      expect(row.locked_by).toContain(`:${worker.pid}:`)
     }
     // …and sent again (as GitHub's redelivery does) they are accepted and processed.
     for (const issue of [3, 4]) {
@@ -131,5 +138,45 @@ describe.skipIf(!hasServer)('PostgreSQL restarted mid-run', () => {
     )
     for (const issue of [1, 2, 3, 4, 5, 6]) expect(commentsOn(world, issue)).toHaveLength(1)
     expect(world.github.problems()).toEqual([])
+  })
+
+  it('a hung server: the receiver answers 503 before Probot’s 202, and the delivery sent again runs once', {
+    timeout: 120_000,
+  }, async () => {
+    const pg = server as PrivatePostgres
+    const url = await pg.createDatabase(`devsys_hung_${randomUUID().slice(0, 8)}`)
+    const env = { DATABASE_URL: url, LOG_LEVEL: 'info' }
+    const receiver = await world.startDevsys({ env: { ...env, DEVSYS_ROLE: 'receiver' } })
+    await world.startDevsys({ env: { ...env, DEVSYS_ROLE: 'worker', DEVSYS_QUEUES: 'generate' } })
+    const processed = (issue: number) => commentsOn(world, issue).length > 0
+    expect((await sendIssue(receiver, 1, randomUUID())).status).toBe(200)
+    await waitUntil(world, () => processed(1), 'the intake of issue 1')
+
+    // Frozen: connections stay open and nothing answers.
+    const delivery = randomUUID()
+    pg.freeze()
+    let answer: Awaited<ReturnType<typeof sendIssue>>
+    const sent = Date.now()
+    try {
+      answer = await sendIssue(receiver, 2, delivery)
+    } finally {
+      pg.thaw()
+    }
+    expect(answer.status, answer.text).toBe(503)
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(ENQUEUE_TIMEOUT_MS - 100)
+    expect(answer.headers['retry-after']).toBe(String(WEBHOOK_RETRY_AFTER_SECONDS))
+
+    // Sent again once the server answers: accepted (stored now, or recognised as stored by the
+    // enqueue that finished after its 503), and run once.
+    const again = await sendIssue(receiver, 2, delivery)
+    expect(again.status, again.text).toBe(200)
+    await waitUntil(world, () => processed(2), 'the intake of issue 2', 60_000)
+    const jobs = await pg.query(
+      new URL(url).pathname.slice(1),
+      `SELECT count(*)::int AS n FROM devsys_queue.job WHERE data->>'deliveryId' = '${delivery}'`,
+    )
+    expect(jobs.rows[0]).toEqual({ n: 1 })
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    expect(commentsOn(world, 2)).toHaveLength(1)
   })
 })
