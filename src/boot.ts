@@ -219,6 +219,12 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     handlers: instrumentHandlers(handlers, metrics),
     log,
   })
+  // pg-boss sets up its schema in the background: a queue that cannot work fails the start here.
+  await queue.ready().catch(async (error: unknown) => {
+    await queue.close().catch(() => undefined)
+    await store.close().catch(() => undefined)
+    throw error
+  })
   const deps: AppDeps = { config, store, queue, log }
 
   // 3. HTTP: a receiver serves webhooks and the manager API (or, before the app is registered,

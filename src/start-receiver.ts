@@ -10,6 +10,7 @@ import { appOctokit } from './github/app-octokit.js'
 import { guardRequests, type RequestGuard } from './http/guard-requests.js'
 import { limitRequestBodies } from './http/limit-request-bodies.js'
 import { requireSetupToken } from './http/require-setup-token.js'
+import { retryAfterUnavailable } from './http/retry-after-unavailable.js'
 import { devsysApp } from './index.js'
 import type { Metrics } from './metrics/metrics.js'
 import { serveMetrics, timeWebhookAnswers } from './metrics/serve-metrics.js'
@@ -21,6 +22,8 @@ type ProbotOptions = NonNullable<ConstructorParameters<typeof Probot>[0]>
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
 /** The setup page's import form sends an app id, a PEM key and a secret: a few KiB. */
 const MAX_IMPORT_BYTES = 64 * 1024
+/** When a webhook answered 503 (the queue's database is down) may be sent again. */
+export const WEBHOOK_RETRY_AFTER_SECONDS = 30
 
 /** A receiver's HTTP server, and the Probot instance its webhooks arrive at (with credentials). */
 export interface Receiver {
@@ -102,7 +105,10 @@ export async function startReceiver(
       limitRequestBodies({ paths: ['/probot/import'], maxBytes: MAX_IMPORT_BYTES, ...bodies }),
     )
   }
-  guards.push(limitRequestBodies({ paths: webhookPaths, maxBytes: MAX_WEBHOOK_BYTES, ...bodies }))
+  guards.push(
+    limitRequestBodies({ paths: webhookPaths, maxBytes: MAX_WEBHOOK_BYTES, ...bodies }),
+    retryAfterUnavailable({ paths: webhookPaths, seconds: WEBHOOK_RETRY_AFTER_SECONDS }),
+  )
   let probot: Probot | undefined
   if (opts.credentials) {
     const app: ApplicationFunction = devsysApp(deps)

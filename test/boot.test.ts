@@ -365,6 +365,32 @@ describe('startDevsys with DATABASE_URL', () => {
       expect(logged).not.toContain(new URL(database.url).password)
     })
 
+    it('fails at boot when the queue cannot set up its schema, saying what to grant', async () => {
+      database = await createTestDatabase()
+      // A user that may use the store's tables in public but not create pg-boss's schema.
+      const user = `devsys_noschema_${database.name.slice(-12)}`
+      await database.asAdmin(`CREATE ROLE ${user} LOGIN PASSWORD 'no-schema-password'`)
+      const dropUser = () => database?.asAdmin(`DROP OWNED BY ${user}; DROP ROLE ${user}`)
+      try {
+        await database.asAdmin(`GRANT CREATE, USAGE ON SCHEMA public TO ${user}`)
+        const url = new URL(database.url)
+        url.username = user
+        url.password = 'no-schema-password'
+        const error = await start({ DATABASE_URL: url.toString() }).catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(Error)
+        const { message } = error as Error
+        expect(message).toContain(
+          'The job queue (pg-boss) could not set up its schema devsys_queue in the DATABASE_URL database',
+        )
+        expect(message).toContain('permission denied for database')
+        expect(message).toContain('GRANT CREATE ON DATABASE')
+        expect(message).not.toContain('no-schema-password')
+      } finally {
+        // The store's tables belong to the user: drop them with it, before the database goes.
+        await dropUser()
+      }
+    })
+
     it('fails at boot on a wrong password, without showing it', async () => {
       database = await createTestDatabase()
       const url = new URL(database.url)

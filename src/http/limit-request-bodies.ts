@@ -65,7 +65,8 @@ function refuse(
 }
 
 /** The path as @octokit/webhooks compares it: trailing slashes dropped, then URL-normalized. */
-function pathnameOf(url: string): string | undefined {
+/** The path of a request URL without trailing slashes; undefined when it cannot be parsed. */
+export function pathnameOf(url: string): string | undefined {
   const trimmed = url.replace(/\/+$/, '')
   try {
     return new URL(trimmed === '' ? '/' : trimmed, 'http://localhost').pathname

@@ -288,6 +288,9 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
     getJob: (id) => store.getJob(id),
     listJobs: (filter) => store.listJobs(filter),
     hasDelivery: (id) => store.hasDelivery(id),
+    ready: async () => {
+      await store.ready?.()
+    },
     async close() {
       await queue.stop()
       await store.close()

@@ -41,5 +41,10 @@ export interface JobStore {
   getJob(jobId: string): Promise<Job | undefined>
   listJobs(filter?: JobFilter): Promise<Job[]>
   hasDelivery(id: string): Promise<boolean>
+  /**
+   * Resolves once a store that sets itself up in the background (pg-boss's schema) is usable;
+   * rejects saying why not. Stores ready when built leave it out.
+   */
+  ready?(): Promise<void>
   close(): Promise<void>
 }

@@ -6,6 +6,7 @@ import { redactStore } from '../secrets/redact-store.js'
 import type { JobStore } from './job-store.js'
 import { BOSS_STATES, clip, isUuid, type Row, toJob, uuidV5 } from './pg-boss-rows.js'
 import { pgBossSql } from './pg-boss-sql.js'
+import { asUnavailable } from './queue-unavailable.js'
 import type { Delivery, EnqueueResult, Job, JobFilter, NewJob } from './queue.js'
 
 /** Used when neither the job nor the queue says how many attempts a job gets. */
@@ -44,21 +45,25 @@ export class PgBossJobStore implements JobStore {
   private readonly pool: pg.Pool
   private readonly boss: PgBoss
   private readonly name: string
+  private readonly schema: string
   private readonly sql: ReturnType<typeof pgBossSql>
   private readonly now: () => number
-  private readonly ready: Promise<void>
+  private readonly initialized: Promise<void>
   private readonly pending: Pending[] = []
   private flushing: Promise<void> = Promise.resolve()
 
   constructor(opts: PgBossJobStoreOptions) {
     const schema = opts.schema ?? 'devsys_queue'
+    this.schema = schema
     this.name = opts.queueName ?? 'devsys'
     this.now = opts.now ?? Date.now
     this.sql = pgBossSql(schema)
     this.pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.maxConnections ?? 10,
-      connectionTimeoutMillis: 10_000,
+      // Below Probot's 9 s webhook timeout (after which it answers 202 whatever happens next),
+      // so a webhook whose enqueue cannot connect is answered 503, not acknowledged and lost.
+      connectionTimeoutMillis: 5_000,
     })
     this.pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'Queue connection lost'))
     // pg-boss runs on this pool: one set of connections, and `send` can join our transactions.
@@ -69,13 +74,29 @@ export class PgBossJobStore implements JobStore {
     // recover does that) and no cron (repeating schedules are the queue's own).
     this.boss = new PgBoss({ db, schema, supervise: false, schedule: false, migrate: true })
     this.boss.on('error', (err) => opts.log?.error({ err }, 'pg-boss error'))
-    this.ready = this.init().then(() =>
+    this.initialized = this.init().then(() =>
       opts.log?.info(
         { schema, queue: this.name },
         'the job queue is pg-boss in the DATABASE_URL database, shared by every DevSys process on it',
       ),
     )
-    this.ready.catch(() => undefined) // reported by whichever call awaits it
+    this.initialized.catch(() => undefined) // reported by whichever call awaits it
+  }
+
+  /**
+   * Resolves once pg-boss has installed or migrated its schema and DevSys's queue exists in it;
+   * rejects, saying what to check, when it could not (boot fails then, not the first enqueue).
+   */
+  async ready(): Promise<void> {
+    try {
+      await this.initialized
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      throw new Error(
+        `The job queue (pg-boss) could not set up its schema ${this.schema} in the DATABASE_URL database: ${message}. Check that the DATABASE_URL user may create schemas there (GRANT CREATE ON DATABASE <name> TO <user>) or that ${this.schema} already exists and belongs to it.`,
+        { cause: error },
+      )
+    }
   }
 
   private async init(): Promise<void> {
@@ -99,7 +120,7 @@ export class PgBossJobStore implements JobStore {
   }
 
   private async query(text: string, values: unknown[]): Promise<Row[]> {
-    await this.ready
+    await this.initialized
     return (await this.pool.query(text, values)).rows as Row[]
   }
 
@@ -126,7 +147,7 @@ export class PgBossJobStore implements JobStore {
     const settled: (() => void)[] = []
     let client: PoolClient | undefined
     try {
-      await this.ready
+      await this.initialized
       client = await this.pool.connect()
       await client.query('BEGIN')
       for (const item of batch) {
@@ -144,7 +165,9 @@ export class PgBossJobStore implements JobStore {
       for (const settle of settled) settle()
     } catch (error) {
       await client?.query('ROLLBACK').catch(() => undefined)
-      for (const item of batch) item.reject(error)
+      // Nothing of the batch is stored; a lost connection is reported as the queue unavailable.
+      const reason = asUnavailable(error)
+      for (const item of batch) item.reject(reason)
     } finally {
       client?.release()
     }
@@ -214,7 +237,7 @@ export class PgBossJobStore implements JobStore {
 
   private async owned(sql: string, jobId: string, worker: string, more: unknown[]) {
     if (!isUuid(jobId)) return false
-    await this.ready
+    await this.initialized
     return ((await this.pool.query(sql, [this.name, jobId, worker, ...more])).rowCount ?? 0) > 0
   }
 
@@ -267,7 +290,7 @@ export class PgBossJobStore implements JobStore {
 
   /** Moves finished jobs to pg-boss's archive and drops old archived ones (pg-boss retention). */
   async maintain(): Promise<void> {
-    await this.ready
+    await this.initialized
     await this.boss.archive()
     // pg-boss 10 has drop() (types.d.ts still calls it purge()).
     await (this.boss as unknown as { drop(): Promise<void> }).drop()
@@ -278,7 +301,7 @@ export class PgBossJobStore implements JobStore {
     await this.flushing
     await this.flush()
     if (this.pool.ended) return
-    await this.ready.then(
+    await this.initialized.then(
       () => this.boss.stop({ graceful: false, close: false }),
       () => undefined,
     )

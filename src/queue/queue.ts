@@ -110,6 +110,11 @@ export interface Queue {
   /** Jobs matching every field of the filter, oldest first. */
   listJobs(filter?: JobFilter): Promise<Job[]>
   hasDelivery(id: string): Promise<boolean>
+  /**
+   * Resolves once the queue's state is usable (pg-boss: its schema installed or migrated);
+   * rejects saying what to check. Boot awaits it, so a queue that cannot work fails the start.
+   */
+  ready(): Promise<void>
   /** Stops the queue and releases its state (database connection); it cannot start again. */
   close(): Promise<void>
 }

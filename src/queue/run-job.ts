@@ -43,15 +43,23 @@ export async function runJob(job: Job, claim: Claim, deps: RunJobDeps): Promise<
     log.warn({ err, reason }, 'Lost the job lease; aborting, the result will not be recorded')
     claim.controller.abort(new Error(`DevSys lost the lease on job ${job.id} (${reason})`))
   }
-  const renew = setInterval(
-    () => {
-      store.renewLease(job.id, claim.lock, deps.leaseMs).then(
-        (ok) => ok || loseLease('another worker took the job over'),
-        (err: unknown) => loseLease('renewing the lease failed', err),
-      )
-    },
-    Math.max(1, Math.floor(deps.leaseMs / 3)),
-  )
+  const everyMs = Math.max(1, Math.floor(deps.leaseMs / 3))
+  let renewedAt = Date.now()
+  const renew = setInterval(() => {
+    store.renewLease(job.id, claim.lock, deps.leaseMs).then(
+      (ok) => {
+        if (ok) renewedAt = Date.now()
+        else loseLease('another worker took the job over')
+      },
+      (err: unknown) => {
+        // The lease still holds (the database restarting, a dropped connection): the job goes
+        // on, unless the next renewal would come after the lease ran out.
+        if (Date.now() - renewedAt + everyMs < deps.leaseMs) {
+          log.warn({ err }, 'Renewing the job lease failed; trying again before it runs out')
+        } else loseLease('renewing the lease failed', err)
+      },
+    )
+  }, everyMs)
   renew.unref()
   const ctx: JobContext = { job, log, signal: claim.controller.signal }
   log.info({ attempt: job.attempts, maxAttempts: job.maxAttempts }, 'Job started')

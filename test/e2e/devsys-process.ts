@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { httpRequest } from '../helpers/http.js'
+import { type HttpAnswer, httpRequest } from '../helpers/http.js'
 import { freePort } from '../helpers/services.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -25,11 +25,7 @@ export interface DevsysProcess {
   /** Everything the process wrote to stdout and stderr so far (its JSON log lines). */
   output(): string
   /** Sends `payload` as GitHub would: signed with the webhook secret, a fresh delivery id. */
-  sendWebhook(
-    event: string,
-    payload: object,
-    delivery?: string,
-  ): Promise<{ status: number; text: string }>
+  sendWebhook(event: string, payload: object, delivery?: string): Promise<HttpAnswer>
   /** SIGTERM, then SIGKILL if it has not exited within 15 s. Resolves with the exit code. */
   stop(): Promise<number | null>
   /** SIGKILL, as a crash or the OOM killer ends it: no shutdown at all. Resolves once it is gone. */
@@ -49,6 +45,12 @@ export interface DevsysProcessOptions {
    * DATA_DIR) instead of in PRIVATE_KEY, as operators who keep keys out of the environment do.
    */
   privateKeyFile?: boolean
+  /**
+   * Runs DevSys under this host name, in a UTS namespace of its own (`unshare --uts`, needs
+   * root), as if on another machine: its job leases name that host, so other processes cannot
+   * tell it is gone and wait for its leases to expire.
+   */
+  hostname?: string
 }
 
 /** Starts DevSys and waits until it answers /api/health (60 s at most). */
@@ -87,7 +89,13 @@ export async function startDevsysProcess(opts: DevsysProcessOptions): Promise<De
     ...opts.env,
   }
   let output = ''
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const node = [process.execPath, '--import', 'tsx', 'src/main.ts']
+  // unshare and sh exec what follows: the child's pid is DevSys's own.
+  const [command, ...args] =
+    opts.hostname === undefined
+      ? node
+      : ['unshare', '--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', opts.hostname, ...node]
+  const child = spawn(command as string, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs'
 import { afterEach, beforeEach, expect } from 'vitest'
 import { type GitHttpServer, startGitHttpServer } from '../git/git-http-server.js'
 import { createRemote } from '../helpers/git-remote.js'
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js'
 import {
   type DevsysProcess,
   type DevsysProcessOptions,
@@ -30,8 +31,13 @@ export interface E2eWorld {
   /** The DevSys process started last; throws before startDevsys(). */
   readonly devsys: DevsysProcess
   /**
-   * Starts DevSys against the stand-in (GHE_HOST), JSON logs unless `env` says otherwise. A
-   * process started earlier in the test is expected to be gone (killed or stopped).
+   * The fresh PostgreSQL database of this test (see useE2eWorld's `postgres`), given to every
+   * DevSys process as DATABASE_URL; throws when the world has none.
+   */
+  readonly database: TestDatabase
+  /**
+   * Starts DevSys against the stand-in (GHE_HOST), JSON logs unless `env` says otherwise.
+   * Several may run at once (sharing a database); each is stopped after the test.
    */
   startDevsys(opts?: Omit<DevsysProcessOptions, 'gheHost'>): Promise<DevsysProcess>
   /** DevSys's output so far (last 6000 characters), for failure messages. */
@@ -40,11 +46,16 @@ export interface E2eWorld {
 
 /**
  * Registers beforeEach/afterEach that build and tear down the world; call once at the top of a
- * test file. After each test DevSys is stopped with SIGTERM and must exit 0 (a clean stop is
- * part of the contract: deploys served again on restart, no job lost), its data folder removed.
+ * test file. After each test every DevSys process still running is stopped with SIGTERM and must
+ * exit 0 (a clean stop is part of the contract: deploys served again on restart, no job lost),
+ * its data folder removed. With `postgres`, each test gets a fresh database on the test server
+ * (test/helpers/postgres.ts; check requirePostgres first), so DevSys runs on the PostgreSQL
+ * store and the pg-boss queue.
  */
-export function useE2eWorld(): E2eWorld {
+export function useE2eWorld(opts: { postgres?: boolean } = {}): E2eWorld {
   let current: DevsysProcess | undefined
+  let database: TestDatabase | undefined
+  const started: DevsysProcess[] = []
   const dataDirs = new Set<string>()
   const world = {
     logTail: () => `DevSys output (last 6000 chars):\n${current?.output().slice(-6000) ?? ''}`,
@@ -52,18 +63,29 @@ export function useE2eWorld(): E2eWorld {
       if (current === undefined) throw new Error('DevSys is not started: call startDevsys()')
       return current
     },
-    async startDevsys(opts: Omit<DevsysProcessOptions, 'gheHost'> = {}) {
+    get database(): TestDatabase {
+      if (database === undefined)
+        throw new Error('This world has no database: useE2eWorld({ postgres: true })')
+      return database
+    },
+    async startDevsys(more: Omit<DevsysProcessOptions, 'gheHost'> = {}) {
       current = await startDevsysProcess({
-        ...opts,
+        ...more,
         gheHost: world.github.host,
-        env: { LOG_FORMAT: 'json', ...opts.env },
+        env: {
+          LOG_FORMAT: 'json',
+          ...(database === undefined ? {} : { DATABASE_URL: database.url }),
+          ...more.env,
+        },
       })
+      started.push(current)
       dataDirs.add(current.dataDir)
       return current
     },
   } as E2eWorld
 
   beforeEach(async () => {
+    if (opts.postgres) database = await createTestDatabase()
     world.github = await startGitHubStandin()
     world.remote = createRemote()
     world.gitServer = await startGitHttpServer(world.remote.root, world.github.token)
@@ -79,14 +101,18 @@ export function useE2eWorld(): E2eWorld {
   })
 
   afterEach(async () => {
-    const code = await current?.stop()
+    // A process killed during the test has no exit code (null); every other must exit 0.
+    const codes: (number | null)[] = []
+    for (const p of started.splice(0)) codes.push(await p.stop())
     current = undefined
+    await database?.drop()
+    database = undefined
     await world.gitServer.close()
     await world.github.close()
     rmSync(world.remote.root, { recursive: true, force: true })
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true })
     dataDirs.clear()
-    expect(code ?? 0).toBe(0)
+    expect(codes.map((code) => code ?? 0)).toEqual(codes.map(() => 0))
   })
 
   return world

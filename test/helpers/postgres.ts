@@ -43,6 +43,8 @@ export interface TestDatabase {
   /** The URL DevSys is given (DATABASE_URL). */
   url: string
   name: string
+  /** Runs `sql` in this database as the admin user (grants, roles, inspection). */
+  asAdmin(sql: string): Promise<pg.QueryResult>
   drop(): Promise<void>
 }
 
@@ -55,15 +57,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: url.toString(),
     name,
+    asAdmin: (sql) => withAdmin((admin) => admin.query(sql), name),
     async drop() {
       await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
     },
   }
 }
 
-async function withAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+async function withAdmin<T>(fn: (admin: pg.Client) => Promise<T>, database?: string): Promise<T> {
+  const url = new URL(POSTGRES_ADMIN_URL)
+  if (database !== undefined) url.pathname = `/${database}`
   const admin = new pg.Client({
-    connectionString: POSTGRES_ADMIN_URL,
+    connectionString: url.toString(),
     connectionTimeoutMillis: 3000,
   })
   await admin.connect()
