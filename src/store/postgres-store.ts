@@ -4,17 +4,20 @@ import { iso, openPostgresPool, type PostgresOptions } from './open-postgres-poo
 import { PostgresDeployments } from './postgres-deployments.js'
 import { PostgresGenerations } from './postgres-generations.js'
 import { PostgresLocks } from './postgres-locks.js'
+import { PostgresMonitor } from './postgres-monitor.js'
 import { PostgresTasks } from './postgres-tasks.js'
 import { PostgresTestRuns } from './postgres-test-runs.js'
 import type {
   AcquireDeployLockResult,
   AuditEvent,
+  DeployLockHolder,
   Deployment,
   DeploymentChange,
   DeploymentFilter,
   Generation,
   GenerationIteration,
   GenerationState,
+  MonitorState,
   NewDeployment,
   NewTask,
   SaveTaskResult,
@@ -47,6 +50,7 @@ export class PostgresStore implements Store {
   private readonly tasks: PostgresTasks
   private readonly testRuns: PostgresTestRuns
   private readonly locks: PostgresLocks
+  private readonly monitor: PostgresMonitor
   private readonly deployments: PostgresDeployments
   private readonly generations: PostgresGenerations
   private closed = false
@@ -60,6 +64,7 @@ export class PostgresStore implements Store {
     this.tasks = new PostgresTasks(pool, now)
     this.testRuns = new PostgresTestRuns(pool, now)
     this.locks = new PostgresLocks(pool, now)
+    this.monitor = new PostgresMonitor(pool, now)
     this.deployments = new PostgresDeployments(pool, now)
     this.generations = new PostgresGenerations(pool, now)
   }
@@ -185,6 +190,26 @@ export class PostgresStore implements Store {
 
   async listDeployments(filter: DeploymentFilter = {}): Promise<Deployment[]> {
     return this.deployments.list(filter)
+  }
+
+  async getDeployLock(env: string): Promise<DeployLockHolder | undefined> {
+    return this.monitor.lockHolder(env)
+  }
+
+  async getMonitorState(repo: string, environment: string): Promise<MonitorState | undefined> {
+    return this.monitor.get(repo, environment)
+  }
+
+  async listMonitorStates(): Promise<MonitorState[]> {
+    return this.monitor.list()
+  }
+
+  async saveMonitorState(state: MonitorState): Promise<MonitorState | undefined> {
+    return this.monitor.save(state)
+  }
+
+  async deleteMonitorState(repo: string, environment: string): Promise<void> {
+    return this.monitor.remove(repo, environment)
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {

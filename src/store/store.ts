@@ -12,6 +12,7 @@ import type {
   NewDeployment,
 } from './deployment-records.js'
 import type { Generation, GenerationIteration, GenerationState } from './generation-records.js'
+import type { MonitorFailure, MonitorState, MonitorStatus } from './monitor-records.js'
 
 export type TaskSourceKind = 'issue' | 'push' | 'api'
 
@@ -150,6 +151,9 @@ export type {
   Generation,
   GenerationIteration,
   GenerationState,
+  MonitorFailure,
+  MonitorState,
+  MonitorStatus,
   NewDeployment,
 }
 
@@ -237,6 +241,8 @@ export interface LockStore {
   renewDeployLock(env: string, owner: string, ttlMs: number): Promise<boolean>
   /** Frees the lock; only its owner can (false otherwise, nothing written). */
   releaseDeployLock(env: string, owner: string): Promise<boolean>
+  /** Who holds the environment's lock now; undefined when it is free or expired. */
+  getDeployLock(env: string): Promise<DeployLockHolder | undefined>
 }
 
 /** Deployments: the deploy history of every environment. */
@@ -247,6 +253,21 @@ export interface DeploymentStore {
   getDeployment(id: number): Promise<Deployment | undefined>
   /** Deployments matching every field of the filter, newest first. */
   listDeployments(filter?: DeploymentFilter): Promise<Deployment[]>
+}
+
+/** Monitoring: per repository and environment, the checks' streaks and the open incident. */
+export interface MonitorStore {
+  getMonitorState(repo: string, environment: string): Promise<MonitorState | undefined>
+  /** Every environment's state, for the sweep that finds which are due. */
+  listMonitorStates(): Promise<MonitorState[]>
+  /**
+   * Writes `state` if the stored revision is still `state.revision` (0: none stored yet) and
+   * returns it with the next revision; undefined when another writer saved first (nothing
+   * written), so two checks can never both send the same alert.
+   */
+  saveMonitorState(state: MonitorState): Promise<MonitorState | undefined>
+  /** Forgets an environment's state (it is no longer live). */
+  deleteMonitorState(repo: string, environment: string): Promise<void>
 }
 
 /** The audit log: every state change, who made it, append-only. */
@@ -266,6 +287,7 @@ export interface Store
     CommentStore,
     LockStore,
     DeploymentStore,
+    MonitorStore,
     AuditStore {
   close(): Promise<void>
 }
