@@ -21,6 +21,8 @@ import { createGenerateJob } from './jobs/generate-task.js'
 import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
 import { createRevertJob } from './jobs/revert.js'
+import { createMonitorJob, MONITOR, monitorSchedule } from './jobs/monitor.js'
+import type { OnIncident } from './monitor/incident-event.js'
 import { createRollbackJob } from './jobs/rollback.js'
 import {
   createRedeliverFailedJob,
@@ -76,6 +78,10 @@ export interface JobDeps {
   deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'lockWaitMs' | 'acceptance'>
   /** The queue's record of webhook deliveries (Queue.hasDelivery), for redelivering failed ones. */
   hasDelivery?: (id: string) => Promise<boolean>
+  /** Told when the monitor opens or resolves an incident (the notifications port). */
+  onIncident?: OnIncident
+  /** The monitor's clock (tests drive it). */
+  monitorNow?: () => number
 }
 
 /**
@@ -118,6 +124,16 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
     createDeployJob({ ...deploy, git }),
     createRollbackJob(deploy),
     createRevertJob({ store, auth, git }),
+    createMonitorJob({
+      store,
+      auth,
+      targets,
+      enqueue,
+      maxManifestBytes,
+      acceptance,
+      ...(deps.onIncident === undefined ? {} : { onIncident: deps.onIncident }),
+      ...(deps.monitorNow === undefined ? {} : { now: deps.monitorNow }),
+    }),
     createRedeliverFailedJob({
       auth,
       enqueue,
@@ -247,6 +263,11 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   const working = credentials && does.jobs
   if (working) queue.start()
   const redelivery = working ? scheduleRedelivery(queue, config, kinds, log) : undefined
+  if (working && kinds.includes(MONITOR)) {
+    await queue
+      .schedule(monitorSchedule())
+      .catch((err: unknown) => log.error({ err }, 'Scheduling the monitor failed'))
+  }
   if (does.jobs && config.queues.includes('deploy')) {
     for (const site of await targets.resumeLocal()) log.info(site, 'serving a local deploy again')
   }

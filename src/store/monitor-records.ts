@@ -9,10 +9,24 @@ export type MonitorStatus = 'up' | 'failing' | 'down' | 'recovering'
 /** One failing check as the incident shows it (its answer trimmed, never a secret). */
 export interface MonitorFailure {
   id: string
+  /** `METHOD path`. */
+  request?: string
   status: number | null
   expected: number
   problems: string[]
+  /** The start of the answer's body. */
+  excerpt?: string
 }
+
+/**
+ * An alert the state owes, saved with the state that decided it and cleared once sent: a
+ * restart sends what a crash left unsent, and never an alert twice for one decision.
+ */
+export type PendingAlert =
+  | { kind: 'open'; at: string }
+  | { kind: 'change'; at: string }
+  | { kind: 'remind'; at: string }
+  | { kind: 'resolve'; at: string; downtimeMs: number }
 
 export interface MonitorState {
   /** 'owner/name'. */
@@ -36,6 +50,8 @@ export interface MonitorState {
   /** The deployment the monitor queued a rollback of (at most once per deployment). */
   rolledBack: number | null
   lastCheckedAt: string | null
+  /** The alert decided but not yet sent (see PendingAlert). */
+  pending: PendingAlert | null
   /** The next check is due then; null: at once. */
   nextCheckAt: string | null
   /** Bumped by every save: a save based on an older read writes nothing. */
@@ -58,6 +74,7 @@ export function initialMonitorState(repo: string, environment: string): MonitorS
     lastReminderAt: null,
     rolledBack: null,
     lastCheckedAt: null,
+    pending: null,
     nextCheckAt: null,
     revision: 0,
   }

@@ -12,7 +12,12 @@ import type {
   NewDeployment,
 } from './deployment-records.js'
 import type { Generation, GenerationIteration, GenerationState } from './generation-records.js'
-import type { MonitorFailure, MonitorState, MonitorStatus } from './monitor-records.js'
+import type {
+  MonitorFailure,
+  MonitorState,
+  MonitorStatus,
+  PendingAlert,
+} from './monitor-records.js'
 
 export type TaskSourceKind = 'issue' | 'push' | 'api'
 
@@ -155,6 +160,7 @@ export type {
   MonitorState,
   MonitorStatus,
   NewDeployment,
+  PendingAlert,
 }
 
 /*
