@@ -178,15 +178,15 @@ async function check(
   }
   const saved = await deps.store.saveMonitorState(decided.state)
   if (saved === undefined) return skip('raced', 'another check saved first')
-  await sendAlert({ ...alerts, url: outcome.url }, saved)
-  const summary = `${live.environment} ${observation.ok ? 'passed' : 'failed'} (${saved.status})`
+  const after = (await sendAlert({ ...alerts, url: outcome.url }, saved)) ?? saved
+  const summary = `${live.environment} ${observation.ok ? 'passed' : 'failed'} (${after.status})`
   return {
     status: 'done',
     summary,
     details: {
-      status: saved.status,
+      status: after.status,
       alert: decided.alert?.kind ?? null,
-      issue: saved.incidentIssue,
+      issue: after.incidentIssue,
     },
   }
 }

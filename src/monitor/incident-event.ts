@@ -2,8 +2,8 @@ import type { MonitorFailure } from '../store/store.js'
 
 /**
  * An incident's change of state, for whoever listens (the notifications port): emitted once the
- * issue is opened or closed. Delivery is at least once: a crash between the issue and the
- * saved state repeats the event with the same issue number.
+ * issue is opened or closed and the state saved, so a restart does not repeat it; a process that
+ * dies between the save and the call loses that one event.
  */
 export type IncidentEvent =
   | {
