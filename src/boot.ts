@@ -263,11 +263,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   const working = credentials && does.jobs
   if (working) queue.start()
   const redelivery = working ? scheduleRedelivery(queue, config, kinds, log) : undefined
-  if (working && kinds.includes(MONITOR)) {
-    await queue
-      .schedule(monitorSchedule())
-      .catch((err: unknown) => log.error({ err }, 'Scheduling the monitor failed'))
-  }
+  const monitoring = working ? scheduleMonitor(queue, kinds, log) : undefined
   if (does.jobs && config.queues.includes('deploy')) {
     for (const site of await targets.resumeLocal()) log.info(site, 'serving a local deploy again')
   }
@@ -302,6 +298,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     const graceMs = config.shutdownGraceMs
     log.info({ role: config.role }, 'DevSys is stopping')
     clearTimeout(redelivery)
+    clearTimeout(monitoring)
     const closeReceiver = async () => {
       if (!receiver) return
       log.info('Receiver: accepting no new connections; finishing the requests in flight')
@@ -347,6 +344,27 @@ function scheduleRedelivery(
       .schedule(redeliverySchedule(everyMs))
       .catch((err: unknown) => log.error({ err }, 'Scheduling the redelivery scan failed'))
   return setTimeout(register, everyMs).unref()
+}
+
+/** How long after start the monitor's sweep is registered (see scheduleMonitor). */
+export const MONITOR_START_DELAY_MS = 30_000
+
+/**
+ * Registers the monitor's sweep on a process that runs the `monitor` kind, a while after start:
+ * sites of the local target are served again at start, and a fleet restarting brings its
+ * receivers up, so a check at once would count a restart as the sites' downtime.
+ */
+function scheduleMonitor(
+  queue: Queue,
+  kinds: readonly string[],
+  log: Logger,
+): NodeJS.Timeout | undefined {
+  if (!kinds.includes(MONITOR)) return undefined
+  const register = () =>
+    queue
+      .schedule(monitorSchedule())
+      .catch((err: unknown) => log.error({ err }, 'Scheduling the monitor failed'))
+  return setTimeout(register, MONITOR_START_DELAY_MS).unref()
 }
 
 /**
