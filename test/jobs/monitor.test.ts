@@ -206,6 +206,41 @@ describe.skipIf(!requireTool('php', 'serves the monitored site with php -S'))(
       expect(events.every((e) => e.issueNumber === 77)).toBe(true)
     })
 
+    it('two workers on one store and queue check an environment once per interval', async () => {
+      await deploy('v1', 501)
+      const other = await start()
+      try {
+        // Both run the sweep of one schedule slot (as repeat-schedules enqueues it): one wins.
+        const slot = { id: 'schedule:monitor:1', event: 'schedule' }
+        const sweep = { kind: 'monitor', key: 'monitor', payload: { sweep: true } }
+        nockGetContent(OWNER, REPO, CONFIG, null, config)
+        await Promise.all([
+          devsys.queue.enqueue(sweep, { delivery: slot }),
+          other.queue.enqueue(sweep, { delivery: slot }),
+        ])
+        await Promise.all([devsys.queue.drain(), other.queue.drain()])
+        // A later sweep and a stray check inside the same interval check nothing.
+        clock += 30 * SECOND
+        await other.queue.enqueue(sweep)
+        await other.queue.enqueue({
+          kind: 'monitor',
+          key: 'monitor:octo-org/hello-world:production',
+          payload: { check: { repo: `${OWNER}/${REPO}`, environment: 'production' } },
+        })
+        await Promise.all([devsys.queue.drain(), other.queue.drain()])
+        const outcomes = (await devsys.queue.listJobs({ kind: 'monitor' }))
+          .filter((j) => (j.payload as { check?: unknown }).check !== undefined)
+          .map((j) => j.outcome)
+        expect(outcomes).toMatchObject([
+          { status: 'done', details: { status: 'up' } },
+          { status: 'skipped', reason: 'not-due' },
+        ])
+        expect(await state()).toMatchObject({ revision: 1, consecutiveSuccesses: 1 })
+      } finally {
+        await other.close()
+      }
+    })
+
     it('muted while a deploy of the environment holds its lock, and while a maintenance issue is open', async () => {
       await deploy('v1', 501)
       await tick(0)
