@@ -65,14 +65,18 @@ export function createMonitorJob(deps: MonitorDeps): JobHandler<MonitorPayload> 
 }
 
 async function sweep(deps: MonitorDeps, now: number, ctx: JobContext): Promise<Outcome> {
-  const live = await listLiveDeployments(deps.store)
+  // Environments deployed to lately, and every one checked before (however old its deploy).
   const states = new Map(
     (await deps.store.listMonitorStates()).map((s) => [`${s.repo}:${s.environment}`, s]),
   )
+  const live = new Map<string, { repo: string; environment: string }>(
+    (await listLiveDeployments(deps.store)).map((d) => [`${d.repo}:${d.environment}`, d]),
+  )
+  for (const [key, s] of states) if (!live.has(key)) live.set(key, s)
   const slot = Math.floor(now / (deps.tickMs ?? MONITOR_TICK_MS))
   const due: string[] = []
-  for (const d of live) {
-    const state = states.get(`${d.repo}:${d.environment}`)
+  for (const [name, d] of live) {
+    const state = states.get(name)
     if (state !== undefined && state.pending === null && !isDue(state, now)) continue
     const key = monitorCheckKey(d.repo, d.environment)
     const payload: MonitorPayload = { check: { repo: d.repo, environment: d.environment } }
@@ -80,10 +84,10 @@ async function sweep(deps: MonitorDeps, now: number, ctx: JobContext): Promise<O
       { kind: MONITOR, key, payload },
       { delivery: { id: `${key}:${slot}`, event: 'monitor' } },
     )
-    due.push(`${d.repo}:${d.environment}`)
+    due.push(name)
   }
   if (due.length > 0) ctx.log.debug({ due }, 'Monitor checks queued')
-  return { status: 'done', summary: `${due.length} of ${live.length} live environments due` }
+  return { status: 'done', summary: `${due.length} of ${live.size} live environments due` }
 }
 
 function isDue(state: MonitorState, now: number): boolean {
@@ -103,9 +107,7 @@ async function check(
     summary,
   })
   // 1. What is live, and the state the last check left (with any alert it still owes).
-  const [live] = await listLiveDeployments(deps.store, which.repo).then((all) =>
-    all.filter((d) => d.environment === which.environment),
-  )
+  const live = await liveDeployment(deps, which.repo, which.environment)
   if (live === undefined) return skip('not-live', `nothing is live in ${which.environment}`)
   let state =
     (await deps.store.getMonitorState(which.repo, which.environment)) ??
@@ -201,10 +203,17 @@ async function muted(
 }
 
 async function stillLive(deps: MonitorDeps, live: Deployment): Promise<boolean> {
-  const [now] = (await listLiveDeployments(deps.store, live.repo)).filter(
-    (d) => d.environment === live.environment,
-  )
-  return now?.id === live.id
+  return (await liveDeployment(deps, live.repo, live.environment))?.id === live.id
+}
+
+/** The deployment live in an environment: the newest that succeeded there. */
+async function liveDeployment(
+  deps: MonitorDeps,
+  repo: string,
+  environment: string,
+): Promise<Deployment | undefined> {
+  const [live] = await deps.store.listDeployments({ repo, environment, state: 'success', limit: 1 })
+  return live
 }
 
 /** The installation of a repository whose task did not record one (the app's own token). */

@@ -12,19 +12,17 @@ import { EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import { runAcceptance } from '../verify/run-acceptance.js'
 import type { Observation } from './next-monitor-state.js'
 
-/** Deployments read to find what is live in every environment (newest first). */
+/** Recent successful deployments read to find environments deployed to lately. */
 const HISTORY_LIMIT = 1000
 
-/** The deployment live in each environment: the newest that succeeded there. */
+/**
+ * The deployment live in each environment deployed to lately (the newest that succeeded
+ * there); environments checked before are known from their monitor state however old.
+ */
 export async function listLiveDeployments(
   store: Pick<DeploymentStore, 'listDeployments'>,
-  repo?: string,
 ): Promise<Deployment[]> {
-  const history = await store.listDeployments({
-    state: 'success',
-    limit: HISTORY_LIMIT,
-    ...(repo === undefined ? {} : { repo }),
-  })
+  const history = await store.listDeployments({ state: 'success', limit: HISTORY_LIMIT })
   const live = new Map<string, Deployment>()
   for (const d of history) {
     const key = `${d.repo}:${d.environment}`

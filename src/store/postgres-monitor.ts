@@ -57,13 +57,6 @@ export class PostgresMonitor {
     return result.rowCount === 1 ? { ...state, revision: revision + 1 } : undefined
   }
 
-  async remove(repo: string, environment: string): Promise<void> {
-    await this.pool.query('DELETE FROM monitor_states WHERE repo = $1 AND environment = $2', [
-      repo,
-      environment,
-    ])
-  }
-
   async lockHolder(env: string): Promise<DeployLockHolder | undefined> {
     const result = await this.pool.query<{
       owner: string

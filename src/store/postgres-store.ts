@@ -208,10 +208,6 @@ export class PostgresStore implements Store {
     return this.monitor.save(state)
   }
 
-  async deleteMonitorState(repo: string, environment: string): Promise<void> {
-    return this.monitor.remove(repo, environment)
-  }
-
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
     await this.tasks.audit(event)
   }

@@ -15,7 +15,6 @@ export class SqliteMonitor {
     list: Statement<[], Row>
     insert: Statement<Record<string, string | number | null>>
     update: Statement<Record<string, string | number | null>>
-    remove: Statement<[string, string]>
     lock: Statement<
       [string, string],
       { owner: string; reason: string; acquired_at: string; expires_at: string }
@@ -37,7 +36,6 @@ export class SqliteMonitor {
       update: db.prepare(`UPDATE monitor_states SET revision = revision + 1, state = @state,
           next_check_at = @next, updated_at = @now
         WHERE repo = @repo AND environment = @environment AND revision = @revision`),
-      remove: db.prepare('DELETE FROM monitor_states WHERE repo = ? AND environment = ?'),
       lock: db.prepare(`SELECT owner, reason, acquired_at, expires_at FROM deploy_locks
         WHERE env = ? AND expires_at > ?`),
     }
@@ -64,10 +62,6 @@ export class SqliteMonitor {
     const statement = state.revision === 0 ? this.s.insert : this.s.update
     if (statement.run(params).changes !== 1) return undefined
     return { ...state, revision: state.revision + 1 }
-  }
-
-  remove(repo: string, environment: string): void {
-    this.s.remove.run(repo, environment)
   }
 
   lockHolder(env: string): DeployLockHolder | undefined {

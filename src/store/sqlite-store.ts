@@ -212,10 +212,6 @@ export class SqliteStore implements Store {
     return this.monitor.save(state)
   }
 
-  async deleteMonitorState(repo: string, environment: string): Promise<void> {
-    return this.monitor.remove(repo, environment)
-  }
-
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
     this.tasks.audit(event)
   }

@@ -272,8 +272,6 @@ export interface MonitorStore {
    * written), so two checks can never both send the same alert.
    */
   saveMonitorState(state: MonitorState): Promise<MonitorState | undefined>
-  /** Forgets an environment's state (it is no longer live). */
-  deleteMonitorState(repo: string, environment: string): Promise<void>
 }
 
 /** The audit log: every state change, who made it, append-only. */
