@@ -30,6 +30,9 @@ export const MONITOR = 'monitor'
 /** How often the sweep looks for due environments; each one's own interval is its repo config's. */
 export const MONITOR_TICK_MS = 5_000
 
+/** When the repo config cannot be read, it is read again after the default interval. */
+const DEFAULT_INTERVAL_MS = 60_000
+
 export interface MonitorDeps {
   store: DeploymentStore & TaskStore & MonitorStore & LockStore
   auth: GitHubAuth
@@ -113,6 +116,16 @@ async function check(
     (await deps.store.getMonitorState(which.repo, which.environment)) ??
     initialMonitorState(which.repo, which.environment)
   if (state.pending === null && !isDue(state, now)) return skip('not-due', 'checked this interval')
+  // Muted while a deploy changes the environment (asked again by the next sweep).
+  const lock = `${live.repo}:${live.environment}`
+  if ((await deps.store.getDeployLock(lock)) !== undefined) {
+    return skip('deploying', `a deploy of ${live.environment} is running`)
+  }
+  // Not checked now: asked again after `ms`, not at every sweep.
+  const postpone = async (ms: number, reason: string, summary: string) => {
+    await deps.store.saveMonitorState({ ...state, nextCheckAt: new Date(now + ms).toISOString() })
+    return skip(reason, summary)
+  }
   const task =
     live.taskId === null
       ? undefined
@@ -121,7 +134,9 @@ async function check(
   const github = await deps.auth(installationId)
   const [owner = '', repo = ''] = live.repo.split('/')
   const loaded = await fetchRepoConfig(github, { owner, repo })
-  if (!loaded.ok) return skip('invalid-repo-config', 'the repo config is invalid')
+  if (!loaded.ok) {
+    return postpone(DEFAULT_INTERVAL_MS, 'invalid-repo-config', 'the repo config is invalid')
+  }
   const settings = monitorSettings(loaded.config, live.environment)
   const alerts = {
     github,
@@ -143,11 +158,8 @@ async function check(
     state = sent
     if (!isDue(state, now)) return { status: 'done', summary: 'sent the pending alert' }
   }
-  if (!settings.enabled) return skip('disabled', 'monitor.enabled is false')
-  // 3. Muted while a deploy changes the environment.
-  const lock = `${live.repo}:${live.environment}`
-  if ((await deps.store.getDeployLock(lock)) !== undefined) {
-    return skip('deploying', `a deploy of ${live.environment} is running`)
+  if (!settings.enabled) {
+    return postpone(settings.intervalMs, 'disabled', 'monitor.enabled is false')
   }
   // 4. Check the live site with its task's own acceptance checks.
   const outcome = await observeEnvironment(deps, {
@@ -158,9 +170,7 @@ async function check(
     log,
   })
   if (outcome.kind === 'skipped') {
-    const next = new Date(now + settings.intervalMs).toISOString()
-    await deps.store.saveMonitorState({ ...state, nextCheckAt: next })
-    return skip(outcome.reason, outcome.detail)
+    return postpone(settings.intervalMs, outcome.reason, outcome.detail)
   }
   // A deploy that started or finished meanwhile makes the result meaningless.
   if (
