@@ -167,6 +167,22 @@ describe.skipIf(!requireTool('php', 'serves the monitored site with php -S'))(
       expect(await live(first.url)).toBe('Hello from DevSys: v1')
     })
 
+    it('reminds on the open incident every reminderMinutes, and only then', async () => {
+      config = monitorConfig('reminderMinutes: 5')
+      await deploy('v1', 501)
+      await tick(0)
+      await await failUntilOpened(77)
+      for (let i = 0; i < 4; i++) {
+        expect(await tick(60 * SECOND)).toMatchObject({ details: { alert: null } })
+      }
+      // A reminder is an alert: maintenance would mute it.
+      nockListIssues('maintenance')
+      const reminder = nockCreateIssueComment(OWNER, REPO, 77)
+      expect(await tick(60 * SECOND)).toMatchObject({ details: { alert: 'remind' } })
+      expect((await reminder.body).body).toContain('`production` is still down (5 min 30 s)')
+      expect(await tick(60 * SECOND)).toMatchObject({ details: { alert: null } })
+    })
+
     it('flapping (fail, pass, fail, pass, fail) opens no incident', async () => {
       await deploy('v1', 501)
       await tick(0)
