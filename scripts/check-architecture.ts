@@ -36,6 +36,7 @@ const BELOW_JOBS = [
   'src/github/',
   'src/manifest/',
   'src/verify/',
+  'src/monitor/',
   'src/testing/',
   'src/config/',
   'src/metrics/',

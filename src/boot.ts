@@ -20,25 +20,24 @@ import { createDeployJob, type DeployDeps } from './jobs/deploy.js'
 import { createGenerateJob } from './jobs/generate-task.js'
 import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
+import { createMonitorJob } from './jobs/monitor.js'
+import { createRedeliverFailedJob } from './jobs/redeliver-failed.js'
 import { createRevertJob } from './jobs/revert.js'
 import { createRollbackJob } from './jobs/rollback.js'
-import {
-  createRedeliverFailedJob,
-  REDELIVER_FAILED,
-  redeliverySchedule,
-} from './jobs/redeliver-failed.js'
 import { createPrCommandJob } from './jobs/run-pr-command.js'
 import { createRunTestsJob } from './jobs/run-tests.js'
 import { createLogger } from './logger.js'
 import { instrumentHandlers } from './metrics/instrument-handlers.js'
 import { createMetrics } from './metrics/metrics.js'
+import type { OnIncident } from './monitor/incident-event.js'
 import { createQueue } from './queue/create-queue.js'
 import type { Queue } from './queue/queue.js'
 import type { JobHandler } from './queue/types.js'
+import { scheduleRepeatingJobs } from './schedule-repeating-jobs.js'
 import { redactingAuth } from './secrets/redact-github-requests.js'
 import { registerConfigSecrets } from './secrets/register-config-secrets.js'
-import { createStore } from './store/create-store.js'
 import { newSetupToken, probotOptions, type Receiver, startReceiver } from './start-receiver.js'
+import { createStore } from './store/create-store.js'
 import type { Store } from './store/store.js'
 import { subscriptions } from './webhooks/index.js'
 
@@ -78,6 +77,12 @@ export interface JobDeps {
   deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'lockWaitMs' | 'acceptance'>
   /** The queue's record of webhook deliveries (Queue.hasDelivery), for redelivering failed ones. */
   hasDelivery?: (id: string) => Promise<boolean>
+  /** Told when the monitor opens or resolves an incident (the notifications port). */
+  onIncident?: OnIncident
+  /** Told of every monitor check that counted (/metrics). */
+  onMonitorChecked?: (repo: string, environment: string, ok: boolean) => void
+  /** The monitor's clock (tests drive it). */
+  monitorNow?: () => number
 }
 
 /**
@@ -120,6 +125,17 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
     createDeployJob({ ...deploy, git }),
     createRollbackJob(deploy),
     createRevertJob({ store, auth, git }),
+    createMonitorJob({
+      store,
+      auth,
+      targets,
+      enqueue,
+      maxManifestBytes,
+      acceptance,
+      ...(deps.onIncident === undefined ? {} : { onIncident: deps.onIncident }),
+      ...(deps.onMonitorChecked === undefined ? {} : { onChecked: deps.onMonitorChecked }),
+      ...(deps.monitorNow === undefined ? {} : { now: deps.monitorNow }),
+    }),
     createRedeliverFailedJob({
       auth,
       enqueue,
@@ -213,6 +229,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     sandbox,
     agent,
     hasDelivery: (id) => queue.hasDelivery(id),
+    onMonitorChecked: (repo, environment, ok) => metrics.monitorChecked(repo, environment, ok),
   }).filter((handler) => kinds.includes(handler.kind))
   const queue: Queue = createQueue(config, {
     ownKindsOnly: config.queues.length < QUEUE_NAMES.length,
@@ -262,7 +279,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   //    that deploys them.
   const working = credentials && does.jobs
   if (working) queue.start()
-  const redelivery = working ? scheduleRedelivery(queue, config, kinds, log) : undefined
+  const schedules = working ? scheduleRepeatingJobs(queue, config, kinds, log) : []
   if (does.jobs && config.queues.includes('deploy')) {
     for (const site of await targets.resumeLocal()) log.info(site, 'serving a local deploy again')
   }
@@ -296,7 +313,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   async function stopAll(): Promise<void> {
     const graceMs = config.shutdownGraceMs
     log.info({ role: config.role }, 'DevSys is stopping')
-    clearTimeout(redelivery)
+    for (const timer of schedules) clearTimeout(timer)
     const closeReceiver = async () => {
       if (!receiver) return
       log.info('Receiver: accepting no new connections; finishing the requests in flight')
@@ -327,27 +344,6 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
 function webhookEvents(): string[] {
   const names = subscriptions.flatMap((s) => s.events.map((event) => event.split('.')[0] ?? event))
   return [...new Set([...names, 'ping'])]
-}
-
-/**
- * Registers the scan for failed webhook deliveries (REDELIVERY_INTERVAL_SECONDS) on a process
- * that runs its queue, one interval after start: a whole fleet restarting brings its receivers
- * up meanwhile, and a delivery is redelivered only once, so it must not be sent to a receiver
- * that is not listening yet.
- */
-function scheduleRedelivery(
-  queue: Queue,
-  config: AppConfig,
-  kinds: readonly string[],
-  log: Logger,
-): NodeJS.Timeout | undefined {
-  const everyMs = config.redeliveryIntervalSeconds * 1000
-  if (everyMs === 0 || !kinds.includes(REDELIVER_FAILED)) return undefined
-  const register = () =>
-    queue
-      .schedule(redeliverySchedule(everyMs))
-      .catch((err: unknown) => log.error({ err }, 'Scheduling the redelivery scan failed'))
-  return setTimeout(register, everyMs).unref()
 }
 
 /**

@@ -26,6 +26,21 @@ export interface EnvironmentConfig {
   php: { container?: string; path?: string }
   /** Present when target is 'ssh'. `path` is relative to the repository's folder on the host. */
   ssh?: { host: string; port: number; user: string; path?: string }
+  /** This environment's monitoring, over the top-level `monitor` (src/monitor/monitor-settings.ts). */
+  monitor?: MonitorConfig
+}
+
+/** `monitor` as written (top level or per environment); defaults in monitorSettings(). */
+export interface MonitorConfig {
+  enabled?: boolean
+  intervalSeconds?: number
+  retryIntervalSeconds?: number
+  failureThreshold?: number
+  successThreshold?: number
+  reminderMinutes?: number
+  autoRollback?: boolean
+  autoRollbackMinutes?: number
+  maintenance?: Array<{ start: string; end: string }>
 }
 
 /** The repository's `.github/devsys.yml` with every default applied (specs/config.schema.json). */
@@ -51,6 +66,8 @@ export interface RepoConfig {
   }
   draftUntilTestsPass: boolean
   permissions: Record<CommandName, Permission>
+  /** Monitoring of live environments, for all of them (absent: the defaults). */
+  monitor?: MonitorConfig
 }
 
 export type RepoConfigResult =

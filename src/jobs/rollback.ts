@@ -119,7 +119,10 @@ async function rollback(
   // Only merges are on the default branch: a /deploy of a PR head has nothing to revert there.
   const revertBad = async (switchedBack: boolean) => {
     if (bad.trigger !== 'merge') return
-    const reason = `/rollback by @${p.actor}`
+    const reason =
+      p.trigger === 'monitor'
+        ? `automatic rollback by the monitor (@${p.actor})`
+        : `/rollback by @${p.actor}`
     await startRevert(deps.enqueue, { ...p, sha: bad.commitSha }, bad.id, env.name, reason, {
       switchedBack,
     })

@@ -290,6 +290,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deployments RENAME COLUMN job_text TO job_id;
     `,
   },
+  // Version 9 is the notifications' delivery log (another branch); the runner applies any
+  // version it has not seen, in order, so a database that got 10 first takes 9 later.
+  {
+    version: 10,
+    name: 'monitor states',
+    // One row per monitored environment; the streaks and the incident are JSON, the due time
+    // a column so the sweep can find due environments, the revision for compare-and-set.
+    sql: `
+      CREATE TABLE monitor_states (
+        repo TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        next_check_at TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (repo, environment)
+      );
+    `,
+  },
 ]
 
 /**

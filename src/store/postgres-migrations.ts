@@ -199,6 +199,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deployments ALTER COLUMN job_id TYPE text USING job_id::text;
     `,
   },
+  // Version 9 is the notifications' delivery log (another branch): see migrations.ts.
+  {
+    version: 10,
+    name: 'monitor states',
+    sql: `
+      CREATE TABLE monitor_states (
+        repo text NOT NULL,
+        environment text NOT NULL,
+        revision integer NOT NULL,
+        state json NOT NULL,
+        next_check_at timestamptz,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (repo, environment)
+      );
+    `,
+  },
 ]
 
 /** Key of the advisory lock that serialises DevSys processes migrating one database. */

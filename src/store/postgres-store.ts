@@ -4,11 +4,13 @@ import { iso, openPostgresPool, type PostgresOptions } from './open-postgres-poo
 import { PostgresDeployments } from './postgres-deployments.js'
 import { PostgresGenerations } from './postgres-generations.js'
 import { PostgresLocks } from './postgres-locks.js'
+import { PostgresMonitor } from './postgres-monitor.js'
 import { PostgresTasks } from './postgres-tasks.js'
 import { PostgresTestRuns } from './postgres-test-runs.js'
 import type {
   AcquireDeployLockResult,
   AuditEvent,
+  DeployLockHolder,
   Deployment,
   DeploymentChange,
   DeploymentCount,
@@ -16,6 +18,7 @@ import type {
   Generation,
   GenerationIteration,
   GenerationState,
+  MonitorState,
   NewDeployment,
   NewTask,
   SaveTaskResult,
@@ -48,6 +51,7 @@ export class PostgresStore implements Store {
   private readonly tasks: PostgresTasks
   private readonly testRuns: PostgresTestRuns
   private readonly locks: PostgresLocks
+  private readonly monitor: PostgresMonitor
   private readonly deployments: PostgresDeployments
   private readonly generations: PostgresGenerations
   private closed = false
@@ -61,6 +65,7 @@ export class PostgresStore implements Store {
     this.tasks = new PostgresTasks(pool, now)
     this.testRuns = new PostgresTestRuns(pool, now)
     this.locks = new PostgresLocks(pool, now)
+    this.monitor = new PostgresMonitor(pool, now)
     this.deployments = new PostgresDeployments(pool, now)
     this.generations = new PostgresGenerations(pool, now)
   }
@@ -190,6 +195,22 @@ export class PostgresStore implements Store {
 
   async countDeployments(): Promise<DeploymentCount[]> {
     return this.deployments.count()
+  }
+
+  async getDeployLock(env: string): Promise<DeployLockHolder | undefined> {
+    return this.monitor.lockHolder(env)
+  }
+
+  async getMonitorState(repo: string, environment: string): Promise<MonitorState | undefined> {
+    return this.monitor.get(repo, environment)
+  }
+
+  async listMonitorStates(): Promise<MonitorState[]> {
+    return this.monitor.list()
+  }
+
+  async saveMonitorState(state: MonitorState): Promise<MonitorState | undefined> {
+    return this.monitor.save(state)
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {

@@ -4,11 +4,13 @@ import { openSqliteDatabase, type SqliteOptions } from './open-sqlite-database.j
 import { SqliteDeployments } from './sqlite-deployments.js'
 import { SqliteGenerations } from './sqlite-generations.js'
 import { SqliteLocks } from './sqlite-locks.js'
+import { SqliteMonitor } from './sqlite-monitor.js'
 import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
   AcquireDeployLockResult,
   AuditEvent,
+  DeployLockHolder,
   Deployment,
   DeploymentChange,
   DeploymentCount,
@@ -16,6 +18,7 @@ import type {
   Generation,
   GenerationIteration,
   GenerationState,
+  MonitorState,
   NewDeployment,
   NewTask,
   SaveTaskResult,
@@ -50,6 +53,7 @@ export class SqliteStore implements Store {
   private readonly tasks: SqliteTasks
   private readonly testRuns: SqliteTestRuns
   private readonly locks: SqliteLocks
+  private readonly monitor: SqliteMonitor
   private readonly deployments: SqliteDeployments
   private readonly generations: SqliteGenerations
   private readonly comments: {
@@ -69,6 +73,7 @@ export class SqliteStore implements Store {
     this.tasks = new SqliteTasks(db, now)
     this.testRuns = new SqliteTestRuns(db, now)
     this.locks = new SqliteLocks(db, now)
+    this.monitor = new SqliteMonitor(db, now)
     this.deployments = new SqliteDeployments(db, now)
     this.generations = new SqliteGenerations(db, now)
     this.comments = {
@@ -194,6 +199,22 @@ export class SqliteStore implements Store {
 
   async countDeployments(): Promise<DeploymentCount[]> {
     return this.deployments.count()
+  }
+
+  async getDeployLock(env: string): Promise<DeployLockHolder | undefined> {
+    return this.monitor.lockHolder(env)
+  }
+
+  async getMonitorState(repo: string, environment: string): Promise<MonitorState | undefined> {
+    return this.monitor.get(repo, environment)
+  }
+
+  async listMonitorStates(): Promise<MonitorState[]> {
+    return this.monitor.list()
+  }
+
+  async saveMonitorState(state: MonitorState): Promise<MonitorState | undefined> {
+    return this.monitor.save(state)
   }
 
   async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {

@@ -13,6 +13,12 @@ import type {
   NewDeployment,
 } from './deployment-records.js'
 import type { Generation, GenerationIteration, GenerationState } from './generation-records.js'
+import type {
+  MonitorFailure,
+  MonitorState,
+  MonitorStatus,
+  PendingAlert,
+} from './monitor-records.js'
 
 export type TaskSourceKind = 'issue' | 'push' | 'api'
 
@@ -152,7 +158,11 @@ export type {
   Generation,
   GenerationIteration,
   GenerationState,
+  MonitorFailure,
+  MonitorState,
+  MonitorStatus,
   NewDeployment,
+  PendingAlert,
 }
 
 /*
@@ -239,6 +249,8 @@ export interface LockStore {
   renewDeployLock(env: string, owner: string, ttlMs: number): Promise<boolean>
   /** Frees the lock; only its owner can (false otherwise, nothing written). */
   releaseDeployLock(env: string, owner: string): Promise<boolean>
+  /** Who holds the environment's lock now; undefined when it is free or expired. */
+  getDeployLock(env: string): Promise<DeployLockHolder | undefined>
 }
 
 /** Deployments: the deploy history of every environment. */
@@ -251,6 +263,19 @@ export interface DeploymentStore {
   listDeployments(filter?: DeploymentFilter): Promise<Deployment[]>
   /** The whole history counted per repository, environment, trigger and state (for /metrics). */
   countDeployments(): Promise<DeploymentCount[]>
+}
+
+/** Monitoring: per repository and environment, the checks' streaks and the open incident. */
+export interface MonitorStore {
+  getMonitorState(repo: string, environment: string): Promise<MonitorState | undefined>
+  /** Every environment's state, for the sweep that finds which are due. */
+  listMonitorStates(): Promise<MonitorState[]>
+  /**
+   * Writes `state` if the stored revision is still `state.revision` (0: none stored yet) and
+   * returns it with the next revision; undefined when another writer saved first (nothing
+   * written), so two checks can never both send the same alert.
+   */
+  saveMonitorState(state: MonitorState): Promise<MonitorState | undefined>
 }
 
 /** The audit log: every state change, who made it, append-only. */
@@ -270,6 +295,7 @@ export interface Store
     CommentStore,
     LockStore,
     DeploymentStore,
+    MonitorStore,
     AuditStore {
   close(): Promise<void>
 }

@@ -53,7 +53,8 @@ export interface RollbackPayload {
   /** null: the task manifest's `deploy.environment`, else production. */
   environment: string | null
   actor: string
-  trigger: 'command' | 'api'
+  /** monitor: the monitor's auto-rollback (`monitor.autoRollback`), actor `devsys-monitor`. */
+  trigger: 'command' | 'api' | 'monitor'
   /** The `/rollback` comment, answered on its PR. */
   command?: { pr: number; commentId: number }
 }
@@ -136,4 +137,23 @@ export const REDELIVER_SCAN_KEY = 'redeliver-failed'
  */
 export function redeliveryClaim(guid: string): { id: string; event: string } {
   return { id: `redeliver:${guid}`, event: 'redeliver' }
+}
+
+/**
+ * Payload of a `monitor` job. `sweep` (the repeating schedule): find the live environments
+ * whose next check is due and enqueue one `check` each; `check`: check one environment.
+ */
+export type MonitorPayload = { sweep: true } | { check: { repo: string; environment: string } }
+
+/** The sweep's key: one sweep at a time across all processes. */
+export const MONITOR_SWEEP_KEY = 'monitor'
+
+/** One check of an environment at a time, however many sweeps and workers ask for it. */
+export function monitorCheckKey(repo: string, environment: string): string {
+  return `monitor:${repo}:${environment}`
+}
+
+/** The monitor's auto-rollback of a deployment is enqueued with this delivery: once, ever. */
+export function monitorRollbackClaim(deployment: number): { id: string; event: string } {
+  return { id: `monitor-rollback:${deployment}`, event: 'monitor' }
 }

@@ -17,6 +17,8 @@ export interface AcceptanceCheckResult {
   problems: string[]
   attempts: number
   durationMs: number
+  /** The start of the last answer's body when the check failed (trimmed; for incidents). */
+  excerpt?: string
 }
 
 export interface AcceptanceResult {
@@ -50,7 +52,11 @@ interface Attempt {
   problems: string[]
   /** Worth another attempt: the failure may be the site starting or briefly overloaded. */
   transient: boolean
+  excerpt?: string
 }
+
+/** How much of a failing answer's body a result keeps. */
+export const EXCERPT_CHARS = 500
 
 /**
  * Runs the manifest's acceptance checks against `baseUrl`, one after the other (a site under
@@ -98,6 +104,7 @@ async function runCheck(
     problems: last.problems,
     attempts,
     durationMs: Date.now() - started,
+    ...(last.excerpt === undefined || last.problems.length === 0 ? {} : { excerpt: last.excerpt }),
   }
 }
 
@@ -162,8 +169,10 @@ async function attempt(
     const problems: string[] = []
     if (res.status !== check.status) problems.push(`status ${res.status}, expected ${check.status}`)
     const wantsBody = (check.bodyContains?.length ?? 0) > 0 || check.bodyMatches !== undefined
-    const body = wantsBody && check.method !== 'HEAD' ? await readCapped(res) : ''
-    if (!wantsBody) await res.body?.cancel()
+    // A wrong status's body says why (an error page): read it for the excerpt too.
+    const readBody = (wantsBody || res.status !== check.status) && check.method !== 'HEAD'
+    const body = readBody ? await readCapped(res) : ''
+    if (!readBody) await res.body?.cancel()
     for (const text of check.bodyContains ?? []) {
       if (!body.includes(text)) problems.push(`body does not contain ${JSON.stringify(text)}`)
     }
@@ -176,7 +185,8 @@ async function attempt(
       }
     }
     const transient = res.status >= 500 && check.status < 500
-    return { status: res.status, problems, transient }
+    const excerpt = body.trim().slice(0, EXCERPT_CHARS)
+    return { status: res.status, problems, transient, ...(excerpt === '' ? {} : { excerpt }) }
   } catch (error) {
     if (timeout.aborted) {
       return { status: null, problems: [`timeout after ${check.timeoutMs} ms`], transient: true }

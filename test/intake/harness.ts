@@ -63,6 +63,8 @@ export interface IntakeOptions {
    * runner defaults to the harness's test runner.
    */
   generate?: Partial<Pick<GenerateDeps, 'runner' | 'createGenerator' | 'now' | 'sandbox'>>
+  /** The monitor's clock and its incident listener (test/jobs/monitor.test.ts). */
+  monitor?: Pick<JobDeps, 'monitorNow' | 'onIncident' | 'onMonitorChecked'>
 }
 
 export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarness> {
@@ -104,6 +106,7 @@ export async function startIntake(opts: IntakeOptions = {}): Promise<IntakeHarne
     },
     git,
     auth,
+    ...opts.monitor,
   })
   const generate = opts.generate
   const queue: Queue = createInProcessQueue({

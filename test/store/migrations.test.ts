@@ -86,13 +86,30 @@ describe('migrations', () => {
     const store = openSqliteStore({ dataDir: tmp.dir })
     await store.close()
     const shipped = MIGRATIONS.map((m) => m.version)
-    const version = shipped.length + 1
+    const version = Math.max(...shipped) + 1
     const next = [...MIGRATIONS, { version, name: 'extra', sql: 'CREATE TABLE extra (a TEXT)' }]
     const db = new Database(store.path)
     expect(migrate(db, next)).toEqual([version])
     expect(migrate(db, next)).toEqual([])
     db.close()
     expect(versions(store.path).map((v) => v.version)).toEqual([...shipped, version])
+  })
+
+  it('applies a version left out below the newest once it ships (a gap in the numbers)', async () => {
+    // Branches number their migrations ahead: a database that got 10 first takes 9 later.
+    const missing = 9
+    const store = openSqliteStore({ dataDir: tmp.dir })
+    await store.close()
+    const shipped = MIGRATIONS.map((m) => m.version).filter((v) => v !== missing)
+    const db = new Database(store.path)
+    const gap = { version: missing, name: 'gap', sql: 'CREATE TABLE gap (a TEXT)' }
+    const withGap = [...MIGRATIONS.filter((m) => m.version !== missing), gap]
+    expect(migrate(db, withGap)).toEqual([missing])
+    expect(migrate(db, withGap)).toEqual([])
+    db.close()
+    expect(versions(store.path).map((v) => v.version)).toEqual(
+      [...shipped, missing].sort((a, b) => a - b),
+    )
   })
 
   it('rolls back a failing migration entirely', async () => {
@@ -102,7 +119,7 @@ describe('migrations', () => {
     const broken = [
       ...MIGRATIONS,
       {
-        version: shipped.length + 1,
+        version: Math.max(...shipped) + 1,
         name: 'broken',
         sql: 'CREATE TABLE half (a TEXT); NOT SQL AT ALL',
       },

@@ -1,0 +1,81 @@
+import type { Database, Statement } from 'better-sqlite3'
+import type { MonitorState } from './monitor-records.js'
+import { iso } from './open-sqlite-database.js'
+import type { DeployLockHolder } from './store.js'
+
+interface Row {
+  revision: number
+  state: string
+}
+
+/** Monitor states of the SQLite store (and the read of a deploy lock the monitor mutes on). */
+export class SqliteMonitor {
+  private readonly s: {
+    get: Statement<[string, string], Row>
+    list: Statement<[], Row>
+    insert: Statement<Record<string, string | number | null>>
+    update: Statement<Record<string, string | number | null>>
+    lock: Statement<
+      [string, string],
+      { owner: string; reason: string; acquired_at: string; expires_at: string }
+    >
+  }
+
+  constructor(
+    db: Database,
+    private readonly now: () => number,
+  ) {
+    this.s = {
+      get: db.prepare(
+        'SELECT revision, state FROM monitor_states WHERE repo = ? AND environment = ?',
+      ),
+      list: db.prepare('SELECT revision, state FROM monitor_states ORDER BY repo, environment'),
+      insert: db.prepare(`INSERT INTO monitor_states
+        (repo, environment, revision, state, next_check_at, updated_at)
+        VALUES (@repo, @environment, 1, @state, @next, @now) ON CONFLICT DO NOTHING`),
+      update: db.prepare(`UPDATE monitor_states SET revision = revision + 1, state = @state,
+          next_check_at = @next, updated_at = @now
+        WHERE repo = @repo AND environment = @environment AND revision = @revision`),
+      lock: db.prepare(`SELECT owner, reason, acquired_at, expires_at FROM deploy_locks
+        WHERE env = ? AND expires_at > ?`),
+    }
+  }
+
+  get(repo: string, environment: string): MonitorState | undefined {
+    const row = this.s.get.get(repo, environment)
+    return row === undefined ? undefined : fromRow(row)
+  }
+
+  list(): MonitorState[] {
+    return this.s.list.all().map(fromRow)
+  }
+
+  save(state: MonitorState): MonitorState | undefined {
+    const params = {
+      repo: state.repo,
+      environment: state.environment,
+      revision: state.revision,
+      state: JSON.stringify({ ...state, revision: undefined }),
+      next: state.nextCheckAt,
+      now: iso(this.now()),
+    }
+    const statement = state.revision === 0 ? this.s.insert : this.s.update
+    if (statement.run(params).changes !== 1) return undefined
+    return { ...state, revision: state.revision + 1 }
+  }
+
+  lockHolder(env: string): DeployLockHolder | undefined {
+    const row = this.s.lock.get(env, iso(this.now()))
+    if (row === undefined) return undefined
+    return {
+      owner: row.owner,
+      reason: row.reason,
+      acquiredAt: row.acquired_at,
+      expiresAt: row.expires_at,
+    }
+  }
+}
+
+function fromRow(row: Row): MonitorState {
+  return { ...(JSON.parse(row.state) as Omit<MonitorState, 'revision'>), revision: row.revision }
+}
