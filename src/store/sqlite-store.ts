@@ -4,6 +4,7 @@ import { openSqliteDatabase, type SqliteOptions } from './open-sqlite-database.j
 import { SqliteDeployments } from './sqlite-deployments.js'
 import { SqliteGenerations } from './sqlite-generations.js'
 import { SqliteLocks } from './sqlite-locks.js'
+import { SqliteNotifications } from './sqlite-notifications.js'
 import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
@@ -15,8 +16,13 @@ import type {
   Generation,
   GenerationIteration,
   GenerationState,
+  DisabledDestination,
   NewDeployment,
+  NewNotificationDelivery,
   NewTask,
+  NotificationChange,
+  NotificationDelivery,
+  NotificationFilter,
   SaveTaskResult,
   Store,
   Task,
@@ -51,6 +57,7 @@ export class SqliteStore implements Store {
   private readonly locks: SqliteLocks
   private readonly deployments: SqliteDeployments
   private readonly generations: SqliteGenerations
+  private readonly notifications: SqliteNotifications
   private readonly comments: {
     get: Statement<[string, number, string], { comment_id: number }>
     set: Statement<[string, number, string, number]>
@@ -70,6 +77,7 @@ export class SqliteStore implements Store {
     this.locks = new SqliteLocks(db, now)
     this.deployments = new SqliteDeployments(db, now)
     this.generations = new SqliteGenerations(db, now)
+    this.notifications = new SqliteNotifications(db, now)
     this.comments = {
       get: db.prepare('SELECT comment_id FROM comments WHERE repo = ? AND issue = ? AND kind = ?'),
       set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
@@ -197,6 +205,36 @@ export class SqliteStore implements Store {
 
   async listAudit(subject?: string): Promise<AuditEvent[]> {
     return this.tasks.listAudit(subject)
+  }
+
+  async claimNotification(delivery: NewNotificationDelivery): Promise<NotificationDelivery> {
+    return this.notifications.claim(delivery)
+  }
+
+  async updateNotification(
+    id: number,
+    change: NotificationChange,
+  ): Promise<NotificationDelivery | undefined> {
+    return this.notifications.update(id, change)
+  }
+
+  async listNotifications(filter: NotificationFilter = {}): Promise<NotificationDelivery[]> {
+    return this.notifications.list(filter)
+  }
+
+  async disableDestination(name: string, fingerprint: string, reason: string): Promise<void> {
+    await this.notifications.disable(name, fingerprint, reason)
+  }
+
+  async enableDestination(name: string): Promise<void> {
+    await this.notifications.enable(name)
+  }
+
+  async disabledDestination(
+    name: string,
+    fingerprint: string,
+  ): Promise<DisabledDestination | undefined> {
+    return this.notifications.disabled(name, fingerprint)
   }
 
   /** Closes the database; idempotent, so shutdown paths may call it more than once. */

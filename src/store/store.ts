@@ -12,6 +12,14 @@ import type {
   NewDeployment,
 } from './deployment-records.js'
 import type { Generation, GenerationIteration, GenerationState } from './generation-records.js'
+import type {
+  DisabledDestination,
+  NewNotificationDelivery,
+  NotificationChange,
+  NotificationDelivery,
+  NotificationFilter,
+  NotificationStatus,
+} from './notification-records.js'
 
 export type TaskSourceKind = 'issue' | 'push' | 'api'
 
@@ -151,6 +159,12 @@ export type {
   GenerationIteration,
   GenerationState,
   NewDeployment,
+  DisabledDestination,
+  NewNotificationDelivery,
+  NotificationChange,
+  NotificationDelivery,
+  NotificationFilter,
+  NotificationStatus,
 }
 
 /*
@@ -255,6 +269,28 @@ export interface AuditStore {
   listAudit(subject?: string): Promise<AuditEvent[]>
 }
 
+/** Notifications: one delivery per (event, destination), and destinations their receiver disabled. */
+export interface NotificationStore {
+  /**
+   * Records the delivery of an event to a destination once: the row already there for the pair
+   * (whatever its status) is returned unchanged, so a retried or redelivered job sends nothing twice.
+   */
+  claimNotification(delivery: NewNotificationDelivery): Promise<NotificationDelivery>
+  /** Writes an attempt's result (attempts + 1 unless `attempted: false`). */
+  updateNotification(
+    id: number,
+    change: NotificationChange,
+  ): Promise<NotificationDelivery | undefined>
+  /** Deliveries matching every field of the filter, newest first. */
+  listNotifications(filter?: NotificationFilter): Promise<NotificationDelivery[]>
+  /** Marks a destination disabled for these settings (its receiver answered 410). */
+  disableDestination(name: string, fingerprint: string, reason: string): Promise<void>
+  /** Enables a destination again (a test send it accepted). */
+  enableDestination(name: string): Promise<void>
+  /** Whether the destination with these settings is disabled; other settings are not. */
+  disabledDestination(name: string, fingerprint: string): Promise<DisabledDestination | undefined>
+}
+
 /**
  * Every part, as one implementation (SQLite) provides them. Queue state (jobs, deliveries) is
  * not here: the queue owns it (src/queue/queue.ts).
@@ -266,6 +302,7 @@ export interface Store
     CommentStore,
     LockStore,
     DeploymentStore,
-    AuditStore {
+    AuditStore,
+    NotificationStore {
   close(): Promise<void>
 }
