@@ -38,6 +38,7 @@ const BELOW_JOBS = [
   'src/verify/',
   'src/testing/',
   'src/config/',
+  'src/notify/',
   'runner/',
 ]
 

@@ -1,6 +1,7 @@
 import { compileSchema } from '../manifest/compile-schema.js'
 import { loadDocument } from '../manifest/load-document.js'
 import type { ManifestProblem } from '../manifest/types.js'
+import type { NotificationEventType } from '../notify/events.js'
 import { sortProblems, validateDocument } from '../manifest/validate-document.js'
 
 export type Permission = 'read' | 'triage' | 'write' | 'maintain' | 'admin'
@@ -28,6 +29,15 @@ export interface EnvironmentConfig {
   ssh?: { host: string; port: number; user: string; path?: string }
 }
 
+/** One `notifications:` entry: these events, of these environments, to these destinations. */
+export interface NotificationSubscription {
+  events: NotificationEventType[]
+  /** Absent: every environment. Events of no environment are never filtered out. */
+  environments?: string[]
+  /** Names of the server's destinations. */
+  destinations: string[]
+}
+
 /** The repository's `.github/devsys.yml` with every default applied (specs/config.schema.json). */
 export interface RepoConfig {
   label: string
@@ -51,6 +61,7 @@ export interface RepoConfig {
   }
   draftUntilTestsPass: boolean
   permissions: Record<CommandName, Permission>
+  notifications: NotificationSubscription[]
 }
 
 export type RepoConfigResult =

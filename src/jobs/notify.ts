@@ -1,0 +1,112 @@
+import type { GitHubAuth } from '../app-deps.js'
+import { fetchRepoConfig } from '../config/fetch-repo-config.js'
+import type { NotificationSubscription } from '../config/load-repo-config.js'
+import type { Destination } from '../config/notify-destinations.js'
+import type { Channels } from '../notify/channels.js'
+import { deliverEvent } from '../notify/deliver-event.js'
+import type { NotificationEvent } from '../notify/events.js'
+import { NOTIFY_JOB, type NotifyPayload } from '../notify/queue-notifier.js'
+import { routeEvent } from '../notify/route-event.js'
+import type { JobHandler, Outcome } from '../queue/types.js'
+import type { NotificationStore } from '../store/store.js'
+
+export interface NotifyDeps {
+  store: NotificationStore
+  auth: GitHubAuth
+  channels: Channels
+  /** The server's destinations (NOTIFY_*). */
+  destinations: readonly Destination[]
+}
+
+/**
+ * The `notify` job: sends one event to the destinations its repository subscribes it to, each
+ * once. A destination that should be tried again makes the job fail this attempt, and the
+ * queue retries it with exponential backoff and jitter; destinations already delivered are not
+ * sent to again.
+ */
+export function createNotifyJob(deps: NotifyDeps): JobHandler<NotifyPayload> {
+  return {
+    kind: NOTIFY_JOB,
+    async run({ event }, ctx) {
+      // 1. Which destinations: the repository's subscriptions, among the server's destinations.
+      const routed = await subscribedDestinations(deps, event)
+      if ('skip' in routed) return routed.skip
+      for (const name of routed.unknown) {
+        ctx.log.warn(
+          { event: event.id, destination: name },
+          `a subscription names destination '${name}', which this DevSys server does not configure (NOTIFY_*)`,
+        )
+      }
+      if (routed.destinations.length === 0) {
+        return {
+          status: 'skipped',
+          reason: 'no-subscription',
+          summary: `no destination for ${event.type}`,
+        }
+      }
+      // 2. Deliver to each destination not delivered yet; try the rest again later.
+      const last = ctx.job.attempts >= ctx.job.maxAttempts
+      const summary = await deliverEvent(
+        { store: deps.store, channels: deps.channels, log: ctx.log },
+        event,
+        routed.destinations,
+        { last, signal: ctx.signal },
+      )
+      if (summary.retrying.length > 0) {
+        throw new Error(
+          `${event.type} not delivered yet to ${summary.retrying.join(', ')}; trying again`,
+        )
+      }
+      return {
+        status: 'done',
+        summary: `${event.type}: delivered to ${summary.delivered.length} destination(s)`,
+        details: { ...summary },
+      }
+    },
+    async onFailed({ event }) {
+      // A retry that never comes (attempts spent, or a crash): what is still open has failed.
+      for (const row of await deps.store.listNotifications({ eventId: event.id })) {
+        if (row.status === 'pending' || row.status === 'retrying') {
+          await deps.store.updateNotification(row.id, {
+            status: 'failed',
+            attempted: false,
+            error: row.lastError ?? 'DevSys gave up on this delivery',
+          })
+        }
+      }
+    },
+  }
+}
+
+type Routed = { skip: Outcome } | { destinations: Destination[]; unknown: string[] }
+
+async function subscribedDestinations(deps: NotifyDeps, event: NotificationEvent): Promise<Routed> {
+  if (deps.destinations.length === 0) {
+    return {
+      skip: {
+        status: 'skipped',
+        reason: 'no-destinations',
+        summary: 'no destination is configured',
+      },
+    }
+  }
+  if (event.repo === null || event.installationId === null) {
+    return {
+      skip: { status: 'skipped', reason: 'no-repository', summary: 'the event has no repository' },
+    }
+  }
+  const [owner = '', repo = ''] = event.repo.split('/')
+  const github = await deps.auth(event.installationId)
+  const loaded = await fetchRepoConfig(github, { owner, repo })
+  if (!loaded.ok) {
+    return {
+      skip: { status: 'skipped', reason: 'invalid-repo-config', summary: 'repo config is invalid' },
+    }
+  }
+  const subscriptions: NotificationSubscription[] = loaded.config.notifications
+  const names = routeEvent(event, subscriptions)
+  return {
+    destinations: deps.destinations.filter((d) => names.includes(d.name)),
+    unknown: names.filter((name) => !deps.destinations.some((d) => d.name === name)),
+  }
+}
