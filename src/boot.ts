@@ -29,7 +29,11 @@ import {
 } from './jobs/redeliver-failed.js'
 import { createPrCommandJob } from './jobs/run-pr-command.js'
 import { createRunTestsJob } from './jobs/run-tests.js'
+import { createNotifyJob } from './jobs/notify.js'
 import { createLogger } from './logger.js'
+import { type Channels, createChannels } from './notify/channels.js'
+import { checkDestinations } from './notify/check-destinations.js'
+import { queueNotifier } from './notify/queue-notifier.js'
 import { createQueue } from './queue/create-queue.js'
 import type { Queue } from './queue/queue.js'
 import type { JobHandler } from './queue/types.js'
@@ -76,6 +80,8 @@ export interface JobDeps {
   deployTuning?: Pick<DeployDeps, 'lockTtlMs' | 'lockWaitMs' | 'acceptance'>
   /** The queue's record of webhook deliveries (Queue.hasDelivery), for redelivering failed ones. */
   hasDelivery?: (id: string) => Promise<boolean>
+  /** The notification channels (NOTIFY_*); default ones reaching NOTIFY_ALLOWED_HOSTS. */
+  channels?: Channels
 }
 
 /**
@@ -86,7 +92,9 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
   const { store, enqueue, git, targets } = deps
   const auth = redactingAuth(deps.auth)
   const maxManifestBytes = deps.config.maxManifestBytes
-  const intake = { store, auth, enqueue, maxManifestBytes }
+  // Jobs tell the repositories' subscribers of each state change through `notify` jobs.
+  const notify = queueNotifier(enqueue).publish
+  const intake = { store, auth, enqueue, maxManifestBytes, notify }
   const acceptance = {
     ...deps.deployTuning?.acceptance,
     allowedHosts: deps.config.acceptanceAllowedHosts,
@@ -99,6 +107,7 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
     maxManifestBytes,
     ...deps.deployTuning,
     acceptance,
+    notify,
   }
   return [
     createIntakeIssueJob(intake),
@@ -109,11 +118,12 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
       git,
       enqueue,
       maxManifestBytes,
+      notify,
       runner: deps.runner,
       ...(deps.sandbox === undefined ? {} : { sandbox: deps.sandbox }),
       ...(deps.agent === undefined ? {} : { agent: deps.agent }),
     }),
-    createRunTestsJob({ store, auth, git, runner: deps.runner, maxManifestBytes }),
+    createRunTestsJob({ store, auth, git, runner: deps.runner, maxManifestBytes, notify }),
     createPrCommandJob({ store, auth, enqueue, maxManifestBytes }),
     createDeployJob({ ...deploy, git }),
     createRollbackJob(deploy),
@@ -126,6 +136,13 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
         (() => Promise.reject(new Error('This process was given no record of deliveries'))),
       handledEvents: subscriptions.flatMap((s) => s.events),
       intervalMs: deps.config.redeliveryIntervalSeconds * 1000,
+    }),
+    createNotifyJob({
+      store,
+      auth,
+      channels:
+        deps.channels ?? createChannels({ reach: { allowed: deps.config.notify.allowedHosts } }),
+      destinations: deps.config.notify.destinations,
     }),
   ] as JobHandler[]
 }
@@ -169,6 +186,10 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   for (const warning of registerConfigSecrets(config, runners.config)) log.warn(warning)
   const sandbox = runners.config.sandbox
   reportSandbox(sandbox, log)
+  const destinations = await checkDestinations(config.notify)
+  if (destinations.errors.length > 0) throw new ConfigError(destinations.errors)
+  for (const warning of destinations.warnings) log.warn(warning)
+  const channels = createChannels({ reach: { allowed: config.notify.allowedHosts } })
   const agent = agentServerSettings(config.agent, log).settings
 
   // 2. The durable store and the queue, each as the configuration names it; the manager API's
@@ -208,6 +229,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
       sandbox,
       agent,
       hasDelivery: (id) => queue.hasDelivery(id),
+      channels,
     }).filter((handler) => kinds.includes(handler.kind)),
     log,
   })
@@ -300,6 +322,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     await Promise.all([closeReceiver(), stopWorker()])
     if (health) await closeServer(health, { graceMs, log })
     await targets.close()
+    channels.close()
     await queue.close()
     await store.close()
     await rateLimits?.close()

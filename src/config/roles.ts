@@ -17,13 +17,15 @@ export type QueueName = (typeof QUEUE_NAMES)[number]
  * seconds), where a command is answered at once while generations and test runs fill their
  * pools; two of its commands (/deploy, /rollback) continue there anyway. `monitor` runs the
  * scheduled checks of DevSys itself rather than of a repository: `redeliver-failed` (failed
- * webhook deliveries asked of GitHub again) needs no runner and should not wait behind deploys.
+ * webhook deliveries asked of GitHub again) needs no runner and should not wait behind deploys;
+ * `notify` (a notification sent to its destinations) likewise, and must not wait behind a
+ * generation or test run to say that one finished.
  */
 export const QUEUE_KINDS: Readonly<Record<QueueName, readonly string[]>> = {
   generate: ['intake-issue', 'intake-push', 'generate'],
   test: ['run-tests'],
   deploy: ['deploy', 'rollback', 'revert', 'pr-command'],
-  monitor: ['redeliver-failed'],
+  monitor: ['redeliver-failed', 'notify'],
 }
 
 /** The job kinds a process serving `queues` runs. */

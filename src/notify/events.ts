@@ -47,6 +47,14 @@ export interface NotificationEvent {
 /** Publishes an event to the destinations the repository subscribes it to; once per event id. */
 export type Notify = (event: NotificationEvent) => Promise<void>
 
+/** Publishes `event` when there is one and the caller was given a `notify`. */
+export async function publish(
+  notify: Notify | undefined,
+  event: NotificationEvent | undefined,
+): Promise<void> {
+  if (notify !== undefined && event !== undefined) await notify(event)
+}
+
 /** The Notifier port: publish an event; delivery happens later, as queue jobs. */
 export interface Notifier {
   publish: Notify

@@ -22,17 +22,7 @@ export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig):
     ['REDIS_URL', urlPassword(config.redisUrl)],
     ['EXTERNAL_DEPLOY_SSH_KEY_PATH', readKeyFile(config.deploy.ssh.privateKeyPath)],
     ['REMOTE_SSH_KEY_PATH', readKeyFile(runner?.ssh?.privateKeyPath)],
-    ...config.notify.destinations.flatMap((d): Array<[string, string | undefined]> => {
-      switch (d.channel) {
-        case 'webhook':
-          return [['NOTIFY_WEBHOOK_SECRET', d.secret]]
-        case 'slack':
-          // The incoming webhook's path is its token.
-          return [['NOTIFY_SLACK_WEBHOOK_URL', urlPath(d.url)]]
-        case 'email':
-          return [['NOTIFY_SMTP_URL', urlPassword(d.smtpUrl)]]
-      }
-    }),
+    ...notifySecrets(config),
   ]
   for (const [name, value] of values) {
     if (value === undefined || value.trim() === '') continue
@@ -53,6 +43,18 @@ function urlPassword(url: string | undefined): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/** The notification destinations' secrets: webhook signing secret, Slack's path, SMTP password. */
+function notifySecrets(config: AppConfig): Array<[string, string | undefined]> {
+  const secrets: Array<[string, string | undefined]> = []
+  for (const d of config.notify.destinations) {
+    if (d.channel === 'webhook') secrets.push(['NOTIFY_WEBHOOK_SECRET', d.secret])
+    // The incoming webhook's path is its token.
+    if (d.channel === 'slack') secrets.push(['NOTIFY_SLACK_WEBHOOK_URL', urlPath(d.url)])
+    if (d.channel === 'email') secrets.push(['NOTIFY_SMTP_URL', urlPassword(d.smtpUrl)])
+  }
+  return secrets
 }
 
 /** A URL's path (where an incoming webhook's token is), if any. */

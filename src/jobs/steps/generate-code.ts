@@ -1,3 +1,4 @@
+import type { Notify } from '../../notify/events.js'
 import type { Logger } from 'pino'
 import type { SandboxSettings } from '../../../runner/sandbox/sandbox-settings.js'
 import type { Enqueue, GitHubAuth, GitHubClient, RunnerFor } from '../../app-deps.js'
@@ -47,6 +48,8 @@ export interface GenerateDeps {
   createGenerator?: typeof createGenerator
   /** The loop's clock, for its time budget; default Date.now. */
   now?: () => number
+  /** Tells the repository's subscribers of the task's pull request. */
+  notify?: Notify
 }
 
 /** What a generation needs, read before anything is generated. */
