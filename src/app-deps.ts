@@ -44,7 +44,7 @@ export interface IntakeDeps {
   enqueue: Enqueue
   maxManifestBytes: number
   /** Tells the repository's subscribers of tasks accepted and manifests refused. */
-  notify?: Notify
+  notify?: Notify | undefined
 }
 
 export type { Enqueue }

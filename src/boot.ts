@@ -92,8 +92,10 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
   const { store, enqueue, git, targets } = deps
   const auth = redactingAuth(deps.auth)
   const maxManifestBytes = deps.config.maxManifestBytes
-  // Jobs tell the repositories' subscribers of each state change through `notify` jobs.
-  const notify = queueNotifier(enqueue).publish
+  // Jobs tell the repositories' subscribers of each state change through `notify` jobs (none
+  // when the server has no destination).
+  const notify =
+    deps.config.notify.destinations.length > 0 ? queueNotifier(enqueue).publish : undefined
   const intake = { store, auth, enqueue, maxManifestBytes, notify }
   const acceptance = {
     ...deps.deployTuning?.acceptance,

@@ -47,7 +47,7 @@ export interface DeployDeps {
   /** Acceptance retries, and the hosts the checks may reach besides public ones. */
   acceptance?: AcceptanceTuning
   /** Tells the repository's subscribers how the deploy ended. */
-  notify?: Notify
+  notify?: Notify | undefined
 }
 
 /**

@@ -57,11 +57,12 @@ export function createNotifyJob(deps: NotifyDeps): JobHandler<NotifyPayload> {
           `${event.type} not delivered yet to ${summary.retrying.join(', ')}; trying again`,
         )
       }
-      return {
-        status: 'done',
-        summary: `${event.type}: delivered to ${summary.delivered.length} destination(s)`,
-        details: { ...summary },
+      const counts = `${event.type}: delivered to ${summary.delivered.length} destination(s)`
+      if (summary.failed.length > 0) {
+        const failed = `${counts}; failed for ${summary.failed.join(', ')} (see GET /api/notifications)`
+        return { status: 'rejected', reason: 'not-delivered', summary: failed }
       }
+      return { status: 'done', summary: counts, details: { ...summary } }
     },
     async onFailed({ event }) {
       // A retry that never comes (attempts spent, or a crash): what is still open has failed.

@@ -36,7 +36,7 @@ export interface RollbackDeps {
   lockTtlMs?: number
   lockWaitMs?: number
   /** Tells the repository's subscribers of a rollback done. */
-  notify?: Notify
+  notify?: Notify | undefined
 }
 
 /**

@@ -27,7 +27,7 @@ export interface RunTestsDeps {
   runner: RunnerFor
   maxManifestBytes: number
   /** Tells the repository's subscribers whether the tests passed. */
-  notify?: Notify
+  notify?: Notify | undefined
 }
 
 /** The `run-tests` job. */

@@ -49,7 +49,7 @@ export interface GenerateDeps {
   /** The loop's clock, for its time budget; default Date.now. */
   now?: () => number
   /** Tells the repository's subscribers of the task's pull request. */
-  notify?: Notify
+  notify?: Notify | undefined
 }
 
 /** What a generation needs, read before anything is generated. */
