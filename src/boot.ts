@@ -142,6 +142,7 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
     createNotifyJob({
       store,
       auth,
+      enqueue,
       channels:
         deps.channels ?? createChannels({ reach: { allowed: deps.config.notify.allowedHosts } }),
       destinations: deps.config.notify.destinations,

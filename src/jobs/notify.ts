@@ -1,4 +1,4 @@
-import type { GitHubAuth } from '../app-deps.js'
+import type { Enqueue, GitHubAuth } from '../app-deps.js'
 import { fetchRepoConfig } from '../config/fetch-repo-config.js'
 import type { NotificationSubscription } from '../config/load-repo-config.js'
 import type { Destination } from '../config/notify-destinations.js'
@@ -7,6 +7,7 @@ import { deliverEvent } from '../notify/deliver-event.js'
 import type { NotificationEvent } from '../notify/events.js'
 import { NOTIFY_JOB, type NotifyPayload } from '../notify/queue-notifier.js'
 import { routeEvent } from '../notify/route-event.js'
+import { type Backoff, backoffDelay } from '../queue/backoff.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import type { NotificationStore } from '../store/store.js'
 
@@ -16,18 +17,29 @@ export interface NotifyDeps {
   channels: Channels
   /** The server's destinations (NOTIFY_*). */
   destinations: readonly Destination[]
+  /** Queues the next attempt, delayed. */
+  enqueue: Enqueue
+  /** Attempts per event and the backoff between them (default 8, from 10 s up to 1 h). */
+  retry?: Backoff & { attempts: number }
 }
 
 /**
+ * A receiver that is down gets time to come back: attempts spread over about 40 minutes
+ * (10 s, 20 s, 40 s … with jitter), far longer than the queue's retries of a crashed job.
+ */
+export const NOTIFY_RETRY = { baseMs: 10_000, maxMs: 3_600_000, attempts: 8 }
+
+/**
  * The `notify` job: sends one event to the destinations its repository subscribes it to, each
- * once. A destination that should be tried again makes the job fail this attempt, and the
- * queue retries it with exponential backoff and jitter; destinations already delivered are not
- * sent to again.
+ * once. When a destination should be tried again, the job queues its next attempt, delayed with
+ * exponential backoff and jitter (`retry`); destinations already delivered are never sent to
+ * again, whoever runs the next attempt.
  */
 export function createNotifyJob(deps: NotifyDeps): JobHandler<NotifyPayload> {
   return {
     kind: NOTIFY_JOB,
-    async run({ event }, ctx) {
+    async run(payload, ctx) {
+      const { event } = payload
       // 1. Which destinations: the repository's subscriptions, among the server's destinations.
       const routed = await subscribedDestinations(deps, event)
       if ('skip' in routed) return routed.skip
@@ -45,17 +57,24 @@ export function createNotifyJob(deps: NotifyDeps): JobHandler<NotifyPayload> {
         }
       }
       // 2. Deliver to each destination not delivered yet; try the rest again later.
-      const last = ctx.job.attempts >= ctx.job.maxAttempts
+      const retry = deps.retry ?? NOTIFY_RETRY
+      const attempt = payload.attempt ?? 1
       const summary = await deliverEvent(
         { store: deps.store, channels: deps.channels, log: ctx.log },
         event,
         routed.destinations,
-        { last, signal: ctx.signal },
+        { last: attempt >= retry.attempts, signal: ctx.signal },
       )
       if (summary.retrying.length > 0) {
-        throw new Error(
-          `${event.type} not delivered yet to ${summary.retrying.join(', ')}; trying again`,
-        )
+        const delayMs = backoffDelay(attempt, retry)
+        const next: NotifyPayload = { event, attempt: attempt + 1 }
+        await deps.enqueue({ kind: NOTIFY_JOB, key: ctx.job.key, payload: next, delayMs })
+        const waiting = summary.retrying.join(', ')
+        return {
+          status: 'done',
+          summary: `${event.type}: attempt ${attempt + 1} for ${waiting} in ${Math.round(delayMs / 1000)} s`,
+          details: { ...summary },
+        }
       }
       const counts = `${event.type}: delivered to ${summary.delivered.length} destination(s)`
       if (summary.failed.length > 0) {

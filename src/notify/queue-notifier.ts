@@ -6,6 +6,8 @@ export const NOTIFY_JOB = 'notify'
 
 export interface NotifyPayload {
   event: NotificationEvent
+  /** The delivery attempt this job makes (1 when published; the job queues the next). */
+  attempt?: number
 }
 
 /**

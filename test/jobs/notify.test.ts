@@ -74,23 +74,34 @@ afterEach(async () => {
 })
 
 /** A DevSys process running notify jobs for the server destinations given. */
-function openQueue(destinations: Destination[], maxAttempts = 3): Queue {
-  const queue = createInProcessQueue({
+function openQueue(destinations: Destination[], attempts = 3): Queue {
+  const queue: Queue = createInProcessQueue({
     jobs: openSqliteJobStore({ dataDir: tmp.dir }),
     ...inProcessTimings(),
     log: logs.log,
-    maxAttempts,
     handlers: [
       createNotifyJob({
         store,
         auth: (installationId) => probot.auth(installationId),
         channels,
         destinations,
+        enqueue: (job, options) => queue.enqueue(job, options),
+        // Milliseconds instead of DevSys's 10 s to 1 h, so a test sees the retries.
+        retry: { baseMs: 20, maxMs: 40, attempts },
       }),
     ],
   })
   queues.push(queue)
   return queue
+}
+
+/** Drains the queue, also of the delayed attempts notify jobs queue for themselves. */
+async function settle(queue: Queue): Promise<void> {
+  for (;;) {
+    await queue.drain()
+    if ((await queue.listJobs({ state: 'queued' })).length === 0) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
 
 const webhook = (url: string): Destination => ({
@@ -110,7 +121,7 @@ describe('the notify job', () => {
     await notifier.publish(event())
     await notifier.publish(event())
     queue.start()
-    await queue.drain()
+    await settle(queue)
     expect(await queue.listJobs({ kind: 'notify' })).toHaveLength(1)
     expect(hook.received).toHaveLength(1)
     const sent = hook.received[0]
@@ -119,7 +130,7 @@ describe('the notify job', () => {
     ).toMatchObject({ type: 'deploy.succeeded', data: { id: event().id } })
     // The job itself run again (a lease lost after sending): the store's row says delivered.
     await queue.enqueue({ kind: 'notify', key: 'notify:again', payload: { event: event() } })
-    await queue.drain()
+    await settle(queue)
     expect(hook.received).toHaveLength(1)
     const jobs = await queue.listJobs({ kind: 'notify' })
     expect(jobs.map((j) => j.state)).toEqual(['done', 'done'])
@@ -132,16 +143,24 @@ describe('the notify job', () => {
     )
   })
 
-  it('a 5xx fails the attempt and the queue retries with backoff; delivered once', async () => {
+  it('after a 5xx the job queues its next attempt with backoff; delivered once', async () => {
     hook = await startHttpReceiver((n) => ({ status: n === 0 ? 503 : 204 }))
     nockConfig(2)
     const queue = openQueue([webhook(hook.url)])
     await queueNotifier((job, options) => queue.enqueue(job, options)).publish(event())
     queue.start()
-    await queue.drain()
+    await settle(queue)
     expect(hook.received).toHaveLength(2)
-    const [job] = await queue.listJobs({ kind: 'notify' })
-    expect(job).toMatchObject({ state: 'done', attempts: 2 })
+    // The first attempt queued the second, delayed with backoff.
+    const jobs = await queue.listJobs({ kind: 'notify' })
+    expect(jobs.map((j) => [j.state, (j.payload as { attempt?: number }).attempt ?? 1])).toEqual([
+      ['done', 1],
+      ['done', 2],
+    ])
+    expect(jobs[0]?.outcome).toMatchObject({
+      summary: expect.stringMatching(/attempt 2 for webhook in/),
+    })
+    expect((jobs[1]?.runAt ?? '') > (jobs[1]?.createdAt ?? '')).toBe(true)
     expect(await store.listNotifications()).toMatchObject([{ status: 'delivered', attempts: 2 }])
   })
 
@@ -151,11 +170,12 @@ describe('the notify job', () => {
     const queue = openQueue([webhook(hook.url)], 2)
     await queueNotifier((job, options) => queue.enqueue(job, options)).publish(event())
     queue.start()
-    await queue.drain()
+    await settle(queue)
     expect(hook.received).toHaveLength(2)
-    // The job is done (nothing more to try); its outcome and the delivery log say what failed.
+    // The last attempt queues no other; its outcome and the delivery log say what failed.
     expect(await queue.listJobs({ kind: 'notify' })).toMatchObject([
-      { state: 'done', attempts: 2, outcome: { status: 'rejected', reason: 'not-delivered' } },
+      { state: 'done' },
+      { state: 'done', outcome: { status: 'rejected', reason: 'not-delivered' } },
     ])
     expect(await store.listNotifications()).toMatchObject([
       { status: 'failed', attempts: 2, lastError: 'the receiver answered 500' },
@@ -168,7 +188,7 @@ describe('the notify job', () => {
     const queue = openQueue([webhook(hook.url)])
     await queueNotifier((job, options) => queue.enqueue(job, options)).publish(event('staging'))
     queue.start()
-    await queue.drain()
+    await settle(queue)
     expect(hook.received).toHaveLength(0)
     expect(await queue.listJobs({ kind: 'notify' })).toMatchObject([
       { state: 'done', outcome: { status: 'skipped', reason: 'no-subscription' } },
