@@ -75,20 +75,22 @@ export function createChannels(opts: ChannelOptions): Channels {
           return webhookResult(answer)
         }
         case 'slack': {
-          await pacer.turn(destination.name)
-          const answer = await postGuarded(
-            destination.url,
-            {
-              headers: { 'content-type': 'application/json; charset=utf-8' },
-              body: JSON.stringify(formatSlackMessage(event)),
-              timeoutMs,
-              ...(signal ? { signal } : {}),
-            },
-            opts.reach,
+          const body = JSON.stringify(formatSlackMessage(event))
+          const send = () =>
+            postGuarded(
+              destination.url,
+              {
+                headers: { 'content-type': 'application/json; charset=utf-8' },
+                body,
+                timeoutMs,
+                ...(signal ? { signal } : {}),
+              },
+              opts.reach,
+            )
+          // A 429 asks for a pause: the next message waits its Retry-After.
+          const answer = await pacer.run(destination.name, send, (a) =>
+            a.kind === 'answered' && a.status === 429 ? (a.retryAfterMs ?? 1000) : 0,
           )
-          if (answer.kind === 'answered' && answer.status === 429) {
-            pacer.holdOff(destination.name, answer.retryAfterMs ?? 1000)
-          }
           return slackResult(answer)
         }
         case 'email': {
