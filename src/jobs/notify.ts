@@ -19,15 +19,16 @@ export interface NotifyDeps {
   destinations: readonly Destination[]
   /** Queues the next attempt, delayed. */
   enqueue: Enqueue
-  /** Attempts per event and the backoff between them (default 8, from 10 s up to 1 h). */
+  /** Attempts per event and the backoff between them (default NOTIFY_RETRY). */
   retry?: Backoff & { attempts: number }
 }
 
 /**
- * A receiver that is down gets time to come back: attempts spread over about 40 minutes
- * (10 s, 20 s, 40 s … with jitter), far longer than the queue's retries of a crashed job.
+ * A receiver that is down gets time to come back: 10 attempts, the waits doubling from 10 s
+ * (10 s, 20 s, 40 s … 43 min, each cut by up to half at random), so the last attempt comes
+ * 45 to 85 minutes after the first; far longer than the queue's retries of a crashed job.
  */
-export const NOTIFY_RETRY = { baseMs: 10_000, maxMs: 3_600_000, attempts: 8 }
+export const NOTIFY_RETRY = { baseMs: 10_000, maxMs: 3_600_000, attempts: 10 }
 
 /**
  * The `notify` job: sends one event to the destinations its repository subscribes it to, each
