@@ -40,6 +40,7 @@ const BELOW_JOBS = [
   'src/testing/',
   'src/config/',
   'src/metrics/',
+  'src/notify/',
   'runner/',
 ]
 

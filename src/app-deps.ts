@@ -3,11 +3,13 @@ import type { ProbotOctokit } from 'probot'
 import type { Runner } from '../runner/types.js'
 import type { AppConfig } from './config/load-env.js'
 import type { RepoConfig } from './config/load-repo-config.js'
+import type { Notify } from './notify/events.js'
 import type { Enqueue } from './queue/queue.js'
 import type {
   CommentStore,
   DeploymentStore,
   GenerationStore,
+  NotificationStore,
   TaskStore,
   TestRunStore,
 } from './store/store.js'
@@ -19,7 +21,7 @@ export type GitHubClient = InstanceType<typeof ProbotOctokit>
 export interface AppDeps {
   config: AppConfig
   /** The store parts the manager API reads and writes; webhook handlers use none. */
-  store: TaskStore & TestRunStore & GenerationStore & DeploymentStore
+  store: TaskStore & TestRunStore & GenerationStore & DeploymentStore & NotificationStore
   /** Webhook handlers and the API only enqueue; jobs run in the worker. */
   queue: { enqueue: Enqueue }
   log: Logger
@@ -41,6 +43,8 @@ export interface IntakeDeps {
   /** Starts follow-up jobs (the generation of an accepted task). */
   enqueue: Enqueue
   maxManifestBytes: number
+  /** Tells the repository's subscribers of tasks accepted and manifests refused. */
+  notify?: Notify | undefined
 }
 
 export type { Enqueue }

@@ -21,6 +21,7 @@ import { createGenerateJob } from './jobs/generate-task.js'
 import { createIntakeIssueJob } from './jobs/intake-issue.js'
 import { createIntakePushJob } from './jobs/intake-push.js'
 import { createMonitorJob } from './jobs/monitor.js'
+import { createNotifyJob } from './jobs/notify.js'
 import { createRedeliverFailedJob } from './jobs/redeliver-failed.js'
 import { createRevertJob } from './jobs/revert.js'
 import { createRollbackJob } from './jobs/rollback.js'
@@ -30,6 +31,10 @@ import { createLogger } from './logger.js'
 import { instrumentHandlers } from './metrics/instrument-handlers.js'
 import { createMetrics } from './metrics/metrics.js'
 import type { OnIncident } from './monitor/incident-event.js'
+import { type Channels, createChannels } from './notify/channels.js'
+import { checkDestinations } from './notify/check-destinations.js'
+import { tellIncident } from './notify/incident-notification.js'
+import { queueNotifier } from './notify/queue-notifier.js'
 import { createQueue } from './queue/create-queue.js'
 import type { Queue } from './queue/queue.js'
 import type { JobHandler } from './queue/types.js'
@@ -83,6 +88,8 @@ export interface JobDeps {
   onMonitorChecked?: (repo: string, environment: string, ok: boolean) => void
   /** The monitor's clock (tests drive it). */
   monitorNow?: () => number
+  /** The notification channels (NOTIFY_*); default ones reaching NOTIFY_ALLOWED_HOSTS. */
+  channels?: Channels
 }
 
 /**
@@ -93,7 +100,11 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
   const { store, enqueue, git, targets } = deps
   const auth = redactingAuth(deps.auth)
   const maxManifestBytes = deps.config.maxManifestBytes
-  const intake = { store, auth, enqueue, maxManifestBytes }
+  // Jobs tell the repositories' subscribers of each state change through `notify` jobs (none
+  // when the server has no destination).
+  const notify =
+    deps.config.notify.destinations.length > 0 ? queueNotifier(enqueue).publish : undefined
+  const intake = { store, auth, enqueue, maxManifestBytes, notify }
   const acceptance = {
     ...deps.deployTuning?.acceptance,
     allowedHosts: deps.config.acceptanceAllowedHosts,
@@ -106,6 +117,7 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
     maxManifestBytes,
     ...deps.deployTuning,
     acceptance,
+    notify,
   }
   return [
     createIntakeIssueJob(intake),
@@ -116,11 +128,12 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
       git,
       enqueue,
       maxManifestBytes,
+      notify,
       runner: deps.runner,
       ...(deps.sandbox === undefined ? {} : { sandbox: deps.sandbox }),
       ...(deps.agent === undefined ? {} : { agent: deps.agent }),
     }),
-    createRunTestsJob({ store, auth, git, runner: deps.runner, maxManifestBytes }),
+    createRunTestsJob({ store, auth, git, runner: deps.runner, maxManifestBytes, notify }),
     createPrCommandJob({ store, auth, enqueue, maxManifestBytes }),
     createDeployJob({ ...deploy, git }),
     createRollbackJob(deploy),
@@ -132,7 +145,7 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
       enqueue,
       maxManifestBytes,
       acceptance,
-      ...(deps.onIncident === undefined ? {} : { onIncident: deps.onIncident }),
+      onIncident: tellIncident(deps.onIncident, notify),
       ...(deps.onMonitorChecked === undefined ? {} : { onChecked: deps.onMonitorChecked }),
       ...(deps.monitorNow === undefined ? {} : { now: deps.monitorNow }),
     }),
@@ -144,6 +157,14 @@ export function jobHandlers(deps: JobDeps): JobHandler[] {
         (() => Promise.reject(new Error('This process was given no record of deliveries'))),
       handledEvents: subscriptions.flatMap((s) => s.events),
       intervalMs: deps.config.redeliveryIntervalSeconds * 1000,
+    }),
+    createNotifyJob({
+      store,
+      auth,
+      enqueue,
+      channels:
+        deps.channels ?? createChannels({ reach: { allowed: deps.config.notify.allowedHosts } }),
+      destinations: deps.config.notify.destinations,
     }),
   ] as JobHandler[]
 }
@@ -187,6 +208,10 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   for (const warning of registerConfigSecrets(config, runners.config)) log.warn(warning)
   const sandbox = runners.config.sandbox
   reportSandbox(sandbox, log)
+  const destinations = await checkDestinations(config.notify)
+  if (destinations.errors.length > 0) throw new ConfigError(destinations.errors)
+  for (const warning of destinations.warnings) log.warn(warning)
+  const channels = createChannels({ reach: { allowed: config.notify.allowedHosts } })
   const agent = agentServerSettings(config.agent, log).settings
 
   // 2. The durable store and the queue, each as the configuration names it; the manager API's
@@ -229,6 +254,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     sandbox,
     agent,
     hasDelivery: (id) => queue.hasDelivery(id),
+    channels,
     onMonitorChecked: (repo, environment, ok) => metrics.monitorChecked(repo, environment, ok),
   }).filter((handler) => kinds.includes(handler.kind))
   const queue: Queue = createQueue(config, {
@@ -333,6 +359,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     await Promise.all([closeReceiver(), stopWorker()])
     if (health) await closeServer(health, { graceMs, log })
     await targets.close()
+    channels.close()
     await queue.close()
     await store.close()
     await rateLimits?.close()

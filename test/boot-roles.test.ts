@@ -234,7 +234,11 @@ describe('roles at start', () => {
 
   it('puts every job kind DevSys runs in exactly one queue', () => {
     const kinds = jobHandlers({
-      config: { maxManifestBytes: 1, acceptanceAllowedHosts: { names: [], cidrs: [] } },
+      config: {
+        maxManifestBytes: 1,
+        acceptanceAllowedHosts: { names: [], cidrs: [] },
+        notify: { destinations: [], allowedHosts: { names: [], cidrs: [] } },
+      },
     } as unknown as Parameters<typeof jobHandlers>[0]).map((h) => h.kind)
     const queued = QUEUE_NAMES.flatMap((queue) => QUEUE_KINDS[queue])
     expect([...queued].sort()).toEqual([...kinds].sort())

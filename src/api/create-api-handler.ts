@@ -3,6 +3,7 @@ import type { AppDeps } from '../app-deps.js'
 import { authorize } from './authorize.js'
 import { deployTask, listDeploys, listTaskDeploys, rollbackTask } from './deploys.js'
 import { ApiError, sendError, sendJson } from './http.js'
+import { listNotifications, testNotifications } from './notifications.js'
 import { createTask, getLatestTests, getTask, listTasks, patchTask } from './tasks.js'
 
 const TASK_PATH = /^\/api\/tasks\/([^/]+)$/
@@ -49,7 +50,7 @@ async function route(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  deps: Pick<AppDeps, 'store' | 'config' | 'queue'>,
+  deps: Pick<AppDeps, 'store' | 'config' | 'queue' | 'log'>,
 ): Promise<void> {
   const method = req.method ?? 'GET'
   if (url.pathname === '/api/health') {
@@ -64,6 +65,14 @@ async function route(
   if (url.pathname === '/api/deploys') {
     if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
     return listDeploys(res, url, deps)
+  }
+  if (url.pathname === '/api/notifications') {
+    if (method !== 'GET') throw methodNotAllowed(method, url.pathname, ['GET'])
+    return listNotifications(res, url, deps)
+  }
+  if (url.pathname === '/api/notifications/test') {
+    if (method !== 'POST') throw methodNotAllowed(method, url.pathname, ['POST'])
+    return testNotifications(req, res, deps)
   }
   const action = TASK_ACTION_PATH.exec(url.pathname)
   if (action?.[1] && action[2]) {

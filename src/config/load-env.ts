@@ -5,6 +5,7 @@ import { parseSshAllowList, type SshAllowEntry } from '../deploy/parse-ssh-allow
 import type { LogFormat } from '../logger.js'
 import { compileSchema, readSchema } from '../manifest/compile-schema.js'
 import { type AllowList, parseAllowedHosts } from '../verify/parse-allowed-hosts.js'
+import { type Destination, parseDestinations } from './notify-destinations.js'
 import { parseQueues, QUEUE_NAMES, type QueueName, type Role } from './roles.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
@@ -53,6 +54,15 @@ export interface AppConfig {
   acceptanceAllowedHosts: AllowList
   /** AGENT_*: the coding agents' model endpoint and default model. */
   agent: AgentEnv
+  /** NOTIFY_*: where notifications go, and the non-public hosts they may reach. */
+  notify: NotifyEnv
+}
+
+/** Notification destinations and their reach: server settings only, never a repository's. */
+export interface NotifyEnv {
+  destinations: Destination[]
+  /** NOTIFY_ALLOWED_HOSTS. */
+  allowedHosts: AllowList
 }
 
 /** The coding agents' model endpoint: server settings only, never a repository's. */
@@ -90,6 +100,9 @@ const SECRETS = new Set([
   // Holds the database password.
   'DATABASE_URL',
   'REDIS_URL',
+  'NOTIFY_WEBHOOK_SECRET',
+  'NOTIFY_SLACK_WEBHOOK_URL',
+  'NOTIFY_SMTP_URL',
 ])
 const PEM = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/
 
@@ -162,11 +175,33 @@ export function loadEnv(env: Readonly<Record<string, string | undefined>>): Load
     )
   }
   const queues = checkRole(values, given, fail)
-  if (errors.size > 0 || !allowed.ok || !sshAllow.ok || !queues) {
+  const notify = checkNotify(values, fail)
+  if (errors.size > 0 || !allowed.ok || !sshAllow.ok || !queues || !notify) {
     return { ok: false, errors: [...errors.values()] }
   }
   const config = toAppConfig(values, privateKey, allowed.list, sshAllow.list)
-  return { ok: true, config: { ...config, queues } }
+  return { ok: true, config: { ...config, queues, notify } }
+}
+
+/** NOTIFY_*: the destinations and NOTIFY_ALLOWED_HOSTS, or undefined. */
+function checkNotify(
+  values: Env,
+  fail: (name: string, message: string) => void,
+): NotifyEnv | undefined {
+  const allowed = parseAllowedHosts(String(values.NOTIFY_ALLOWED_HOSTS ?? ''))
+  if (!allowed.ok) {
+    fail(
+      'NOTIFY_ALLOWED_HOSTS',
+      `has ${allowed.bad.map((b) => JSON.stringify(b)).join(', ')}, which is not a host name, address or CIDR range; list hosts separated by commas, e.g. hooks.internal, 10.20.0.0/16`,
+    )
+  }
+  const parsed = parseDestinations((name) => {
+    const value = values[name]
+    return value === undefined ? undefined : String(value)
+  })
+  if (!parsed.ok) for (const [name, message] of parsed.errors) fail(name, message)
+  if (!allowed.ok || !parsed.ok) return undefined
+  return { destinations: parsed.destinations, allowedHosts: allowed.list }
 }
 
 /** DEVSYS_ROLE with DEVSYS_QUEUES and the deprecated DEVSYS_WORKER: the queues, or undefined. */
@@ -296,7 +331,7 @@ function toAppConfig(
   privateKey: string | undefined,
   acceptanceAllowedHosts: AllowList,
   sshAllow: SshAllowEntry[],
-): AppConfig {
+): Omit<AppConfig, 'notify'> {
   const str = (name: string): string | undefined => {
     const value = values[name]
     return value === undefined ? undefined : String(value)

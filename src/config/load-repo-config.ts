@@ -2,6 +2,7 @@ import { compileSchema } from '../manifest/compile-schema.js'
 import { loadDocument } from '../manifest/load-document.js'
 import type { ManifestProblem } from '../manifest/types.js'
 import { sortProblems, validateDocument } from '../manifest/validate-document.js'
+import type { NotificationEventType } from '../notify/events.js'
 
 export type Permission = 'read' | 'triage' | 'write' | 'maintain' | 'admin'
 /** How code is generated: built-in templates, an agent command, or a coding-agent preset. */
@@ -43,6 +44,15 @@ export interface MonitorConfig {
   maintenance?: Array<{ start: string; end: string }>
 }
 
+/** One `notifications:` entry: these events, of these environments, to these destinations. */
+export interface NotificationSubscription {
+  events: NotificationEventType[]
+  /** Absent: every environment. Events of no environment are never filtered out. */
+  environments?: string[]
+  /** Names of the server's destinations. */
+  destinations: string[]
+}
+
 /** The repository's `.github/devsys.yml` with every default applied (specs/config.schema.json). */
 export interface RepoConfig {
   label: string
@@ -68,6 +78,7 @@ export interface RepoConfig {
   permissions: Record<CommandName, Permission>
   /** Monitoring of live environments, for all of them (absent: the defaults). */
   monitor?: MonitorConfig
+  notifications: NotificationSubscription[]
 }
 
 export type RepoConfigResult =

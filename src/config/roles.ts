@@ -18,13 +18,15 @@ export type QueueName = (typeof QUEUE_NAMES)[number]
  * pools; two of its commands (/deploy, /rollback) continue there anyway. `monitor` runs the
  * scheduled checks of DevSys itself rather than of a repository: `redeliver-failed` (failed
  * webhook deliveries asked of GitHub again) needs no runner and should not wait behind deploys,
- * and `monitor` (the live sites' checks and incidents) must not either.
+ * and `monitor` (the live sites' checks and incidents) must not either; `notify` (a
+ * notification sent to its destinations) likewise, and must not wait behind a generation or
+ * test run to say that one finished.
  */
 export const QUEUE_KINDS: Readonly<Record<QueueName, readonly string[]>> = {
   generate: ['intake-issue', 'intake-push', 'generate'],
   test: ['run-tests'],
   deploy: ['deploy', 'rollback', 'revert', 'pr-command'],
-  monitor: ['redeliver-failed', 'monitor'],
+  monitor: ['redeliver-failed', 'monitor', 'notify'],
 }
 
 /** The job kinds a process serving `queues` runs. */

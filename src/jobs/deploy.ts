@@ -18,6 +18,8 @@ import { DeployError, type DeployTarget } from '../deploy/types.js'
 import type { LockedWork } from '../deploy/with-environment-lock.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { completeRepo } from '../github/complete-repo.js'
+import type { Notify } from '../notify/events.js'
+import { publishDeployEnd } from '../notify/publish-deploy-end.js'
 import type { JobContext, JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
 import { formatDeployFailed } from '../report/format-deploy.js'
@@ -44,6 +46,8 @@ export interface DeployDeps {
   lockWaitMs?: number
   /** Acceptance retries, and the hosts the checks may reach besides public ones. */
   acceptance?: AcceptanceTuning
+  /** Tells the repository's subscribers how the deploy ended. */
+  notify?: Notify | undefined
 }
 
 /**
@@ -61,6 +65,7 @@ export function createDeployJob(deps: DeployDeps): JobHandler<DeployPayload> {
     async onFailed(payload, error, ctx) {
       const github = await deps.auth(payload.installationId)
       await abandonDeploy(github, deps, payload, error, { id: ctx.job.id, log: ctx.log })
+      await publishDeployEnd(deps, payload, ctx.job.id)
     },
   }
 }
@@ -104,9 +109,12 @@ async function deploy(
     // 4. Lock the environment: everything up to settling holds it.
     const ready: Ready = { ...settings, github, deps, p, target, answer, ctx }
     const held = { github, deps, p, task, environment: environment.name, jobId: ctx.job.id }
-    return await lockEnvironment({ ...held, signal: ctx.signal, log: ctx.log }, (signal) =>
+    const outcome = await lockEnvironment({ ...held, signal: ctx.signal, log: ctx.log }, (signal) =>
       deployHoldingLock(ready, signal),
     )
+    // 10. Tell the repository's subscribers how it ended.
+    await publishDeployEnd(deps, p, ctx.job.id)
+    return outcome
   } finally {
     await target.close()
   }

@@ -8,6 +8,8 @@ import { acceptManifest } from '../intake/accept-manifest.js'
 import { startGeneration } from '../intake/start-generation.js'
 import { extractManifestFromIssue } from '../manifest/extract-manifest.js'
 import type { ManifestOrigin } from '../manifest/types.js'
+import { publish } from '../notify/events.js'
+import { acceptanceEvent, textDigest } from '../notify/state-events.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import { INTAKE_COMMENT } from '../report/comment-kinds.js'
 import {
@@ -152,6 +154,15 @@ async function acceptIssueManifest(
     },
     maxBytes: deps.maxManifestBytes,
   })
+  const where = { repo: repo.fullName, installationId: payload.installationId }
+  await publish(
+    deps.notify,
+    acceptanceEvent(
+      { ...where, source: `issue #${payload.issue}`, url: payload.issueUrl },
+      `issue-${payload.issue}@${textDigest(found.text)}`,
+      acceptance,
+    ),
+  )
   if (acceptance.kind !== 'saved') {
     await reply.say(formatRejectedComment(found.origin.label, acceptance))
     await reply.react('confused')

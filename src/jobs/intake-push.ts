@@ -7,6 +7,8 @@ import { type Acceptance, acceptManifest } from '../intake/accept-manifest.js'
 import { startGeneration } from '../intake/start-generation.js'
 import { matchesManifestGlobs } from '../manifest/extract-manifest.js'
 import type { ManifestProblem } from '../manifest/types.js'
+import { publish } from '../notify/events.js'
+import { acceptanceEvent } from '../notify/state-events.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import {
   type CheckAnnotation,
@@ -133,6 +135,9 @@ async function checkFiles(
   for (const path of manifests) {
     const acceptance = await checkFile(github, deps, payload, path)
     results.push({ path, acceptance })
+    const where = { repo: payload.repo.fullName, installationId: payload.installationId }
+    const source = { ...where, source: path, url: payload.commitUrl }
+    await publish(deps.notify, acceptanceEvent(source, `${payload.sha}:${path}`, acceptance))
     if (acceptance.kind === 'saved') {
       await startGeneration(deps.enqueue, acceptance.task, acceptance.result, {
         installationId: payload.installationId,

@@ -11,6 +11,8 @@ import { DeployError } from '../deploy/types.js'
 import { type LockedWork, withEnvironmentLock } from '../deploy/with-environment-lock.js'
 import { completeRepo } from '../github/complete-repo.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
+import type { Notify } from '../notify/events.js'
+import { publishDeployEnd } from '../notify/publish-deploy-end.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import { answerDeploy } from '../report/answer-deploy.js'
 import { ROLLBACK_COMMENT } from '../report/comment-kinds.js'
@@ -33,6 +35,8 @@ export interface RollbackDeps {
   maxManifestBytes: number
   lockTtlMs?: number
   lockWaitMs?: number
+  /** Tells the repository's subscribers of a rollback done. */
+  notify?: Notify | undefined
 }
 
 /**
@@ -135,7 +139,7 @@ async function rollback(
   }
   try {
     const reason = `rollback of ${task.id} for @${p.actor}`
-    return await withEnvironmentLock(
+    const outcome = await withEnvironmentLock(
       {
         github,
         deps,
@@ -250,6 +254,8 @@ async function rollback(
         return { outcome: { status: 'done', summary, details: { rollback: record.id } }, report }
       },
     )
+    await publishDeployEnd(deps, p, jobId)
+    return outcome
   } finally {
     await target.close()
   }

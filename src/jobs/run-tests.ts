@@ -5,6 +5,8 @@ import type { RepoConfig } from '../config/load-repo-config.js'
 import type { GitWorkspaces } from '../git/create-git-workspaces.js'
 import { installationToken } from '../github/installation-token.js'
 import { parseTaskManifest } from '../intake/task-manifest.js'
+import { type Notify, publish } from '../notify/events.js'
+import { testsCompleted } from '../notify/state-events.js'
 import type { JobHandler, Outcome } from '../queue/types.js'
 import { failCheckRun, type OwnedCheckRun, withCheckRun } from '../report/check-run.js'
 import { PR_STATUS_COMMENT } from '../report/comment-kinds.js'
@@ -24,6 +26,8 @@ export interface RunTestsDeps {
   git: GitWorkspaces
   runner: RunnerFor
   maxManifestBytes: number
+  /** Tells the repository's subscribers whether the tests passed. */
+  notify?: Notify | undefined
 }
 
 /** The `run-tests` job. */
@@ -96,6 +100,8 @@ async function runTests(
     },
   })
   await recordTestResult(deps.store, tested.runId, tested.outcome, tested.view)
+  const where = { installationId: payload.installationId, url: task.code?.pullRequest?.url ?? null }
+  await publish(deps.notify, testsCompleted(await deps.store.getTestRun(tested.runId), where))
   // 3. The PR reflects the result.
   await updatePullRequest(github, deps, payload, task, tested)
   const { view } = tested

@@ -9,6 +9,8 @@ export type IncidentEvent =
   | {
       kind: 'incident.opened'
       repo: string
+      /** The installation that sees the repository (its subscriptions are read through it). */
+      installationId: number
       environment: string
       issueNumber: number
       issueUrl: string
@@ -27,6 +29,8 @@ export type IncidentEvent =
   | {
       kind: 'incident.resolved'
       repo: string
+      /** The installation that sees the repository (its subscriptions are read through it). */
+      installationId: number
       environment: string
       issueNumber: number
       at: string

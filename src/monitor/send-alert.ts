@@ -85,6 +85,7 @@ export async function sendAlert(
       await emit(ctx, {
         kind: 'incident.opened',
         repo: state.repo,
+        installationId: ctx.installationId,
         environment: env,
         issueNumber: issue.number,
         issueUrl: issue.url,
@@ -142,6 +143,7 @@ export async function sendAlert(
         await emit(ctx, {
           kind: 'incident.resolved',
           repo: state.repo,
+          installationId: ctx.installationId,
           environment: env,
           issueNumber: issue,
           at: pending.at,

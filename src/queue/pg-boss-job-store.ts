@@ -6,8 +6,8 @@ import { redactStore } from '../secrets/redact-store.js'
 import type { JobStore } from './job-store.js'
 import { BOSS_STATES, clip, isUuid, type Row, toJob, uuidV5 } from './pg-boss-rows.js'
 import { pgBossSql } from './pg-boss-sql.js'
-import { asUnavailable } from './queue-unavailable.js'
 import type { Delivery, EnqueueResult, Job, JobFilter, NewJob } from './queue.js'
+import { asUnavailable } from './queue-unavailable.js'
 
 /** Used when neither the job nor the queue says how many attempts a job gets. */
 const DEFAULT_MAX_ATTEMPTS = 5

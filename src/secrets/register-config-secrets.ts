@@ -7,7 +7,8 @@ import { registerSecret } from './redact.js'
  * Registers every secret of DevSys's configuration for redaction: the App's private key
  * (PRIVATE_KEY or the file at PRIVATE_KEY_PATH), WEBHOOK_SECRET, MANAGER_API_TOKEN,
  * AGENT_API_KEY, the passwords in DATABASE_URL and REDIS_URL, and the contents of the ssh key files
- * EXTERNAL_DEPLOY_SSH_KEY_PATH and REMOTE_SSH_KEY_PATH. Returns a warning per secret too short
+ * EXTERNAL_DEPLOY_SSH_KEY_PATH and REMOTE_SSH_KEY_PATH, and the notification destinations'
+ * secrets (NOTIFY_WEBHOOK_SECRET, the Slack webhook's path, the NOTIFY_SMTP_URL password). Returns a warning per secret too short
  * to redact without mangling ordinary text, for the boot log.
  */
 export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig): string[] {
@@ -21,6 +22,7 @@ export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig):
     ['REDIS_URL', urlPassword(config.redisUrl)],
     ['EXTERNAL_DEPLOY_SSH_KEY_PATH', readKeyFile(config.deploy.ssh.privateKeyPath)],
     ['REMOTE_SSH_KEY_PATH', readKeyFile(runner?.ssh?.privateKeyPath)],
+    ...notifySecrets(config),
   ]
   for (const [name, value] of values) {
     if (value === undefined || value.trim() === '') continue
@@ -38,6 +40,28 @@ function urlPassword(url: string | undefined): string | undefined {
   if (url === undefined) return undefined
   try {
     return decodeURIComponent(new URL(url).password)
+  } catch {
+    return undefined
+  }
+}
+
+/** The notification destinations' secrets: webhook signing secret, Slack's path, SMTP password. */
+function notifySecrets(config: AppConfig): Array<[string, string | undefined]> {
+  const secrets: Array<[string, string | undefined]> = []
+  for (const d of config.notify.destinations) {
+    if (d.channel === 'webhook') secrets.push(['NOTIFY_WEBHOOK_SECRET', d.secret])
+    // The incoming webhook's path is its token.
+    if (d.channel === 'slack') secrets.push(['NOTIFY_SLACK_WEBHOOK_URL', urlPath(d.url)])
+    if (d.channel === 'email') secrets.push(['NOTIFY_SMTP_URL', urlPassword(d.smtpUrl)])
+  }
+  return secrets
+}
+
+/** A URL's path (where an incoming webhook's token is), if any. */
+function urlPath(url: string): string | undefined {
+  try {
+    const path = new URL(url).pathname
+    return path === '/' ? undefined : path
   } catch {
     return undefined
   }

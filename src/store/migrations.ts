@@ -290,8 +290,36 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deployments RENAME COLUMN job_text TO job_id;
     `,
   },
-  // Version 9 is the notifications' delivery log (another branch); the runner applies any
-  // version it has not seen, in order, so a database that got 10 first takes 9 later.
+  {
+    version: 9,
+    name: 'notifications',
+    // One row per (event, destination): the unique pair is what makes a retried or redelivered
+    // notify job send nothing twice. Destinations are named by the server's configuration; a
+    // disabled one is kept with a fingerprint of its settings, so changed settings enable it.
+    sql: `
+      CREATE TABLE notification_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        repo TEXT,
+        destination TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        delivered_at TEXT,
+        UNIQUE (event_id, destination)
+      );
+      CREATE TABLE notification_destinations (
+        name TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        disabled_at TEXT NOT NULL,
+        reason TEXT NOT NULL
+      );
+    `,
+  },
   {
     version: 10,
     name: 'monitor states',

@@ -199,7 +199,33 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deployments ALTER COLUMN job_id TYPE text USING job_id::text;
     `,
   },
-  // Version 9 is the notifications' delivery log (another branch): see migrations.ts.
+  {
+    version: 9,
+    name: 'notifications',
+    sql: `
+      CREATE TABLE notification_deliveries (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_id text NOT NULL,
+        event_type text NOT NULL,
+        repo text,
+        destination text NOT NULL,
+        channel text NOT NULL,
+        status text NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        last_error text,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        delivered_at timestamptz,
+        UNIQUE (event_id, destination)
+      );
+      CREATE TABLE notification_destinations (
+        name text PRIMARY KEY,
+        fingerprint text NOT NULL,
+        disabled_at timestamptz NOT NULL,
+        reason text NOT NULL
+      );
+    `,
+  },
   {
     version: 10,
     name: 'monitor states',

@@ -5,6 +5,7 @@ import { PostgresDeployments } from './postgres-deployments.js'
 import { PostgresGenerations } from './postgres-generations.js'
 import { PostgresLocks } from './postgres-locks.js'
 import { PostgresMonitor } from './postgres-monitor.js'
+import { PostgresNotifications } from './postgres-notifications.js'
 import { PostgresTasks } from './postgres-tasks.js'
 import { PostgresTestRuns } from './postgres-test-runs.js'
 import type {
@@ -15,12 +16,17 @@ import type {
   DeploymentChange,
   DeploymentCount,
   DeploymentFilter,
+  DisabledDestination,
   Generation,
   GenerationIteration,
   GenerationState,
   MonitorState,
   NewDeployment,
+  NewNotificationDelivery,
   NewTask,
+  NotificationChange,
+  NotificationDelivery,
+  NotificationFilter,
   SaveTaskResult,
   Store,
   Task,
@@ -54,6 +60,7 @@ export class PostgresStore implements Store {
   private readonly monitor: PostgresMonitor
   private readonly deployments: PostgresDeployments
   private readonly generations: PostgresGenerations
+  private readonly notifications: PostgresNotifications
   private closed = false
 
   constructor(
@@ -68,6 +75,7 @@ export class PostgresStore implements Store {
     this.monitor = new PostgresMonitor(pool, now)
     this.deployments = new PostgresDeployments(pool, now)
     this.generations = new PostgresGenerations(pool, now)
+    this.notifications = new PostgresNotifications(pool, now)
   }
 
   async saveTask(task: NewTask): Promise<SaveTaskResult> {
@@ -219,6 +227,36 @@ export class PostgresStore implements Store {
 
   async listAudit(subject?: string): Promise<AuditEvent[]> {
     return this.tasks.listAudit(subject)
+  }
+
+  async claimNotification(delivery: NewNotificationDelivery): Promise<NotificationDelivery> {
+    return this.notifications.claim(delivery)
+  }
+
+  async updateNotification(
+    id: number,
+    change: NotificationChange,
+  ): Promise<NotificationDelivery | undefined> {
+    return this.notifications.update(id, change)
+  }
+
+  async listNotifications(filter: NotificationFilter = {}): Promise<NotificationDelivery[]> {
+    return this.notifications.list(filter)
+  }
+
+  async disableDestination(name: string, fingerprint: string, reason: string): Promise<void> {
+    await this.notifications.disable(name, fingerprint, reason)
+  }
+
+  async enableDestination(name: string): Promise<void> {
+    await this.notifications.enable(name)
+  }
+
+  async disabledDestination(
+    name: string,
+    fingerprint: string,
+  ): Promise<DisabledDestination | undefined> {
+    return this.notifications.disabled(name, fingerprint)
   }
 
   /** Closes the pool's connections; idempotent, so shutdown paths may call it more than once. */

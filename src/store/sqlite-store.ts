@@ -5,6 +5,7 @@ import { SqliteDeployments } from './sqlite-deployments.js'
 import { SqliteGenerations } from './sqlite-generations.js'
 import { SqliteLocks } from './sqlite-locks.js'
 import { SqliteMonitor } from './sqlite-monitor.js'
+import { SqliteNotifications } from './sqlite-notifications.js'
 import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
@@ -15,12 +16,17 @@ import type {
   DeploymentChange,
   DeploymentCount,
   DeploymentFilter,
+  DisabledDestination,
   Generation,
   GenerationIteration,
   GenerationState,
   MonitorState,
   NewDeployment,
+  NewNotificationDelivery,
   NewTask,
+  NotificationChange,
+  NotificationDelivery,
+  NotificationFilter,
   SaveTaskResult,
   Store,
   Task,
@@ -56,6 +62,7 @@ export class SqliteStore implements Store {
   private readonly monitor: SqliteMonitor
   private readonly deployments: SqliteDeployments
   private readonly generations: SqliteGenerations
+  private readonly notifications: SqliteNotifications
   private readonly comments: {
     get: Statement<[string, number, string], { comment_id: number }>
     set: Statement<[string, number, string, number]>
@@ -76,6 +83,7 @@ export class SqliteStore implements Store {
     this.monitor = new SqliteMonitor(db, now)
     this.deployments = new SqliteDeployments(db, now)
     this.generations = new SqliteGenerations(db, now)
+    this.notifications = new SqliteNotifications(db, now)
     this.comments = {
       get: db.prepare('SELECT comment_id FROM comments WHERE repo = ? AND issue = ? AND kind = ?'),
       set: db.prepare(`INSERT INTO comments (repo, issue, kind, comment_id) VALUES (?, ?, ?, ?)
@@ -223,6 +231,36 @@ export class SqliteStore implements Store {
 
   async listAudit(subject?: string): Promise<AuditEvent[]> {
     return this.tasks.listAudit(subject)
+  }
+
+  async claimNotification(delivery: NewNotificationDelivery): Promise<NotificationDelivery> {
+    return this.notifications.claim(delivery)
+  }
+
+  async updateNotification(
+    id: number,
+    change: NotificationChange,
+  ): Promise<NotificationDelivery | undefined> {
+    return this.notifications.update(id, change)
+  }
+
+  async listNotifications(filter: NotificationFilter = {}): Promise<NotificationDelivery[]> {
+    return this.notifications.list(filter)
+  }
+
+  async disableDestination(name: string, fingerprint: string, reason: string): Promise<void> {
+    await this.notifications.disable(name, fingerprint, reason)
+  }
+
+  async enableDestination(name: string): Promise<void> {
+    await this.notifications.enable(name)
+  }
+
+  async disabledDestination(
+    name: string,
+    fingerprint: string,
+  ): Promise<DisabledDestination | undefined> {
+    return this.notifications.disabled(name, fingerprint)
   }
 
   /** Closes the database; idempotent, so shutdown paths may call it more than once. */

@@ -19,6 +19,14 @@ import type {
   MonitorStatus,
   PendingAlert,
 } from './monitor-records.js'
+import type {
+  DisabledDestination,
+  NewNotificationDelivery,
+  NotificationChange,
+  NotificationDelivery,
+  NotificationFilter,
+  NotificationStatus,
+} from './notification-records.js'
 
 export type TaskSourceKind = 'issue' | 'push' | 'api'
 
@@ -155,6 +163,7 @@ export type {
   DeploymentFilter,
   DeploymentState,
   DeploymentTrigger,
+  DisabledDestination,
   Generation,
   GenerationIteration,
   GenerationState,
@@ -162,6 +171,11 @@ export type {
   MonitorState,
   MonitorStatus,
   NewDeployment,
+  NewNotificationDelivery,
+  NotificationChange,
+  NotificationDelivery,
+  NotificationFilter,
+  NotificationStatus,
   PendingAlert,
 }
 
@@ -284,6 +298,28 @@ export interface AuditStore {
   listAudit(subject?: string): Promise<AuditEvent[]>
 }
 
+/** Notifications: one delivery per (event, destination), and destinations their receiver disabled. */
+export interface NotificationStore {
+  /**
+   * Records the delivery of an event to a destination once: the row already there for the pair
+   * (whatever its status) is returned unchanged, so a retried or redelivered job sends nothing twice.
+   */
+  claimNotification(delivery: NewNotificationDelivery): Promise<NotificationDelivery>
+  /** Writes an attempt's result (attempts + 1 unless `attempted: false`). */
+  updateNotification(
+    id: number,
+    change: NotificationChange,
+  ): Promise<NotificationDelivery | undefined>
+  /** Deliveries matching every field of the filter, newest first. */
+  listNotifications(filter?: NotificationFilter): Promise<NotificationDelivery[]>
+  /** Marks a destination disabled for these settings (its receiver answered 410). */
+  disableDestination(name: string, fingerprint: string, reason: string): Promise<void>
+  /** Enables a destination again (a test send it accepted). */
+  enableDestination(name: string): Promise<void>
+  /** Whether the destination with these settings is disabled; other settings are not. */
+  disabledDestination(name: string, fingerprint: string): Promise<DisabledDestination | undefined>
+}
+
 /**
  * Every part, as one implementation (SQLite) provides them. Queue state (jobs, deliveries) is
  * not here: the queue owns it (src/queue/queue.ts).
@@ -296,6 +332,7 @@ export interface Store
     LockStore,
     DeploymentStore,
     MonitorStore,
-    AuditStore {
+    AuditStore,
+    NotificationStore {
   close(): Promise<void>
 }

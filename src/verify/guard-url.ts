@@ -16,6 +16,8 @@ export interface ReachPolicy {
   allowed: AllowList
   /** Resolves host names (tests inject one; default dns.lookup). */
   resolve?: ResolveHost
+  /** What may be reached instead, for the refusal (default: acceptance checks' wording). */
+  allowedWhere?: string
 }
 
 /** The address a request must connect to: the one that was checked, so DNS cannot change it. */
@@ -91,7 +93,7 @@ export async function guardUrl(url: URL, policy: ReachPolicy): Promise<GuardResu
     // IPv4 written as IPv6 is named both ways, so the reader sees which machine it means.
     const shown = ip.kind() === 'ipv4' && address.includes(':') ? `${address} (${ip})` : address
     const subject = address === hostname ? shown : `${hostname} resolves to ${shown}, which`
-    return refused(`${subject} is ${what}; ${ALLOWED_WHERE}`)
+    return refused(`${subject} is ${what}; ${policy.allowedWhere ?? ALLOWED_WHERE}`)
   }
   return { ok: true, pinned }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { AppDeps } from '../app-deps.js'
-import { QueueUnavailableError } from '../queue/queue-unavailable.js'
 import type { EnqueueResult } from '../queue/queue.js'
+import { QueueUnavailableError } from '../queue/queue-unavailable.js'
 import type { Trigger } from '../triggers/types.js'
 
 /**

@@ -43,6 +43,7 @@ const DEFAULTS: AppConfig = {
   },
   acceptanceAllowedHosts: { names: [], cidrs: [] },
   agent: {},
+  notify: { destinations: [], allowedHosts: { names: [], cidrs: [] } },
 }
 
 describe('loadEnv', () => {
@@ -94,6 +95,13 @@ describe('loadEnv', () => {
       AGENT_API_KEY: 'sk-local-0123456789',
       AGENT_MODEL: 'qwen2.5-coder:32b',
       DATABASE_URL: 'postgresql://devsys:s3cret-pass@db.internal:5432/devsys',
+      NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/devsys',
+      NOTIFY_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      NOTIFY_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/xyz',
+      NOTIFY_SMTP_URL: 'smtps://devsys:mail-pass@smtp.example.com:465',
+      NOTIFY_EMAIL_FROM: 'DevSys <devsys@example.com>',
+      NOTIFY_EMAIL_TO: 'ops@example.com, dev@example.com',
+      NOTIFY_ALLOWED_HOSTS: 'hooks.internal, 10.30.0.0/16',
     })
     expect(result).toEqual({
       ok: true,
@@ -141,8 +149,48 @@ describe('loadEnv', () => {
           apiKey: 'sk-local-0123456789',
           model: 'qwen2.5-coder:32b',
         },
+        notify: {
+          destinations: [
+            {
+              name: 'webhook',
+              channel: 'webhook',
+              url: 'https://hooks.example.com/devsys',
+              secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+            },
+            { name: 'slack', channel: 'slack', url: 'https://hooks.slack.com/services/T0/B0/xyz' },
+            {
+              name: 'email',
+              channel: 'email',
+              smtpUrl: 'smtps://devsys:mail-pass@smtp.example.com:465',
+              from: 'DevSys <devsys@example.com>',
+              to: ['ops@example.com', 'dev@example.com'],
+            },
+          ],
+          allowedHosts: { names: ['hooks.internal'], cidrs: ['10.30.0.0/16'] },
+        },
       },
     })
+  })
+
+  it('refuses a notification channel configured by halves, and a bad webhook secret, hiding secrets', () => {
+    expect(
+      errorsOf({
+        NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/devsys',
+        NOTIFY_SMTP_URL: 'smtp://smtp.example.com',
+        NOTIFY_EMAIL_TO: 'ops@example.com',
+      }),
+    ).toEqual([
+      'NOTIFY_WEBHOOK_SECRET: is not set, but NOTIFY_WEBHOOK_URL is; the webhook destination needs NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_SECRET together (or none of them)',
+      'NOTIFY_EMAIL_FROM: is not set, but NOTIFY_SMTP_URL and NOTIFY_EMAIL_TO are; the email destination needs NOTIFY_SMTP_URL, NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO together (or none of them)',
+    ])
+    const [secret] = errorsOf({
+      NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/devsys',
+      NOTIFY_WEBHOOK_SECRET: 'plain-secret-value',
+    })
+    expect(secret).toMatch(
+      /^NOTIFY_WEBHOOK_SECRET: is \(value hidden\), which is not in the expected form; write whsec_/,
+    )
+    expect(secret).not.toContain('plain-secret-value')
   })
 
   it('refuses an AGENT_BASE_URL that is no http(s) base URL, without showing AGENT_API_KEY', () => {

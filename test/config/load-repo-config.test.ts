@@ -28,6 +28,7 @@ const DEFAULTS: RepoConfig = {
     help: 'read',
     intake: 'write',
   },
+  notifications: [],
 }
 
 describe('parseRepoConfig', () => {

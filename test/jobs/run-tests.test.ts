@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Webhook } from 'standardwebhooks'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RunnerError } from '../../runner/types.js'
 import { createRemote, git } from '../helpers/git-remote.js'
@@ -19,6 +20,7 @@ import {
 } from '../helpers/github.js'
 import { examplePayload } from '../helpers/payloads.js'
 import { type IntakeHarness, type IntakeOptions, startIntake } from '../intake/harness.js'
+import { startHttpReceiver } from '../notify/receivers.js'
 
 const OWNER = 'octo-org'
 const REPO = 'hello-world'
@@ -260,6 +262,45 @@ describe('run-tests job', () => {
       }),
     ])
     expect(done?.output?.summary).toContain('expected 0')
+  })
+
+  it('a completed run is told once to the subscribed webhook, as tests.failed with its counts', async () => {
+    const hook = await startHttpReceiver()
+    const secret = `whsec_${Buffer.from('devsys-notify-test-secret-32-byt').toString('base64')}`
+    const subscribed =
+      'notifications:\n  - events: [tests.passed, tests.failed]\n    destinations: [webhook]\n'
+    try {
+      await setUp('fail', {
+        jobs: ['run-tests', 'notify'],
+        env: {
+          NOTIFY_WEBHOOK_URL: hook.url,
+          NOTIFY_WEBHOOK_SECRET: secret,
+          NOTIFY_ALLOWED_HOSTS: '127.0.0.1',
+        },
+      })
+      nockCheckRun()
+      // Read by the run-tests job, then by the notify job for the subscriptions.
+      nockGetContent(OWNER, REPO, CONFIG, null, subscribed)
+      nockGetContent(OWNER, REPO, CONFIG, null, subscribed)
+      nockCreateIssueComment(OWNER, REPO, 5)
+      await devsys.deliver('check_run', rerequested())
+      expect(hook.received).toHaveLength(1)
+      const sent = hook.received[0]
+      const run = await devsys.store.latestTestRun({ repo: `${OWNER}/${REPO}`, id: TASK })
+      expect(
+        new Webhook(secret).verify(sent?.body ?? '', sent?.headers as Record<string, string>),
+      ).toMatchObject({
+        type: 'tests.failed',
+        data: {
+          id: `tests.failed:${OWNER}/${REPO}:run-${run?.id}`,
+          task: TASK,
+          url: 'https://github.com/octo-org/hello-world/pull/5',
+          details: { conclusion: 'failure', tests: 3, failed: 1, commit: sha() },
+        },
+      })
+    } finally {
+      await hook.close()
+    }
   })
 
   it('a report with 100,000 cases: summary within GitHub’s limit, failures first, annotations 50 per request', async () => {

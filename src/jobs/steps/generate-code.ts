@@ -10,6 +10,7 @@ import type { GitWorkspaces } from '../../git/create-git-workspaces.js'
 import { GitError } from '../../git/git-error.js'
 import type { CommitIdentity } from '../../git/types.js'
 import type { Manifest } from '../../manifest/types.js'
+import type { Notify } from '../../notify/events.js'
 import { formatLoopReport } from '../../report/format-iterations.js'
 import type {
   CommentStore,
@@ -47,6 +48,8 @@ export interface GenerateDeps {
   createGenerator?: typeof createGenerator
   /** The loop's clock, for its time budget; default Date.now. */
   now?: () => number
+  /** Tells the repository's subscribers of the task's pull request. */
+  notify?: Notify | undefined
 }
 
 /** What a generation needs, read before anything is generated. */

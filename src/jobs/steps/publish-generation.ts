@@ -1,4 +1,6 @@
 import type { GitHubClient } from '../../app-deps.js'
+import { publish } from '../../notify/events.js'
+import { prOpened } from '../../notify/state-events.js'
 import { PR_STATUS_COMMENT } from '../../report/comment-kinds.js'
 import { formatLoopGaveUp } from '../../report/format-iterations.js'
 import {
@@ -45,6 +47,7 @@ export async function publishGeneration(
   })
   const code = { branch, headSha: pushed.sha, pullRequest: { number: pr.number, url: pr.url } }
   const updated = await deps.store.setTaskCode(task, code, 'devsys')
+  await publish(deps.notify, prOpened(updated ?? task, pr))
   if (task.status === 'pending') await deps.store.setTaskStatus(task, 'in_progress', 'devsys')
   const status = replyOn(github, deps.store, {
     ...target,
