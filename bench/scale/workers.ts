@@ -78,7 +78,7 @@ export async function measureWorkers(opts: {
       // 2. N scans, each with a key of its own (the schedule gives every scan one key, which
       //    would run them one at a time), all due at one instant after the last is stored, so
       //    the workers start together.
-      const dueAt = Date.now() + Math.max(2_000, opts.jobs * 2)
+      const dueAt = Date.now() + Math.max(3_000, opts.jobs * 8)
       let next = 1
       const enqueueOne = async () => {
         while (next <= opts.jobs) {

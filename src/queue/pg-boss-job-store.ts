@@ -86,15 +86,23 @@ export class PgBossJobStore implements JobStore {
 
   private async init(): Promise<void> {
     await this.boss.start()
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
-      await client.query(this.sql.lockKey, [`pg-boss-setup:${this.name}`])
-      for (const statement of this.sql.setup) await client.query(statement)
+    await this.setUp(this.sql.setup, async () => {
       if (!(await this.boss.getQueue(this.name))) {
         // singleton: at most one active job per singleton key (a unique index), all workers.
         await this.boss.createQueue(this.name, { name: this.name, policy: 'singleton' })
       }
+    })
+    await this.setUp(this.sql.indexes, async () => undefined)
+  }
+
+  /** Runs setup statements, then `more`, in a transaction that one process at a time holds. */
+  private async setUp(statements: string[], more: () => Promise<void>): Promise<void> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      await client.query(this.sql.lockKey, [`pg-boss-setup:${this.name}`])
+      for (const statement of statements) await client.query(statement)
+      await more()
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined)

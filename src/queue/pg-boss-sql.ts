@@ -25,6 +25,15 @@ export function pgBossSql(s: string) {
       )`,
       `CREATE SEQUENCE IF NOT EXISTS ${s}.job_seq`,
     ],
+    // Once the queue exists (its partition is created by pg-boss on a connection of its own,
+    // which an open transaction holding the job table would block): a key's queued and running
+    // jobs, found by key, for enqueue's coalesce lookup and claim's "key busy or an older job
+    // waiting" checks. pg-boss's indexes cover COALESCE(key, '') per policy only, so without it
+    // each of those scans every unfinished job of the queue.
+    indexes: [
+      `CREATE INDEX IF NOT EXISTS job_devsys_key ON ${s}.job (name, singleton_key)
+        WHERE state <= 'active'`,
+    ],
     // The delivery is recorded (with the id its new job will have; a coalesce points it at the
     // queued job instead) and the key locked in one round trip. A duplicate also takes the lock,
     // which only makes an enqueue that writes nothing wait its turn.
