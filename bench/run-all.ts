@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 
 const BENCHMARKS = [
   'bench',
+  'bench:scale',
   'bench:generate',
   'bench:junit',
   'bench:runners',

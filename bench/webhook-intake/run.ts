@@ -8,16 +8,16 @@
  * DevSys runs with DEVSYS_ROLE=receiver, so every delivery is stored as a job but none runs
  * (GitHub is unreachable). Afterwards the store must hold exactly one job per delivery.
  */
-import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { Probot, Server } from 'probot'
 import { startDevsys } from '../../src/boot.js'
-import { type Delivery, medianRound, type RoundResult, sendAll } from './load.js'
+import { basePayload, freePort, makeDeliveries } from './deliveries.js'
+import { medianRound, type RoundResult, sendAll } from './load.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const SECRET = 'bench-webhook-secret'
@@ -36,67 +36,6 @@ function option(name: string, fallback: number): number {
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`)
-}
-
-/** A free loopback port (the OS picks one, then it is released for the server to take). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** The official `issues.labeled` example with an installation and the `devsys` label. */
-async function basePayload(): Promise<Record<string, unknown>> {
-  const file = path.join(
-    HERE,
-    '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
-  )
-  const groups = JSON.parse(await readFile(file, 'utf8')) as {
-    name: string
-    examples: Record<string, unknown>[]
-  }[]
-  const example = groups
-    .find((g) => g.name === 'issues')
-    ?.examples.find((e) => e.action === 'labeled')
-  if (!example) throw new Error('@octokit/webhooks-examples has no issues.labeled example')
-  const label = { ...(example.label as object), name: 'devsys' }
-  const issue = example.issue as Record<string, unknown>
-  return {
-    ...example,
-    label,
-    issue: { ...issue, labels: [label] },
-    installation: { id: 1234, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMTIzNA==' },
-  }
-}
-
-let issueCounter = 1_000
-
-/** `count` signed deliveries, each for its own issue (DevSys coalesces queued jobs per issue). */
-function makeDeliveries(base: Record<string, unknown>, count: number): Delivery[] {
-  return Array.from({ length: count }, () => {
-    const id = randomUUID()
-    const issue = { ...(base.issue as object), number: ++issueCounter }
-    const body = JSON.stringify({ ...base, issue })
-    const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`
-    return {
-      id,
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'GitHub-Hookshot/bench',
-        'x-github-event': 'issues',
-        'x-github-delivery': id,
-        'x-github-hook-id': '1',
-        'x-hub-signature-256': signature,
-      },
-    }
-  })
 }
 
 const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
@@ -153,7 +92,7 @@ async function main(): Promise<void> {
     // 3. Warm both up, then alternate rounds so neither always runs first.
     print(`webhook intake: n=${n} concurrency=${concurrency} warmup=${warmup} rounds=${rounds}`)
     for (const name of ['bare', 'devsys'] as const) {
-      const deliveries = makeDeliveries(base, warmup)
+      const deliveries = makeDeliveries(base, warmup, SECRET)
       if (name === 'devsys') sentToDevsys.push(...deliveries.map((d) => d.id))
       await sendAll(targets[name], deliveries, concurrency)
     }
@@ -161,7 +100,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? (['bare', 'devsys'] as const) : (['devsys', 'bare'] as const)
       for (const name of order) {
-        const deliveries = makeDeliveries(base, n)
+        const deliveries = makeDeliveries(base, n, SECRET)
         if (name === 'devsys') sentToDevsys.push(...deliveries.map((d) => d.id))
         const result = await sendAll(targets[name], deliveries, concurrency)
         results[name].push(result)

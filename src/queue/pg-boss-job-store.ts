@@ -3,11 +3,18 @@ import pg, { type PoolClient } from 'pg'
 import PgBoss from 'pg-boss'
 import type { Logger } from 'pino'
 import { redactStore } from '../secrets/redact-store.js'
+import { enqueueLanes } from './enqueue-lanes.js'
 import type { JobStore } from './job-store.js'
 import { BOSS_STATES, clip, isUuid, type Row, toJob, uuidV5 } from './pg-boss-rows.js'
 import { pgBossSql } from './pg-boss-sql.js'
 import type { Delivery, EnqueueResult, Job, JobFilter, NewJob } from './queue.js'
-import { asUnavailable } from './queue-unavailable.js'
+import { asUnavailable, isConnectionError } from './queue-unavailable.js'
+
+/**
+ * Enqueue transactions at once per process, at most: fewer than the pool's connections (claims,
+ * leases and reads need some), enough that one receiver's webhooks do not wait in line.
+ */
+const ENQUEUE_LANES = 4
 
 /** Used when neither the job nor the queue says how many attempts a job gets. */
 const DEFAULT_MAX_ATTEMPTS = 5
@@ -49,8 +56,7 @@ export class PgBossJobStore implements JobStore {
   private readonly sql: ReturnType<typeof pgBossSql>
   private readonly now: () => number
   private readonly initialized: Promise<void>
-  private readonly pending: Pending[] = []
-  private flushing: Promise<void> = Promise.resolve()
+  private readonly lanes = enqueueLanes<Pending>(ENQUEUE_LANES, (batch) => this.flush(batch))
 
   constructor(opts: PgBossJobStoreOptions) {
     const schema = opts.schema ?? 'devsys_queue'
@@ -101,15 +107,23 @@ export class PgBossJobStore implements JobStore {
 
   private async init(): Promise<void> {
     await this.boss.start()
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
-      await client.query(this.sql.lockKey, [`pg-boss-setup:${this.name}`])
-      for (const statement of this.sql.setup) await client.query(statement)
+    await this.setUp(this.sql.setup, async () => {
       if (!(await this.boss.getQueue(this.name))) {
         // singleton: at most one active job per singleton key (a unique index), all workers.
         await this.boss.createQueue(this.name, { name: this.name, policy: 'singleton' })
       }
+    })
+    await this.setUp(this.sql.indexes, async () => undefined)
+  }
+
+  /** Runs setup statements, then `more`, in a transaction that one process at a time holds. */
+  private async setUp(statements: string[], more: () => Promise<void>): Promise<void> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      await client.query(this.sql.lockKey, [`pg-boss-setup:${this.name}`])
+      for (const statement of statements) await client.query(statement)
+      await more()
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined)
@@ -129,77 +143,92 @@ export class PgBossJobStore implements JobStore {
     return { now, iso: new Date(now).toISOString() }
   }
 
-  /** Group commit, as the SQLite store: enqueues of one event-loop turn share a transaction. */
+  /**
+   * Group commit, as the SQLite store: enqueues of one event-loop turn share a transaction; batches
+   * that share no key or delivery commit side by side on up to ENQUEUE_LANES connections.
+   */
   enqueue(job: NewJob, delivery?: Delivery): Promise<EnqueueResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ job, delivery, resolve, reject })
-      if (this.pending.length > 1) return
-      // Chained: one batch commits before the next starts, so enqueues keep their order.
-      this.flushing = this.flushing
-        .then(() => new Promise<void>((r) => setImmediate(r)))
-        .then(() => this.flush())
-    })
+    return new Promise((resolve, reject) => this.lanes.add({ job, delivery, resolve, reject }))
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending.splice(0)
-    if (batch.length === 0) return
-    const settled: (() => void)[] = []
-    let client: PoolClient | undefined
+  /**
+   * One transaction for the whole batch, without a savepoint per enqueue (two round trips each):
+   * when any enqueue fails, the batch is rolled back and each enqueue runs again in a transaction
+   * of its own, in order, so only the one that breaks fails.
+   */
+  private async flush(batch: Pending[]): Promise<void> {
     try {
-      await this.initialized
-      client = await this.pool.connect()
-      await client.query('BEGIN')
-      for (const item of batch) {
-        await client.query('SAVEPOINT enqueue')
-        try {
-          const result = await this.enqueueIn(client, item.job, item.delivery)
-          await client.query('RELEASE SAVEPOINT enqueue')
-          settled.push(() => item.resolve(result))
-        } catch (error) {
-          await client.query('ROLLBACK TO SAVEPOINT enqueue')
-          settled.push(() => item.reject(error))
-        }
-      }
-      await client.query('COMMIT')
-      for (const settle of settled) settle()
+      const results = await this.inTransaction(batch)
+      for (const [i, item] of batch.entries()) item.resolve(results[i] as EnqueueResult)
+      return
     } catch (error) {
-      await client?.query('ROLLBACK').catch(() => undefined)
-      // Nothing of the batch is stored; a lost connection is reported as the queue unavailable.
-      const reason = asUnavailable(error)
-      for (const item of batch) item.reject(reason)
-    } finally {
-      client?.release()
+      // Nothing of the batch is stored; a lost connection is reported as the queue unavailable
+      // (and would fail each enqueue again).
+      if (batch.length === 1 || isConnectionError(error)) {
+        const reason = asUnavailable(error)
+        for (const item of batch) item.reject(reason)
+        return
+      }
+    }
+    for (const item of batch) {
+      try {
+        const [result] = await this.inTransaction([item])
+        item.resolve(result as EnqueueResult)
+      } catch (error) {
+        item.reject(asUnavailable(error))
+      }
     }
   }
 
+  private async inTransaction(items: Pending[]): Promise<EnqueueResult[]> {
+    await this.initialized
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      const results: EnqueueResult[] = []
+      for (const item of items) results.push(await this.enqueueIn(client, item.job, item.delivery))
+      await client.query('COMMIT')
+      return results
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw error
+    } finally {
+      client.release()
+    }
+  }
+
+  /** Four round trips for a new job: delivery + key lock, queued job + sequence, insert, stamp. */
   private async enqueueIn(c: PoolClient, job: NewJob, delivery?: Delivery): Promise<EnqueueResult> {
     const { now, iso } = this.stamps()
     const payload = JSON.stringify(job.payload ?? null) // throws here for what JSON cannot hold
+    const newId = delivery ? uuidV5(delivery.id) : randomUUID()
+    const lock = `${this.name}:${job.key}`
     if (delivery) {
-      const inserted = await c.query(this.sql.insertDelivery, [delivery.id, delivery.event, iso])
-      if (inserted.rowCount === 0) return { kind: 'duplicate-delivery', deliveryId: delivery.id }
+      const values = [delivery.id, delivery.event, newId, iso, lock]
+      const [recorded] = (await c.query(this.sql.recordDelivery, values)).rows
+      if (!recorded?.inserted) return { kind: 'duplicate-delivery', deliveryId: delivery.id }
+    } else {
+      await c.query(this.sql.lockKey, [lock])
     }
     const runAt = new Date(now + Math.max(0, job.delayMs ?? 0)).toISOString()
     const deliveryId = delivery?.id ?? null
-    await c.query(this.sql.lockKey, [`${this.name}:${job.key}`])
-    const queued = (await c.query(this.sql.newestQueued, [this.name, job.key])).rows[0] as
-      | { id: string }
-      | undefined
-    if (queued) {
+    const next = (await c.query(this.sql.newestQueued, [this.name, job.key])).rows[0] as {
+      seq: string
+      id: string | null
+    }
+    if (next.id !== null) {
       const limit = job.maxAttempts === undefined ? null : job.maxAttempts - 1
-      const values = [this.name, queued.id, job.kind, payload, deliveryId, iso, limit, runAt]
+      const values = [this.name, next.id, job.kind, payload, deliveryId, iso, limit, runAt]
       const row = (await c.query(this.sql.coalesce, values)).rows[0] as Row | undefined
       if (row) {
         if (delivery) await c.query(this.sql.setDeliveryJob, [delivery.id, row.id])
         return { kind: 'coalesced', job: toJob(row) }
       }
     }
-    const seq = Number((await c.query(this.sql.nextSeq)).rows[0].seq)
-    const id = delivery ? uuidV5(delivery.id) : randomUUID()
+    const seq = Number(next.seq)
     const data = { kind: job.kind, payload: JSON.parse(payload), seq, deliveryId, updatedAt: iso }
     const sent = await this.boss.send(this.name, data, {
-      id,
+      id: newId,
       singletonKey: job.key,
       startAfter: runAt,
       retryLimit: (job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS) - 1,
@@ -208,8 +237,8 @@ export class PgBossJobStore implements JobStore {
       retryBackoff: true,
       db: { executeSql: (text, values) => c.query(text, values) },
     })
-    if (sent === null) throw new Error(`pg-boss did not insert job ${id} (${job.kind}, ${job.key})`)
-    if (delivery) await c.query(this.sql.setDeliveryJob, [delivery.id, sent])
+    if (sent === null)
+      throw new Error(`pg-boss did not insert job ${newId} (${job.kind}, ${job.key})`)
     const row = (await c.query(this.sql.stamp, [this.name, sent, iso])).rows[0] as Row
     return { kind: 'enqueued', job: toJob(row) }
   }
@@ -298,8 +327,7 @@ export class PgBossJobStore implements JobStore {
 
   /** Commits pending enqueues, then closes pg-boss and the pool; idempotent. */
   async close(): Promise<void> {
-    await this.flushing
-    await this.flush()
+    await this.lanes.idle()
     if (this.pool.ended) return
     await this.initialized.then(
       () => this.boss.stop({ graceful: false, close: false }),

@@ -25,19 +25,35 @@ export function pgBossSql(s: string) {
       )`,
       `CREATE SEQUENCE IF NOT EXISTS ${s}.job_seq`,
     ],
-    insertDelivery: `INSERT INTO ${s}.delivery (id, event, job_id, received_at)
-      VALUES ($1, $2, NULL, $3) ON CONFLICT DO NOTHING RETURNING id`,
+    // Once the queue exists (its partition is created by pg-boss on a connection of its own,
+    // which an open transaction holding the job table would block): a key's queued and running
+    // jobs, found by key, for enqueue's coalesce lookup and claim's "key busy or an older job
+    // waiting" checks. pg-boss's indexes cover COALESCE(key, '') per policy only, so without it
+    // each of those scans every unfinished job of the queue.
+    indexes: [
+      `CREATE INDEX IF NOT EXISTS job_devsys_key ON ${s}.job (name, singleton_key)
+        WHERE state <= 'active'`,
+    ],
+    // The delivery is recorded (with the id its new job will have; a coalesce points it at the
+    // queued job instead) and the key locked in one round trip. A duplicate also takes the lock,
+    // which only makes an enqueue that writes nothing wait its turn.
+    recordDelivery: `WITH d AS (
+        INSERT INTO ${s}.delivery (id, event, job_id, received_at)
+        VALUES ($1, $2, $3::uuid, $4) ON CONFLICT DO NOTHING RETURNING id)
+      SELECT EXISTS (SELECT 1 FROM d) AS inserted,
+        pg_advisory_xact_lock(hashtext('devsys-queue'), hashtext($5))`,
     setDeliveryJob: `UPDATE ${s}.delivery SET job_id = $2 WHERE id = $1`,
     hasDelivery: `SELECT 1 FROM ${s}.delivery WHERE id = $1`,
-    nextSeq: `SELECT nextval('${s}.job_seq') AS seq`,
     // Enqueues of one key queue up here, so coalesce-or-insert is atomic across processes. The
     // two-key form is a lock space of its own: pg-boss and the store lock with one bigint.
     lockKey: `SELECT pg_advisory_xact_lock(hashtext('devsys-queue'), hashtext($1))`,
     // The newest queued job of the key: after a retry there may be two; the newer event replaces
-    // the one that has not started yet, and the retried one keeps its place in line.
-    newestQueued: `SELECT id FROM ${s}.job
-      WHERE name = $1 AND singleton_key = $2 AND state < 'active'
-      ORDER BY ${seq} DESC LIMIT 1 FOR UPDATE`,
+    // the one that has not started yet, and the retried one keeps its place in line. With the
+    // next sequence number in the same round trip (unused when the job is coalesced: a gap).
+    newestQueued: `SELECT nextval('${s}.job_seq') AS seq, q.id FROM (SELECT 1) one
+      LEFT JOIN LATERAL (SELECT id FROM ${s}.job
+        WHERE name = $1 AND singleton_key = $2 AND state < 'active'
+        ORDER BY ${seq} DESC LIMIT 1 FOR UPDATE) q ON true`,
     coalesce: `UPDATE ${s}.job SET
         data = data || jsonb_build_object('kind', $3::text, 'payload', $4::jsonb,
           'deliveryId', COALESCE($5::text, data->>'deliveryId'), 'updatedAt', $6::text),
