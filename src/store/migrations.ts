@@ -290,6 +290,52 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deployments RENAME COLUMN job_text TO job_id;
     `,
   },
+  // 9 and 10 are taken by work on other branches; until they are merged the gap is expected
+  // (versions are applied in order, gaps allowed).
+  {
+    version: 11,
+    name: 'api tokens and the full audit record',
+    sql: `
+      CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        repos TEXT NOT NULL,
+        environments TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        last_used_at TEXT,
+        revoked_at TEXT
+      );
+
+      ALTER TABLE audit ADD COLUMN via TEXT NOT NULL DEFAULT 'system';
+      ALTER TABLE audit ADD COLUMN repo TEXT;
+      ALTER TABLE audit ADD COLUMN task TEXT;
+      ALTER TABLE audit ADD COLUMN environment TEXT;
+      ALTER TABLE audit ADD COLUMN release TEXT;
+      ALTER TABLE audit ADD COLUMN before_state TEXT;
+      ALTER TABLE audit ADD COLUMN after_state TEXT;
+      ALTER TABLE audit ADD COLUMN request_id TEXT;
+      ALTER TABLE audit ADD COLUMN source_ip TEXT;
+      ALTER TABLE audit ADD COLUMN result TEXT;
+      -- Old task events name their task in the subject ('task:owner/name#id'): give them the
+      -- target columns too, so filters by repository find them.
+      UPDATE audit SET
+          repo = nullif(substr(subject, 6, instr(subject, '#') - 6), ''),
+          task = substr(subject, instr(subject, '#') + 1)
+        WHERE subject LIKE 'task:%' AND instr(subject, '#') > 0;
+      CREATE INDEX audit_repo ON audit (repo, id);
+      CREATE INDEX audit_actor ON audit (actor, id);
+      CREATE INDEX audit_at ON audit (at, id);
+
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE is refused'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE is refused'); END;
+    `,
+  },
 ]
 
 /**
