@@ -5,6 +5,8 @@ import type { AppConfig } from './config/load-env.js'
 import type { RepoConfig } from './config/load-repo-config.js'
 import type { Enqueue } from './queue/queue.js'
 import type {
+  ApiTokenStore,
+  AuditStore,
   CommentStore,
   DeploymentStore,
   GenerationStore,
@@ -18,8 +20,8 @@ export type GitHubClient = InstanceType<typeof ProbotOctokit>
 /** Everything DevSys's handlers share, built once at start (src/boot.ts). */
 export interface AppDeps {
   config: AppConfig
-  /** The store parts the manager API reads and writes; webhook handlers use none. */
-  store: TaskStore & TestRunStore & GenerationStore & DeploymentStore
+  /** The store parts the manager API reads and writes (and audits to); webhook handlers use none. */
+  store: TaskStore & TestRunStore & GenerationStore & DeploymentStore & AuditStore & ApiTokenStore
   /** Webhook handlers and the API only enqueue; jobs run in the worker. */
   queue: { enqueue: Enqueue }
   log: Logger

@@ -248,7 +248,14 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     probot = new Probot(probotOptions(config, log, wrapOctokit))
     const { port, host, role, queues } = config
     const token = config.managerApiToken
-    health = await serveHealth({ port, host, role, queues, metrics: { metrics, token, log } })
+    const tokens = deps.store
+    health = await serveHealth({
+      port,
+      host,
+      role,
+      queues,
+      metrics: { metrics, token, tokens, log },
+    })
   }
 
   // 4. The worker: only with credentials, since every job talks to GitHub. Sites deployed to

@@ -16,7 +16,9 @@ import type { ApiToken, CreateApiTokenResult, NewApiToken } from './api-token-re
 import type { AuditEvent, AuditFilter, NewAuditEvent } from './audit-records.js'
 import type { Generation, GenerationIteration, GenerationState } from './generation-records.js'
 
+export { API_ROLES } from './api-token-records.js'
 export type { ApiRole, ApiToken, CreateApiTokenResult, NewApiToken } from './api-token-records.js'
+export { AUDIT_VIA } from './audit-records.js'
 export type {
   AuditEvent,
   AuditFilter,
