@@ -445,7 +445,19 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       })
       expect(rolledBack).toMatchObject({ commitSha: second.sha, state: 'rolled_back', bad: true })
       expect(site.log('main')).toContain(`This reverts commit ${second.sha}.`)
-      expect(site.sha('main^{tree}')).toBe(v1)
+      expect(site.sha('main^{tree}')).toBe(v1) // The command and the switch it caused are both in the audit log.
+      expect(await devsys.store.queryAudit({ action: 'rollback' })).toMatchObject([
+        { actor: 'mona', via: 'github-comment', result: 'accepted' },
+      ])
+      expect(await devsys.store.queryAudit({ action: 'deploy.rolled-back' })).toMatchObject([
+        {
+          actor: 'mona',
+          target: { repo: `${OWNER}/${REPO}`, environment: 'production', release: v1 },
+          before: { commit: second.sha },
+          after: { release: v1 },
+          result: 'ok',
+        },
+      ])
     })
 
     it('/rollback on a PR that is not merged is refused', async () => {
