@@ -22,6 +22,7 @@ interface Route {
 }
 
 const TASK = '/api/tasks/([^/]+)'
+const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
 
 const ROUTES: readonly Route[] = [
   { method: 'GET', path: /^\/api\/tasks$/, action: 'read', handle: listTasks },
@@ -125,11 +126,13 @@ export function createApiHandler(deps: Pick<AppDeps, 'store' | 'config' | 'log' 
       }
       if (route.audits !== undefined) {
         const action = route.audits
+        const repo = url.searchParams.get('repo')
         refusal = () =>
           auditApi(ctx, {
             action,
             subject: url.pathname,
-            target: {},
+            // What the request named, so the refusal shows up with that repository's records.
+            target: { repo: repo !== null && REPO.test(repo) ? repo : null },
             result: 'denied',
             details: { method: route.method, path: url.pathname },
           })

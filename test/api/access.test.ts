@@ -445,7 +445,12 @@ describe('audit log', () => {
     const denied = (
       await call(BOOTSTRAP, 'GET', '/api/audit?actor=token:viewer&action=rollback')
     ).json<Body>().events
-    expect(denied[0]).toMatchObject({ via: 'api', result: 'denied', action: 'rollback' })
+    expect(denied[0]).toMatchObject({
+      via: 'api',
+      result: 'denied',
+      action: 'rollback',
+      target: { repo: 'octo-org/hello-world' },
+    })
 
     await call(operator.token, 'PATCH', '/api/tasks/hello-site?repo=octo-org/hello-world', {
       status: 'blocked',
