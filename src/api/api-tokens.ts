@@ -36,8 +36,8 @@ export const DEFAULT_TOKEN_DAYS = 90
 
 /**
  * Checks a token request (API body or CLI options) and fills the defaults: every repository
- * and environment, expiry in 90 days. `expiresAt: null` or `expiresInDays: 0`… is refused:
- * a token that never expires must say so with `"expiresAt": null` explicitly.
+ * and environment, expiry in 90 days. A token that never expires must be asked for explicitly,
+ * with `"expiresAt": null` (`--no-expiry`); an expiry in the past is refused.
  */
 export function readTokenSpec(
   input: Record<string, unknown>,
