@@ -6,6 +6,8 @@ import type { RepoConfig } from './config/load-repo-config.js'
 import type { Notify } from './notify/events.js'
 import type { Enqueue } from './queue/queue.js'
 import type {
+  ApiTokenStore,
+  AuditStore,
   CommentStore,
   DeploymentStore,
   GenerationStore,
@@ -20,8 +22,14 @@ export type GitHubClient = InstanceType<typeof ProbotOctokit>
 /** Everything DevSys's handlers share, built once at start (src/boot.ts). */
 export interface AppDeps {
   config: AppConfig
-  /** The store parts the manager API reads and writes; webhook handlers use none. */
-  store: TaskStore & TestRunStore & GenerationStore & DeploymentStore & NotificationStore
+  /** The store parts the manager API reads and writes (and audits to); webhook handlers use none. */
+  store: TaskStore &
+    TestRunStore &
+    GenerationStore &
+    DeploymentStore &
+    NotificationStore &
+    AuditStore &
+    ApiTokenStore
   /** Webhook handlers and the API only enqueue; jobs run in the worker. */
   queue: { enqueue: Enqueue }
   log: Logger

@@ -44,7 +44,7 @@ import { registerConfigSecrets } from './secrets/register-config-secrets.js'
 import { newSetupToken, probotOptions, type Receiver, startReceiver } from './start-receiver.js'
 import { createStore } from './store/create-store.js'
 import type { Store } from './store/store.js'
-import { subscriptions } from './webhooks/index.js'
+import { subscriptions, webhookEventNames } from './webhooks/index.js'
 
 /** A running DevSys: HTTP server (webhooks, manager API, setup page; or health only), store and worker. */
 export interface Devsys {
@@ -241,7 +241,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   const metrics = createMetrics({
     queue: { listJobs: (filter) => queue.listJobs(filter) },
     deployments: store,
-    webhookEvents: webhookEvents(),
+    webhookEvents: webhookEventNames(),
   })
   const handlers = jobHandlers({
     store,
@@ -297,7 +297,14 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     probot = new Probot(probotOptions(config, log, wrapOctokit))
     const { port, host, role, queues } = config
     const token = config.managerApiToken
-    health = await serveHealth({ port, host, role, queues, metrics: { metrics, token, log } })
+    const tokens = deps.store
+    health = await serveHealth({
+      port,
+      host,
+      role,
+      queues,
+      metrics: { metrics, token, tokens, log },
+    })
   }
 
   // 4. The worker: only with credentials, since every job talks to GitHub. Sites deployed to
@@ -365,12 +372,6 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
     await rateLimits?.close()
     log.info('DevSys stopped')
   }
-}
-
-/** The webhook events DevSys subscribes to, and GitHub's `ping`: the labels /metrics counts by. */
-function webhookEvents(): string[] {
-  const names = subscriptions.flatMap((s) => s.events.map((event) => event.split('.')[0] ?? event))
-  return [...new Set([...names, 'ping'])]
 }
 
 /**

@@ -96,7 +96,7 @@ export async function startReceiver(
     // First, so that refused bodies (413, 408) are timed too.
     guards.push(
       timeWebhookAnswers(opts.metrics, webhookPaths),
-      serveMetrics(opts.metrics, { token: config.managerApiToken, log }),
+      serveMetrics(opts.metrics, { token: config.managerApiToken, tokens: deps.store, log }),
     )
   }
   if (opts.setupToken) {

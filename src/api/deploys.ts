@@ -1,21 +1,31 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AppDeps } from '../app-deps.js'
-import type { Deployment, Task } from '../store/store.js'
+import { type Deployment, type Task, taskSubject } from '../store/store.js'
 import {
   type DeployPayload,
   deployJobKey,
   type RollbackPayload,
   rollbackJobKey,
 } from '../triggers/job-payloads.js'
+import {
+  type Caller,
+  requireEnvironment,
+  seesEnvironment,
+  seesRepo,
+  unrestricted,
+} from './access.js'
+import { type ApiContext, type ApiDeps, auditApi } from './api-context.js'
 import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
 import { resolveTask, taskPath } from './tasks.js'
 
 const ENVIRONMENT = /^[a-z0-9][a-z0-9-]{0,62}$/
 const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
-/** Who the history names for manager API requests. */
-const API_ACTOR = 'manager-api'
+/** The most deployments a scoped listing reads before keeping those the token may see. */
+const SCOPED_SCAN = 1000
 
-type Deps = Pick<AppDeps, 'store' | 'queue'>
+/** Whether the caller may see this deployment: its repository and its environment. */
+function seesDeployment(caller: Caller, d: Deployment): boolean {
+  return seesRepo(caller, d.repo) && seesEnvironment(caller, d.environment)
+}
 
 /** The public JSON shape of a deployment: who, when, what, and how it ended. */
 function deploymentJson(d: Deployment) {
@@ -42,7 +52,7 @@ function deploymentJson(d: Deployment) {
 }
 
 /** `GET /api/deploys?env=&repo=&limit=`: the deploy history, newest first. */
-export async function listDeploys(res: ServerResponse, url: URL, deps: Pick<AppDeps, 'store'>) {
+export async function listDeploys({ res, url, deps, caller }: ApiContext) {
   const env = url.searchParams.get('env')
   const repo = url.searchParams.get('repo')
   if (env !== null && !ENVIRONMENT.test(env)) {
@@ -51,17 +61,20 @@ export async function listDeploys(res: ServerResponse, url: URL, deps: Pick<AppD
   if (repo !== null && !REPO.test(repo)) {
     throw new ApiError(400, 'invalid_repo', "the repo query parameter must look like 'owner/name'")
   }
+  const limit = readLimit(url)
+  const scoped = !unrestricted(caller)
   const deployments = await deps.store.listDeployments({
     ...(env === null ? {} : { environment: env }),
     ...(repo === null ? {} : { repo }),
-    limit: readLimit(url),
+    limit: scoped ? SCOPED_SCAN : limit,
   })
-  sendJson(res, 200, { deployments: deployments.map(deploymentJson) })
+  const visible = deployments.filter((d) => seesDeployment(caller, d)).slice(0, limit)
+  sendJson(res, 200, { deployments: visible.map(deploymentJson) })
 }
 
 /** `GET /api/tasks/:id/deploys`: every deployment of one task, newest first. */
-export async function listTaskDeploys(res: ServerResponse, url: URL, id: string, deps: Deps) {
-  const task = await resolveTask(deps.store, id, url)
+export async function listTaskDeploys({ res, url, deps, caller }: ApiContext, id: string) {
+  const task = await resolveTask(deps.store, id, url, caller)
   // A task without a repository was never deployed (deploys need one).
   if (task.repo === null) return sendJson(res, 200, { deployments: [] })
   const deployments = await deps.store.listDeployments({
@@ -69,7 +82,8 @@ export async function listTaskDeploys(res: ServerResponse, url: URL, id: string,
     taskId: task.id,
     limit: readLimit(url),
   })
-  sendJson(res, 200, { deployments: deployments.map(deploymentJson) })
+  const visible = deployments.filter((d) => seesDeployment(caller, d))
+  sendJson(res, 200, { deployments: visible.map(deploymentJson) })
 }
 
 /**
@@ -77,15 +91,12 @@ export async function listTaskDeploys(res: ServerResponse, url: URL, id: string,
  * commit like `/deploy` on its PR. Answers 202 with the queued job; the result appears in
  * `GET /api/tasks/:id/deploys`.
  */
-export async function deployTask(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  id: string,
-  deps: Deps,
-) {
+export async function deployTask(ctx: ApiContext, id: string) {
+  const { req, url, deps, caller } = ctx
   const body = await readOptions(req, ['environment', 'dryRun'])
-  const task = await resolveTask(deps.store, id, url)
+  const task = await resolveTask(deps.store, id, url, caller)
+  const environment = readEnvironment(body.environment)
+  requireEnvironment(caller, environment)
   const { repo, installationId } = deployable(task)
   const code = task.code
   if (code === null) {
@@ -102,10 +113,10 @@ export async function deployTask(
     installationId,
     repo,
     trigger: 'api',
-    environment: readEnvironment(body.environment),
+    environment,
     sha: code.headSha,
     branch: code.branch,
-    actor: API_ACTOR,
+    actor: caller.actor,
     taskId: task.id,
     dryRun: body.dryRun === true,
   }
@@ -114,26 +125,27 @@ export async function deployTask(
     key: deployJobKey(payload, `api-${Date.now()}`),
     payload,
   })
-  accepted(res, task, result)
+  await auditQueued(ctx, 'deploy', task, environment, result, {
+    commit: code.headSha,
+    dryRun: payload.dryRun,
+  })
+  accepted(ctx.res, task, result)
 }
 
 /** `POST /api/tasks/:id/rollback` with `{ "environment"? }`: like `/rollback` on the task's PR. */
-export async function rollbackTask(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  id: string,
-  deps: Deps,
-) {
+export async function rollbackTask(ctx: ApiContext, id: string) {
+  const { req, url, deps, caller } = ctx
   const body = await readOptions(req, ['environment'])
-  const task = await resolveTask(deps.store, id, url)
+  const task = await resolveTask(deps.store, id, url, caller)
+  const environment = readEnvironment(body.environment)
+  requireEnvironment(caller, environment)
   const { repo, installationId } = deployable(task)
   const payload: RollbackPayload = {
     installationId,
     repo,
     taskId: task.id,
-    environment: readEnvironment(body.environment),
-    actor: API_ACTOR,
+    environment,
+    actor: caller.actor,
     trigger: 'api',
   }
   const result = await deps.queue.enqueue({
@@ -141,7 +153,27 @@ export async function rollbackTask(
     key: rollbackJobKey(repo.fullName, task.id),
     payload,
   })
-  accepted(res, task, result)
+  await auditQueued(ctx, 'rollback', task, environment, result, {})
+  accepted(ctx.res, task, result)
+}
+
+/** The audit record of a deploy or rollback the API queued. */
+async function auditQueued(
+  ctx: ApiContext,
+  action: string,
+  task: Task,
+  environment: string | null,
+  result: EnqueueResult,
+  details: Record<string, unknown>,
+) {
+  const job = result.kind === 'duplicate-delivery' ? null : result.job
+  await auditApi(ctx, {
+    action,
+    subject: taskSubject(task),
+    target: { repo: task.repo, task: task.id, environment },
+    result: 'accepted',
+    details: { ...details, job: job?.id ?? null },
+  })
 }
 
 /** A task DevSys can act on in GitHub: it came from a repository where the app is installed. */
@@ -194,11 +226,9 @@ function readLimit(url: URL): number {
   return limit
 }
 
-function accepted(
-  res: ServerResponse,
-  task: Task,
-  result: Awaited<ReturnType<Deps['queue']['enqueue']>>,
-) {
+type EnqueueResult = Awaited<ReturnType<ApiDeps['queue']['enqueue']>>
+
+function accepted(res: ServerResponse, task: Task, result: EnqueueResult) {
   if (result.kind === 'duplicate-delivery') throw new Error('an API request has no delivery id')
   sendJson(
     res,

@@ -1,7 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AppDeps } from '../app-deps.js'
 import { acceptManifest } from '../intake/accept-manifest.js'
-import { TASK_STATUSES, type Task, type TaskStatus, type TaskStore } from '../store/store.js'
+import {
+  TASK_STATUSES,
+  type Task,
+  type TaskStatus,
+  type TaskStore,
+  taskSubject,
+} from '../store/store.js'
+import { type Caller, seesRepo } from './access.js'
+import { type ApiContext, auditApi } from './api-context.js'
 import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
 
 const REPO_PATTERN = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
@@ -24,12 +30,8 @@ export function taskJson(task: Task) {
 }
 
 /** `POST /api/tasks`: validates a manifest (JSON or YAML body) and creates or updates its task. */
-export async function createTask(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  deps: Pick<AppDeps, 'store' | 'config'>,
-): Promise<void> {
+export async function createTask(ctx: ApiContext): Promise<void> {
+  const { req, res, url, deps, caller } = ctx
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   const format = /json$/.test(type) ? 'json' : /ya?ml$/.test(type) ? 'yaml' : undefined
   if (format === undefined) {
@@ -43,11 +45,21 @@ export async function createTask(
   if (repo !== null && !REPO_PATTERN.test(repo)) {
     throw new ApiError(400, 'invalid_repo', "the repo query parameter must look like 'owner/name'")
   }
+  if (!seesRepo(caller, repo)) {
+    throw new ApiError(
+      403,
+      'forbidden_scope',
+      repo === null
+        ? `a task without a repository needs a token for all repositories; add ?repo=owner/name within ${JSON.stringify(caller.repos)}`
+        : `this token may not write to ${repo}; it is limited to repositories ${JSON.stringify(caller.repos)}`,
+      { needed: { repo } },
+    )
+  }
   const text = await readBody(req, deps.config.maxManifestBytes)
   const acceptance = await acceptManifest(deps.store, {
     text,
     origin: { label: 'request body', format },
-    source: { kind: 'api', repo, key: 'api', requester: 'manager-api' },
+    source: { kind: 'api', repo, key: 'api', requester: caller.actor },
     maxBytes: deps.config.maxManifestBytes,
   })
   switch (acceptance.kind) {
@@ -60,6 +72,16 @@ export async function createTask(
         problems: acceptance.problems,
       })
     case 'saved':
+      if (acceptance.result !== 'unchanged') {
+        const { task } = acceptance
+        await auditApi(ctx, {
+          action: acceptance.result === 'created' ? 'task.create' : 'task.update',
+          subject: taskSubject(task),
+          target: { repo: task.repo, task: task.id },
+          after: { revision: task.revision, status: task.status, title: task.title },
+          result: 'ok',
+        })
+      }
       sendJson(
         res,
         acceptance.result === 'created' ? 201 : 200,
@@ -77,7 +99,7 @@ function describeProblems(count: number): string {
 }
 
 /** `GET /api/tasks`: lists tasks, newest first, filtered by `status` and `repo`. */
-export async function listTasks(res: ServerResponse, url: URL, deps: Pick<AppDeps, 'store'>) {
+export async function listTasks({ res, url, deps, caller }: ApiContext) {
   const status = url.searchParams.get('status')
   if (status !== null && !isStatus(status)) throw invalidStatus(status)
   const repo = url.searchParams.get('repo')
@@ -85,7 +107,9 @@ export async function listTasks(res: ServerResponse, url: URL, deps: Pick<AppDep
     ...(status === null ? {} : { status }),
     ...(repo === null ? {} : { repo }),
   })
-  sendJson(res, 200, { tasks: tasks.map(taskJson) })
+  // A scoped token sees only its repositories' tasks: the others are not there for it.
+  const visible = tasks.filter((task) => seesRepo(caller, task.repo))
+  sendJson(res, 200, { tasks: visible.map(taskJson) })
 }
 
 /** The API path of a task: ids are unique per repository, so the path names it. */
@@ -99,12 +123,14 @@ export function taskPath(task: Pick<Task, 'id' | 'repo'>, suffix = ''): string {
  * The task `/api/tasks/:id` addresses. Task ids are unique per repository: `?repo=owner/name`
  * picks the repository's task; without it the id must name exactly one task (an API task
  * created without a repository, or the only repository using that id), else the answer is 409
- * listing the repositories to choose from.
+ * listing the repositories to choose from. A task outside the caller's repositories is
+ * answered as absent (404), never as forbidden: a scoped token learns nothing of it.
  */
 export async function resolveTask(
   store: Pick<TaskStore, 'getTask' | 'listTasks'>,
   id: string,
   url: URL,
+  caller: Caller,
 ): Promise<Task> {
   const repo = url.searchParams.get('repo')
   if (repo !== null) {
@@ -115,11 +141,11 @@ export async function resolveTask(
         "the repo query parameter must look like 'owner/name'",
       )
     }
-    const task = await store.getTask({ repo, id })
+    const task = seesRepo(caller, repo) ? await store.getTask({ repo, id }) : undefined
     if (!task) throw new ApiError(404, 'task_not_found', `no task with id '${id}' in ${repo}`)
     return task
   }
-  const tasks = await store.listTasks({ id })
+  const tasks = (await store.listTasks({ id })).filter((task) => seesRepo(caller, task.repo))
   const [only, ...others] = tasks
   if (only === undefined) throw notFound(id)
   if (others.length > 0) {
@@ -137,13 +163,8 @@ export async function resolveTask(
  * `GET /api/tasks/:id[?repo=owner/name]`: the task, with its latest generations (self-fix loops),
  * each with its iterations: commit, files, tests, the agent's activity and token usage.
  */
-export async function getTask(
-  res: ServerResponse,
-  url: URL,
-  id: string,
-  deps: Pick<AppDeps, 'store'>,
-) {
-  const task = await resolveTask(deps.store, id, url)
+export async function getTask({ res, url, deps, caller }: ApiContext, id: string) {
+  const task = await resolveTask(deps.store, id, url, caller)
   const generations = await deps.store.listGenerations(task, GENERATIONS_SHOWN)
   sendJson(res, 200, { task: { ...taskJson(task), generations } })
 }
@@ -152,14 +173,9 @@ export async function getTask(
 const GENERATIONS_SHOWN = 10
 
 /** `PATCH /api/tasks/:id` with `{ "status": ... }`. */
-export async function patchTask(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  id: string,
-  deps: Pick<AppDeps, 'store'>,
-): Promise<void> {
-  const found = await resolveTask(deps.store, id, url)
+export async function patchTask(ctx: ApiContext, id: string): Promise<void> {
+  const { req, res, url, deps, caller } = ctx
+  const found = await resolveTask(deps.store, id, url, caller)
   const body = parseJsonObject(await readBody(req, 64 * 1024))
   const unknown = Object.keys(body).filter((key) => key !== 'status')
   if (unknown.length > 0) {
@@ -171,8 +187,18 @@ export async function patchTask(
   }
   const { status } = body
   if (typeof status !== 'string' || !isStatus(status)) throw invalidStatus(String(status))
-  const task = await deps.store.setTaskStatus(found, status, 'manager-api')
+  const task = await deps.store.setTaskStatus(found, status, caller.actor)
   if (!task) throw notFound(id)
+  if (found.status !== task.status) {
+    await auditApi(ctx, {
+      action: 'task.status',
+      subject: taskSubject(task),
+      target: { repo: task.repo, task: task.id },
+      before: { status: found.status },
+      after: { status: task.status },
+      result: 'ok',
+    })
+  }
   sendJson(res, 200, { task: taskJson(task) })
 }
 
@@ -193,13 +219,8 @@ function notFound(id: string): ApiError {
 }
 
 /** `GET /api/tasks/:id/tests/latest`: the newest test run with its parsed JUnit report. */
-export async function getLatestTests(
-  res: ServerResponse,
-  url: URL,
-  id: string,
-  deps: Pick<AppDeps, 'store'>,
-) {
-  const task = await resolveTask(deps.store, id, url)
+export async function getLatestTests({ res, url, deps, caller }: ApiContext, id: string) {
+  const task = await resolveTask(deps.store, id, url, caller)
   const run = await deps.store.latestTestRun(task)
   if (!run) throw new ApiError(404, 'no_test_run', `task '${id}' has not been tested yet`)
   sendJson(res, 200, { testRun: run })

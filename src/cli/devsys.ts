@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util'
 import { createRunner, readRunnerConfig } from '../../runner/create-runner.js'
 import { loadEnv } from '../config/load-env.js'
 import { createLogger } from '../logger.js'
+import { createStore } from '../store/create-store.js'
 import { runLocal } from './run-local.js'
+import { TOKEN_USAGE, tokenCommand } from './token-command.js'
 import { validateManifests } from './validate-manifests.js'
 
 const USAGE = `usage: devsys <command> [options]
@@ -23,6 +25,7 @@ commands:
       with --deploy, also deploy the branch to DATA_DIR/deploys/local/<repo>/<env>
       (env default production), serve it with php -S, run the manifest's acceptance
       checks against it and keep serving it until Ctrl-C
+${TOKEN_USAGE}
 
 Settings come from the environment and from .env in the working directory (see .env.example);
 DATA_DIR (default .data) is relative to the working directory.
@@ -43,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return validateManifests(rest, (line) => process.stdout.write(`${line}\n`))
     case 'run':
       return runCommand(rest)
+    case 'token':
+      return tokenOnStore(rest)
     default:
       return usage(command === undefined || command === '--help' || command === 'help' ? 0 : 2)
   }
@@ -124,6 +129,26 @@ async function runCommand(rest: string[]): Promise<number> {
     await result.site.stop()
   }
   return failed ? 1 : 0
+}
+
+/** `devsys token …` on the store the settings name (DATA_DIR's SQLite or DATABASE_URL). */
+async function tokenOnStore(rest: string[]): Promise<number> {
+  const loaded = loadEnv(process.env)
+  if (!loaded.ok) {
+    process.stderr.write(`DevSys's settings are invalid:\n${loaded.errors.join('\n')}\n`)
+    return 2
+  }
+  const { logLevel, logFormat } = loaded.config
+  const log = createLogger(process.env.LOG_LEVEL ? logLevel : 'warn', process.stderr, logFormat)
+  const store = await createStore(loaded.config, log)
+  try {
+    return await tokenCommand(rest, store, {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+    })
+  } finally {
+    await store.close()
+  }
 }
 
 /** Resolves on Ctrl-C or SIGTERM. */

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { Logger } from 'pino'
 import type { Metrics } from '../metrics/metrics.js'
 import { serveMetrics } from '../metrics/serve-metrics.js'
+import type { ApiTokenStore } from '../store/store.js'
 
 /**
  * A worker's whole HTTP surface: `GET /api/health` (the path receivers answer it on, so one
@@ -14,7 +15,12 @@ export async function serveHealth(opts: {
   host: string
   role: string
   queues: readonly string[]
-  metrics?: { metrics: Metrics; token: string | undefined; log: Logger }
+  metrics?: {
+    metrics: Metrics
+    token: string | undefined
+    tokens?: Pick<ApiTokenStore, 'findApiTokenByHash' | 'touchApiToken'>
+    log: Logger
+  }
 }): Promise<Server> {
   const body = JSON.stringify({ status: 'ok', role: opts.role, queues: opts.queues })
   const metrics = opts.metrics && serveMetrics(opts.metrics.metrics, opts.metrics)

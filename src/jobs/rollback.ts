@@ -201,6 +201,8 @@ async function rollback(
             actor: p.actor,
             action: 'deploy.rollback-by-revert',
             subject: `deployment:${bad.id}`,
+            target: { repo: p.repo.fullName, task: bad.taskId, environment: env.name },
+            result: 'ok',
             details: { environment: env.name, first },
           })
           await revertBad(false)
@@ -226,6 +228,15 @@ async function rollback(
           actor: p.actor,
           action: 'deploy.rolled-back',
           subject: `deployment:${bad.id}`,
+          target: {
+            repo: p.repo.fullName,
+            task: bad.taskId,
+            environment: env.name,
+            release: previous.releaseId,
+          },
+          before: { release: bad.releaseId, commit: bad.commitSha },
+          after: { release: previous.releaseId, commit: previous.commitSha },
+          result: 'ok',
           details: { environment: env.name, to: previous.releaseId, rollback: record.id },
         })
         await revertBad(true)

@@ -5,7 +5,7 @@ import type { JobHandler, Outcome } from '../queue/types.js'
 import { COMMAND_COMMENT } from '../report/comment-kinds.js'
 import { formatHelp } from '../report/format-help.js'
 import { type Reply, replyOn } from '../report/reply.js'
-import type { CommentStore, Task, TaskStore } from '../store/store.js'
+import type { AuditStore, CommentStore, Task, TaskStore } from '../store/store.js'
 import {
   type DeployPayload,
   deployJobKey,
@@ -15,6 +15,7 @@ import {
   rollbackJobKey,
 } from '../triggers/job-payloads.js'
 import type { PrCommandPayload } from '../triggers/pr-command.js'
+import { auditCommand } from './steps/audit-command.js'
 import {
   AVAILABLE_COMMANDS,
   authorize,
@@ -26,7 +27,7 @@ import {
 } from './steps/check-command.js'
 
 export interface PrCommandDeps {
-  store: TaskStore & CommentStore
+  store: TaskStore & CommentStore & AuditStore
   auth: GitHubAuth
   enqueue: Enqueue
   maxManifestBytes: number
@@ -94,24 +95,64 @@ async function runCommand(
     return { status: 'done', summary: 'help shown' }
   }
   // 2. Only people with the configured role may change code, test or deploy, and only on a
-  //    DevSys task's PR.
+  //    DevSys task's PR. Every answer from here on is audited, refusals included.
+  const action = command.name
   const allowed = await authorize(github, deps, payload, command)
-  if (allowed.kind === 'refused') return rejected(reply, allowed)
+  if (allowed.kind === 'refused') {
+    await auditRefusal(deps, payload, action, null, null, allowed)
+    return rejected(reply, allowed)
+  }
   const { task, environment } = allowed
+  const env = environment?.name ?? null
   // 3. /revise: acknowledge now, regenerate in the task's own serialized job.
   if (command.name === 'revise') {
     await reply.react('eyes')
-    return queueRevision(deps, payload, task, command.feedback)
+    const outcome = await queueRevision(deps, payload, task, command.feedback)
+    await auditCommand(deps.store, payload, { action, task: task.id, result: 'accepted' })
+    return outcome
   }
   // 4. Tests and deploys run code from the PR's branch: never from a fork.
   const head = await readHead(github, payload, command, environment)
-  if (head.kind === 'refused') return rejected(reply, head)
+  if (head.kind === 'refused') {
+    await auditRefusal(deps, payload, action, task.id, env, head)
+    return rejected(reply, head)
+  }
   // 5. Start the work in its own job, which takes the locks it needs.
   if (command.name === 'rollback' && head.pr.merged !== true) {
     // Only what was merged (and so deployed from the default branch) rolls back.
-    return rejected(reply, notMerged())
+    const refusal = notMerged()
+    await auditRefusal(deps, payload, action, task.id, env, refusal)
+    return rejected(reply, refusal)
   }
   await reply.react('eyes')
+  const outcome = await startCommand(github, deps, payload, task, head, command)
+  await auditCommand(deps.store, payload, {
+    action,
+    task: task.id,
+    environment: head.environment?.name ?? env,
+    result: 'accepted',
+    details: {
+      commit: head.pr.head.sha,
+      ...(command.name === 'deploy' ? { dryRun: command.dryRun } : {}),
+    },
+  })
+  return outcome
+}
+
+type StartedCommand = Extract<
+  Extract<PrCommandPayload['parsed'], { kind: 'command' }>['command'],
+  { name: 'deploy' | 'rollback' | 'test' }
+>
+
+/** Queues the job a /deploy, /rollback or /test starts. */
+async function startCommand(
+  github: GitHubClient,
+  deps: PrCommandDeps,
+  payload: PrCommandPayload,
+  task: Task,
+  head: { pr: PullRequest; environment: Environment | undefined },
+  command: StartedCommand,
+): Promise<Outcome> {
   switch (command.name) {
     case 'deploy':
       return queueDeploy(deps, payload, task, head, command.dryRun)
@@ -120,6 +161,24 @@ async function runCommand(
     case 'test':
       return queueTests(github, deps, payload, task, head.pr)
   }
+}
+
+/** The audit record of a command DevSys refused, with its reason code. */
+function auditRefusal(
+  deps: PrCommandDeps,
+  payload: PrCommandPayload,
+  action: string,
+  task: string | null,
+  environment: string | null,
+  refusal: Refusal,
+): Promise<void> {
+  return auditCommand(deps.store, payload, {
+    action,
+    task,
+    environment,
+    result: 'refused',
+    details: { reason: refusal.reason },
+  })
 }
 
 /** Answers a command DevSys will not carry out: the reason in the answer, 😕 on the comment. */

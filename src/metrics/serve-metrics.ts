@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import { authorize } from '../api/authorize.js'
+import { requireRole, requireUnrestricted } from '../api/access.js'
+import { authenticate } from '../api/authenticate.js'
 import { ApiError, sendError } from '../api/http.js'
+import type { ApiTokenStore } from '../store/store.js'
 import type { Metrics } from './metrics.js'
 
 export const METRICS_PATH = '/metrics'
@@ -9,17 +11,27 @@ export const METRICS_PATH = '/metrics'
 /**
  * Answers `GET /metrics` with Prometheus's text format, to callers holding the manager API
  * token (`Authorization: Bearer <token>`, as Prometheus's `authorization` scrape setting
- * sends it), like the API: the figures name repositories and environments. Returns false for
- * every other path, so it can stand in front of any server (receiver or worker).
+ * sends it), or a named token of at least the viewer role for every repository and environment
+ * (`tokens`): the figures name them all. Returns false for every other path, so it can stand
+ * in front of any server (receiver or worker).
  */
 export function serveMetrics(
   metrics: Metrics,
-  opts: { token: string | undefined; log: Logger },
+  opts: {
+    token: string | undefined
+    tokens?: Pick<ApiTokenStore, 'findApiTokenByHash' | 'touchApiToken'>
+    log: Logger
+  },
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
     if (pathOf(req) !== METRICS_PATH) return false
     try {
-      authorize(req, opts.token)
+      const caller = await authenticate(req, {
+        bootstrapToken: opts.token,
+        ...(opts.tokens ? { tokens: opts.tokens } : {}),
+      })
+      requireRole(caller, 'read')
+      requireUnrestricted(caller, '/metrics')
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         throw new ApiError(
           405,

@@ -23,7 +23,8 @@ let nextExpiry = Number.POSITIVE_INFINITY
  */
 const SHAPES = [
   '(?<url>https?:\\/\\/)[^/\\s:@]+:[^/\\s@]+@',
-  '(?<token>\\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\\b)',
+  // GitHub's tokens, and DevSys's own named API tokens (dsy_, src/api/api-tokens.ts).
+  '(?<token>\\b(?:(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\\b|dsy_[A-Za-z0-9_-]{20,}))',
   '(?<key>-----BEGIN [A-Z ]*PRIVATE KEY-----[\\s\\S]*?-----END [A-Z ]*PRIVATE KEY-----)',
 ]
 

@@ -1,5 +1,3 @@
-import type { Database } from 'better-sqlite3'
-
 /** One schema change. Versions are applied in order and recorded in `schema_migrations`. */
 export interface Migration {
   version: number
@@ -337,46 +335,48 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
-]
+  {
+    version: 11,
+    name: 'api tokens and the full audit record',
+    sql: `
+      CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        repos TEXT NOT NULL,
+        environments TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        last_used_at TEXT,
+        revoked_at TEXT
+      );
 
-/**
- * Applies the migrations this database has not seen, in one immediate transaction, so two
- * processes opening the same file at once cannot both apply a version. Returns the versions
- * applied now.
- */
-export function migrate(
-  db: Database,
-  migrations: readonly Migration[] = MIGRATIONS,
-  nowIso: () => string = () => new Date().toISOString(),
-): number[] {
-  const run = db.transaction(() => {
-    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version INTEGER PRIMARY KEY,
-      name TEXT NOT NULL,
-      applied_at TEXT NOT NULL
-    )`)
-    const rows = db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all()
-    const applied = new Set(rows.map((r) => r.version))
-    const known = new Set(migrations.map((m) => m.version))
-    const unknown = [...applied].filter((v) => !known.has(v))
-    if (unknown.length > 0) {
-      throw new Error(
-        `The database ${db.name} has schema version(s) ${unknown.join(', ')} that this DevSys ` +
-          'does not know: it was written by a newer DevSys. Upgrade DevSys, or point it at ' +
-          'another data directory.',
-      )
-    }
-    const record = db.prepare<[number, string, string]>(
-      'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-    )
-    const done: number[] = []
-    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (applied.has(m.version)) continue
-      db.exec(m.sql)
-      record.run(m.version, m.name, nowIso())
-      done.push(m.version)
-    }
-    return done
-  })
-  return run.immediate()
-}
+      ALTER TABLE audit ADD COLUMN via TEXT NOT NULL DEFAULT 'system';
+      ALTER TABLE audit ADD COLUMN repo TEXT;
+      ALTER TABLE audit ADD COLUMN task TEXT;
+      ALTER TABLE audit ADD COLUMN environment TEXT;
+      ALTER TABLE audit ADD COLUMN release TEXT;
+      ALTER TABLE audit ADD COLUMN before_state TEXT;
+      ALTER TABLE audit ADD COLUMN after_state TEXT;
+      ALTER TABLE audit ADD COLUMN request_id TEXT;
+      ALTER TABLE audit ADD COLUMN source_ip TEXT;
+      ALTER TABLE audit ADD COLUMN result TEXT;
+      -- Old task events name their task in the subject ('task:owner/name#id'): give them the
+      -- target columns too, so filters by repository find them.
+      UPDATE audit SET
+          repo = nullif(substr(subject, 6, instr(subject, '#') - 6), ''),
+          task = substr(subject, instr(subject, '#') + 1)
+        WHERE subject LIKE 'task:%' AND instr(subject, '#') > 0;
+      CREATE INDEX audit_repo ON audit (repo, id);
+      CREATE INDEX audit_actor ON audit (actor, id);
+      CREATE INDEX audit_at ON audit (at, id);
+
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: UPDATE is refused'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: DELETE is refused'); END;
+    `,
+  },
+]

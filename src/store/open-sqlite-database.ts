@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database, { type Database as Db } from 'better-sqlite3'
 import type { Logger } from 'pino'
-import { migrate } from './migrations.js'
+import { migrate } from './sqlite-migrate.js'
 
 export interface SqliteOptions {
   /** Created (mode 0700) if missing: it holds tokens' owners, manifests and audit records. */

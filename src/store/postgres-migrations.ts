@@ -241,6 +241,55 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'api tokens and the full audit record',
+    sql: `
+      CREATE TABLE api_tokens (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        hash text NOT NULL UNIQUE,
+        role text NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        repos json NOT NULL,
+        environments json NOT NULL,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz,
+        last_used_at timestamptz,
+        revoked_at timestamptz
+      );
+
+      ALTER TABLE audit
+        ADD COLUMN via text NOT NULL DEFAULT 'system',
+        ADD COLUMN repo text,
+        ADD COLUMN task text,
+        ADD COLUMN environment text,
+        ADD COLUMN release text,
+        ADD COLUMN before_state text,
+        ADD COLUMN after_state text,
+        ADD COLUMN request_id text,
+        ADD COLUMN source_ip text,
+        ADD COLUMN result text;
+      UPDATE audit SET
+          repo = nullif(substring(subject from 6 for position('#' in subject) - 6), ''),
+          task = substring(subject from position('#' in subject) + 1)
+        WHERE subject LIKE 'task:%' AND position('#' in subject) > 0;
+      CREATE INDEX audit_repo ON audit (repo, id);
+      CREATE INDEX audit_actor ON audit (actor, id);
+      CREATE INDEX audit_at ON audit (at, id);
+
+      -- Append-only, whoever connects: UPDATE, DELETE and TRUNCATE raise.
+      CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'the audit log is append-only: % is refused', TG_OP;
+        END
+      $$;
+      CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit
+        FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+      CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+    `,
+  },
 ]
 
 /** Key of the advisory lock that serialises DevSys processes migrating one database. */

@@ -1,6 +1,8 @@
 import type { Pool } from 'pg'
 import { redactStore } from '../secrets/redact-store.js'
 import { iso, openPostgresPool, type PostgresOptions } from './open-postgres-pool.js'
+import { PostgresApiTokens } from './postgres-api-tokens.js'
+import { PostgresAudit } from './postgres-audit.js'
 import { PostgresDeployments } from './postgres-deployments.js'
 import { PostgresGenerations } from './postgres-generations.js'
 import { PostgresLocks } from './postgres-locks.js'
@@ -10,7 +12,10 @@ import { PostgresTasks } from './postgres-tasks.js'
 import { PostgresTestRuns } from './postgres-test-runs.js'
 import type {
   AcquireDeployLockResult,
+  ApiToken,
   AuditEvent,
+  AuditFilter,
+  CreateApiTokenResult,
   DeployLockHolder,
   Deployment,
   DeploymentChange,
@@ -21,6 +26,8 @@ import type {
   GenerationIteration,
   GenerationState,
   MonitorState,
+  NewApiToken,
+  NewAuditEvent,
   NewDeployment,
   NewNotificationDelivery,
   NewTask,
@@ -61,6 +68,8 @@ export class PostgresStore implements Store {
   private readonly deployments: PostgresDeployments
   private readonly generations: PostgresGenerations
   private readonly notifications: PostgresNotifications
+  private readonly auditLog: PostgresAudit
+  private readonly apiTokens: PostgresApiTokens
   private closed = false
 
   constructor(
@@ -69,7 +78,9 @@ export class PostgresStore implements Store {
     /** user@host:port/database, for logs (never the password). */
     readonly database: string,
   ) {
-    this.tasks = new PostgresTasks(pool, now)
+    this.auditLog = new PostgresAudit(pool, now)
+    this.apiTokens = new PostgresApiTokens(pool, now)
+    this.tasks = new PostgresTasks(pool, now, this.auditLog)
     this.testRuns = new PostgresTestRuns(pool, now)
     this.locks = new PostgresLocks(pool, now)
     this.monitor = new PostgresMonitor(pool, now)
@@ -221,12 +232,36 @@ export class PostgresStore implements Store {
     return this.monitor.save(state)
   }
 
-  async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
-    await this.tasks.audit(event)
+  async audit(event: NewAuditEvent): Promise<void> {
+    await this.auditLog.append(event)
   }
 
   async listAudit(subject?: string): Promise<AuditEvent[]> {
-    return this.tasks.listAudit(subject)
+    return this.auditLog.list(subject)
+  }
+
+  async queryAudit(filter: AuditFilter): Promise<AuditEvent[]> {
+    return this.auditLog.query(filter)
+  }
+
+  async createApiToken(token: NewApiToken): Promise<CreateApiTokenResult> {
+    return this.apiTokens.create(token)
+  }
+
+  async findApiTokenByHash(hash: string): Promise<ApiToken | undefined> {
+    return this.apiTokens.findByHash(hash)
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    return this.apiTokens.list()
+  }
+
+  async revokeApiToken(id: number): Promise<ApiToken | undefined> {
+    return this.apiTokens.revoke(id)
+  }
+
+  async touchApiToken(id: number): Promise<void> {
+    await this.apiTokens.touch(id)
   }
 
   async claimNotification(delivery: NewNotificationDelivery): Promise<NotificationDelivery> {

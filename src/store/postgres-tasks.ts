@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg'
 import { inTransaction, iso } from './open-postgres-pool.js'
+import type { PostgresAudit } from './postgres-audit.js'
 import {
-  type AuditEvent,
   type NewTask,
   type SaveTaskResult,
   type Task,
@@ -30,9 +30,6 @@ interface TaskRow {
   updated_at: string
 }
 
-/** Runs one statement: the pool, or the connection of a transaction under way. */
-type Queryable = Pick<Pool | PoolClient, 'query'>
-
 const UNIQUE_VIOLATION = '23505'
 
 // coalesce(repo, '') is the scope of tasks_repo_id: API tasks without a repo share ''.
@@ -48,6 +45,8 @@ export class PostgresTasks {
   constructor(
     private readonly pool: Pool,
     private readonly now: () => number,
+    /** Task changes write their audit events in their own transaction. */
+    readonly audit: PostgresAudit,
   ) {}
 
   save(task: NewTask): Promise<SaveTaskResult> {
@@ -140,7 +139,14 @@ export class PostgresTasks {
         `UPDATE tasks SET status = $3, updated_at = $4 WHERE ${BY_REF} RETURNING ${TASK_COLUMNS}`,
         [...key(ref), status, iso(this.now())],
       )
-      await this.auditIn(client, actor, 'task.status', ref, { from: before.status, to: status })
+      await this.auditIn(
+        client,
+        actor,
+        'task.status',
+        ref,
+        { from: before.status, to: status },
+        { before: { status: before.status }, after: { status } },
+      )
       return toTask(must(result.rows[0], ref.id))
     })
   }
@@ -188,28 +194,6 @@ export class PostgresTasks {
     return row && toTask(row)
   }
 
-  async audit(event: Omit<AuditEvent, 'at'>, db: Queryable = this.pool): Promise<void> {
-    await db.query(
-      'INSERT INTO audit (at, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5)',
-      [iso(this.now()), event.actor, event.action, event.subject, JSON.stringify(event.details)],
-    )
-  }
-
-  async listAudit(subject?: string): Promise<AuditEvent[]> {
-    const result = await this.pool.query<AuditEvent>(
-      `SELECT at, actor, action, subject, details FROM audit
-        WHERE ($1::text IS NULL OR subject = $1) ORDER BY id`,
-      [subject ?? null],
-    )
-    return result.rows.map((r) => ({
-      at: r.at,
-      actor: r.actor,
-      action: r.action,
-      subject: r.subject,
-      details: r.details,
-    }))
-  }
-
   /** The task's row, locked until the transaction ends. */
   private async lock(client: PoolClient, ref: TaskRef): Promise<TaskRow | undefined> {
     const result = await client.query<TaskRow>(
@@ -225,8 +209,19 @@ export class PostgresTasks {
     action: string,
     ref: TaskRef,
     details: Record<string, unknown>,
+    change: { before?: unknown; after?: unknown } = {},
   ): Promise<void> {
-    return this.audit({ actor, action, subject: taskSubject(ref), details }, client)
+    return this.audit.append(
+      {
+        actor,
+        action,
+        subject: taskSubject(ref),
+        target: { repo: ref.repo, task: ref.id },
+        details,
+        ...change,
+      },
+      client,
+    )
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3'
 import { redactStore } from '../secrets/redact-store.js'
 import { openSqliteDatabase, type SqliteOptions } from './open-sqlite-database.js'
+import { SqliteApiTokens } from './sqlite-api-tokens.js'
+import { SqliteAudit } from './sqlite-audit.js'
 import { SqliteDeployments } from './sqlite-deployments.js'
 import { SqliteGenerations } from './sqlite-generations.js'
 import { SqliteLocks } from './sqlite-locks.js'
@@ -10,7 +12,10 @@ import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
   AcquireDeployLockResult,
+  ApiToken,
   AuditEvent,
+  AuditFilter,
+  CreateApiTokenResult,
   DeployLockHolder,
   Deployment,
   DeploymentChange,
@@ -21,6 +26,8 @@ import type {
   GenerationIteration,
   GenerationState,
   MonitorState,
+  NewApiToken,
+  NewAuditEvent,
   NewDeployment,
   NewNotificationDelivery,
   NewTask,
@@ -63,6 +70,8 @@ export class SqliteStore implements Store {
   private readonly deployments: SqliteDeployments
   private readonly generations: SqliteGenerations
   private readonly notifications: SqliteNotifications
+  private readonly auditLog: SqliteAudit
+  private readonly apiTokens: SqliteApiTokens
   private readonly comments: {
     get: Statement<[string, number, string], { comment_id: number }>
     set: Statement<[string, number, string, number]>
@@ -77,7 +86,9 @@ export class SqliteStore implements Store {
     /** The database file, for logs and for tools that inspect it. */
     readonly path: string,
   ) {
-    this.tasks = new SqliteTasks(db, now)
+    this.auditLog = new SqliteAudit(db, now)
+    this.apiTokens = new SqliteApiTokens(db, now)
+    this.tasks = new SqliteTasks(db, now, this.auditLog)
     this.testRuns = new SqliteTestRuns(db, now)
     this.locks = new SqliteLocks(db, now)
     this.monitor = new SqliteMonitor(db, now)
@@ -225,12 +236,36 @@ export class SqliteStore implements Store {
     return this.monitor.save(state)
   }
 
-  async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
-    this.tasks.audit(event)
+  async audit(event: NewAuditEvent): Promise<void> {
+    this.auditLog.append(event)
   }
 
   async listAudit(subject?: string): Promise<AuditEvent[]> {
-    return this.tasks.listAudit(subject)
+    return this.auditLog.list(subject)
+  }
+
+  async queryAudit(filter: AuditFilter): Promise<AuditEvent[]> {
+    return this.auditLog.query(filter)
+  }
+
+  async createApiToken(token: NewApiToken): Promise<CreateApiTokenResult> {
+    return this.apiTokens.create(token)
+  }
+
+  async findApiTokenByHash(hash: string): Promise<ApiToken | undefined> {
+    return this.apiTokens.findByHash(hash)
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    return this.apiTokens.list()
+  }
+
+  async revokeApiToken(id: number): Promise<ApiToken | undefined> {
+    return this.apiTokens.revoke(id)
+  }
+
+  async touchApiToken(id: number): Promise<void> {
+    this.apiTokens.touch(id)
   }
 
   async claimNotification(delivery: NewNotificationDelivery): Promise<NotificationDelivery> {

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3'
 import { iso } from './open-sqlite-database.js'
+import type { SqliteAudit } from './sqlite-audit.js'
 import {
-  type AuditEvent,
   type NewTask,
   type SaveTaskResult,
   type Task,
@@ -30,14 +30,6 @@ interface TaskRow {
   updated_at: string
 }
 
-interface AuditRow {
-  at: string
-  actor: string
-  action: string
-  subject: string
-  details: string
-}
-
 type Params = Record<string, string | number | null>
 
 /** Tasks and the audit trail of the SQLite store: every task change writes its audit event in the same transaction. */
@@ -50,8 +42,6 @@ export class SqliteTasks {
     setCode: Statement<Params, TaskRow>
     byPullRequest: Statement<Params, TaskRow>
     list: Statement<Params, TaskRow>
-    audit: Statement<Params>
-    listAudit: Statement<Params, AuditRow>
   }
   private readonly saveTx: (task: NewTask) => SaveTaskResult
   private readonly setStatusTx: (
@@ -64,6 +54,8 @@ export class SqliteTasks {
   constructor(
     db: Database,
     private readonly now: () => number,
+    /** Task changes write their audit events in their own transaction. */
+    readonly audit: SqliteAudit,
   ) {
     this.s = {
       // ifnull(repo, '') is the scope of tasks_repo_id: API tasks without a repo share ''.
@@ -87,10 +79,6 @@ export class SqliteTasks {
         WHERE (@status IS NULL OR status = @status) AND (@repo IS NULL OR repo = @repo)
           AND (@id IS NULL OR id = @id)
         ORDER BY created_at DESC, rowid DESC`),
-      audit: db.prepare(`INSERT INTO audit (at, actor, action, subject, details)
-        VALUES (@at, @actor, @action, @subject, @details)`),
-      listAudit: db.prepare(`SELECT at, actor, action, subject, details FROM audit
-        WHERE (@subject IS NULL OR subject = @subject) ORDER BY id`),
     }
     const save = db.transaction((task: NewTask) => this.saveIn(task))
     this.saveTx = (task) => save.immediate(task)
@@ -167,7 +155,16 @@ export class SqliteTasks {
     // Not a state change, so no audit event: the trail stays a list of real transitions.
     if (before.status === status) return toTask(before)
     const row = must(this.s.setStatus.get({ ...key(ref), status, now: iso(this.now()) }), ref.id)
-    this.auditIn(actor, 'task.status', ref, { from: before.status, to: status })
+    this.auditIn(
+      actor,
+      'task.status',
+      ref,
+      { from: before.status, to: status },
+      {
+        before: { status: before.status },
+        after: { status },
+      },
+    )
     return toTask(row)
   }
 
@@ -194,28 +191,21 @@ export class SqliteTasks {
     return row && toTask(row)
   }
 
-  audit(event: Omit<AuditEvent, 'at'>): void {
-    this.s.audit.run({
-      at: iso(this.now()),
-      actor: event.actor,
-      action: event.action,
-      subject: event.subject,
-      details: JSON.stringify(event.details),
+  private auditIn(
+    actor: string,
+    action: string,
+    ref: TaskRef,
+    details: Record<string, unknown>,
+    change: { before?: unknown; after?: unknown } = {},
+  ) {
+    this.audit.append({
+      actor,
+      action,
+      subject: taskSubject(ref),
+      target: { repo: ref.repo, task: ref.id },
+      details,
+      ...change,
     })
-  }
-
-  listAudit(subject?: string): AuditEvent[] {
-    return this.s.listAudit.all({ subject: subject ?? null }).map((r) => ({
-      at: r.at,
-      actor: r.actor,
-      action: r.action,
-      subject: r.subject,
-      details: JSON.parse(r.details) as Record<string, unknown>,
-    }))
-  }
-
-  private auditIn(actor: string, action: string, ref: TaskRef, details: Record<string, unknown>) {
-    this.audit({ actor, action, subject: taskSubject(ref), details })
   }
 }
 

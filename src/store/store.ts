@@ -3,6 +3,8 @@
  * Implemented by SQLite (embedded default); built from configuration by src/store/create-store.ts.
  */
 
+import type { ApiToken, CreateApiTokenResult, NewApiToken } from './api-token-records.js'
+import type { AuditEvent, AuditFilter, NewAuditEvent } from './audit-records.js'
 import type {
   Deployment,
   DeploymentChange,
@@ -27,6 +29,17 @@ import type {
   NotificationFilter,
   NotificationStatus,
 } from './notification-records.js'
+
+export type { ApiRole, ApiToken, CreateApiTokenResult, NewApiToken } from './api-token-records.js'
+export { API_ROLES } from './api-token-records.js'
+export type {
+  AuditEvent,
+  AuditFilter,
+  AuditTarget,
+  AuditVia,
+  NewAuditEvent,
+} from './audit-records.js'
+export { AUDIT_VIA } from './audit-records.js'
 
 export type TaskSourceKind = 'issue' | 'push' | 'api'
 
@@ -134,14 +147,6 @@ export interface TestRun {
 /** The audit subject of a task's events: `listAudit(taskSubject(ref))` is its history. */
 export function taskSubject(ref: TaskRef): string {
   return `task:${ref.repo ?? ''}#${ref.id}`
-}
-
-export interface AuditEvent {
-  at: string
-  actor: string
-  action: string
-  subject: string
-  details: Record<string, unknown>
 }
 
 /** Who holds an environment's deploy lock, for the "a deploy is already running" reply. */
@@ -292,10 +297,29 @@ export interface MonitorStore {
   saveMonitorState(state: MonitorState): Promise<MonitorState | undefined>
 }
 
-/** The audit log: every state change, who made it, append-only. */
+/**
+ * The audit log: every state change, who made it, append-only. There is deliberately no way to
+ * change or remove a record here, and the databases refuse UPDATE and DELETE on it too.
+ */
 export interface AuditStore {
-  audit(event: Omit<AuditEvent, 'at'>): Promise<void>
+  audit(event: NewAuditEvent): Promise<void>
+  /** Records oldest first, all or of one subject. */
   listAudit(subject?: string): Promise<AuditEvent[]>
+  /** Records matching the filter, newest first. */
+  queryAudit(filter: AuditFilter): Promise<AuditEvent[]>
+}
+
+/** Named manager API tokens, kept by the hash of the token (never the token). */
+export interface ApiTokenStore {
+  createApiToken(token: NewApiToken): Promise<CreateApiTokenResult>
+  /** The token with this hash, revoked and expired ones included (the caller says why not). */
+  findApiTokenByHash(hash: string): Promise<ApiToken | undefined>
+  /** Every token, oldest first, revoked ones included. */
+  listApiTokens(): Promise<ApiToken[]>
+  /** Marks the token revoked (once: a second revoke keeps the first time); undefined if none. */
+  revokeApiToken(id: number): Promise<ApiToken | undefined>
+  /** Records that the token was just used. */
+  touchApiToken(id: number): Promise<void>
 }
 
 /** Notifications: one delivery per (event, destination), and destinations their receiver disabled. */
@@ -333,6 +357,7 @@ export interface Store
     DeploymentStore,
     MonitorStore,
     AuditStore,
-    NotificationStore {
+    NotificationStore,
+    ApiTokenStore {
   close(): Promise<void>
 }

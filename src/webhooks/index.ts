@@ -37,3 +37,9 @@ export const subscriptions = [
       app.on([...CHECK_RUN_EVENTS], (context) => receiveCheckRerun(context, deps)),
   },
 ] as const
+
+/** The webhook events DevSys subscribes to, and GitHub's `ping`: the labels /metrics counts by. */
+export function webhookEventNames(): string[] {
+  const names = subscriptions.flatMap((s) => s.events.map((event) => event.split('.')[0] ?? event))
+  return [...new Set([...names, 'ping'])]
+}

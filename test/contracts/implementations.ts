@@ -2,6 +2,9 @@
  * Every implementation of every port, for the contract suites in this folder: each suite is
  * written once and runs against each entry here. A new implementation is one entry.
  */
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import pg from 'pg'
 import type { JobStore } from '../../src/queue/job-store.js'
 import {
   createInProcessQueue,
@@ -22,6 +25,8 @@ import { tempDir } from '../store/support.js'
 /** One opened store; `reopen` closes it and opens the same data again (durability checks). */
 export interface StoreHandle {
   store: Store
+  /** Runs SQL on the store's database over a connection of its own, as an intruder would. */
+  sql(statement: string): Promise<Record<string, unknown>[]>
   reopen(): Promise<Store>
   close(): Promise<void>
 }
@@ -40,6 +45,17 @@ export const storeImplementations: StoreImplementation[] = [
       const open = () => openSqliteStore({ dataDir: tmp.dir, ...(now ? { now } : {}) })
       const handle: StoreHandle = {
         store: open(),
+        async sql(statement) {
+          const db = new Database(join(tmp.dir, 'devsys.sqlite'))
+          try {
+            const prepared = db.prepare(statement)
+            if (prepared.reader) return prepared.all() as Record<string, unknown>[]
+            prepared.run()
+            return []
+          } finally {
+            db.close()
+          }
+        },
         async reopen() {
           await handle.store.close()
           handle.store = open()
@@ -66,6 +82,15 @@ export const storeImplementations: StoreImplementation[] = [
                 await database.drop()
                 throw error
               }),
+              async sql(statement) {
+                const client = new pg.Client({ connectionString: database.url })
+                await client.connect()
+                try {
+                  return (await client.query(statement)).rows as Record<string, unknown>[]
+                } finally {
+                  await client.end()
+                }
+              },
               async reopen() {
                 await handle.store.close()
                 handle.store = await open()

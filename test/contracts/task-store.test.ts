@@ -46,11 +46,20 @@ function taskStoreContract(impl: StoreImplementation) {
       )
       expect(await store.listAudit(taskSubject({ repo: 'acme/shop', id: 'shop-api' }))).toEqual([
         {
+          id: expect.any(Number),
           at: at(0),
           actor: 'alice',
           action: 'task.created',
           subject: 'task:acme/shop#shop-api',
           details: { revision: 1, source: 'issue' },
+          // A store change is made by DevSys itself, on the task it names.
+          via: 'system',
+          target: { repo: 'acme/shop', task: 'shop-api', environment: null, release: null },
+          before: null,
+          after: null,
+          requestId: null,
+          sourceIp: null,
+          result: null,
         },
       ])
     })
@@ -194,6 +203,10 @@ function taskStoreContract(impl: StoreImplementation) {
         [at(0), 'alice', 'task.created', { revision: 1, source: 'issue' }],
         [at(5), 'carol', 'task.status', { from: 'pending', to: 'done' }],
       ])
+      expect(events.at(-1)).toMatchObject({
+        before: { status: 'pending' },
+        after: { status: 'done' },
+      })
     })
 
     it('lists newest first, filtered by status and repo', async () => {

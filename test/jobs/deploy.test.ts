@@ -34,6 +34,7 @@ import {
   REPO,
   SiteRepo,
   saveTask,
+  TASK,
   taskRecord,
 } from './deploy-fixture.js'
 
@@ -295,6 +296,20 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       expect(await devsys.store.listDeployments({ environment: 'staging' })).toMatchObject([
         { trigger: 'command', actor: 'mona', commitSha: head, ref: BRANCH, state: 'success' },
       ])
+      // The command is in the audit log, in the shape an API deploy writes.
+      expect(await devsys.store.queryAudit({ action: 'deploy' })).toEqual([
+        expect.objectContaining({
+          actor: 'mona',
+          via: 'github-comment',
+          action: 'deploy',
+          subject: `task:${OWNER}/${REPO}#${TASK}`,
+          target: { repo: `${OWNER}/${REPO}`, task: TASK, environment: 'staging', release: null },
+          requestId: 'comment:3001',
+          sourceIp: null,
+          result: 'accepted',
+          details: { pr: PR, commentId: 3001, commit: head, dryRun: false },
+        }),
+      ])
     })
 
     it('the same /deploy comment delivered again under a new delivery id runs nothing and reacts nothing', async () => {
@@ -430,7 +445,19 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       })
       expect(rolledBack).toMatchObject({ commitSha: second.sha, state: 'rolled_back', bad: true })
       expect(site.log('main')).toContain(`This reverts commit ${second.sha}.`)
-      expect(site.sha('main^{tree}')).toBe(v1)
+      expect(site.sha('main^{tree}')).toBe(v1) // The command and the switch it caused are both in the audit log.
+      expect(await devsys.store.queryAudit({ action: 'rollback' })).toMatchObject([
+        { actor: 'mona', via: 'github-comment', result: 'accepted' },
+      ])
+      expect(await devsys.store.queryAudit({ action: 'deploy.rolled-back' })).toMatchObject([
+        {
+          actor: 'mona',
+          target: { repo: `${OWNER}/${REPO}`, environment: 'production', release: v1 },
+          before: { commit: second.sha },
+          after: { release: v1 },
+          result: 'ok',
+        },
+      ])
     })
 
     it('/rollback on a PR that is not merged is refused', async () => {
@@ -441,6 +468,15 @@ describe.skipIf(!requireTool('php', 'serves the local deploy target for real HTT
       await devsys.deliver('issue_comment', commentPayload(site, '/rollback'))
       expect((await answer.body).body).toContain('Only a merged pull request can be rolled back')
       expect(await devsys.queue.listJobs({ kind: 'rollback' })).toEqual([])
+      expect(await devsys.store.queryAudit({ action: 'rollback' })).toMatchObject([
+        {
+          actor: 'mona',
+          via: 'github-comment',
+          result: 'refused',
+          target: { repo: `${OWNER}/${REPO}`, task: TASK },
+          details: { reason: expect.any(String) },
+        },
+      ])
     })
 
     it('when main is protected, the revert of a release that failed verification becomes a pull request', async () => {

@@ -21,6 +21,17 @@ describe('redact', () => {
     expect(redacted).toContain('plain words stay')
   })
 
+  it("removes DevSys's own named API tokens (dsy_), whatever surrounds them", () => {
+    const token = 'dsy_Ab-_0123456789abcdefghijklmnopqrstuvwxyzABCDE'
+    for (const text of [`Bearer ${token}`, `"${token}"`, `x=${token}-`, `${token}\n`]) {
+      const redacted = redact(text)
+      expect(redacted).not.toContain(token.slice(4, 20))
+      expect(redacted).toContain('[redacted token]')
+    }
+    // A word that merely starts like one stays.
+    expect(redact('dsy_short')).toBe('dsy_short')
+  })
+
   it('removes a registered value however it was written: as is, JSON-escaped, URL-encoded, base64', () => {
     const secret = 'we/bhook "secret" +42'
     registerSecret(secret)

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
-import { MIGRATIONS, migrate } from '../../src/store/migrations.js'
+import { MIGRATIONS } from '../../src/store/migrations.js'
+import { migrate } from '../../src/store/sqlite-migrate.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import { taskSubject } from '../../src/store/store.js'
 import { jobOf, tempDir } from './support.js'
@@ -219,6 +220,46 @@ describe('migrations', () => {
     expect(await store.claimComment('octo/blog', 501, '8')).toBe(false)
     const [deployment] = await store.listDeployments({ jobId: '12' })
     expect(deployment).toMatchObject({ jobId: '12', state: 'success', commitSha: 'a'.repeat(40) })
+    await store.close()
+  })
+
+  it('keeps audit records written before migration 11 readable, with their task as target', async () => {
+    const path = join(tmp.dir, 'devsys.sqlite')
+    const old = new Database(path)
+    migrate(
+      old,
+      MIGRATIONS.filter((m) => m.version <= 8),
+    )
+    const insert = old.prepare(`INSERT INTO audit (at, actor, action, subject, details)
+      VALUES ('2026-03-01T10:00:00.000Z', ?, ?, ?, ?)`)
+    insert.run('alice', 'task.created', 'task:octo/blog#blog', '{"revision":1}')
+    insert.run('devsys', 'rollback', 'deployment:3', '{}')
+    old.close()
+
+    const store = openSqliteStore({ dataDir: tmp.dir })
+    expect(await store.listAudit()).toEqual([
+      {
+        id: 1,
+        at: '2026-03-01T10:00:00.000Z',
+        actor: 'alice',
+        via: 'system',
+        action: 'task.created',
+        subject: 'task:octo/blog#blog',
+        target: { repo: 'octo/blog', task: 'blog', environment: null, release: null },
+        before: null,
+        after: null,
+        requestId: null,
+        sourceIp: null,
+        result: null,
+        details: { revision: 1 },
+      },
+      expect.objectContaining({
+        id: 2,
+        subject: 'deployment:3',
+        target: expect.objectContaining({ repo: null }),
+      }),
+    ])
+    expect((await store.queryAudit({ repo: 'octo/blog' })).map((e) => e.id)).toEqual([1])
     await store.close()
   })
 

@@ -1,8 +1,8 @@
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MIGRATIONS } from '../../src/store/migrations.js'
-import { openPostgresStore } from '../../src/store/postgres-store.js'
 import { migratePostgres, POSTGRES_MIGRATIONS } from '../../src/store/postgres-migrations.js'
+import { openPostgresStore } from '../../src/store/postgres-store.js'
 import { taskSubject } from '../../src/store/store.js'
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../helpers/postgres.js'
 import { capturingLog } from './support.js'
@@ -135,5 +135,49 @@ describe.skipIf(!postgres)('PostgreSQL migrations', () => {
     } finally {
       await store.close()
     }
+  })
+
+  it('keeps audit records written before migration 11 readable, and refuses changing any', async () => {
+    const client = await pool().connect()
+    try {
+      await migratePostgres(
+        client,
+        'test',
+        POSTGRES_MIGRATIONS.filter((m) => m.version <= 8),
+      )
+      await client.query(`INSERT INTO audit (at, actor, action, subject, details)
+        VALUES ('2026-03-01T10:00:00.000Z', 'alice', 'task.created', 'task:octo/blog#blog',
+          '{"revision":1}')`)
+    } finally {
+      client.release()
+    }
+    const store = await openPostgresStore({ url: database.url })
+    try {
+      expect(await store.listAudit()).toEqual([
+        {
+          id: 1,
+          at: '2026-03-01T10:00:00.000Z',
+          actor: 'alice',
+          via: 'system',
+          action: 'task.created',
+          subject: 'task:octo/blog#blog',
+          target: { repo: 'octo/blog', task: 'blog', environment: null, release: null },
+          before: null,
+          after: null,
+          requestId: null,
+          sourceIp: null,
+          result: null,
+          details: { revision: 1 },
+        },
+      ])
+      expect((await store.queryAudit({ repo: 'octo/blog' })).map((e) => e.id)).toEqual([1])
+    } finally {
+      await store.close()
+    }
+    await expect(pool().query('UPDATE audit SET actor = $1', ['mallory'])).rejects.toThrow(
+      /append-only: UPDATE is refused/,
+    )
+    await expect(pool().query('DELETE FROM audit')).rejects.toThrow(/append-only: DELETE/)
+    await expect(pool().query('TRUNCATE audit')).rejects.toThrow(/append-only: TRUNCATE/)
   })
 })

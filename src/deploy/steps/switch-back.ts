@@ -38,6 +38,10 @@ export async function switchBack(
     actor: 'devsys',
     action: 'deploy.verification-failed',
     subject: `deployment:${record}`,
+    target: { repo: p.repo.fullName, task: p.taskId ?? null, environment, release: releaseId },
+    before: { release: releaseId },
+    after: { release: back },
+    result: 'failed',
     details: { environment, releaseId, switchedBackTo: back },
   })
   if (p.trigger === 'merge')
