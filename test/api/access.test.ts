@@ -10,10 +10,10 @@ import Database from 'better-sqlite3'
 import nock from 'nock'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devsys, startDevsys } from '../../src/boot.js'
+import { createLogger } from '../../src/logger.js'
 import { testPrivateKey } from '../helpers/github.js'
 import { type HttpAnswer, httpRequest } from '../helpers/http.js'
 import { freePort } from '../helpers/services.js'
-import { createLogger } from '../../src/logger.js'
 
 const BOOTSTRAP = 'access-bootstrap-token-0123456789'
 const HEAD = 'a'.repeat(40)
@@ -260,6 +260,7 @@ describe('roles: every route allows or refuses each role', () => {
     },
     { method: 'GET', path: '/api/deploys', least: 'viewer' },
     { method: 'GET', path: '/api/audit', least: 'viewer' },
+    { method: 'GET', path: '/api/notifications', least: 'viewer' },
     { method: 'PATCH', path: task, body: { status: 'in_progress' }, least: 'operator' },
     {
       method: 'POST',
@@ -311,6 +312,21 @@ describe('roles: every route allows or refuses each role', () => {
     expect(created.json<{ task: { source: { requester: string } } }>().task.source.requester).toBe(
       'token:operator',
     )
+  })
+
+  it('the notification log takes a token for every repository; test sends need admin', async () => {
+    const refused = await call(scopedViewer.token, 'GET', '/api/notifications')
+    expect(refused.status).toBe(403)
+    expect(refused.json<Body>().error.message).toContain('all repositories and environments')
+    for (const token of [viewer.token, operator.token]) {
+      const test = await call(token, 'POST', '/api/notifications/test', {})
+      expect(test.status).toBe(403)
+      expect(test.json<Body>().error.code).toBe('forbidden_role')
+    }
+    // An admin gets through to the handler: this server has no destination to send to.
+    const sent = await call(admin.token, 'POST', '/api/notifications/test', {})
+    expect(sent.status).toBe(409)
+    expect(sent.json<Body>().error.code).toBe('no_destinations')
   })
 
   it('/metrics takes a viewer for every repository, not a scoped token', async () => {
