@@ -8,6 +8,7 @@ import { PostgresTasks } from './postgres-tasks.js'
 import { PostgresTestRuns } from './postgres-test-runs.js'
 import type {
   AcquireDeployLockResult,
+  DeployLock,
   AuditEvent,
   Deployment,
   DeploymentChange,
@@ -170,6 +171,10 @@ export class PostgresStore implements Store {
 
   async releaseDeployLock(env: string, owner: string): Promise<boolean> {
     return this.locks.release(env, owner)
+  }
+
+  async listDeployLocks(): Promise<DeployLock[]> {
+    return this.locks.list()
   }
 
   async createDeployment(deployment: NewDeployment): Promise<Deployment> {

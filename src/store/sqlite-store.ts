@@ -8,6 +8,7 @@ import { SqliteTasks } from './sqlite-tasks.js'
 import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
   AcquireDeployLockResult,
+  DeployLock,
   AuditEvent,
   Deployment,
   DeploymentChange,
@@ -174,6 +175,10 @@ export class SqliteStore implements Store {
 
   async releaseDeployLock(env: string, owner: string): Promise<boolean> {
     return this.locks.release(env, owner)
+  }
+
+  async listDeployLocks(): Promise<DeployLock[]> {
+    return this.locks.list()
   }
 
   async createDeployment(deployment: NewDeployment): Promise<Deployment> {

@@ -138,6 +138,11 @@ export interface DeployLockHolder {
   expiresAt: string
 }
 
+/** A held deploy lock: the environment (`owner/repo:env`) and its holder. */
+export interface DeployLock extends DeployLockHolder {
+  env: string
+}
+
 export type AcquireDeployLockResult =
   | { acquired: true }
   | { acquired: false; holder: DeployLockHolder }
@@ -239,6 +244,8 @@ export interface LockStore {
   renewDeployLock(env: string, owner: string, ttlMs: number): Promise<boolean>
   /** Frees the lock; only its owner can (false otherwise, nothing written). */
   releaseDeployLock(env: string, owner: string): Promise<boolean>
+  /** Every lock row, held or expired but not yet taken over, by environment (for the dashboard). */
+  listDeployLocks(): Promise<DeployLock[]>
 }
 
 /** Deployments: the deploy history of every environment. */
