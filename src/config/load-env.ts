@@ -26,6 +26,10 @@ export interface AppConfig {
    */
   dataDir: string
   managerApiToken?: string
+  /** GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET: the dashboard's GitHub sign-in (both or neither). */
+  oauth?: { clientId: string; clientSecret: string }
+  /** DASHBOARD_URL, or http://HOST:PORT: where people open DevSys (OAuth callback, Secure cookies). */
+  dashboardUrl: string
   gheHost?: string
   gheProtocol?: 'http' | 'https'
   workerConcurrency: number
@@ -86,6 +90,7 @@ const SECRETS = new Set([
   'PRIVATE_KEY',
   'WEBHOOK_SECRET',
   'MANAGER_API_TOKEN',
+  'GITHUB_CLIENT_SECRET',
   'AGENT_API_KEY',
   // Holds the database password.
   'DATABASE_URL',
@@ -142,6 +147,14 @@ export function loadEnv(env: Readonly<Record<string, string | undefined>>): Load
     fail(
       'WEBHOOK_SECRET',
       "is not set; set it to the App's webhook secret so that webhook signatures are verified",
+    )
+  }
+  if ((values.GITHUB_CLIENT_ID === undefined) !== (values.GITHUB_CLIENT_SECRET === undefined)) {
+    const missing =
+      values.GITHUB_CLIENT_ID === undefined ? 'GITHUB_CLIENT_ID' : 'GITHUB_CLIENT_SECRET'
+    fail(
+      missing,
+      "is unset while its pair is set; the dashboard's GitHub sign-in needs both the App's client id and a client secret (GitHub App settings), or neither",
     )
   }
   if (values.GHE_PROTOCOL !== undefined && values.GHE_HOST === undefined) {
@@ -306,6 +319,8 @@ function toAppConfig(
   const webhookSecret = str('WEBHOOK_SECRET')
   const managerApiToken = str('MANAGER_API_TOKEN')
   const gheHost = str('GHE_HOST')
+  const clientId = str('GITHUB_CLIENT_ID')
+  const clientSecret = str('GITHUB_CLIENT_SECRET')
   const gheProtocol = str('GHE_PROTOCOL') as AppConfig['gheProtocol']
   const sshKey = str('EXTERNAL_DEPLOY_SSH_KEY_PATH')
   const knownHosts = str('EXTERNAL_DEPLOY_KNOWN_HOSTS')
@@ -324,6 +339,10 @@ function toAppConfig(
     logFormat: values.LOG_FORMAT as LogFormat,
     dataDir: resolve(String(values.DATA_DIR)),
     ...(managerApiToken === undefined ? {} : { managerApiToken }),
+    ...(clientId === undefined || clientSecret === undefined
+      ? {}
+      : { oauth: { clientId, clientSecret } }),
+    dashboardUrl: str('DASHBOARD_URL') ?? defaultDashboardUrl(String(values.HOST), num('PORT')),
     ...(gheHost === undefined ? {} : { gheHost }),
     ...(gheProtocol === undefined ? {} : { gheProtocol }),
     workerConcurrency: num('WORKER_CONCURRENCY'),
@@ -355,4 +374,10 @@ function toAppConfig(
       ...(agentModel === undefined ? {} : { model: agentModel }),
     },
   }
+}
+
+/** http://HOST:PORT, with a wildcard listen address (0.0.0.0, ::) named as localhost. */
+function defaultDashboardUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`
 }
