@@ -3,11 +3,13 @@ import type { ProbotOctokit } from 'probot'
 import type { Runner } from '../runner/types.js'
 import type { AppConfig } from './config/load-env.js'
 import type { RepoConfig } from './config/load-repo-config.js'
-import type { Enqueue } from './queue/queue.js'
+import type { Enqueue, Queue } from './queue/queue.js'
 import type {
+  AuditStore,
   CommentStore,
   DeploymentStore,
   GenerationStore,
+  LockStore,
   TaskStore,
   TestRunStore,
 } from './store/store.js'
@@ -18,10 +20,10 @@ export type GitHubClient = InstanceType<typeof ProbotOctokit>
 /** Everything DevSys's handlers share, built once at start (src/boot.ts). */
 export interface AppDeps {
   config: AppConfig
-  /** The store parts the manager API reads and writes; webhook handlers use none. */
-  store: TaskStore & TestRunStore & GenerationStore & DeploymentStore
-  /** Webhook handlers and the API only enqueue; jobs run in the worker. */
-  queue: { enqueue: Enqueue }
+  /** The store parts the manager API and the dashboard read and write; webhook handlers use none. */
+  store: TaskStore & TestRunStore & GenerationStore & DeploymentStore & LockStore & AuditStore
+  /** Webhook handlers and the API only enqueue (the dashboard lists jobs); jobs run in the worker. */
+  queue: { enqueue: Enqueue; listJobs: Queue['listJobs'] }
   log: Logger
 }
 

@@ -127,21 +127,35 @@ export async function rollbackTask(
 ) {
   const body = await readOptions(req, ['environment'])
   const task = await resolveTask(deps.store, id, url)
+  const result = await queueRollback(deps, task, readEnvironment(body.environment), API_ACTOR)
+  accepted(res, task, result)
+}
+
+/**
+ * Queues the rollback of `task` in `environment` (null: the manifest's) for `actor`: the one
+ * path of the manager API and the dashboard, the same job `/rollback` starts. Throws 409 for a
+ * task that did not come from a repository installation.
+ */
+export async function queueRollback(
+  deps: Pick<Deps, 'queue'>,
+  task: Task,
+  environment: string | null,
+  actor: string,
+) {
   const { repo, installationId } = deployable(task)
   const payload: RollbackPayload = {
     installationId,
     repo,
     taskId: task.id,
-    environment: readEnvironment(body.environment),
-    actor: API_ACTOR,
+    environment,
+    actor,
     trigger: 'api',
   }
-  const result = await deps.queue.enqueue({
+  return deps.queue.enqueue({
     kind: 'rollback',
     key: rollbackJobKey(repo.fullName, task.id),
     payload,
   })
-  accepted(res, task, result)
 }
 
 /** A task DevSys can act on in GitHub: it came from a repository where the app is installed. */
