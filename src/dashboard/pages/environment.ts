@@ -36,6 +36,7 @@ export async function environmentPage(view: View): Promise<Html | undefined> {
     limit: 50,
   })
   const candidate = atLeast(role, 'operator') ? rollbackCandidate(history) : undefined
+  const audit = await auditOf(view, target, history)
   const taskOf = taskReader(view)
   const rows: Html[] = []
   for (const d of history) {
@@ -64,6 +65,19 @@ ${
   <thead><tr><th>#</th><th>State</th><th>Release</th><th>Commit</th><th>Task / PR</th><th>By</th><th>When</th><th>Acceptance</th><th></th></tr></thead>
   <tbody>${rows}</tbody>
 </table>`
+}
+<h2>Recent actions</h2>
+${
+  audit.length === 0
+    ? html`<p class="muted">No recorded actions on these deploys.</p>`
+    : html`<table class="audit">
+  <thead><tr><th>When</th><th>Who</th><th>Action</th><th>On</th><th>Via</th></tr></thead>
+  <tbody>${audit.map(
+    (e) => html`<tr><td data-label="When">${when(e.at)}</td><td data-label="Who">${e.actor}</td>
+      <td data-label="Action">${e.action}</td><td data-label="On">${e.subject}</td>
+      <td data-label="Via">${String(e.details.via ?? '')}</td></tr>`,
+  )}</tbody>
+</table>`
 }`
   return layout(
     {
@@ -73,6 +87,19 @@ ${
     },
     body,
   )
+}
+
+/** The audit records about this environment's deploys and lock, newest first (20 at most). */
+async function auditOf(view: View, target: { repo: string; env: string }, history: Deployment[]) {
+  const subjects = new Set([
+    ...history.map((d) => `deployment:${d.id}`),
+    `lock:${target.repo}:${target.env}`,
+  ])
+  const events = await view.deps.store.listAudit()
+  return events
+    .filter((e) => subjects.has(e.subject))
+    .sort((a, b) => b.at.localeCompare(a.at))
+    .slice(0, 20)
 }
 
 function d0url(d: Deployment | undefined): Html | string {
