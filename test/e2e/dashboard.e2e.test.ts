@@ -9,6 +9,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { git } from '../helpers/git-remote.js'
@@ -220,7 +221,45 @@ describe.skipIf(!hasTools)('the dashboard in Chromium, end to end', () => {
     await mona.page.goto(`${base}/dashboard`)
     await shot(mona.page, 'phone-environments')
 
-    // 7. A script signs in with the API token (an admin today) and reads the same pages.
+    // 7. A stuck lock on staging: an operator gets no Release lock button and a forged release
+    //    is refused; an admin (ada) releases it with the button, and it is audited.
+    const db = new Database(join(devsys.dataDir, 'devsys.sqlite'))
+    db.pragma('busy_timeout = 5000')
+    db.prepare(
+      'INSERT INTO deploy_locks (env, owner, reason, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(
+      `${FULL}:staging`,
+      'job:999',
+      'deploy of a dead worker',
+      new Date().toISOString(),
+      new Date(Date.now() + 3_600_000).toISOString(),
+    )
+    db.close()
+    await mona.page.setViewportSize({ width: 1100, height: 700 })
+    await mona.page.goto(`${base}/dashboard/queue`)
+    const lockRow = mona.page.locator(`tr[data-lock="${FULL}:staging"]`)
+    await expect.poll(() => lockRow.textContent()).toContain('job:999')
+    expect(await mona.page.getByRole('button', { name: 'Release lock' }).count()).toBe(0)
+    const monaCsrf = await mona.page.locator('input[name=csrf]').first().inputValue()
+    const lock = { env: `${FULL}:staging`, owner: 'job:999' }
+    const byOperator = await forge(mona.context, base, '/dashboard/locks/release', {
+      ...lock,
+      csrf: monaCsrf,
+    })
+    expect(byOperator.status()).toBe(403)
+    const ada = await signIn(base, oauth, 'ada')
+    await ada.page.goto(`${base}/dashboard/queue`)
+    await shot(ada.page, 'queue-admin')
+    await ada.page.getByRole('button', { name: 'Release lock' }).click()
+    await ada.page.waitForURL(`${base}/dashboard/queue`)
+    expect(await ada.page.locator(`tr[data-lock="${FULL}:staging"]`).count()).toBe(0)
+    await ada.page.goto(`${base}/dashboard/env?repo=${FULL}&env=staging`)
+    expect(await ada.page.locator('table.audit').textContent()).toMatch(
+      /ada\s*deploy\.lock-released/,
+    )
+    await ada.context.close()
+
+    // 8. A script signs in with the API token (an admin today) and reads the same pages.
     const script = await httpRequest(`${base}/dashboard/env?repo=${FULL}&env=production`, {
       headers: { authorization: `Bearer ${API_TOKEN}` },
     })
