@@ -1,11 +1,14 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/api/http.js'
+import { loadEnv } from '../../src/config/load-env.js'
 import { authorizeUrl, apiBaseUrl, oauthBaseUrl } from '../../src/dashboard/github-sign-in.js'
 import { html } from '../../src/dashboard/html.js'
 import { tokenPrincipal } from '../../src/dashboard/principal.js'
 import { atLeast, dashboardRole } from '../../src/dashboard/roles.js'
 import { cookie, createSessions, sessionCookieName } from '../../src/dashboard/sessions.js'
+import { forgetSecrets, redact } from '../../src/secrets/redact.js'
+import { registerConfigSecrets } from '../../src/secrets/register-config-secrets.js'
 
 const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage
 
@@ -94,5 +97,21 @@ describe('dashboard parts', () => {
     expect(() =>
       tokenPrincipal(request({ 'x-api-token': 'wrong-token-0123456789' }), config),
     ).toThrow(ApiError)
+  })
+
+  it('redacts GITHUB_CLIENT_SECRET from every log and message, like the other secrets', () => {
+    const loaded = loadEnv({
+      GITHUB_CLIENT_ID: 'Iv1.x',
+      GITHUB_CLIENT_SECRET: 'oauth-secret-0123456789',
+    })
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
+    try {
+      expect(registerConfigSecrets(loaded.config)).toEqual([])
+      expect(redact('exchange with oauth-secret-0123456789 failed')).not.toContain(
+        'oauth-secret-0123456789',
+      )
+    } finally {
+      forgetSecrets()
+    }
   })
 })
