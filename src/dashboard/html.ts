@@ -43,6 +43,11 @@ export function href(path: string, query: Record<string, string | number> = {}):
   return params === '' ? path : `${path}?${params}`
 }
 
+/** `url` when it is an http(s) URL, else '#': links from stored records never run script. */
+export function safeUrl(url: string): string {
+  return /^https?:\/\//i.test(url) ? url : '#'
+}
+
 /** A time as people read it in a table: `2026-12-02 16:20 UTC`, with the full time on hover. */
 export function when(iso: string | null): Html {
   if (iso === null) return html`<span class="muted">—</span>`

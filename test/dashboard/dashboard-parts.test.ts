@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/api/http.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { authorizeUrl, apiBaseUrl, oauthBaseUrl } from '../../src/dashboard/github-sign-in.js'
-import { html } from '../../src/dashboard/html.js'
+import { html, safeUrl } from '../../src/dashboard/html.js'
 import { tokenPrincipal } from '../../src/dashboard/principal.js'
 import { atLeast, dashboardRole } from '../../src/dashboard/roles.js'
 import { cookie, createSessions, sessionCookieName } from '../../src/dashboard/sessions.js'
@@ -21,6 +21,10 @@ describe('dashboard parts', () => {
       '<td title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&#39;y">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&#39;y</td>',
     )
     expect(html`<p>${html`<b>${'&'}</b>`}</p>`.text).toBe('<p><b>&amp;</b></p>')
+    // Stored links (deploy URLs, PRs, issues) are linked only when they are http(s).
+    expect(safeUrl('https://blog.example.com/')).toBe('https://blog.example.com/')
+    expect(safeUrl('javascript:alert(1)')).toBe('#')
+    expect(safeUrl('data:text/html,x')).toBe('#')
   })
 
   it('maps GitHub permissions to roles: read → viewer, write → operator, admin → admin', () => {

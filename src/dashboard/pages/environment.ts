@@ -1,6 +1,6 @@
 import type { Deployment } from '../../store/store.js'
 import { csrfOf, type View } from '../dashboard-deps.js'
-import { type Html, href, html, layout, shortId, when } from '../html.js'
+import { type Html, href, html, layout, safeUrl, shortId, when } from '../html.js'
 import { roleOn } from '../principal.js'
 import { atLeast } from '../roles.js'
 import { acceptance, stateBadge, taskCell, taskReader } from './environments.js'
@@ -103,5 +103,5 @@ async function auditOf(view: View, target: { repo: string; env: string }, histor
 }
 
 function d0url(d: Deployment | undefined): Html | string {
-  return d?.url ? html` · <a href="${d.url}">${d.url}</a>` : ''
+  return d?.url ? html` · <a href="${safeUrl(d.url)}">${d.url}</a>` : ''
 }

@@ -1,6 +1,6 @@
 import type { Deployment, Task } from '../../store/store.js'
 import { csrfOf, type View } from '../dashboard-deps.js'
-import { type Html, href, html, layout, shortId, when } from '../html.js'
+import { type Html, href, html, layout, safeUrl, shortId, when } from '../html.js'
 import { roleOn } from '../principal.js'
 import { atLeast, type DashboardRole } from '../roles.js'
 
@@ -37,7 +37,7 @@ export function taskCell(repo: string, d: Deployment, task: Task | undefined): H
   if (d.taskId === null) return html`<span class="muted">—</span>`
   const pr = task?.code?.pullRequest
   return html`<a href="${href('/dashboard/task', { repo, id: d.taskId })}">${d.taskId}</a>${
-    pr ? html` · <a href="${pr.url}">#${pr.number}</a>` : ''
+    pr ? html` · <a href="${safeUrl(pr.url)}">#${pr.number}</a>` : ''
   }`
 }
 

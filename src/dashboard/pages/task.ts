@@ -1,6 +1,6 @@
 import { taskSubject } from '../../store/store.js'
 import { csrfOf, type View } from '../dashboard-deps.js'
-import { type Html, href, html, layout, shortId, when } from '../html.js'
+import { type Html, href, html, layout, safeUrl, shortId, when } from '../html.js'
 import { roleOn } from '../principal.js'
 import { atLeast } from '../roles.js'
 import { acceptance, stateBadge } from './environments.js'
@@ -31,7 +31,7 @@ export async function taskPage(view: View): Promise<Html | undefined> {
     {
       at: task.createdAt,
       what: html`Manifest accepted from ${task.source.kind}${
-        task.source.url ? html` (<a href="${task.source.url}">source</a>)` : ''
+        task.source.url ? html` (<a href="${safeUrl(task.source.url)}">source</a>)` : ''
       } by ${task.source.requester}`,
     },
   ]
@@ -40,7 +40,7 @@ export async function taskPage(view: View): Promise<Html | undefined> {
     steps.push({
       at: task.updatedAt,
       what: html`Code on <code>${task.code.branch}</code> at ${shortId(task.code.headSha)}${
-        pr ? html`, pull request <a href="${pr.url}">#${pr.number}</a>` : ''
+        pr ? html`, pull request <a href="${safeUrl(pr.url)}">#${pr.number}</a>` : ''
       }`,
     })
   }
