@@ -6,7 +6,7 @@
  * switch back and the audit records; a viewer gets no button and every forged POST is refused.
  * With UPDATE_SCREENSHOTS=1 the pages are saved to docs/screenshots/ for the README.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -27,10 +27,10 @@ const hasTools =
 
 const CLIENT = { id: 'Iv1.dashboard0test', secret: 'dashboard-client-secret-0123' }
 const API_TOKEN = 'dashboard-e2e-api-token-0123456789'
-const SHOTS =
-  process.env.UPDATE_SCREENSHOTS === '1'
-    ? new URL('../../docs/screenshots/', import.meta.url).pathname
-    : mkdtempSync(join(tmpdir(), 'devsys-dashboard-shots-'))
+const SHOTS_KEPT = process.env.UPDATE_SCREENSHOTS === '1'
+const SHOTS = SHOTS_KEPT
+  ? new URL('../../docs/screenshots/', import.meta.url).pathname
+  : mkdtempSync(join(tmpdir(), 'devsys-dashboard-shots-'))
 const FULL = `${OWNER}/${REPO}`
 
 const world = useE2eWorld()
@@ -45,6 +45,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await browser?.close()
+  if (!SHOTS_KEPT) rmSync(SHOTS, { recursive: true, force: true })
 })
 
 /** A person opens the dashboard in a browser of their own and signs in with GitHub as `login`. */
