@@ -4,7 +4,7 @@ import type { Runner } from '../runner/types.js'
 import type { AppConfig } from './config/load-env.js'
 import type { RepoConfig } from './config/load-repo-config.js'
 import type { Notify } from './notify/events.js'
-import type { Enqueue } from './queue/queue.js'
+import type { Enqueue, Queue } from './queue/queue.js'
 import type {
   ApiTokenStore,
   AuditStore,
@@ -12,6 +12,7 @@ import type {
   DeploymentStore,
   GenerationStore,
   NotificationStore,
+  LockStore,
   TaskStore,
   TestRunStore,
 } from './store/store.js'
@@ -22,16 +23,17 @@ export type GitHubClient = InstanceType<typeof ProbotOctokit>
 /** Everything DevSys's handlers share, built once at start (src/boot.ts). */
 export interface AppDeps {
   config: AppConfig
-  /** The store parts the manager API reads and writes (and audits to); webhook handlers use none. */
+  /** The store parts the manager API and the dashboard read and write (and audit to); webhook handlers use none. */
   store: TaskStore &
     TestRunStore &
     GenerationStore &
     DeploymentStore &
+    LockStore &
     NotificationStore &
     AuditStore &
     ApiTokenStore
-  /** Webhook handlers and the API only enqueue; jobs run in the worker. */
-  queue: { enqueue: Enqueue }
+  /** Webhook handlers and the API only enqueue (the dashboard lists jobs); jobs run in the worker. */
+  queue: { enqueue: Enqueue; listJobs: Queue['listJobs'] }
   log: Logger
 }
 

@@ -139,22 +139,36 @@ export async function rollbackTask(ctx: ApiContext, id: string) {
   const task = await resolveTask(deps.store, id, url, caller)
   const environment = readEnvironment(body.environment)
   requireEnvironment(caller, environment)
+  const result = await queueRollback(deps, task, environment, caller.actor)
+  await auditQueued(ctx, 'rollback', task, environment, result, {})
+  accepted(ctx.res, task, result)
+}
+
+/**
+ * Queues the rollback of `task` in `environment` (null: the manifest's) for `actor`: the one
+ * path of the manager API and the dashboard, the same job `/rollback` starts. Throws 409 for a
+ * task that did not come from a repository installation.
+ */
+export async function queueRollback(
+  deps: Pick<ApiContext['deps'], 'queue'>,
+  task: Task,
+  environment: string | null,
+  actor: string,
+): Promise<EnqueueResult> {
   const { repo, installationId } = deployable(task)
   const payload: RollbackPayload = {
     installationId,
     repo,
     taskId: task.id,
     environment,
-    actor: caller.actor,
+    actor,
     trigger: 'api',
   }
-  const result = await deps.queue.enqueue({
+  return deps.queue.enqueue({
     kind: 'rollback',
     key: rollbackJobKey(repo.fullName, task.id),
     payload,
   })
-  await auditQueued(ctx, 'rollback', task, environment, result, {})
-  accepted(ctx.res, task, result)
 }
 
 /** The audit record of a deploy or rollback the API queued. */

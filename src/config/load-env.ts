@@ -5,8 +5,9 @@ import { parseSshAllowList, type SshAllowEntry } from '../deploy/parse-ssh-allow
 import type { LogFormat } from '../logger.js'
 import { compileSchema, readSchema } from '../manifest/compile-schema.js'
 import { type AllowList, parseAllowedHosts } from '../verify/parse-allowed-hosts.js'
+import { checkRole } from './check-role.js'
 import { type Destination, parseDestinations } from './notify-destinations.js'
-import { parseQueues, QUEUE_NAMES, type QueueName, type Role } from './roles.js'
+import { QUEUE_NAMES, type QueueName, type Role } from './roles.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
@@ -27,6 +28,10 @@ export interface AppConfig {
    */
   dataDir: string
   managerApiToken?: string
+  /** GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET: the dashboard's GitHub sign-in (both or neither). */
+  oauth?: { clientId: string; clientSecret: string }
+  /** DASHBOARD_URL, or http://HOST:PORT: where people open DevSys (OAuth callback, Secure cookies). */
+  dashboardUrl: string
   gheHost?: string
   gheProtocol?: 'http' | 'https'
   workerConcurrency: number
@@ -96,6 +101,7 @@ const SECRETS = new Set([
   'PRIVATE_KEY',
   'WEBHOOK_SECRET',
   'MANAGER_API_TOKEN',
+  'GITHUB_CLIENT_SECRET',
   'AGENT_API_KEY',
   // Holds the database password.
   'DATABASE_URL',
@@ -157,6 +163,14 @@ export function loadEnv(env: Readonly<Record<string, string | undefined>>): Load
       "is not set; set it to the App's webhook secret so that webhook signatures are verified",
     )
   }
+  if ((values.GITHUB_CLIENT_ID === undefined) !== (values.GITHUB_CLIENT_SECRET === undefined)) {
+    const missing =
+      values.GITHUB_CLIENT_ID === undefined ? 'GITHUB_CLIENT_ID' : 'GITHUB_CLIENT_SECRET'
+    fail(
+      missing,
+      "is unset while its pair is set; the dashboard's GitHub sign-in needs both the App's client id and a client secret (GitHub App settings), or neither",
+    )
+  }
   if (values.GHE_PROTOCOL !== undefined && values.GHE_HOST === undefined) {
     fail('GHE_PROTOCOL', 'is set but GHE_HOST is not; set GHE_HOST or unset GHE_PROTOCOL')
   }
@@ -202,49 +216,6 @@ function checkNotify(
   if (!parsed.ok) for (const [name, message] of parsed.errors) fail(name, message)
   if (!allowed.ok || !parsed.ok) return undefined
   return { destinations: parsed.destinations, allowedHosts: allowed.list }
-}
-
-/** DEVSYS_ROLE with DEVSYS_QUEUES and the deprecated DEVSYS_WORKER: the queues, or undefined. */
-function checkRole(
-  values: Env,
-  given: ReadonlySet<string>,
-  fail: (name: string, message: string) => void,
-): QueueName[] | undefined {
-  const parsed = parseQueues(String(values.DEVSYS_QUEUES ?? ''))
-  const list = `list queues separated by commas, from: ${QUEUE_NAMES.join(', ')}`
-  if (!parsed.ok) {
-    const bad = parsed.bad.map((b) => JSON.stringify(b)).join(', ')
-    fail('DEVSYS_QUEUES', `has ${bad}, which is not a queue; ${list}`)
-    return undefined
-  }
-  if (parsed.queues.length === 0) {
-    fail('DEVSYS_QUEUES', `names no queue; ${list}, or unset it for all of them`)
-    return undefined
-  }
-  const role = values.DEVSYS_ROLE
-  if (role === 'worker' && values.APP_ID === undefined) {
-    fail(
-      'DEVSYS_ROLE',
-      'is "worker", but APP_ID is not set: every job talks to GitHub as the App; set APP_ID and PRIVATE_KEY (register the App first through a receiver\'s setup page), or set DEVSYS_ROLE=all',
-    )
-    return undefined
-  }
-  if (values.DEVSYS_WORKER === 'off' && given.has('DEVSYS_ROLE') && role !== 'receiver') {
-    fail(
-      'DEVSYS_WORKER',
-      `is "off", which means DEVSYS_ROLE=receiver, but DEVSYS_ROLE is ${JSON.stringify(role)}; DEVSYS_WORKER is deprecated: unset it and keep DEVSYS_ROLE`,
-    )
-    return undefined
-  }
-  const receiver = role === 'receiver' || values.DEVSYS_WORKER === 'off'
-  if (receiver && given.has('DEVSYS_QUEUES')) {
-    fail(
-      'DEVSYS_QUEUES',
-      'is set, but a receiver (DEVSYS_ROLE=receiver) runs no jobs; unset DEVSYS_QUEUES, or set DEVSYS_ROLE=worker to run them',
-    )
-    return undefined
-  }
-  return parsed.queues
 }
 
 /** The PEM text from PRIVATE_KEY or PRIVATE_KEY_PATH, reporting unreadable or non-PEM keys. */
@@ -341,6 +312,8 @@ function toAppConfig(
   const webhookSecret = str('WEBHOOK_SECRET')
   const managerApiToken = str('MANAGER_API_TOKEN')
   const gheHost = str('GHE_HOST')
+  const clientId = str('GITHUB_CLIENT_ID')
+  const clientSecret = str('GITHUB_CLIENT_SECRET')
   const gheProtocol = str('GHE_PROTOCOL') as AppConfig['gheProtocol']
   const sshKey = str('EXTERNAL_DEPLOY_SSH_KEY_PATH')
   const knownHosts = str('EXTERNAL_DEPLOY_KNOWN_HOSTS')
@@ -359,6 +332,10 @@ function toAppConfig(
     logFormat: values.LOG_FORMAT as LogFormat,
     dataDir: resolve(String(values.DATA_DIR)),
     ...(managerApiToken === undefined ? {} : { managerApiToken }),
+    ...(clientId === undefined || clientSecret === undefined
+      ? {}
+      : { oauth: { clientId, clientSecret } }),
+    dashboardUrl: str('DASHBOARD_URL') ?? defaultDashboardUrl(String(values.HOST), num('PORT')),
     ...(gheHost === undefined ? {} : { gheHost }),
     ...(gheProtocol === undefined ? {} : { gheProtocol }),
     workerConcurrency: num('WORKER_CONCURRENCY'),
@@ -390,4 +367,10 @@ function toAppConfig(
       ...(agentModel === undefined ? {} : { model: agentModel }),
     },
   }
+}
+
+/** http://HOST:PORT, with a wildcard listen address (0.0.0.0, ::) named as localhost. */
+function defaultDashboardUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`
 }

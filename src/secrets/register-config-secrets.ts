@@ -17,6 +17,7 @@ export function registerConfigSecrets(config: AppConfig, runner?: RunnerConfig):
     ['PRIVATE_KEY', config.privateKey],
     ['WEBHOOK_SECRET', config.webhookSecret],
     ['MANAGER_API_TOKEN', config.managerApiToken],
+    ['GITHUB_CLIENT_SECRET', config.oauth?.clientSecret],
     ['AGENT_API_KEY', config.agent.apiKey],
     ['DATABASE_URL', urlPassword(config.databaseUrl)],
     ['REDIS_URL', urlPassword(config.redisUrl)],

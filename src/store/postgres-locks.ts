@@ -1,6 +1,6 @@
 import type { Pool } from 'pg'
 import { iso } from './open-postgres-pool.js'
-import type { AcquireDeployLockResult } from './store.js'
+import type { AcquireDeployLockResult, DeployLock } from './store.js'
 
 interface LockRow {
   owner: string
@@ -73,5 +73,18 @@ export class PostgresLocks {
       owner,
     ])
     return result.rowCount === 1
+  }
+
+  async list(): Promise<DeployLock[]> {
+    const result = await this.pool.query<LockRow & { env: string }>(
+      'SELECT env, owner, reason, acquired_at, expires_at FROM deploy_locks ORDER BY env',
+    )
+    return result.rows.map((row) => ({
+      env: row.env,
+      owner: row.owner,
+      reason: row.reason,
+      acquiredAt: row.acquired_at,
+      expiresAt: row.expires_at,
+    }))
   }
 }

@@ -13,6 +13,7 @@ import { PostgresTestRuns } from './postgres-test-runs.js'
 import type {
   AcquireDeployLockResult,
   ApiToken,
+  DeployLock,
   AuditEvent,
   AuditFilter,
   CreateApiTokenResult,
@@ -194,6 +195,10 @@ export class PostgresStore implements Store {
 
   async releaseDeployLock(env: string, owner: string): Promise<boolean> {
     return this.locks.release(env, owner)
+  }
+
+  async listDeployLocks(): Promise<DeployLock[]> {
+    return this.locks.list()
   }
 
   async createDeployment(deployment: NewDeployment): Promise<Deployment> {

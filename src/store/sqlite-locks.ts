@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3'
 import { iso } from './open-sqlite-database.js'
-import type { AcquireDeployLockResult } from './store.js'
+import type { AcquireDeployLockResult, DeployLock } from './store.js'
 
 interface LockRow {
   owner: string
@@ -18,6 +18,7 @@ export class SqliteLocks {
     get: Statement<[string], LockRow>
     renew: Statement<Params>
     release: Statement<[string, string]>
+    list: Statement<[], LockRow & { env: string }>
   }
 
   constructor(
@@ -39,6 +40,9 @@ export class SqliteLocks {
       renew: db.prepare(`UPDATE deploy_locks SET expires_at = @expires
         WHERE env = @env AND owner = @owner AND expires_at > @now`),
       release: db.prepare('DELETE FROM deploy_locks WHERE env = ? AND owner = ?'),
+      list: db.prepare(
+        'SELECT env, owner, reason, acquired_at, expires_at FROM deploy_locks ORDER BY env',
+      ),
     }
   }
 
@@ -73,5 +77,15 @@ export class SqliteLocks {
 
   release(env: string, owner: string): boolean {
     return this.s.release.run(env, owner).changes === 1
+  }
+
+  list(): DeployLock[] {
+    return this.s.list.all().map((row) => ({
+      env: row.env,
+      owner: row.owner,
+      reason: row.reason,
+      acquiredAt: row.acquired_at,
+      expiresAt: row.expires_at,
+    }))
   }
 }

@@ -13,6 +13,7 @@ import { SqliteTestRuns } from './sqlite-test-runs.js'
 import type {
   AcquireDeployLockResult,
   ApiToken,
+  DeployLock,
   AuditEvent,
   AuditFilter,
   CreateApiTokenResult,
@@ -198,6 +199,10 @@ export class SqliteStore implements Store {
 
   async releaseDeployLock(env: string, owner: string): Promise<boolean> {
     return this.locks.release(env, owner)
+  }
+
+  async listDeployLocks(): Promise<DeployLock[]> {
+    return this.locks.list()
   }
 
   async createDeployment(deployment: NewDeployment): Promise<Deployment> {

@@ -157,6 +157,11 @@ export interface DeployLockHolder {
   expiresAt: string
 }
 
+/** A held deploy lock: the environment (`owner/repo:env`) and its holder. */
+export interface DeployLock extends DeployLockHolder {
+  env: string
+}
+
 export type AcquireDeployLockResult =
   | { acquired: true }
   | { acquired: false; holder: DeployLockHolder }
@@ -270,6 +275,8 @@ export interface LockStore {
   releaseDeployLock(env: string, owner: string): Promise<boolean>
   /** Who holds the environment's lock now; undefined when it is free or expired. */
   getDeployLock(env: string): Promise<DeployLockHolder | undefined>
+  /** Every lock row, held or expired but not yet taken over, by environment (for the dashboard). */
+  listDeployLocks(): Promise<DeployLock[]>
 }
 
 /** Deployments: the deploy history of every environment. */

@@ -23,6 +23,7 @@ const DEFAULTS: AppConfig = {
   webhookPath: '/api/github/webhooks',
   port: 3000,
   host: 'localhost',
+  dashboardUrl: 'http://localhost:3000',
   logLevel: 'info',
   logFormat: 'auto',
   dataDir: resolve('.data'),
@@ -47,6 +48,25 @@ const DEFAULTS: AppConfig = {
 }
 
 describe('loadEnv', () => {
+  it('reads the dashboard sign-in (client id and secret, both or neither) and DASHBOARD_URL', () => {
+    const both = loadEnv({
+      GITHUB_CLIENT_ID: 'Iv1.abc',
+      GITHUB_CLIENT_SECRET: 'shh-0123456789',
+      DASHBOARD_URL: 'https://devsys.example.com',
+    })
+    expect(both).toMatchObject({
+      ok: true,
+      config: {
+        oauth: { clientId: 'Iv1.abc', clientSecret: 'shh-0123456789' },
+        dashboardUrl: 'https://devsys.example.com',
+      },
+    })
+    const errors = errorsOf({ GITHUB_CLIENT_ID: 'Iv1.abc', DASHBOARD_URL: 'https://x.test/path' })
+    expect(errors.join('\n')).toMatch(/GITHUB_CLIENT_SECRET: is unset while its pair is set/)
+    expect(errors.join('\n')).toMatch(/DASHBOARD_URL: .*scheme and host/)
+    expect(errorsOf({ GITHUB_CLIENT_SECRET: 'shh-0123456789' }).join('\n')).not.toContain('shh-')
+  })
+
   it('gives defaults for an empty environment, ignoring unrelated and empty variables', () => {
     expect(loadEnv({ PATH: '/usr/bin', PORT: '', HOME: '/root' })).toEqual({
       ok: true,
@@ -111,6 +131,8 @@ describe('loadEnv', () => {
         webhookSecret: 'shh',
         webhookPath: '/hooks',
         port: 8080,
+        // HOST=0.0.0.0 listens everywhere; people reach it on this machine as localhost.
+        dashboardUrl: 'http://localhost:8080',
         host: '0.0.0.0',
         logLevel: 'debug',
         logFormat: 'json',

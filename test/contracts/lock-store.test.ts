@@ -86,6 +86,31 @@ function lockStoreContract(impl: StoreImplementation) {
       })
     })
 
+    it('lists every lock row by environment, with holder, reason and expiry (expired ones too)', async () => {
+      expect(await store.listDeployLocks()).toEqual([])
+      await store.acquireDeployLock('o/r:staging', 'job:2', 'merge of #3', 1000)
+      await store.acquireDeployLock('o/r:production', 'job:1', '/deploy by octocat', 60_000)
+      clock += 2000
+      expect(await store.listDeployLocks()).toEqual([
+        {
+          env: 'o/r:production',
+          owner: 'job:1',
+          reason: '/deploy by octocat',
+          acquiredAt: '2026-01-01T00:00:00.000Z',
+          expiresAt: '2026-01-01T00:01:00.000Z',
+        },
+        {
+          env: 'o/r:staging',
+          owner: 'job:2',
+          reason: 'merge of #3',
+          acquiredAt: '2026-01-01T00:00:00.000Z',
+          expiresAt: '2026-01-01T00:00:01.000Z',
+        },
+      ])
+      await store.releaseDeployLock('o/r:production', 'job:1')
+      expect((await store.listDeployLocks()).map((l) => l.env)).toEqual(['o/r:staging'])
+    })
+
     it('survives reopening the store (it is durable)', async () => {
       await store.acquireDeployLock('production', 'job:1', 'first', 60_000)
       store = await h.reopen()

@@ -52,6 +52,7 @@ async function receiverFailingWith(failure: Error | 'never') {
     store,
     queue: {
       enqueue: () => (failure === 'never' ? new Promise(() => {}) : Promise.reject(failure)),
+      listJobs: async () => [],
     },
     log,
   }

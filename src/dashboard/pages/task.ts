@@ -1,0 +1,81 @@
+import { taskSubject } from '../../store/store.js'
+import { csrfOf, type View } from '../dashboard-deps.js'
+import { type Html, href, html, layout, safeUrl, shortId, when } from '../html.js'
+import { roleOn } from '../principal.js'
+import { atLeast } from '../roles.js'
+import { acceptance, stateBadge } from './environments.js'
+
+interface Step {
+  at: string
+  what: Html
+}
+
+/**
+ * `/dashboard/task?repo=&id=`: a task's timeline, oldest first: manifest → pull request → test
+ * runs → deploys (with verification) → rollbacks, and what the audit log recorded about it.
+ */
+export async function taskPage(view: View): Promise<Html | undefined> {
+  const repo = view.url.searchParams.get('repo') ?? ''
+  const id = view.url.searchParams.get('id') ?? ''
+  if (repo === '' || id === '') return undefined
+  if (!atLeast(await roleOn(view.principal, view.deps.roles, repo), 'viewer')) return undefined
+  const { store } = view.deps
+  const task = await store.getTask({ repo, id })
+  if (task === undefined) return undefined
+  const [tests, deploys, audit] = await Promise.all([
+    store.latestTestRun({ repo, id }),
+    store.listDeployments({ repo, taskId: id, limit: 100 }),
+    store.listAudit(taskSubject({ repo, id })),
+  ])
+  const steps: Step[] = [
+    {
+      at: task.createdAt,
+      what: html`Manifest accepted from ${task.source.kind}${
+        task.source.url ? html` (<a href="${safeUrl(task.source.url)}">source</a>)` : ''
+      } by ${task.source.requester}`,
+    },
+  ]
+  const pr = task.code?.pullRequest
+  if (task.code) {
+    steps.push({
+      at: task.updatedAt,
+      what: html`Code on <code>${task.code.branch}</code> at ${shortId(task.code.headSha)}${
+        pr ? html`, pull request <a href="${safeUrl(pr.url)}">#${pr.number}</a>` : ''
+      }`,
+    })
+  }
+  if (tests) {
+    const summary = tests.summary as { failed?: number; passed?: number } | null
+    steps.push({
+      at: tests.completedAt ?? tests.createdAt,
+      what: html`Tests on ${shortId(tests.headSha)}: <span class="state ${tests.conclusion === 'success' ? 'success' : 'failure'}">${tests.conclusion ?? tests.state}</span>${
+        summary ? html` (${summary.failed ?? 0} failed, ${summary.passed ?? 0} passed)` : ''
+      }`,
+    })
+  }
+  for (const d of deploys) {
+    const kind = d.trigger === 'rollback' ? 'Rollback' : 'Deploy'
+    steps.push({
+      at: d.createdAt,
+      what: html`${kind} #${d.id} to <a href="${href('/dashboard/env', { repo, env: d.environment })}">${d.environment}</a>
+        of ${shortId(d.commitSha)} by ${d.actor}: ${stateBadge(d)} · acceptance ${acceptance(d)}`,
+    })
+  }
+  for (const event of audit) {
+    steps.push({
+      at: event.at,
+      what: html`<span class="muted">${event.action} by ${event.actor}</span>`,
+    })
+  }
+  steps.sort((a, b) => a.at.localeCompare(b.at))
+  const body = html`<p><strong>${task.title}</strong> · ${repo} · status ${task.status}</p>
+<ol class="timeline">${steps.map((s) => html`<li>${when(s.at)}<br>${s.what}</li>`)}</ol>`
+  return layout(
+    {
+      title: `Task ${id}`,
+      user: { name: view.principal.login, csrf: csrfOf(view.principal) },
+      live: true,
+    },
+    body,
+  )
+}
