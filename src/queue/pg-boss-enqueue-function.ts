@@ -79,8 +79,11 @@ BEGIN
             start_after = LEAST(j.start_after, run_at)
           WHERE j.name = queue AND j.id = queued AND j.state < 'active'
           RETURNING j.* INTO got;
+      END IF;
+      -- Locked FOR UPDATE, the queued job is still queued; were it not, a job is inserted instead.
+      IF got.id IS NOT NULL THEN
         IF delivery IS NOT NULL THEN
-          UPDATE ${s}.delivery d SET job_id = queued WHERE d.id = delivery;
+          UPDATE ${s}.delivery d SET job_id = got.id WHERE d.id = delivery;
         END IF;
         outcome := 'coalesced';
       ELSE
