@@ -125,5 +125,36 @@ describe.skipIf(!postgres)(
       })
       expect({ ...ours, singleton_key: 'k:boss' }).toEqual(sent)
     })
+
+    it('runs each enqueue of a batch again on its own when the batch deadlocks with another transaction', async () => {
+      const store = open()
+      await store.ready()
+      // Another process holds key k:b and then waits for delivery x-1, which the batch inserted
+      // before it waited for k:b: a deadlock, which PostgreSQL breaks by failing the batch.
+      const other = new pg.Client({ connectionString: database.url })
+      await other.connect()
+      try {
+        await other.query('BEGIN')
+        await other.query(
+          `SELECT pg_advisory_xact_lock(hashtext('devsys-queue'), hashtext('devsys:k:b'))`,
+        )
+        const results = Promise.all([
+          store.enqueue({ kind: 'work', key: 'k:a', payload: 1 }, { id: 'x-1', event: 'issues' }),
+          store.enqueue({ kind: 'work', key: 'k:b', payload: 2 }, { id: 'x-2', event: 'issues' }),
+        ])
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        await other.query(
+          `INSERT INTO devsys_queue.delivery (id, event, received_at) VALUES ('x-1', 'issues', now())`,
+        )
+        await other.query('ROLLBACK')
+        expect((await results).map((r) => r.kind)).toEqual(['enqueued', 'enqueued'])
+      } finally {
+        await other.end()
+      }
+      expect((await store.listJobs()).map((j) => [j.key, j.deliveryId])).toEqual([
+        ['k:a', 'x-1'],
+        ['k:b', 'x-2'],
+      ])
+    })
   },
 )
