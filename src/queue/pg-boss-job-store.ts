@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import pg, { type PoolClient } from 'pg'
+import pg from 'pg'
 import PgBoss from 'pg-boss'
 import type { Logger } from 'pino'
 import { redactStore } from '../secrets/redact-store.js'
@@ -15,6 +15,13 @@ import { asUnavailable, isConnectionError } from './queue-unavailable.js'
  * leases and reads need some), enough that one receiver's webhooks do not wait in line.
  */
 const ENQUEUE_LANES = 4
+
+/**
+ * Enqueues per statement, at most: each is a subtransaction, and a transaction with more than 64
+ * of them overflows PostgreSQL's per-backend subtransaction cache (which slows every snapshot
+ * taken while it runs). A larger batch is several statements, in order.
+ */
+const BATCH_LIMIT = 64
 
 /** Used when neither the job nor the queue says how many attempts a job gets. */
 const DEFAULT_MAX_ATTEMPTS = 5
@@ -32,6 +39,14 @@ export interface PgBossJobStoreOptions {
   maxConnections?: number
 }
 
+/** One row of the enqueue function's result. */
+type EnqueueRow = Row & {
+  ord: number
+  outcome: 'enqueued' | 'coalesced' | 'duplicate-delivery' | 'error'
+  error_code: string | null
+  error_message: string | null
+}
+
 interface Pending {
   job: NewJob
   delivery: Delivery | undefined
@@ -41,8 +56,9 @@ interface Pending {
 
 /**
  * The queue's state in PostgreSQL, in pg-boss's tables (installed and migrated by pg-boss): jobs
- * are pg-boss jobs of one queue with the `singleton` policy, inserted with pg-boss's `send` in
- * the transaction that records the delivery. Arguments are redacted of DevSys's secrets.
+ * are pg-boss jobs of one queue with the `singleton` policy, inserted as pg-boss's `send` inserts
+ * them, by a function in the queue's schema that also records the delivery, in one transaction
+ * (src/queue/pg-boss-enqueue-function.ts). Arguments are redacted of DevSys's secrets.
  */
 export function openPgBossJobStore(opts: PgBossJobStoreOptions): PgBossJobStore {
   return redactStore(new PgBossJobStore(opts))
@@ -113,6 +129,7 @@ export class PgBossJobStore implements JobStore {
         await this.boss.createQueue(this.name, { name: this.name, policy: 'singleton' })
       }
     })
+    // The key index and the enqueue function (which reads the job table's columns).
     await this.setUp(this.sql.indexes, async () => undefined)
   }
 
@@ -152,95 +169,85 @@ export class PgBossJobStore implements JobStore {
   }
 
   /**
-   * One transaction for the whole batch, without a savepoint per enqueue (two round trips each):
-   * when any enqueue fails, the batch is rolled back and each enqueue runs again in a transaction
-   * of its own, in order, so only the one that breaks fails.
+   * One statement per batch (see src/queue/pg-boss-enqueue-function.ts): one round trip and one
+   * commit, each enqueue in a subtransaction of its own, so one that breaks fails alone. Should
+   * the statement itself fail (a deadlock with another process's batch), each enqueue runs again
+   * in a statement of its own, in order; a lost connection fails them all as the queue unavailable.
    */
   private async flush(batch: Pending[]): Promise<void> {
-    try {
-      const results = await this.inTransaction(batch)
-      for (const [i, item] of batch.entries()) item.resolve(results[i] as EnqueueResult)
-      return
-    } catch (error) {
-      // Nothing of the batch is stored; a lost connection is reported as the queue unavailable
-      // (and would fail each enqueue again).
-      if (batch.length === 1 || isConnectionError(error)) {
-        const reason = asUnavailable(error)
-        for (const item of batch) item.reject(reason)
-        return
-      }
-    }
+    const ready: { item: Pending; json: string }[] = []
     for (const item of batch) {
       try {
-        const [result] = await this.inTransaction([item])
-        item.resolve(result as EnqueueResult)
+        ready.push({ item, json: this.itemJson(item) })
       } catch (error) {
-        item.reject(asUnavailable(error))
+        item.reject(error) // what JSON cannot hold: nothing was sent
+      }
+    }
+    for (let i = 0; i < ready.length; i += BATCH_LIMIT) {
+      const chunk = ready.slice(i, i + BATCH_LIMIT)
+      try {
+        this.settle(chunk, await this.callEnqueue(chunk.map((c) => c.json)))
+        continue
+      } catch (error) {
+        if (chunk.length === 1 || isConnectionError(error)) {
+          const reason = asUnavailable(error)
+          for (const { item } of chunk) item.reject(reason)
+          continue
+        }
+      }
+      for (const one of chunk) {
+        try {
+          this.settle([one], await this.callEnqueue([one.json]))
+        } catch (error) {
+          one.item.reject(asUnavailable(error))
+        }
       }
     }
   }
 
-  private async inTransaction(items: Pending[]): Promise<EnqueueResult[]> {
-    await this.initialized
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
-      const results: EnqueueResult[] = []
-      for (const item of items) results.push(await this.enqueueIn(client, item.job, item.delivery))
-      await client.query('COMMIT')
-      return results
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined)
-      throw error
-    } finally {
-      client.release()
-    }
-  }
-
-  /** Four round trips for a new job: delivery + key lock, queued job + sequence, insert, stamp. */
-  private async enqueueIn(c: PoolClient, job: NewJob, delivery?: Delivery): Promise<EnqueueResult> {
+  /** An enqueue as the enqueue function reads it; throws for a payload JSON cannot hold. */
+  private itemJson({ job, delivery }: Pending): string {
     const { now, iso } = this.stamps()
-    const payload = JSON.stringify(job.payload ?? null) // throws here for what JSON cannot hold
-    const newId = delivery ? uuidV5(delivery.id) : randomUUID()
-    const lock = `${this.name}:${job.key}`
-    if (delivery) {
-      const values = [delivery.id, delivery.event, newId, iso, lock]
-      const [recorded] = (await c.query(this.sql.recordDelivery, values)).rows
-      if (!recorded?.inserted) return { kind: 'duplicate-delivery', deliveryId: delivery.id }
-    } else {
-      await c.query(this.sql.lockKey, [lock])
-    }
-    const runAt = new Date(now + Math.max(0, job.delayMs ?? 0)).toISOString()
-    const deliveryId = delivery?.id ?? null
-    const next = (await c.query(this.sql.newestQueued, [this.name, job.key])).rows[0] as {
-      seq: string
-      id: string | null
-    }
-    if (next.id !== null) {
-      const limit = job.maxAttempts === undefined ? null : job.maxAttempts - 1
-      const values = [this.name, next.id, job.kind, payload, deliveryId, iso, limit, runAt]
-      const row = (await c.query(this.sql.coalesce, values)).rows[0] as Row | undefined
-      if (row) {
-        if (delivery) await c.query(this.sql.setDeliveryJob, [delivery.id, row.id])
-        return { kind: 'coalesced', job: toJob(row) }
+    return JSON.stringify({
+      kind: job.kind,
+      key: job.key,
+      payload: job.payload ?? null,
+      deliveryId: delivery?.id ?? null,
+      event: delivery?.event ?? null,
+      id: delivery ? uuidV5(delivery.id) : randomUUID(),
+      at: iso,
+      runAt: new Date(now + Math.max(0, job.delayMs ?? 0)).toISOString(),
+      coalesceLimit: job.maxAttempts === undefined ? null : job.maxAttempts - 1,
+      retryLimit: (job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS) - 1,
+    })
+  }
+
+  private async callEnqueue(items: string[]): Promise<EnqueueRow[]> {
+    await this.initialized
+    const values = [this.name, `[${items.join(',')}]`]
+    // Named: prepared once per connection, so later batches skip parsing and planning.
+    const result = await this.pool.query({
+      name: 'devsys-enqueue',
+      text: this.sql.enqueue,
+      values,
+    })
+    return result.rows as EnqueueRow[]
+  }
+
+  private settle(chunk: { item: Pending }[], rows: EnqueueRow[]): void {
+    for (const [i, { item }] of chunk.entries()) {
+      const row = rows[i]
+      if (row === undefined || row.ord !== i + 1) {
+        item.reject(new Error(`the enqueue function returned no result for item ${i + 1}`))
+      } else if (row.outcome === 'duplicate-delivery') {
+        item.resolve({ kind: 'duplicate-delivery', deliveryId: item.delivery?.id as string })
+      } else if (row.outcome === 'error') {
+        const error = new Error(row.error_message ?? 'enqueue failed')
+        item.reject(Object.assign(error, { code: row.error_code }))
+      } else {
+        item.resolve({ kind: row.outcome, job: toJob(row) })
       }
     }
-    const seq = Number(next.seq)
-    const data = { kind: job.kind, payload: JSON.parse(payload), seq, deliveryId, updatedAt: iso }
-    const sent = await this.boss.send(this.name, data, {
-      id: newId,
-      singletonKey: job.key,
-      startAfter: runAt,
-      retryLimit: (job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS) - 1,
-      // Retries are timed by the queue (backoff in ms); these matter only to pg-boss's own tools.
-      retryDelay: 1,
-      retryBackoff: true,
-      db: { executeSql: (text, values) => c.query(text, values) },
-    })
-    if (sent === null)
-      throw new Error(`pg-boss did not insert job ${newId} (${job.kind}, ${job.key})`)
-    const row = (await c.query(this.sql.stamp, [this.name, sent, iso])).rows[0] as Row
-    return { kind: 'enqueued', job: toJob(row) }
   }
 
   async hasDelivery(id: string): Promise<boolean> {

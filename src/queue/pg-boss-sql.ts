@@ -1,8 +1,10 @@
+import { ENQUEUE_FUNCTION, enqueueFunctionSql } from './pg-boss-enqueue-function.js'
+
 /**
  * The SQL the pg-boss job store runs on pg-boss's own tables (schema `s`, pg-boss 10's `job` and
- * `archive`) and on the two things DevSys adds to that schema: `delivery` (webhook deliveries,
- * written in the transaction that inserts the job) and `job_seq` (the order of jobs: pg-boss ids
- * are UUIDs and created_on ties within a millisecond).
+ * `archive`) and on what DevSys adds to that schema: `delivery` (webhook deliveries, written in
+ * the transaction that inserts the job), `job_seq` (the order of jobs: pg-boss ids are UUIDs and
+ * created_on ties within a millisecond) and the enqueue function (pg-boss-enqueue-function.ts).
  *
  * A job's `data` is `{kind, payload, seq, deliveryId, lastError, lockedBy, updatedAt}`. States
  * map as created|retry = queued, active = running, completed = done, failed|cancelled = failed.
@@ -33,35 +35,14 @@ export function pgBossSql(s: string) {
     indexes: [
       `CREATE INDEX IF NOT EXISTS job_devsys_key ON ${s}.job (name, singleton_key)
         WHERE state <= 'active'`,
+      enqueueFunctionSql(s),
     ],
-    // The delivery is recorded (with the id its new job will have; a coalesce points it at the
-    // queued job instead) and the key locked in one round trip. A duplicate also takes the lock,
-    // which only makes an enqueue that writes nothing wait its turn.
-    recordDelivery: `WITH d AS (
-        INSERT INTO ${s}.delivery (id, event, job_id, received_at)
-        VALUES ($1, $2, $3::uuid, $4) ON CONFLICT DO NOTHING RETURNING id)
-      SELECT EXISTS (SELECT 1 FROM d) AS inserted,
-        pg_advisory_xact_lock(hashtext('devsys-queue'), hashtext($5))`,
-    setDeliveryJob: `UPDATE ${s}.delivery SET job_id = $2 WHERE id = $1`,
+    // A batch of enqueues, one row per item (src/queue/pg-boss-enqueue-function.ts).
+    enqueue: `SELECT * FROM ${s}.${ENQUEUE_FUNCTION}($1, $2::json)`,
     hasDelivery: `SELECT 1 FROM ${s}.delivery WHERE id = $1`,
-    // Enqueues of one key queue up here, so coalesce-or-insert is atomic across processes. The
-    // two-key form is a lock space of its own: pg-boss and the store lock with one bigint.
+    // Setup, one process at a time (enqueues of one key queue up on the same kind of lock in the
+    // enqueue function). The two-key form is a lock space of its own: pg-boss locks with one bigint.
     lockKey: `SELECT pg_advisory_xact_lock(hashtext('devsys-queue'), hashtext($1))`,
-    // The newest queued job of the key: after a retry there may be two; the newer event replaces
-    // the one that has not started yet, and the retried one keeps its place in line. With the
-    // next sequence number in the same round trip (unused when the job is coalesced: a gap).
-    newestQueued: `SELECT nextval('${s}.job_seq') AS seq, q.id FROM (SELECT 1) one
-      LEFT JOIN LATERAL (SELECT id FROM ${s}.job
-        WHERE name = $1 AND singleton_key = $2 AND state < 'active'
-        ORDER BY ${seq} DESC LIMIT 1 FOR UPDATE) q ON true`,
-    coalesce: `UPDATE ${s}.job SET
-        data = data || jsonb_build_object('kind', $3::text, 'payload', $4::jsonb,
-          'deliveryId', COALESCE($5::text, data->>'deliveryId'), 'updatedAt', $6::text),
-        retry_limit = COALESCE($7::int, retry_limit),
-        start_after = LEAST(start_after, $8::timestamptz)
-      WHERE name = $1 AND id = $2 AND state < 'active' RETURNING ${columns}`,
-    // pg-boss's insert uses the database clock; the queue's clock (tests inject one) wins.
-    stamp: `UPDATE ${s}.job SET created_on = $3 WHERE name = $1 AND id = $2 RETURNING ${columns}`,
     // Only the kinds asked for ($6; null: any). Per key: none running and no older queued one
     // (an older job in retry backoff keeps its place, so an old payload never runs after a new
     // one). The singleton policy's unique index
