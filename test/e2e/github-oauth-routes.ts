@@ -74,16 +74,6 @@ export function fakeOAuth(client: { id: string; secret: string }): OAuthFake {
       },
     },
     {
-      route: 'GET /repos/{owner}/{repo}/installation',
-      reply: (r) =>
-        json(200, {
-          id: 1234,
-          account: { login: r.params.owner },
-          app_id: 1,
-          target_type: 'Organization',
-        }),
-    },
-    {
       route: 'GET /repos/{owner}/{repo}/collaborators/{username}/permission',
       reply: (r) => {
         const permission = permissions.get(String(r.params.username)) ?? 'none'

@@ -110,6 +110,17 @@ export function fakeRepo(opts: {
         }),
     },
     {
+      // The App's installation on the repository (the monitor and the dashboard ask for it).
+      route: `GET ${base}/installation`,
+      reply: () =>
+        json(200, {
+          id: 1234,
+          account: { login: owner },
+          app_id: 1,
+          target_type: 'Organization',
+        }),
+    },
+    {
       route: 'GET /users/{username}',
       reply: (r) => json(200, { login: r.params.username, id: 41898282, type: 'Bot' }),
     },
