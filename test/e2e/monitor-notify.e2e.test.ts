@@ -56,7 +56,13 @@ const SECRET = `whsec_${randomBytes(24).toString('base64')}`
 interface Delivered {
   messageId: string
   type: string
-  data: { id: string; repo: string; environment: string | null; details: Record<string, unknown> }
+  data: {
+    id: string
+    repo: string
+    environment: string | null
+    url: string | null
+    details: Record<string, unknown>
+  }
 }
 
 const world = useE2eWorld()
@@ -168,6 +174,7 @@ describe.skipIf(!hasPhp)('monitoring and notifications, DevSys as a process', ()
     const opened = await waitForEvent(receiver, 'incident.opened')
     expect(opened.data).toMatchObject({
       environment: 'production',
+      url: `https://github.example.test/${OWNER}/${REPO}/issues/${number}`,
       details: { issue: number, commit: task.merge.slice(0, 12), pullRequest: task.number },
     })
     expect(await monitorChecks(devsys.port, 'fail')).toBeGreaterThanOrEqual(2)
