@@ -56,25 +56,24 @@ export async function sendAlert(
   switch (pending.kind) {
     case 'open': {
       const rollingBack = await startAutoRollback(ctx, state)
-      const existing = await findOpenIncident(ctx.github, where, env)
+      // An issue created just before a crash is reused, with its own URL for the notification.
       const issue =
-        existing === undefined
-          ? await openIncidentIssue(ctx.github, where, {
-              environment: env,
-              title: formatIncidentTitle(env, state.failures),
-              body: formatIncidentOpened({
-                environment: env,
-                url: ctx.url,
-                failures: state.failures,
-                failingSince: state.failingSince ?? pending.at,
-                checks: state.consecutiveFailures,
-                live: { deployment: ctx.live, pullRequest: ctx.pullRequest },
-                intervalSeconds: ctx.settings.intervalMs / 1000,
-                successThreshold: ctx.settings.successThreshold,
-                rollingBack,
-              }),
-            })
-          : { number: existing, url: '' }
+        (await findOpenIncident(ctx.github, where, env)) ??
+        (await openIncidentIssue(ctx.github, where, {
+          environment: env,
+          title: formatIncidentTitle(env, state.failures),
+          body: formatIncidentOpened({
+            environment: env,
+            url: ctx.url,
+            failures: state.failures,
+            failingSince: state.failingSince ?? pending.at,
+            checks: state.consecutiveFailures,
+            live: { deployment: ctx.live, pullRequest: ctx.pullRequest },
+            intervalSeconds: ctx.settings.intervalMs / 1000,
+            successThreshold: ctx.settings.successThreshold,
+            rollingBack,
+          }),
+        }))
       const saved = await ctx.store.saveMonitorState({
         ...state,
         incidentIssue: issue.number,

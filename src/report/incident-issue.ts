@@ -17,7 +17,7 @@ export async function findOpenIncident(
   github: Client,
   where: Repo,
   environment: string,
-): Promise<number | undefined> {
+): Promise<{ number: number; url: string } | undefined> {
   const { data } = await github.rest.issues.listForRepo({
     ...where,
     state: 'open',
@@ -25,7 +25,8 @@ export async function findOpenIncident(
     per_page: 20,
   })
   const marker = incidentMarker(environment)
-  return data.find((i) => i.pull_request === undefined && (i.body ?? '').includes(marker))?.number
+  const found = data.find((i) => i.pull_request === undefined && (i.body ?? '').includes(marker))
+  return found === undefined ? undefined : { number: found.number, url: found.html_url }
 }
 
 /** Whether an open issue labelled `maintenance` mutes the repository's alerts. */

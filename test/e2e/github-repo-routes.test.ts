@@ -99,3 +99,63 @@ describe("the repository fake's pull requests", () => {
     expect(problems.some((p) => p.includes("'merged'"))).toBe(true)
   })
 })
+
+describe("the repository fake's issues", () => {
+  it('are created, listed by state and labels (pull requests among them) and closed, as GitHub answers', async () => {
+    const work = join(remote.root, 'work')
+    git(remote.root, 'clone', '-q', remote.bare, work)
+    git(work, 'checkout', '-q', '-b', 'devsys/blog')
+    git(work, 'commit', '-q', '--allow-empty', '-m', 'Blog')
+    git(work, 'push', '-q', 'origin', 'devsys/blog')
+    await call('POST', `${base}/pulls`, { head: 'devsys/blog', base: 'main', title: 'Blog' })
+
+    const opened = await call('POST', `${base}/issues`, {
+      title: 'production is down',
+      body: 'marker',
+      labels: ['devsys-incident', 'production'],
+    })
+    // Pull request #5 took the first number; issues and pull requests share them.
+    expect(opened).toMatchObject({
+      number: 6,
+      state: 'open',
+      title: 'production is down',
+      body: 'marker',
+      closed_at: null,
+      labels: [{ name: 'devsys-incident' }, { name: 'production' }],
+    })
+    expect(opened).not.toHaveProperty('pull_request')
+    await call('POST', `${base}/issues`, { title: 'Planned work', labels: ['maintenance'] })
+
+    const numbers = async (query: string) =>
+      ((await call('GET', `${base}/issues${query}`)) as unknown as { number: number }[]).map(
+        (i) => i.number,
+      )
+    // Newest first, pull requests included, open ones by default.
+    expect(await numbers('')).toEqual([7, 6, 5])
+    expect(await numbers('?state=open&labels=devsys-incident,production&per_page=20')).toEqual([6])
+    expect(await numbers('?labels=devsys-incident,staging')).toEqual([])
+    expect(await numbers('?labels=maintenance&per_page=1')).toEqual([7])
+    expect(await numbers('?per_page=2&page=2')).toEqual([5])
+    const [pull] = (await call('GET', `${base}/issues?per_page=2&page=2`)) as unknown as object[]
+    expect(pull).toMatchObject({ pull_request: { merged_at: null } })
+
+    const closed = await call('PATCH', `${base}/issues/6`, {
+      state: 'closed',
+      state_reason: 'completed',
+    })
+    expect(closed).toMatchObject({ number: 6, state: 'closed', state_reason: 'completed' })
+    expect(closed.closed_at).toEqual(expect.any(String))
+    expect(repo.state.issues.get(6)).toMatchObject({ state: 'closed', stateReason: 'completed' })
+    expect(await numbers('?labels=devsys-incident')).toEqual([])
+    expect(await numbers('?state=closed')).toEqual([6])
+    expect(await numbers('?state=all&labels=production')).toEqual([6])
+
+    const missing = await httpRequest(`${github.apiUrl}${base}/issues/99`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'closed' }),
+    })
+    expect(missing.status).toBe(404)
+    expect(github.problems()).toEqual([])
+  })
+})

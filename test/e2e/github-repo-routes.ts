@@ -1,12 +1,13 @@
 /**
  * The REST routes DevSys uses, answered by a small stateful fake of one repository (comments,
- * pull requests, check runs, deployments), in the response shapes of test/helpers/github-endpoints.ts.
+ * issues (github-issue-routes.ts), pull requests, check runs, deployments), in the response shapes of test/helpers/github-endpoints.ts.
  * Pull requests are whole objects as GitHub's description defines them (built from its own
  * example, so a field DevSys reads, such as `merged` or `head.repo`, is there as on GitHub).
  * The stand-in records the requests; this keeps the state a user would see on GitHub.
  */
 import { execFileSync } from 'node:child_process'
 import { githubExample } from '../helpers/openapi.js'
+import { type IssueState, issueRoutes } from './github-issue-routes.js'
 import type { Reply, StandinRequest, StandinRoute } from './github-standin.js'
 
 /** A pull request as the fake keeps it; its commits are read from the bare repository. */
@@ -22,6 +23,8 @@ export interface PullState {
 
 export interface RepoState {
   comments: Map<number, { issue: number; body: string }>
+  /** Issues DevSys opened (incidents); pull requests share their numbers, as on GitHub. */
+  issues: Map<number, IssueState>
   pulls: Map<number, PullState>
   checkRuns: Map<number, Record<string, unknown>>
   deployments: Map<
@@ -76,6 +79,7 @@ export function fakeRepo(opts: {
   const base = `/repos/${owner}/${repo}`
   const state: RepoState = {
     comments: new Map(),
+    issues: new Map(),
     pulls: new Map(),
     checkRuns: new Map(),
     deployments: new Map(),
@@ -83,6 +87,8 @@ export function fakeRepo(opts: {
   }
   let nextId = 1000
   const id = () => ++nextId
+  // Issues and pull requests share one sequence of numbers; the first is 5.
+  const nextNumber = () => Math.max(4, ...state.pulls.keys(), ...state.issues.keys()) + 1
   const json = (status: number, body: unknown): Reply => ({ status, body })
   const bodyOf = (r: StandinRequest) => (r.body ?? {}) as Record<string, unknown>
   const num = (r: StandinRequest, name: string) => Number(r.params[name])
@@ -200,6 +206,21 @@ export function fakeRepo(opts: {
         return json(200, comment(commentId, existing.issue, existing.body))
       },
     },
+    ...issueRoutes({
+      owner,
+      repo,
+      apiUrl,
+      issues: state.issues,
+      nextNumber,
+      pulls: () =>
+        [...state.pulls].map(([number, p]) => ({
+          number,
+          title: p.title,
+          body: p.body,
+          open: p.mergeCommit === null,
+        })),
+      bot: BOT,
+    }),
     {
       route: `GET ${base}/pulls`,
       reply: (r) => {
@@ -220,7 +241,7 @@ export function fakeRepo(opts: {
       route: `POST ${base}/pulls`,
       reply: (r) => {
         const b = bodyOf(r)
-        const number = state.pulls.size + 5
+        const number = nextNumber()
         state.pulls.set(number, {
           head: String(b.head),
           base: String(b.base),

@@ -235,6 +235,12 @@ describe.skipIf(!requireTool('php', 'serves the monitored site with php -S'))(
       // The crashed process never emitted its event (it comes after the save): this one does.
       expect(events.filter((e) => e.kind === 'incident.opened')).toHaveLength(2)
       expect(events.every((e) => e.issueNumber === 77)).toBe(true)
+      // Its event links the issue it found, as the first one linked the issue it created.
+      const issueUrls = events.flatMap((e) => (e.kind === 'incident.opened' ? [e.issueUrl] : []))
+      expect(issueUrls).toEqual([
+        `https://github.com/${OWNER}/${REPO}/issues/77`,
+        `https://github.com/${OWNER}/${REPO}/issues/77`,
+      ])
     })
 
     it('two workers on one store and queue check an environment once per interval', async () => {
