@@ -11,8 +11,9 @@ import type {
   CommentStore,
   DeploymentStore,
   GenerationStore,
-  NotificationStore,
   LockStore,
+  MonitorStore,
+  NotificationStore,
   TaskStore,
   TestRunStore,
 } from './store/store.js'
@@ -29,6 +30,7 @@ export interface AppDeps {
     GenerationStore &
     DeploymentStore &
     LockStore &
+    Pick<MonitorStore, 'getMonitorState'> &
     NotificationStore &
     AuditStore &
     ApiTokenStore

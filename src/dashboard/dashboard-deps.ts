@@ -7,6 +7,7 @@ import type {
   AuditStore,
   DeploymentStore,
   LockStore,
+  MonitorStore,
   TaskStore,
   TestRunStore,
 } from '../store/store.js'
@@ -16,7 +17,13 @@ import type { RoleChecker } from './roles.js'
 /** What the dashboard reads and writes: store parts, the queue, and GitHub roles. */
 export interface DashboardDeps {
   config: AppConfig
-  store: TaskStore & DeploymentStore & LockStore & AuditStore & TestRunStore & ApiTokenStore
+  store: TaskStore &
+    DeploymentStore &
+    LockStore &
+    AuditStore &
+    TestRunStore &
+    ApiTokenStore &
+    Pick<MonitorStore, 'getMonitorState'>
   queue: { enqueue: Enqueue; listJobs: Queue['listJobs'] }
   roles: RoleChecker
   log: Logger

@@ -18,6 +18,7 @@ import {
 import type { DashboardRole } from '../../src/dashboard/roles.js'
 import { createSessions } from '../../src/dashboard/sessions.js'
 import { createLogger } from '../../src/logger.js'
+import { initialMonitorState } from '../../src/store/monitor-records.js'
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
 import { httpRequest } from '../helpers/http.js'
 
@@ -109,6 +110,38 @@ describe('the dashboard over HTTP', () => {
     expect(out.status).toBe(303)
     expect(String(out.headers['set-cookie'])).toContain('devsys_session=; Path=/; Max-Age=0')
     expect((await httpRequest(`${base}/dashboard`, { headers: as(id) })).status).toBe(303)
+  })
+
+  it('shows what the monitor says of each environment: its status and the open incident', async () => {
+    roles.set('mona', 'viewer')
+    const { id } = sessions.create('mona')
+    const deploy = {
+      taskId: null,
+      trigger: 'api',
+      actor: 'manager-api',
+      commitSha: 'a'.repeat(40),
+      ref: 'main',
+      state: 'success',
+    } as const
+    await store.createDeployment({ ...deploy, repo: 'o/r', environment: 'production' })
+    await store.createDeployment({ ...deploy, repo: 'o/r', environment: 'staging' })
+    await store.createDeployment({ ...deploy, repo: 'o/r', environment: 'review' })
+    await store.saveMonitorState({
+      ...initialMonitorState('o/r', 'production'),
+      status: 'down',
+      consecutiveFailures: 3,
+      incidentIssue: 77,
+    })
+    await store.saveMonitorState(initialMonitorState('o/r', 'staging'))
+    const page = await httpRequest(`${base}/dashboard`, { headers: as(id) })
+    expect(page.status).toBe(200)
+    const row = (env: string) =>
+      new RegExp(`<tr data-env="o/r:${env}">[\\s\\S]*?</tr>`).exec(page.text)?.[0] ?? ''
+    expect(row('production')).toContain(
+      '<td data-label="Monitor"><span class="bad">down</span> · <span class="bad">incident #77</span></td>',
+    )
+    expect(row('staging')).toContain('<td data-label="Monitor"><span class="ok">up</span></td>')
+    expect(row('review')).toContain('not checked yet')
   })
 
   it('tells a connected page when a deploy is recorded, without sending what changed', async () => {

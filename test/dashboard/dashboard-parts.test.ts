@@ -5,12 +5,14 @@ import { ApiError } from '../../src/api/http.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { apiBaseUrl, authorizeUrl, oauthBaseUrl } from '../../src/dashboard/github-sign-in.js'
 import { html, safeUrl } from '../../src/dashboard/html.js'
+import { monitorCell } from '../../src/dashboard/pages/environments.js'
 import { roleOn, tokenPrincipal } from '../../src/dashboard/principal.js'
 import { atLeast, dashboardRole } from '../../src/dashboard/roles.js'
 import { cookie, createSessions, sessionCookieName } from '../../src/dashboard/sessions.js'
 import { forgetSecrets, redact } from '../../src/secrets/redact.js'
 import { registerConfigSecrets } from '../../src/secrets/register-config-secrets.js'
-import type { ApiToken } from '../../src/store/store.js'
+import { initialMonitorState } from '../../src/store/monitor-records.js'
+import type { ApiToken, Task } from '../../src/store/store.js'
 
 const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage
 
@@ -150,5 +152,19 @@ describe('dashboard parts', () => {
     } finally {
       forgetSecrets()
     }
+  })
+
+  it('links the open incident issue beside the task’s pull request, and nothing else', () => {
+    const down = {
+      ...initialMonitorState('o/r', 'production'),
+      status: 'down',
+      incidentIssue: 77,
+    } as const
+    const task = { code: { pullRequest: { number: 5, url: 'https://github.com/o/r/pull/5' } } }
+    expect(String(monitorCell(down, task as unknown as Task))).toContain(
+      '<a class="bad" href="https://github.com/o/r/issues/77">incident #77</a>',
+    )
+    const hostile = { code: { pullRequest: { number: 5, url: 'javascript:alert(1)' } } }
+    expect(String(monitorCell(down, hostile as unknown as Task))).not.toContain('href')
   })
 })

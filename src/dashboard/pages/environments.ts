@@ -1,4 +1,4 @@
-import type { Deployment, Task } from '../../store/store.js'
+import type { Deployment, MonitorState, Task } from '../../store/store.js'
 import { csrfOf, type View } from '../dashboard-deps.js'
 import { type Html, href, html, layout, safeUrl, shortId, when } from '../html.js'
 import { roleOn } from '../principal.js'
@@ -41,6 +41,24 @@ export function taskCell(repo: string, d: Deployment, task: Task | undefined): H
   }`
 }
 
+/**
+ * What the monitor says of the environment: its status, and the open incident issue (linked
+ * beside the task's pull request when there is one).
+ */
+export function monitorCell(state: MonitorState | undefined, task: Task | undefined): Html {
+  if (state === undefined) return html`<span class="muted">not checked yet</span>`
+  const status = html`<span class="${state.status === 'up' ? 'ok' : 'bad'}">${state.status}</span>`
+  if (state.incidentIssue === null) return status
+  const pr = task?.code?.pullRequest?.url
+  const label = `incident #${state.incidentIssue}`
+  const issueUrl = pr?.replace(/\/pull\/\d+$/, `/issues/${state.incidentIssue}`)
+  return html`${status} · ${
+    issueUrl !== undefined && issueUrl !== pr
+      ? html`<a class="bad" href="${safeUrl(issueUrl)}">${label}</a>`
+      : html`<span class="bad">${label}</span>`
+  }`
+}
+
 /** Reads each task once per page. */
 export function taskReader(view: View) {
   const tasks = new Map<string, Promise<Task | undefined>>()
@@ -78,6 +96,7 @@ export async function environmentsPage(view: View): Promise<Html> {
   for (const { latest, live } of envs.values()) {
     const shown = live ?? latest
     const task = await taskOf(shown.repo, shown.taskId)
+    const monitor = await view.deps.store.getMonitorState(shown.repo, shown.environment)
     const page = href('/dashboard/env', { repo: shown.repo, env: shown.environment })
     rows.push(html`<tr data-env="${shown.repo}:${shown.environment}">
       <td data-label="Repository">${shown.repo}</td>
@@ -90,13 +109,14 @@ export async function environmentsPage(view: View): Promise<Html> {
       <td data-label="Deployed by">${shown.actor} <span class="muted">(${shown.trigger})</span></td>
       <td data-label="When">${when(shown.finishedAt ?? shown.createdAt)}</td>
       <td data-label="Acceptance">${acceptance(shown)}</td>
+      <td data-label="Monitor">${monitorCell(monitor, task)}</td>
     </tr>`)
   }
   const body =
     rows.length === 0
       ? html`<p class="muted">No deploys yet in a repository you can see.</p>`
       : html`<table>
-  <thead><tr><th>Repository</th><th>Environment</th><th>Live release</th><th>Commit</th><th>Task / PR</th><th>Deployed by</th><th>When</th><th>Acceptance</th></tr></thead>
+  <thead><tr><th>Repository</th><th>Environment</th><th>Live release</th><th>Commit</th><th>Task / PR</th><th>Deployed by</th><th>When</th><th>Acceptance</th><th>Monitor</th></tr></thead>
   <tbody>${rows}</tbody>
 </table>`
   return layout(
