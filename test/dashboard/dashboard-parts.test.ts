@@ -6,6 +6,7 @@ import { loadEnv } from '../../src/config/load-env.js'
 import { apiBaseUrl, authorizeUrl, oauthBaseUrl } from '../../src/dashboard/github-sign-in.js'
 import { html, safeUrl } from '../../src/dashboard/html.js'
 import { monitorCell } from '../../src/dashboard/pages/environments.js'
+import { failuresOf } from '../../src/dashboard/pages/task.js'
 import { roleOn, tokenPrincipal } from '../../src/dashboard/principal.js'
 import { atLeast, dashboardRole } from '../../src/dashboard/roles.js'
 import { cookie, createSessions, sessionCookieName } from '../../src/dashboard/sessions.js'
@@ -166,5 +167,36 @@ describe('dashboard parts', () => {
     )
     const hostile = { code: { pullRequest: { number: 5, url: 'javascript:alert(1)' } } }
     expect(String(monitorCell(down, hostile as unknown as Task))).not.toContain('href')
+  })
+
+  it('lists a test run’s failures first in the timeline, where the check run annotates them', () => {
+    const cases = [
+      { suite: 'PostTest', name: 'shows a post', status: 'passed', timeMs: 1 },
+      {
+        suite: 'PostTest',
+        name: 'answers 404 for a missing post',
+        status: 'failed',
+        timeMs: 1,
+        file: 'tests/PostTest.php',
+        line: 42,
+        message: 'Failed asserting that 200 is identical to 404.',
+      },
+      { suite: 'DbTest', name: 'connects <db>', status: 'errored', timeMs: 1, message: 'boom' },
+      ...Array.from({ length: 11 }, (_, i) => ({
+        suite: 'More',
+        name: `case ${i}`,
+        status: 'failed',
+        timeMs: 1,
+      })),
+    ]
+    const text = String(failuresOf({ report: { cases } }))
+    expect(text).toContain(
+      '<code>tests/PostTest.php:42</code> answers 404 for a missing post: Failed asserting that 200 is identical to 404.',
+    )
+    expect(text).toContain('<code>DbTest</code> connects &lt;db&gt;: boom')
+    expect(text).not.toContain('shows a post')
+    expect(text.match(/<li>/g)?.length).toBe(10)
+    expect(text).toContain('and 3 more (see the check run)')
+    expect(String(failuresOf({ report: null }))).toBe('')
   })
 })

@@ -1,4 +1,5 @@
-import { taskSubject } from '../../store/store.js'
+import type { TestCase } from '../../../runner/junit/types.js'
+import { type TestRun, taskSubject } from '../../store/store.js'
 import { csrfOf, type View } from '../dashboard-deps.js'
 import { type Html, href, html, layout, safeUrl, shortId, when } from '../html.js'
 import { roleOn } from '../principal.js'
@@ -50,7 +51,7 @@ export async function taskPage(view: View): Promise<Html | undefined> {
       at: tests.completedAt ?? tests.createdAt,
       what: html`Tests on ${shortId(tests.headSha)}: <span class="state ${tests.conclusion === 'success' ? 'success' : 'failure'}">${tests.conclusion ?? tests.state}</span>${
         summary ? html` (${summary.failed ?? 0} failed, ${summary.passed ?? 0} passed)` : ''
-      }`,
+      }${failuresOf(tests)}`,
     })
   }
   for (const d of deploys) {
@@ -78,4 +79,26 @@ export async function taskPage(view: View): Promise<Html | undefined> {
     },
     body,
   )
+}
+
+/** How many failing cases a timeline lists (the check run has them all). */
+const FAILURES_SHOWN = 10
+
+/**
+ * The run's failing and erroring cases, as its check run annotates them: where (file:line) and
+ * the message; nothing when it has none or no report.
+ */
+export function failuresOf(run: Pick<TestRun, 'report'>): Html | string {
+  const cases = (run.report as { cases?: TestCase[] } | null)?.cases
+  if (!Array.isArray(cases)) return ''
+  const failing = cases.filter((c) => c.status === 'failed' || c.status === 'errored')
+  if (failing.length === 0) return ''
+  const shown = failing.slice(0, FAILURES_SHOWN)
+  const more = failing.length - shown.length
+  return html`<ul class="failures">${shown.map(
+    (c) =>
+      html`<li><code>${c.file === undefined ? c.suite : `${c.file}${c.line === undefined ? '' : `:${c.line}`}`}</code> ${c.name}${
+        c.message ? html`: ${c.message}` : ''
+      }</li>`,
+  )}${more > 0 ? html`<li class="muted">and ${more} more (see the check run)</li>` : ''}</ul>`
 }
