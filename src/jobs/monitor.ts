@@ -12,6 +12,7 @@ import type { JobContext, JobHandler, Outcome } from '../queue/types.js'
 import { underMaintenance } from '../report/incident-issue.js'
 import { initialMonitorState } from '../store/monitor-records.js'
 import type {
+  AuditStore,
   Deployment,
   DeploymentStore,
   LockStore,
@@ -34,7 +35,7 @@ export const MONITOR_TICK_MS = 5_000
 const DEFAULT_INTERVAL_MS = 60_000
 
 export interface MonitorDeps {
-  store: DeploymentStore & TaskStore & MonitorStore & LockStore
+  store: DeploymentStore & TaskStore & MonitorStore & LockStore & AuditStore
   auth: GitHubAuth
   targets: TargetFactory
   enqueue: Enqueue
@@ -150,7 +151,7 @@ async function check(
     url: live.url,
     settings,
     now,
-    onIncident: deps.onIncident,
+    onIncident: auditedIncident(deps),
     log,
   }
   // 2. Finish what the last check decided (a restart mid-alert).
@@ -235,4 +236,40 @@ async function findInstallation(deps: MonitorDeps, fullName: string): Promise<nu
   const [owner = '', repo = ''] = fullName.split('/')
   const { data } = await app.rest.apps.getRepoInstallation({ owner, repo })
   return data.id
+}
+
+/**
+ * Incidents opened and resolved are state changes the monitor made: each is written to the
+ * audit log (actor devsys-monitor, via monitor), then told to the listener (notifications).
+ */
+function auditedIncident(deps: MonitorDeps): OnIncident {
+  return async (event) => {
+    const opened = event.kind === 'incident.opened'
+    try {
+      await deps.store.audit({
+        actor: 'devsys-monitor',
+        via: 'monitor',
+        action: event.kind,
+        subject: `incident:${event.repo}:${event.environment}`,
+        target: {
+          repo: event.repo,
+          environment: event.environment,
+          ...(opened ? { release: null, task: event.deployment.taskId } : {}),
+        },
+        before: { incidentIssue: opened ? null : event.issueNumber },
+        after: { incidentIssue: opened ? event.issueNumber : null },
+        result: 'ok',
+        details: opened
+          ? {
+              issue: event.issueNumber,
+              deployment: event.deployment.id,
+              failing: event.failures.map((f) => f.id),
+            }
+          : { issue: event.issueNumber, downtimeMs: event.downtimeMs },
+      })
+    } finally {
+      // The listener is told even when the audit log could not be written.
+      await deps.onIncident?.(event)
+    }
+  }
 }

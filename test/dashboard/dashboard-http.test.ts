@@ -20,6 +20,7 @@ import { createSessions } from '../../src/dashboard/sessions.js'
 import { createLogger } from '../../src/logger.js'
 import { initialMonitorState } from '../../src/store/monitor-records.js'
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
+import { newTask } from '../contracts/fixtures.js'
 import { httpRequest } from '../helpers/http.js'
 
 let dir: string
@@ -142,6 +143,45 @@ describe('the dashboard over HTTP', () => {
     )
     expect(row('staging')).toContain('<td data-label="Monitor"><span class="ok">up</span></td>')
     expect(row('review')).toContain('not checked yet')
+  })
+
+  it("puts the monitor's incidents on the timeline of a task deployed to that environment", async () => {
+    roles.set('mona', 'viewer')
+    const { id } = sessions.create('mona')
+    await store.saveTask(newTask({ id: 'shop-api' }))
+    await store.createDeployment({
+      repo: 'acme/shop',
+      environment: 'production',
+      taskId: 'shop-api',
+      trigger: 'merge',
+      actor: 'alice',
+      commitSha: 'a'.repeat(40),
+      ref: 'main',
+      state: 'success',
+    })
+    const incident = (action: string, environment: string) =>
+      store.audit({
+        actor: 'devsys-monitor',
+        via: 'monitor',
+        action,
+        subject: `incident:acme/shop:${environment}`,
+        target: { repo: 'acme/shop', environment },
+        details: { issue: 9 },
+      })
+    await incident('incident.opened', 'production')
+    await incident('incident.opened', 'staging')
+    await incident('incident.resolved', 'production')
+    const page = await httpRequest(`${base}/dashboard/task?repo=acme/shop&id=shop-api`, {
+      headers: as(id),
+    })
+    expect(page.status).toBe(200)
+    const text = page.text.replace(/\s+/g, ' ')
+    expect(text).toContain(
+      'Incident opened</span> on <a href="/dashboard/env?repo=acme%2Fshop&amp;env=production">production</a> (issue #9) by the monitor',
+    )
+    expect(text).toContain('Incident resolved</span> on')
+    // The task never went to staging: its incident is not this task's.
+    expect(text).not.toContain('>staging</a> (issue')
   })
 
   it('tells a connected page when a deploy is recorded, without sending what changed', async () => {

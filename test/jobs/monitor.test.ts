@@ -171,6 +171,12 @@ describe.skipIf(!requireTool('php', 'serves the monitored site with php -S'))(
       expect(await closed).toEqual({ state: 'closed', state_reason: 'completed' })
       expect(events.map((e) => e.kind)).toEqual(['incident.opened', 'incident.resolved'])
       expect(events[1]).toMatchObject({ issueNumber: 77, downtimeMs: 165_000 })
+      // Both changes are in the audit log, made by the monitor.
+      const audit = await devsys.store.listAudit(`incident:${OWNER}/${REPO}:production`)
+      expect(audit.map((a) => [a.action, a.actor, a.via, a.details.issue])).toEqual([
+        ['incident.opened', 'devsys-monitor', 'monitor', 77],
+        ['incident.resolved', 'devsys-monitor', 'monitor', 77],
+      ])
       expect(await state()).toMatchObject({ status: 'up', incidentIssue: null, pending: null })
       expect(await live(first.url)).toBe('Hello from DevSys: v1')
     })

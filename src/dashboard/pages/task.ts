@@ -23,10 +23,11 @@ export async function taskPage(view: View): Promise<Html | undefined> {
   const { store } = view.deps
   const task = await store.getTask({ repo, id })
   if (task === undefined) return undefined
-  const [tests, deploys, audit] = await Promise.all([
+  const [tests, deploys, audit, incidents] = await Promise.all([
     store.latestTestRun({ repo, id }),
     store.listDeployments({ repo, taskId: id, limit: 100 }),
     store.listAudit(taskSubject({ repo, id })),
+    store.queryAudit({ repo, action: 'incident.*', limit: 200 }),
   ])
   const steps: Step[] = [
     {
@@ -60,6 +61,26 @@ export async function taskPage(view: View): Promise<Html | undefined> {
       at: d.createdAt,
       what: html`${kind} #${d.id} to <a href="${href('/dashboard/env', { repo, env: d.environment })}">${d.environment}</a>
         of ${shortId(d.commitSha)} by ${d.actor}: ${stateBadge(d)} · acceptance ${acceptance(d)}`,
+    })
+  }
+  // Incidents of the environments this task went to, from its first deploy there on.
+  const firstDeploy = new Map<string, string>()
+  for (const d of deploys) {
+    const seen = firstDeploy.get(d.environment)
+    if (seen === undefined || d.createdAt < seen) firstDeploy.set(d.environment, d.createdAt)
+  }
+  for (const incident of incidents) {
+    const env = incident.target.environment
+    const since = env === null ? undefined : firstDeploy.get(env)
+    if (env === null || since === undefined || incident.at < since) continue
+    const issue = incident.details.issue
+    const opened = incident.action === 'incident.opened'
+    steps.push({
+      at: incident.at,
+      what: html`<span class="${opened ? 'bad' : 'ok'}">${opened ? 'Incident opened' : 'Incident resolved'}</span>
+        on <a href="${href('/dashboard/env', { repo, env })}">${env}</a>${
+          typeof issue === 'number' ? html` (issue #${issue})` : ''
+        } by the monitor`,
     })
   }
   for (const event of audit) {
