@@ -1,3 +1,5 @@
+import { escapeHtml } from '../escape-html.js'
+
 /** A piece of HTML that is already safe: markup DevSys wrote, with every value escaped. */
 export class Html {
   constructor(readonly text: string) {}
@@ -7,16 +9,6 @@ export class Html {
 }
 
 type Value = Html | string | number | boolean | null | undefined | Value[]
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;')
-}
 
 function render(value: Value): string {
   if (value === null || value === undefined || value === false) return ''
