@@ -1,4 +1,5 @@
 import type { IncidentEvent, OnIncident } from '../monitor/incident-event.js'
+import { formatDuration } from '../report/format-incident.js'
 import { incidentEvent, type NotificationEvent, type Notify, publish } from './events.js'
 
 /** The notification of an incident opened or resolved by the monitor (one per issue and change). */
@@ -13,7 +14,7 @@ export function incidentNotification(event: IncidentEvent): NotificationEvent {
       title: `${event.environment} of ${event.repo} is up again`,
       details: {
         issue: event.issueNumber,
-        downtime: formatDowntime(event.downtimeMs),
+        downtime: formatDuration(event.downtimeMs),
         resolvedAt: event.at,
       },
     })
@@ -31,12 +32,6 @@ export function incidentNotification(event: IncidentEvent): NotificationEvent {
       since: event.at,
     },
   })
-}
-
-function formatDowntime(ms: number): string {
-  const seconds = Math.round(ms / 1000)
-  const minutes = Math.floor(seconds / 60)
-  return minutes === 0 ? `${seconds} s` : `${minutes} min ${seconds % 60} s`
 }
 
 /**

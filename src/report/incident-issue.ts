@@ -72,7 +72,7 @@ export async function closeIncident(
   issue: number,
   body: string,
 ): Promise<void> {
-  await github.rest.issues.createComment({ ...where, issue_number: issue, body })
+  await commentOnIncident(github, where, issue, body)
   await github.rest.issues.update({
     ...where,
     issue_number: issue,
