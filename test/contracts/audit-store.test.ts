@@ -1,41 +1,27 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { AuditStore } from '../../src/store/store.js'
-import { at, newTask, start } from './fixtures.js'
-import {
-  type StoreHandle,
-  type StoreImplementation,
-  storeImplementations,
-} from './implementations.js'
+import { at, newTask, } from './fixtures.js'
+import { type StoreImplementation, storeImplementations, useStore } from './implementations.js'
 
 /** The AuditStore part: the append-only audit log. */
 function auditStoreContract(impl: StoreImplementation) {
-  let h: StoreHandle
-  let store: AuditStore
-  let t: number
-  beforeEach(async () => {
-    t = start
-    h = await impl.open(() => t)
-    store = h.store
-  })
-  afterEach(async () => {
-    await h.close()
-  })
+  const s = useStore<AuditStore>(impl)
 
   describe('audit', () => {
     it('records free-form audit events in order, all or by subject', async () => {
-      await store.audit({
+      await s.store.audit({
         actor: 'api:admin',
         action: 'deploy.requested',
         subject: 'env:prod',
         details: { ref: 'main' },
       })
-      t += 1
-      await store.audit({ actor: 'alice', action: 'rollback', subject: 'env:stage', details: {} })
-      expect((await store.listAudit()).map((e) => e.action)).toEqual([
+      s.now += 1
+      await s.store.audit({ actor: 'alice', action: 'rollback', subject: 'env:stage', details: {} })
+      expect((await s.store.listAudit()).map((e) => e.action)).toEqual([
         'deploy.requested',
         'rollback',
       ])
-      expect(await store.listAudit('env:prod')).toEqual([
+      expect(await s.store.listAudit('env:prod')).toEqual([
         {
           id: expect.any(Number),
           at: at(0),
@@ -56,7 +42,7 @@ function auditStoreContract(impl: StoreImplementation) {
     })
 
     it('keeps the whole record: via, target, before/after, request id, source IP, result', async () => {
-      await store.audit({
+      await s.store.audit({
         actor: 'token:ci',
         via: 'api',
         action: 'deploy.requested',
@@ -69,7 +55,7 @@ function auditStoreContract(impl: StoreImplementation) {
         result: 'accepted',
         details: { job: '42' },
       })
-      const [event] = await store.listAudit()
+      const [event] = await s.store.listAudit()
       expect(event).toEqual({
         id: expect.any(Number),
         at: at(0),
@@ -88,8 +74,8 @@ function auditStoreContract(impl: StoreImplementation) {
     })
 
     it('writes task changes with their repository and task as the target', async () => {
-      await h.store.saveTask(newTask())
-      const [created] = await store.queryAudit({ repo: 'acme/shop' })
+      await s.handle.store.saveTask(newTask())
+      const [created] = await s.store.queryAudit({ repo: 'acme/shop' })
       expect(created).toMatchObject({
         action: 'task.created',
         actor: 'alice',
@@ -99,8 +85,8 @@ function auditStoreContract(impl: StoreImplementation) {
 
     it('queries newest first by repository, actor, action (or prefix), time, page and limit', async () => {
       const write = async (actor: string, action: string, repo: string | null) => {
-        await store.audit({ actor, action, subject: 's', target: { repo }, details: {} })
-        t += 1000
+        await s.store.audit({ actor, action, subject: 's', target: { repo }, details: {} })
+        s.now += 1000
       }
       await write('alice', 'deploy.requested', 'acme/shop')
       await write('bob', 'rollback.requested', 'acme/shop')
@@ -109,39 +95,41 @@ function auditStoreContract(impl: StoreImplementation) {
       await write('carol', 'token.created', null)
       const actions = (events: { action: string; actor: string }[]) =>
         events.map((e) => `${e.actor}:${e.action}`)
-      expect(actions(await store.queryAudit({}))).toEqual([
+      expect(actions(await s.store.queryAudit({}))).toEqual([
         'carol:token.created',
         'alice:deploy_requested',
         'alice:deploy.requested',
         'bob:rollback.requested',
         'alice:deploy.requested',
       ])
-      expect(actions(await store.queryAudit({ repo: 'acme/shop', actor: 'alice' }))).toEqual([
+      expect(actions(await s.store.queryAudit({ repo: 'acme/shop', actor: 'alice' }))).toEqual([
         'alice:deploy_requested',
         'alice:deploy.requested',
       ])
       // `_` and `%` are no wildcards: only a trailing `*` is.
-      expect(actions(await store.queryAudit({ action: 'deploy.*' }))).toEqual([
+      expect(actions(await s.store.queryAudit({ action: 'deploy.*' }))).toEqual([
         'alice:deploy.requested',
         'alice:deploy.requested',
       ])
-      expect(actions(await store.queryAudit({ action: 'deploy.requested', limit: 1 }))).toEqual([
+      expect(actions(await s.store.queryAudit({ action: 'deploy.requested', limit: 1 }))).toEqual([
         'alice:deploy.requested',
       ])
-      expect(actions(await store.queryAudit({ since: at(3000) }))).toEqual([
+      expect(actions(await s.store.queryAudit({ since: at(3000) }))).toEqual([
         'carol:token.created',
         'alice:deploy_requested',
       ])
-      const [newest] = await store.queryAudit({ limit: 1 })
-      const page = await store.queryAudit({ beforeId: newest?.id ?? 0, limit: 2 })
+      const [newest] = await s.store.queryAudit({ limit: 1 })
+      const page = await s.store.queryAudit({ beforeId: newest?.id ?? 0, limit: 2 })
       expect(actions(page)).toEqual(['alice:deploy_requested', 'alice:deploy.requested'])
     })
 
     it('is append-only in the database itself: UPDATE and DELETE are refused', async () => {
-      await store.audit({ actor: 'alice', action: 'deploy', subject: 'env:prod', details: {} })
-      await expect(h.sql("UPDATE audit SET actor = 'mallory'")).rejects.toThrow(/append-only/)
-      await expect(h.sql('DELETE FROM audit')).rejects.toThrow(/append-only/)
-      expect((await store.listAudit()).map((e) => e.actor)).toEqual(['alice'])
+      await s.store.audit({ actor: 'alice', action: 'deploy', subject: 'env:prod', details: {} })
+      await expect(s.handle.sql("UPDATE audit SET actor = 'mallory'")).rejects.toThrow(
+        /append-only/,
+      )
+      await expect(s.handle.sql('DELETE FROM audit')).rejects.toThrow(/append-only/)
+      expect((await s.store.listAudit()).map((e) => e.actor)).toEqual(['alice'])
     })
   })
 }

@@ -1,10 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { GenerationIteration, GenerationStore } from '../../src/store/store.js'
-import {
-  type StoreHandle,
-  type StoreImplementation,
-  storeImplementations,
-} from './implementations.js'
+import { type StoreImplementation, storeImplementations, useStore } from './implementations.js'
 
 function iteration(n: number, change: Partial<GenerationIteration> = {}): GenerationIteration {
   return {
@@ -31,21 +27,13 @@ const generation = (repo: string) => ({
 
 /** The GenerationStore part: the self-fix loop's iterations. */
 function generationStoreContract(impl: StoreImplementation) {
-  let h: StoreHandle
-  let store: GenerationStore
-  beforeEach(async () => {
-    h = await impl.open()
-    store = h.store
-  })
-  afterEach(async () => {
-    await h.close()
-  })
+  const s = useStore<GenerationStore>(impl)
 
   describe('generations', () => {
     it('keeps iterations (a rewrite replaces one), their activity, and sums the tokens of those that report any', async () => {
-      const g = await store.startGeneration(generation('octo/a'))
+      const g = await s.store.startGeneration(generation('octo/a'))
       expect(g).toMatchObject({ state: 'running', iterations: [], usage: null, finishedAt: null })
-      await store.saveIteration(g.id, iteration(1, { testRunId: 7 }))
+      await s.store.saveIteration(g.id, iteration(1, { testRunId: 7 }))
       const activity = {
         agent: 'codex',
         model: 'gpt-5',
@@ -53,7 +41,7 @@ function generationStoreContract(impl: StoreImplementation) {
         usage: { inputTokens: 100, outputTokens: 20, cachedInputTokens: 50 },
         durationMs: 900,
       }
-      await store.saveIteration(
+      await s.store.saveIteration(
         g.id,
         iteration(1, {
           testRunId: 7,
@@ -61,15 +49,15 @@ function generationStoreContract(impl: StoreImplementation) {
           tests: { conclusion: 'failure', title: '1 of 2 tests failed', counts: { failed: 1 } },
         }),
       )
-      await store.saveIteration(
+      await s.store.saveIteration(
         g.id,
         iteration(2, { activity: { ...activity, usage: { inputTokens: 5, outputTokens: 1 } } }),
       )
-      await store.saveIteration(
+      await s.store.saveIteration(
         g.id,
         iteration(3, { committed: false, headSha: null, error: 'timed out' }),
       )
-      const done = await store.finishGeneration(g.id, {
+      const done = await s.store.finishGeneration(g.id, {
         state: 'stopped',
         stopReason: 'agent-failed',
         headSha: '2'.repeat(40),
@@ -89,13 +77,13 @@ function generationStoreContract(impl: StoreImplementation) {
     })
 
     it("lists a task's generations newest first, never another repository's", async () => {
-      const first = await store.startGeneration(generation('octo/a'))
-      const second = await store.startGeneration(generation('octo/a'))
-      await store.startGeneration(generation('octo/b'))
-      const listed = await store.listGenerations({ repo: 'octo/a', id: 'greet' })
+      const first = await s.store.startGeneration(generation('octo/a'))
+      const second = await s.store.startGeneration(generation('octo/a'))
+      await s.store.startGeneration(generation('octo/b'))
+      const listed = await s.store.listGenerations({ repo: 'octo/a', id: 'greet' })
       expect(listed.map((g) => g.id)).toEqual([second.id, first.id])
-      expect(await store.listGenerations({ repo: 'octo/a', id: 'greet' }, 1)).toHaveLength(1)
-      expect(await store.listGenerations({ repo: null, id: 'greet' })).toEqual([])
+      expect(await s.store.listGenerations({ repo: 'octo/a', id: 'greet' }, 1)).toHaveLength(1)
+      expect(await s.store.listGenerations({ repo: null, id: 'greet' })).toEqual([])
     })
   })
 }

@@ -5,14 +5,15 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import type { JobStore } from '../../src/queue/job-store.js'
+import { afterEach, beforeEach } from 'vitest'
 import {
   createInProcessQueue,
   type InProcessQueueOptions,
 } from '../../src/queue/in-process-queue.js'
-import type { Queue } from '../../src/queue/queue.js'
+import type { JobStore } from '../../src/queue/job-store.js'
 import { openPgBossJobStore } from '../../src/queue/pg-boss-job-store.js'
 import { createPgBossQueue } from '../../src/queue/pg-boss-queue.js'
+import type { Queue } from '../../src/queue/queue.js'
 import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import type { JobHandler } from '../../src/queue/types.js'
 import { openPostgresStore } from '../../src/store/postgres-store.js'
@@ -21,6 +22,7 @@ import type { Store } from '../../src/store/store.js'
 import { createTestDatabase, requirePostgres } from '../helpers/postgres.js'
 import { inProcessTimings } from '../queue/queue-fixture.js'
 import { tempDir } from '../store/support.js'
+import { start } from './fixtures.js'
 
 /** One opened store; `reopen` closes it and opens the same data again (durability checks). */
 export interface StoreHandle {
@@ -35,6 +37,30 @@ export interface StoreImplementation {
   name: string
   /** A fresh, empty store whose clock is `now`. */
   open(now?: () => number): Promise<StoreHandle>
+}
+
+/** A store a suite tests, opened fresh before each test: `now` is its clock, which tests move. */
+export interface OpenedStore<S> {
+  store: S
+  handle: StoreHandle
+  now: number
+}
+
+/**
+ * Opens a fresh, empty store of `impl` before each test, its clock at `startAt`, and closes it
+ * after; `S` is the part of the store the suite is about.
+ */
+export function useStore<S = Store>(impl: StoreImplementation, startAt = start): OpenedStore<S> {
+  const opened = { now: startAt } as OpenedStore<S>
+  beforeEach(async () => {
+    opened.now = startAt
+    opened.handle = await impl.open(() => opened.now)
+    opened.store = opened.handle.store as S
+  })
+  afterEach(async () => {
+    await opened.handle.close()
+  })
+  return opened
 }
 
 export const storeImplementations: StoreImplementation[] = [

@@ -1,30 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { initialMonitorState } from '../../src/store/monitor-records.js'
 import type { LockStore, MonitorStore } from '../../src/store/store.js'
-import {
-  type StoreHandle,
-  type StoreImplementation,
-  storeImplementations,
-} from './implementations.js'
+import { type StoreImplementation, storeImplementations, useStore } from './implementations.js'
 
 const REPO = 'octo-org/hello-world'
 
 /** The MonitorStore part: per environment state, written only over the revision it was read at. */
 function monitorStoreContract(impl: StoreImplementation) {
-  let h: StoreHandle
-  let store: MonitorStore & LockStore
-  let clock: number
-  beforeEach(async () => {
-    clock = Date.parse('2026-01-01T00:00:00Z')
-    h = await impl.open(() => clock)
-    store = h.store
-  })
-  afterEach(async () => {
-    await h.close()
-  })
+  const s = useStore<MonitorStore & LockStore>(impl, Date.parse('2026-01-01T00:00:00Z'))
 
   it('saves a new state, reads it back, and lists it', async () => {
-    expect(await store.getMonitorState(REPO, 'production')).toBeUndefined()
+    expect(await s.store.getMonitorState(REPO, 'production')).toBeUndefined()
     const state = {
       ...initialMonitorState(REPO, 'production'),
       status: 'down' as const,
@@ -34,51 +20,51 @@ function monitorStoreContract(impl: StoreImplementation) {
       failures: [{ id: 'home', status: 500, expected: 200, problems: ['status 500'] }],
       nextCheckAt: '2026-01-01T00:01:00.000Z',
     }
-    const saved = await store.saveMonitorState(state)
+    const saved = await s.store.saveMonitorState(state)
     expect(saved).toEqual({ ...state, revision: 1 })
-    expect(await store.getMonitorState(REPO, 'production')).toEqual({ ...state, revision: 1 })
-    await store.saveMonitorState(initialMonitorState(REPO, 'staging'))
-    expect((await store.listMonitorStates()).map((s) => s.environment)).toEqual([
+    expect(await s.store.getMonitorState(REPO, 'production')).toEqual({ ...state, revision: 1 })
+    await s.store.saveMonitorState(initialMonitorState(REPO, 'staging'))
+    expect((await s.store.listMonitorStates()).map((s) => s.environment)).toEqual([
       'production',
       'staging',
     ])
   })
 
   it('a save based on an older read writes nothing: two checks cannot both alert', async () => {
-    const first = await store.saveMonitorState(initialMonitorState(REPO, 'production'))
+    const first = await s.store.saveMonitorState(initialMonitorState(REPO, 'production'))
     if (first === undefined) throw new Error('first save refused')
     // A second writer that also saw no state loses.
-    expect(await store.saveMonitorState(initialMonitorState(REPO, 'production'))).toBeUndefined()
-    const opened = await store.saveMonitorState({ ...first, incidentIssue: 7 })
+    expect(await s.store.saveMonitorState(initialMonitorState(REPO, 'production'))).toBeUndefined()
+    const opened = await s.store.saveMonitorState({ ...first, incidentIssue: 7 })
     expect(opened?.revision).toBe(2)
-    expect(await store.saveMonitorState({ ...first, incidentIssue: 8 })).toBeUndefined()
-    expect(await store.getMonitorState(REPO, 'production')).toMatchObject({
+    expect(await s.store.saveMonitorState({ ...first, incidentIssue: 8 })).toBeUndefined()
+    expect(await s.store.getMonitorState(REPO, 'production')).toMatchObject({
       incidentIssue: 7,
       revision: 2,
     })
   })
 
   it('survives a reopen (a restart)', async () => {
-    await store.saveMonitorState({ ...initialMonitorState(REPO, 'production'), incidentIssue: 9 })
-    store = await h.reopen()
-    expect(await store.getMonitorState(REPO, 'production')).toMatchObject({ incidentIssue: 9 })
+    await s.store.saveMonitorState({ ...initialMonitorState(REPO, 'production'), incidentIssue: 9 })
+    s.store = await s.handle.reopen()
+    expect(await s.store.getMonitorState(REPO, 'production')).toMatchObject({ incidentIssue: 9 })
   })
 
   it('tells who holds a deploy lock until it is released or expires', async () => {
     const env = `${REPO}:production`
-    expect(await store.getDeployLock(env)).toBeUndefined()
-    await store.acquireDeployLock(env, 'job:1', 'merge of #5', 60_000)
-    expect(await store.getDeployLock(env)).toEqual({
+    expect(await s.store.getDeployLock(env)).toBeUndefined()
+    await s.store.acquireDeployLock(env, 'job:1', 'merge of #5', 60_000)
+    expect(await s.store.getDeployLock(env)).toEqual({
       owner: 'job:1',
       reason: 'merge of #5',
       acquiredAt: '2026-01-01T00:00:00.000Z',
       expiresAt: '2026-01-01T00:01:00.000Z',
     })
-    clock += 61_000
-    expect(await store.getDeployLock(env)).toBeUndefined()
-    await store.acquireDeployLock(env, 'job:2', 'x', 60_000)
-    await store.releaseDeployLock(env, 'job:2')
-    expect(await store.getDeployLock(env)).toBeUndefined()
+    s.now += 61_000
+    expect(await s.store.getDeployLock(env)).toBeUndefined()
+    await s.store.acquireDeployLock(env, 'job:2', 'x', 60_000)
+    await s.store.releaseDeployLock(env, 'job:2')
+    expect(await s.store.getDeployLock(env)).toBeUndefined()
   })
 }
 

@@ -1,30 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { TaskStore, TestRunStore } from '../../src/store/store.js'
-import { at, newTask, start } from './fixtures.js'
-import {
-  type StoreHandle,
-  type StoreImplementation,
-  storeImplementations,
-} from './implementations.js'
+import { at, newTask, } from './fixtures.js'
+import { type StoreImplementation, storeImplementations, useStore } from './implementations.js'
 
 /** The TestRunStore part: each run of a task's tests. */
 function testRunStoreContract(impl: StoreImplementation) {
-  let h: StoreHandle
-  let store: TestRunStore & TaskStore
-  let t: number
-  beforeEach(async () => {
-    t = start
-    h = await impl.open(() => t)
-    store = h.store
-  })
-  afterEach(async () => {
-    await h.close()
-  })
+  const s = useStore<TestRunStore & TaskStore>(impl)
 
   describe('test runs', () => {
     it('records a run from queued to completed, keeping what each step wrote, newest first', async () => {
-      await store.saveTask(newTask())
-      const run = await store.startTestRun({
+      await s.store.saveTask(newTask())
+      const run = await s.store.startTestRun({
         task: { repo: 'acme/shop', id: 'shop-api' },
         headSha: 'a'.repeat(40),
         checkRunId: null,
@@ -36,9 +22,9 @@ function testRunStoreContract(impl: StoreImplementation) {
         report: null,
         completedAt: null,
       })
-      await store.updateTestRun(run.id, { state: 'in_progress', checkRunId: 42, runner: 'local' })
-      t += 2000
-      const done = await store.updateTestRun(run.id, {
+      await s.store.updateTestRun(run.id, { state: 'in_progress', checkRunId: 42, runner: 'local' })
+      s.now += 2000
+      const done = await s.store.updateTestRun(run.id, {
         state: 'completed',
         conclusion: 'failure',
         summary: { tests: 3, failed: 1 },
@@ -53,14 +39,16 @@ function testRunStoreContract(impl: StoreImplementation) {
         report: { cases: [{ name: 'a', status: 'failed' }] },
         completedAt: at(2000),
       })
-      const second = await store.startTestRun({
+      const second = await s.store.startTestRun({
         task: { repo: 'acme/shop', id: 'shop-api' },
         headSha: 'b'.repeat(40),
         checkRunId: 43,
       })
-      expect((await store.latestTestRun({ repo: 'acme/shop', id: 'shop-api' }))?.id).toBe(second.id)
-      expect(await store.latestTestRun({ repo: 'acme/shop', id: 'other' })).toBeUndefined()
-      expect((await store.getTestRun(run.id))?.conclusion).toBe('failure')
+      expect((await s.store.latestTestRun({ repo: 'acme/shop', id: 'shop-api' }))?.id).toBe(
+        second.id,
+      )
+      expect(await s.store.latestTestRun({ repo: 'acme/shop', id: 'other' })).toBeUndefined()
+      expect((await s.store.getTestRun(run.id))?.conclusion).toBe('failure')
     })
   })
 }
