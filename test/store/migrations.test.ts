@@ -7,7 +7,7 @@ import { MIGRATIONS } from '../../src/store/migrations.js'
 import { migrate } from '../../src/store/sqlite-migrate.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import { taskSubject } from '../../src/store/store.js'
-import { jobOf, tempDir } from './support.js'
+import { AUDIT_RECORD_BEFORE_MIGRATION_11, jobOf, tempDir } from './support.js'
 
 let tmp: ReturnType<typeof tempDir>
 beforeEach(() => {
@@ -238,21 +238,7 @@ describe('migrations', () => {
 
     const store = openSqliteStore({ dataDir: tmp.dir })
     expect(await store.listAudit()).toEqual([
-      {
-        id: 1,
-        at: '2026-03-01T10:00:00.000Z',
-        actor: 'alice',
-        via: 'system',
-        action: 'task.created',
-        subject: 'task:octo/blog#blog',
-        target: { repo: 'octo/blog', task: 'blog', environment: null, release: null },
-        before: null,
-        after: null,
-        requestId: null,
-        sourceIp: null,
-        result: null,
-        details: { revision: 1 },
-      },
+      AUDIT_RECORD_BEFORE_MIGRATION_11,
       expect.objectContaining({
         id: 2,
         subject: 'deployment:3',

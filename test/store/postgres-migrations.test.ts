@@ -5,7 +5,7 @@ import { migratePostgres, POSTGRES_MIGRATIONS } from '../../src/store/postgres-m
 import { openPostgresStore } from '../../src/store/postgres-store.js'
 import { taskSubject } from '../../src/store/store.js'
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../helpers/postgres.js'
-import { capturingLog } from './support.js'
+import { AUDIT_RECORD_BEFORE_MIGRATION_11, capturingLog } from './support.js'
 
 const postgres = await requirePostgres('checks the PostgreSQL migrations')
 
@@ -153,23 +153,7 @@ describe.skipIf(!postgres)('PostgreSQL migrations', () => {
     }
     const store = await openPostgresStore({ url: database.url })
     try {
-      expect(await store.listAudit()).toEqual([
-        {
-          id: 1,
-          at: '2026-03-01T10:00:00.000Z',
-          actor: 'alice',
-          via: 'system',
-          action: 'task.created',
-          subject: 'task:octo/blog#blog',
-          target: { repo: 'octo/blog', task: 'blog', environment: null, release: null },
-          before: null,
-          after: null,
-          requestId: null,
-          sourceIp: null,
-          result: null,
-          details: { revision: 1 },
-        },
-      ])
+      expect(await store.listAudit()).toEqual([AUDIT_RECORD_BEFORE_MIGRATION_11])
       expect((await store.queryAudit({ repo: 'octo/blog' })).map((e) => e.id)).toEqual([1])
     } finally {
       await store.close()

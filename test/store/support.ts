@@ -39,3 +39,23 @@ export function jobOf(result: EnqueueResult): Job {
   if (result.kind === 'duplicate-delivery') throw new Error(`unexpected ${result.kind}`)
   return result.job
 }
+
+/**
+ * The audit record `task.created` by alice on task:octo/blog#blog (details {revision: 1}), as
+ * written before migration 11, read back after it: the task filled in as its target.
+ */
+export const AUDIT_RECORD_BEFORE_MIGRATION_11 = {
+  id: 1,
+  at: '2026-03-01T10:00:00.000Z',
+  actor: 'alice',
+  via: 'system',
+  action: 'task.created',
+  subject: 'task:octo/blog#blog',
+  target: { repo: 'octo/blog', task: 'blog', environment: null, release: null },
+  before: null,
+  after: null,
+  requestId: null,
+  sourceIp: null,
+  result: null,
+  details: { revision: 1 },
+}
