@@ -12,6 +12,7 @@ import { existsSync, realpathSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it } from 'vitest'
+import { NOTIFICATION_EVENTS } from '../../src/notify/events.js'
 import { httpRequest } from '../helpers/http.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { type HttpReceiver, startHttpReceiver } from '../notify/receivers.js'
@@ -23,19 +24,6 @@ const hasPhp =
   requireTool('php', 'the deployed blog is served by php -S') &&
   requireTool('phpunit', "the generated blog's tests run with PHPUnit")
 
-const EVENTS = [
-  'task.accepted',
-  'task.rejected',
-  'pr.opened',
-  'tests.passed',
-  'tests.failed',
-  'deploy.succeeded',
-  'deploy.failed',
-  'rollback',
-  'incident.opened',
-  'incident.resolved',
-]
-
 /** Every event to the server's `webhook`; the monitor as fast as the config schema allows. */
 const REPO_CONFIG = [
   'monitor:',
@@ -44,7 +32,7 @@ const REPO_CONFIG = [
   '  failureThreshold: 2',
   '  successThreshold: 1',
   'notifications:',
-  `  - events: [${EVENTS.join(', ')}]`,
+  `  - events: [${NOTIFICATION_EVENTS.join(', ')}]`,
   '    destinations: [webhook]',
   '',
 ].join('\n')
