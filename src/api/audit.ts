@@ -1,9 +1,8 @@
 import type { AuditEvent, AuditFilter } from '../store/store.js'
 import { type Caller, seesEnvironment, seesRepo, unrestricted } from './access.js'
 import type { ApiContext } from './api-context.js'
-import { ApiError, sendJson } from './http.js'
+import { ApiError, readLimitParam, readRepoParam, sendJson } from './http.js'
 
-const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
 const ACTION = /^[A-Za-z0-9._-]{1,100}\*?$/
 /** Records a scoped listing reads per page while keeping those the token may see. */
 const SCAN_PAGE = 500
@@ -54,17 +53,8 @@ export async function listAuditRecords({ res, url, deps, caller }: ApiContext): 
 function readFilter(url: URL): AuditFilter {
   const q = url.searchParams
   const filter: AuditFilter = {}
-  const repo = q.get('repo')
-  if (repo !== null) {
-    if (!REPO.test(repo)) {
-      throw new ApiError(
-        400,
-        'invalid_repo',
-        "the repo query parameter must look like 'owner/name'",
-      )
-    }
-    filter.repo = repo
-  }
+  const repo = readRepoParam(url)
+  if (repo !== null) filter.repo = repo
   const actor = q.get('actor')
   if (actor !== null) filter.actor = actor
   const action = q.get('action')
@@ -98,13 +88,7 @@ function readFilter(url: URL): AuditFilter {
     }
     filter.beforeId = id
   }
-  const limit = q.get('limit')
-  if (limit !== null) {
-    const n = Number(limit)
-    if (!Number.isInteger(n) || n < 1 || n > 1000) {
-      throw new ApiError(400, 'invalid_limit', 'limit must be a whole number from 1 to 1000')
-    }
-    filter.limit = n
-  }
+  const limit = readLimitParam(url)
+  if (limit !== undefined) filter.limit = limit
   return filter
 }

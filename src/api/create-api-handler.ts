@@ -5,7 +5,7 @@ import { type ApiContext, auditApi, requestIdOf } from './api-context.js'
 import { listAuditRecords } from './audit.js'
 import { authenticate } from './authenticate.js'
 import { deployTask, listDeploys, listTaskDeploys, rollbackTask } from './deploys.js'
-import { ApiError, sendError, sendJson } from './http.js'
+import { ApiError, REPO_NAME, sendError, sendJson } from './http.js'
 import { listNotifications, testNotifications } from './notifications.js'
 import { createTask, getLatestTests, getTask, listTasks, patchTask } from './tasks.js'
 import { createToken, listTokens, revokeToken } from './tokens.js'
@@ -23,7 +23,6 @@ interface Route {
 }
 
 const TASK = '/api/tasks/([^/]+)'
-const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
 
 const ROUTES: readonly Route[] = [
   { method: 'GET', path: /^\/api\/tasks$/, action: 'read', handle: listTasks },
@@ -150,7 +149,7 @@ export function createApiHandler(deps: Pick<AppDeps, 'store' | 'config' | 'log' 
             action,
             subject: url.pathname,
             // What the request named, so the refusal shows up with that repository's records.
-            target: { repo: repo !== null && REPO.test(repo) ? repo : null },
+            target: { repo: repo !== null && REPO_NAME.test(repo) ? repo : null },
             result: 'denied',
             details: { method: route.method, path: url.pathname },
           })

@@ -14,11 +14,17 @@ import {
   unrestricted,
 } from './access.js'
 import { type ApiContext, type ApiDeps, auditApi } from './api-context.js'
-import { ApiError, parseJsonObject, readBody, sendJson } from './http.js'
+import {
+  ApiError,
+  parseJsonObject,
+  readBody,
+  readLimitParam,
+  readRepoParam,
+  sendJson,
+} from './http.js'
 import { resolveTask, taskPath } from './tasks.js'
 
 const ENVIRONMENT = /^[a-z0-9][a-z0-9-]{0,62}$/
-const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
 /** The most deployments a scoped listing reads before keeping those the token may see. */
 const SCOPED_SCAN = 1000
 
@@ -54,14 +60,11 @@ function deploymentJson(d: Deployment) {
 /** `GET /api/deploys?env=&repo=&limit=`: the deploy history, newest first. */
 export async function listDeploys({ res, url, deps, caller }: ApiContext) {
   const env = url.searchParams.get('env')
-  const repo = url.searchParams.get('repo')
   if (env !== null && !ENVIRONMENT.test(env)) {
     throw new ApiError(400, 'invalid_env', 'env must be an environment name, e.g. production')
   }
-  if (repo !== null && !REPO.test(repo)) {
-    throw new ApiError(400, 'invalid_repo', "the repo query parameter must look like 'owner/name'")
-  }
-  const limit = readLimit(url)
+  const repo = readRepoParam(url)
+  const limit = readLimitParam(url) ?? 100
   const scoped = !unrestricted(caller)
   const deployments = await deps.store.listDeployments({
     ...(env === null ? {} : { environment: env }),
@@ -80,7 +83,7 @@ export async function listTaskDeploys({ res, url, deps, caller }: ApiContext, id
   const deployments = await deps.store.listDeployments({
     repo: task.repo,
     taskId: task.id,
-    limit: readLimit(url),
+    limit: readLimitParam(url) ?? 100,
   })
   const visible = deployments.filter((d) => seesDeployment(caller, d))
   sendJson(res, 200, { deployments: visible.map(deploymentJson) })
@@ -228,16 +231,6 @@ function readEnvironment(value: unknown): string | null {
     )
   }
   return value
-}
-
-function readLimit(url: URL): number {
-  const raw = url.searchParams.get('limit')
-  if (raw === null) return 100
-  const limit = Number(raw)
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw new ApiError(400, 'invalid_limit', 'limit must be a whole number from 1 to 1000')
-  }
-  return limit
 }
 
 type EnqueueResult = Awaited<ReturnType<ApiDeps['queue']['enqueue']>>

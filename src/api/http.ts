@@ -85,3 +85,26 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   }
   return value as Record<string, unknown>
 }
+
+/** A repository as `owner/name`: GitHub's characters only, so it stays readable in URLs. */
+export const REPO_NAME = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
+
+/** The `repo` query parameter, or null when absent; 400 unless it looks like `owner/name`. */
+export function readRepoParam(url: URL): string | null {
+  const repo = url.searchParams.get('repo')
+  if (repo !== null && !REPO_NAME.test(repo)) {
+    throw new ApiError(400, 'invalid_repo', "the repo query parameter must look like 'owner/name'")
+  }
+  return repo
+}
+
+/** The `limit` query parameter, or undefined when absent; 400 unless it is 1 to 1000. */
+export function readLimitParam(url: URL): number | undefined {
+  const raw = url.searchParams.get('limit')
+  if (raw === null) return undefined
+  const limit = Number(raw)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new ApiError(400, 'invalid_limit', 'limit must be a whole number from 1 to 1000')
+  }
+  return limit
+}

@@ -5,11 +5,9 @@ import { createChannels } from '../notify/channels.js'
 import { sendTestEvent } from '../notify/deliver-event.js'
 import type { NotificationEvent } from '../notify/events.js'
 import type { NotificationDelivery } from '../store/store.js'
-import { ApiError, readBody, sendJson } from './http.js'
+import { ApiError, readBody, readLimitParam, readRepoParam, sendJson } from './http.js'
 
 type Deps = Pick<AppDeps, 'store' | 'config' | 'log'>
-
-const REPO = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/
 
 /** A delivery as the API shows it: names and outcomes, never a destination's URL or secret. */
 function deliveryJson(d: NotificationDelivery) {
@@ -32,15 +30,8 @@ function deliveryJson(d: NotificationDelivery) {
 /** `GET /api/notifications?destination=&repo=&limit=`: recent deliveries, newest first. */
 export async function listNotifications(res: ServerResponse, url: URL, deps: Deps) {
   const destination = url.searchParams.get('destination')
-  const repo = url.searchParams.get('repo')
-  if (repo !== null && !REPO.test(repo)) {
-    throw new ApiError(400, 'invalid_repo', "the repo query parameter must look like 'owner/name'")
-  }
-  const raw = url.searchParams.get('limit')
-  const limit = raw === null ? 100 : Number(raw)
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw new ApiError(400, 'invalid_limit', 'limit must be a whole number from 1 to 1000')
-  }
+  const repo = readRepoParam(url)
+  const limit = readLimitParam(url) ?? 100
   const deliveries = await deps.store.listNotifications({
     ...(destination === null ? {} : { destination }),
     ...(repo === null ? {} : { repo }),
