@@ -35,7 +35,7 @@ export interface AppDeps {
     AuditStore &
     ApiTokenStore
   /** Webhook handlers and the API only enqueue (the dashboard lists jobs); jobs run in the worker. */
-  queue: { enqueue: Enqueue; listJobs: Queue['listJobs'] }
+  queue: { enqueue: Enqueue; listJobs: Queue['listJobs']; countJobs: Queue['countJobs'] }
   log: Logger
 }
 

@@ -239,7 +239,7 @@ export async function startDevsys(opts: { env: NodeJS.ProcessEnv; log?: Logger }
   // serving every queue, it also fails jobs of kinds it does not know (a different version's).
   const kinds = kindsOf(config.queues)
   const metrics = createMetrics({
-    queue: { listJobs: (filter) => queue.listJobs(filter) },
+    queue: { countJobs: () => queue.countJobs() },
     deployments: store,
     webhookEvents: webhookEventNames(),
   })

@@ -24,7 +24,7 @@ export interface DashboardDeps {
     TestRunStore &
     ApiTokenStore &
     Pick<MonitorStore, 'getMonitorState'>
-  queue: { enqueue: Enqueue; listJobs: Queue['listJobs'] }
+  queue: { enqueue: Enqueue; listJobs: Queue['listJobs']; countJobs: Queue['countJobs'] }
   roles: RoleChecker
   log: Logger
 }

@@ -17,16 +17,16 @@ export interface LiveUpdates {
 export async function dashboardFingerprint(
   deps: Pick<DashboardDeps, 'store' | 'queue'>,
 ): Promise<string> {
-  const [deploys, locks, queued, running] = await Promise.all([
+  const [deploys, locks, jobs] = await Promise.all([
     deps.store.listDeployments({ limit: 50 }),
     deps.store.listDeployLocks(),
-    deps.queue.listJobs({ state: 'queued' }),
-    deps.queue.listJobs({ state: 'running' }),
+    deps.queue.countJobs(),
   ])
   const hash = createHash('sha256')
   for (const d of deploys) hash.update(`d${d.id}:${d.state}:${d.bad}:${d.finishedAt}\n`)
   for (const l of locks) hash.update(`l${l.env}:${l.owner}:${l.expiresAt}\n`)
-  for (const j of [...queued, ...running]) hash.update(`j${j.id}:${j.state}\n`)
+  // What the queue page shows of the jobs: how many of each kind are in each state.
+  for (const j of jobs) hash.update(`j${j.kind}:${j.state}:${j.count}:${j.oldestDueAt}\n`)
   return hash.digest('hex')
 }
 

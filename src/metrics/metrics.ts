@@ -24,7 +24,7 @@ export type JobResult = 'done' | 'skipped' | 'rejected' | 'error'
 
 /** Where the shared figures come from, read on each scrape. */
 export interface MetricsSources {
-  queue: Pick<Queue, 'listJobs'>
+  queue: Pick<Queue, 'countJobs'>
   deployments: Pick<DeploymentStore, 'countDeployments'>
   /**
    * The webhook events DevSys subscribes to (and `ping`); any other `X-GitHub-Event`, sent by
@@ -75,9 +75,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.reset()
-      for (const state of ['queued', 'running'] as const) {
-        for (const job of await sources.queue.listJobs({ state }))
-          this.inc({ kind: job.kind, state })
+      for (const { kind, state, count } of await sources.queue.countJobs()) {
+        if (state !== 'failed') this.set({ kind, state }, count)
       }
     },
   })
@@ -88,15 +87,10 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers: [registry],
     async collect() {
       this.reset()
-      const oldest = new Map<string, number>()
-      const at = now()
-      for (const job of await sources.queue.listJobs({ state: 'queued' })) {
-        // A delayed job (a retry's backoff, a schedule) is not waiting before it is due.
-        const due = Date.parse(job.runAt)
-        if (due > at) continue
-        oldest.set(job.kind, Math.max(oldest.get(job.kind) ?? 0, (at - due) / 1000))
+      // A delayed job (a retry's backoff, a schedule) is not waiting before it is due.
+      for (const { kind, oldestDueAt } of await sources.queue.countJobs()) {
+        if (oldestDueAt !== null) this.set({ kind }, (now() - Date.parse(oldestDueAt)) / 1000)
       }
-      for (const [kind, age] of oldest) this.set({ kind }, age)
     },
   })
   new Gauge({

@@ -287,6 +287,7 @@ export function createInProcessQueue(opts: InProcessQueueOptions): Queue {
     recover,
     getJob: (id) => store.getJob(id),
     listJobs: (filter) => store.listJobs(filter),
+    countJobs: () => store.countJobs(),
     hasDelivery: (id) => store.hasDelivery(id),
     ready: async () => {
       await store.ready?.()

@@ -1,4 +1,4 @@
-import type { Delivery, EnqueueResult, Job, JobFilter, NewJob } from './queue.js'
+import type { Delivery, EnqueueResult, Job, JobCount, JobFilter, NewJob } from './queue.js'
 
 /**
  * The queue's state under its worker loop: webhook deliveries and the jobs they start, written in
@@ -40,6 +40,7 @@ export interface JobStore {
   ): Promise<Job | undefined>
   getJob(jobId: string): Promise<Job | undefined>
   listJobs(filter?: JobFilter): Promise<Job[]>
+  countJobs(): Promise<JobCount[]>
   hasDelivery(id: string): Promise<boolean>
   /**
    * Resolves once a store that sets itself up in the background (pg-boss's schema) is usable;

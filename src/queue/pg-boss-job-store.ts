@@ -7,7 +7,7 @@ import { enqueueLanes } from './enqueue-lanes.js'
 import type { JobStore } from './job-store.js'
 import { BOSS_STATES, clip, isUuid, type Row, toJob, uuidV5 } from './pg-boss-rows.js'
 import { pgBossSql } from './pg-boss-sql.js'
-import type { Delivery, EnqueueResult, Job, JobFilter, NewJob } from './queue.js'
+import type { Delivery, EnqueueResult, Job, JobCount, JobFilter, NewJob } from './queue.js'
 import { asUnavailable, isConnectionError } from './queue-unavailable.js'
 
 /**
@@ -320,8 +320,20 @@ export class PgBossJobStore implements JobStore {
 
   async listJobs(filter: JobFilter = {}): Promise<Job[]> {
     const states = filter.state === undefined ? null : BOSS_STATES[filter.state].join(',')
-    const rows = await this.query(this.sql.list, [this.name, states, filter.kind ?? null])
+    const values = [this.name, states, filter.kind ?? null, filter.newest ?? null]
+    const rows = await this.query(this.sql.list, values)
     return rows.map((r) => toJob(r))
+  }
+
+  async countJobs(): Promise<JobCount[]> {
+    await this.initialized
+    const { rows } = await this.pool.query<
+      Omit<JobCount, 'oldestDueAt'> & { oldest_due: Date | null }
+    >(this.sql.count, [this.name, new Date(this.now())])
+    return rows.map(({ oldest_due, ...count }) => ({
+      ...count,
+      oldestDueAt: oldest_due?.toISOString() ?? null,
+    }))
   }
 
   /** Moves finished jobs to pg-boss's archive and drops old archived ones (pg-boss retention). */

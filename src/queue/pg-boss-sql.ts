@@ -97,6 +97,20 @@ export function pgBossSql(s: string) {
         UNION ALL SELECT ${columns} FROM ${s}.archive WHERE name = $1) j
       WHERE ($2::text IS NULL OR state::text = ANY(string_to_array($2, ',')))
         AND ($3::text IS NULL OR data->>'kind' = $3)
-      ORDER BY ${seq}`,
+      ORDER BY CASE WHEN $4::int IS NULL THEN ${seq} ELSE -${seq} END LIMIT $4`,
+    // Queued, running and failed jobs per kind (failed ones also in the archive), and the
+    // oldest due queued one: the same states as BOSS_STATES in pg-boss-rows.ts.
+    count: `SELECT data->>'kind' AS kind,
+        CASE WHEN state IN ('created', 'retry') THEN 'queued'
+          WHEN state = 'active' THEN 'running' ELSE 'failed' END AS state,
+        count(*)::int AS count,
+        min(start_after) FILTER (WHERE state IN ('created', 'retry') AND start_after <= $2)
+          AS oldest_due
+      FROM (
+        SELECT data, state, start_after FROM ${s}.job
+          WHERE name = $1 AND state IN ('created', 'retry', 'active', 'failed', 'cancelled')
+        UNION ALL SELECT data, state, start_after FROM ${s}.archive
+          WHERE name = $1 AND state IN ('failed', 'cancelled')) j
+      GROUP BY 1, 2 ORDER BY 1, 2`,
   }
 }

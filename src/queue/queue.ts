@@ -67,6 +67,19 @@ export type EnqueueResult =
 export interface JobFilter {
   state?: JobState
   kind?: string
+  /** Only the `newest` most recently enqueued, newest first (default: all, oldest first). */
+  newest?: number
+}
+
+/**
+ * How many jobs of one kind are in one state now, and for queued ones since when the oldest
+ * has been due (null when none is due yet: delayed and backing-off jobs are not waiting).
+ */
+export interface JobCount {
+  kind: string
+  state: Exclude<JobState, 'done'>
+  count: number
+  oldestDueAt: string | null
 }
 
 /**
@@ -107,8 +120,10 @@ export interface Queue {
   /** Retries or fails running jobs whose worker is gone; returns how many it changed. */
   recover(): Promise<number>
   getJob(id: string): Promise<Job | undefined>
-  /** Jobs matching every field of the filter, oldest first. */
+  /** Jobs matching every field of the filter, oldest first (or the newest N, newest first). */
   listJobs(filter?: JobFilter): Promise<Job[]>
+  /** Queued, running and failed jobs counted per kind and state, by kind (one query, no rows). */
+  countJobs(): Promise<JobCount[]>
   hasDelivery(id: string): Promise<boolean>
   /**
    * Resolves once the queue's state is usable (pg-boss: its schema installed or migrated);

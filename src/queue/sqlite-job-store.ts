@@ -2,7 +2,15 @@ import type { Database, Statement } from 'better-sqlite3'
 import { redactStore } from '../secrets/redact-store.js'
 import { iso, openSqliteDatabase, type SqliteOptions } from '../store/open-sqlite-database.js'
 import type { JobStore } from './job-store.js'
-import type { Delivery, EnqueueResult, Job, JobFilter, JobState, NewJob } from './queue.js'
+import type {
+  Delivery,
+  EnqueueResult,
+  Job,
+  JobCount,
+  JobFilter,
+  JobState,
+  NewJob,
+} from './queue.js'
 
 /** Used when neither the job nor the queue says how many attempts a job gets. */
 export const DEFAULT_MAX_ATTEMPTS = 5
@@ -68,6 +76,7 @@ export class SqliteJobStore implements JobStore {
     recover: Statement<Params, JobRow>
     get: Statement<[number], JobRow>
     list: Statement<Params, JobRow>
+    count: Statement<Params, JobCount>
   }
   private readonly pending: PendingEnqueue[] = []
   private readonly batchTx: (batch: PendingEnqueue[]) => Settled[]
@@ -132,9 +141,13 @@ export class SqliteJobStore implements JobStore {
         WHERE id = @id AND state = 'running' AND (locked_until < @now OR locked_by = @owner)
         RETURNING *`),
       get: db.prepare('SELECT * FROM jobs WHERE id = ?'),
-      list: db.prepare(`SELECT * FROM jobs
-        WHERE (@state IS NULL OR state = @state) AND (@kind IS NULL OR kind = @kind)
-        ORDER BY id`),
+      list: db.prepare(`SELECT * FROM (SELECT * FROM jobs
+          WHERE (@state IS NULL OR state = @state) AND (@kind IS NULL OR kind = @kind)
+          ORDER BY CASE WHEN @newest IS NULL THEN id ELSE -id END LIMIT coalesce(@newest, -1))
+        ORDER BY CASE WHEN @newest IS NULL THEN id ELSE -id END`),
+      count: db.prepare(`SELECT kind, state, count(*) AS count,
+          min(CASE WHEN state = 'queued' AND run_at <= @now THEN run_at END) AS oldestDueAt
+        FROM jobs WHERE state != 'done' GROUP BY kind, state ORDER BY kind, state`),
     }
     // Inside the batch transaction `tx` runs as a savepoint, so one failing enqueue rolls back
     // alone while the others commit.
@@ -289,7 +302,12 @@ export class SqliteJobStore implements JobStore {
   }
 
   async listJobs(filter: JobFilter = {}): Promise<Job[]> {
-    return this.s.list.all({ state: filter.state ?? null, kind: filter.kind ?? null }).map(toJob)
+    const { state = null, kind = null, newest = null } = filter
+    return this.s.list.all({ state, kind, newest }).map(toJob)
+  }
+
+  async countJobs(): Promise<JobCount[]> {
+    return this.s.count.all({ now: iso(this.now()) })
   }
 
   /** Commits pending enqueues and closes the connection; idempotent. */

@@ -277,6 +277,38 @@ function jobStoreContract(impl: JobStoreImplementation) {
       expect((await store.listJobs({ state: 'queued', kind: 'deploy' })).map((j) => j.key)).toEqual(
         ['env:prod', 'env:stage'],
       )
+      expect((await store.listJobs({ newest: 2 })).map((j) => j.key)).toEqual([
+        'env:stage',
+        'env:prod',
+      ])
+      expect((await store.listJobs({ kind: 'deploy', newest: 1 })).map((j) => j.key)).toEqual([
+        'env:stage',
+      ])
+    })
+  })
+
+  describe('countJobs', () => {
+    it('counts queued, running and failed jobs per kind, and since when the oldest queued one is due', async () => {
+      expect(await store.countJobs()).toEqual([])
+      const failed = jobOf(await store.enqueue(job('task:c', {}, { maxAttempts: 1 })))
+      expect((await store.claimJob('w1', 1000))?.id).toBe(failed.id)
+      expect(await store.failJob(failed.id, 'w1', 'broken')).toBe(true)
+      const done = jobOf(await store.enqueue({ kind: 'deploy', key: 'env:dev', payload: {} }))
+      expect((await store.claimJob('w1', 1000))?.id).toBe(done.id)
+      expect(await store.completeJob(done.id, 'w1', null)).toBe(true)
+      const running = jobOf(await store.enqueue(job('task:a')))
+      await store.enqueue(job('task:b'))
+      expect((await store.claimJob('w1', 1000))?.id).toBe(running.id)
+      t += 1000
+      await store.enqueue({ kind: 'deploy', key: 'env:prod', payload: {} })
+      await store.enqueue({ kind: 'deploy', key: 'env:stage', payload: {}, delayMs: 60_000 })
+      // The delayed deploy is queued but not due: it sets no age. Done jobs are not counted.
+      expect(await store.countJobs()).toEqual([
+        { kind: 'deploy', state: 'queued', count: 2, oldestDueAt: at(1000) },
+        { kind: 'generate', state: 'failed', count: 1, oldestDueAt: null },
+        { kind: 'generate', state: 'queued', count: 1, oldestDueAt: at(0) },
+        { kind: 'generate', state: 'running', count: 1, oldestDueAt: null },
+      ])
     })
   })
 }

@@ -40,7 +40,11 @@ beforeEach(async () => {
     {
       config: loaded.config,
       store,
-      queue: { enqueue: () => Promise.reject(new Error('no jobs here')), listJobs: async () => [] },
+      queue: {
+        enqueue: () => Promise.reject(new Error('no jobs here')),
+        listJobs: async () => [],
+        countJobs: async () => [],
+      },
       roles: { roleOf: async (login) => roles.get(login) ?? 'none' },
       log,
     },

@@ -38,7 +38,7 @@ it('counts each attempt by kind and result, and still tells the user of a job th
     },
   ]
   const metrics = createMetrics({
-    queue: { listJobs: (filter) => (queue as Queue).listJobs(filter) },
+    queue: { countJobs: () => (queue as Queue).countJobs() },
     deployments: { countDeployments: async () => [] },
     webhookEvents: [],
   })

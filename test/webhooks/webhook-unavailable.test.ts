@@ -12,13 +12,13 @@ import type { AppDeps } from '../../src/app-deps.js'
 import { loadEnv } from '../../src/config/load-env.js'
 import { createLogger } from '../../src/logger.js'
 import { QueueUnavailableError } from '../../src/queue/queue-unavailable.js'
-import { ENQUEUE_TIMEOUT_MS } from '../../src/webhooks/enqueue-trigger.js'
 import {
   type Receiver,
   startReceiver,
   WEBHOOK_RETRY_AFTER_SECONDS,
 } from '../../src/start-receiver.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import { ENQUEUE_TIMEOUT_MS } from '../../src/webhooks/enqueue-trigger.js'
 import { testPrivateKey } from '../helpers/github.js'
 import { httpRequest } from '../helpers/http.js'
 import { examplePayload } from '../helpers/payloads.js'
@@ -53,6 +53,7 @@ async function receiverFailingWith(failure: Error | 'never') {
     queue: {
       enqueue: () => (failure === 'never' ? new Promise(() => {}) : Promise.reject(failure)),
       listJobs: async () => [],
+      countJobs: async () => [],
     },
     log,
   }

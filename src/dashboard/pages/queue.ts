@@ -15,26 +15,24 @@ function jobRepo(job: Job): string | undefined {
   return typeof full === 'string' ? full : undefined
 }
 
+/** How many of the newest failed jobs the page reads to list the latest ten a viewer may see. */
+const RECENT_FAILURES_READ = 200
+
 /** `/dashboard/queue`: jobs per kind and state, recent failures, and the deploy locks. */
 export async function queuePage(view: View): Promise<Html> {
   const { queue, store } = view.deps
-  const [queued, running, failed, locks] = await Promise.all([
-    queue.listJobs({ state: 'queued' }),
-    queue.listJobs({ state: 'running' }),
-    queue.listJobs({ state: 'failed' }),
+  const [jobCounts, failed, locks] = await Promise.all([
+    queue.countJobs(),
+    // The latest failures to show: the newest, of which those the viewer may see.
+    queue.listJobs({ state: 'failed', newest: RECENT_FAILURES_READ }),
     store.listDeployLocks(),
   ])
   const counts = new Map<string, { queued: number; running: number; failed: number }>()
-  const count = (jobs: Job[], state: 'queued' | 'running' | 'failed') => {
-    for (const job of jobs) {
-      const c = counts.get(job.kind) ?? { queued: 0, running: 0, failed: 0 }
-      c[state] += 1
-      counts.set(job.kind, c)
-    }
+  for (const { kind, state, count } of jobCounts) {
+    const c = counts.get(kind) ?? { queued: 0, running: 0, failed: 0 }
+    c[state] = count
+    counts.set(kind, c)
   }
-  count(queued, 'queued')
-  count(running, 'running')
-  count(failed, 'failed')
   const visible = await visibleRepos(view, [
     ...failed.flatMap((j) => jobRepo(j) ?? []),
     ...locks.map((l) => lockTarget(l.env).repo),
