@@ -1,17 +1,9 @@
-/**
- * Issue 10, item 5, as an operator sees it: DevSys is killed with SIGKILL while a task's tests
- * run (the OOM killer, a host reboot of the container, `kill -9`), and started again on the same
- * DATA_DIR. The new process recognises the test job leased by its dead predecessor and runs it
- * again at once: `DevSys / tests` completes long before that lease would have expired, and no
- * check run is left hanging in progress.
- */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+import { describe, expect, it } from 'vitest'
 import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import { requireTool } from '../helpers/require-tool.js'
 import { useE2eWorld } from './e2e-world.js'
+import { useGate } from './gated-tests.js'
 import {
   BLOG_MANIFEST,
   fileTaskIssue,
@@ -25,41 +17,8 @@ const hasSandbox = requireTool('bwrap', 'task tests run in the bubblewrap sandbo
 /** Longer than DevSys's default (30 s): the margin the ordering below is asserted with. */
 const LEASE_MS = 60_000
 
-/**
- * The test command (`sh -c SCRIPT gated GATE`): waits until the file `open` appears in GATE (a
- * host folder the sandbox may read), then writes a JUnit report with one passing case. So the
- * first attempt is certainly still running when DevSys is killed.
- */
-const GATED_SCRIPT = `until [ -e "$1/open" ]; do sleep 0.1; done
-mkdir -p build
-printf '%s\\n' '<testsuites><testsuite name="gated" tests="1"><testcase classname="gated" name="ran once the gate opened"/></testsuite></testsuites>' > build/junit.xml
-`
-
 const world = useE2eWorld()
-let gate: string
-
-beforeEach(() => {
-  gate = mkdtempSync(join(tmpdir(), 'devsys-e2e-gate-'))
-  // Readable by the sandbox user when DevSys runs as root.
-  chmodSync(gate, 0o755)
-})
-afterEach(() => {
-  rmSync(gate, { recursive: true, force: true })
-})
-
-/** Host processes whose command line names the gate: the sandboxed test command and its bwrap. */
-function processesNaming(path: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
-}
+const gate = useGate()
 
 describe.skipIf(!hasSandbox)(
   'DevSys killed with SIGKILL mid-test and restarted, end to end',
@@ -69,14 +28,14 @@ describe.skipIf(!hasSandbox)(
     }, async () => {
       const env = {
         TEST_RUNNER: 'local',
-        SANDBOX_READONLY_PATHS: gate,
+        SANDBOX_READONLY_PATHS: gate.dir,
         JOB_LEASE_MS: String(LEASE_MS),
       }
       const first = await world.startDevsys({ env })
       const manifest = JSON.parse(BLOG_MANIFEST) as Record<string, unknown>
       manifest.id = 'gated-tests'
       manifest.tests = {
-        command: ['sh', '-c', GATED_SCRIPT, 'gated', gate],
+        command: gate.command(),
         junit: 'build/junit.xml',
         timeoutSeconds: 120,
       }
@@ -85,16 +44,11 @@ describe.skipIf(!hasSandbox)(
       // 1. The tests run (in progress on GitHub, the command waiting in the sandbox); then the
       //    process is killed with no chance to clean up.
       await waitForLog(first, (l) => l.msg === 'running tests', 'the start of the test command')
-      await waitUntil(world, () => processesNaming(gate).length > 0, 'the sandboxed test command')
+      await waitUntil(world, () => gate.processes().length > 0, 'the sandboxed test command')
       expect(world.repo.checkRun(TESTS_CHECK, head)).toMatchObject({ status: 'in_progress' })
       expect(await first.kill()).toBe('SIGKILL')
       // Nothing of the first attempt outlives DevSys (bubblewrap dies with its parent).
-      await waitUntil(
-        world,
-        () => processesNaming(gate).length === 0,
-        'the end of the sandbox',
-        10_000,
-      )
+      await waitUntil(world, () => gate.processes().length === 0, 'the end of the sandbox', 10_000)
 
       // 2. The job is still leased to the dead process in the queue's state: this is the lease a
       //    restart used to wait out.
@@ -107,7 +61,7 @@ describe.skipIf(!hasSandbox)(
       expect(leaseEnds - Date.now()).toBeGreaterThan(LEASE_MS / 2)
 
       // 3. Restarted on the same DATA_DIR, with the gate open for the retry.
-      writeFileSync(join(gate, 'open'), '')
+      gate.open()
       const second = await world.startDevsys({ env, dataDir: first.dataDir })
       const completed = await world.github.waitFor(
         (r) =>

@@ -1,20 +1,10 @@
-/**
- * Issue 13, item 6: a worker is killed with SIGKILL while it runs a task's tests on the pg-boss
- * queue (PostgreSQL), and another worker process on the same database, already running, takes
- * the job over and finishes it: `DevSys / tests` completes on GitHub and no check run is left in
- * progress. How soon depends on what the other worker can know. On the same machine it sees the
- * lease's process gone and requeues the job at its next poll (about a second). A worker on
- * another machine cannot tell a dead worker from a slow one: it waits for the lease to run out
- * (JOB_LEASE_MS after the last renewal), then requeues the job at its next poll.
- */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+import { describe, expect, it } from 'vitest'
 import { requirePostgres } from '../helpers/postgres.js'
 import { requireTool } from '../helpers/require-tool.js'
 import type { DevsysProcess } from './devsys-process.js'
 import { useE2eWorld } from './e2e-world.js'
+import { useGate } from './gated-tests.js'
 import {
   BLOG_MANIFEST,
   fileTaskIssue,
@@ -33,40 +23,8 @@ if (!asRoot && process.env.CI === 'true') {
   throw new Error('CI must run every test: the other-machine worker needs root (unshare --uts)')
 }
 
-/**
- * The test command (`sh -c SCRIPT gated GATE`): waits until the file `open` appears in GATE,
- * then writes a JUnit report with one passing case, so the first attempt is certainly still
- * running when its worker is killed.
- */
-const GATED_SCRIPT = `until [ -e "$1/open" ]; do sleep 0.1; done
-mkdir -p build
-printf '%s\\n' '<testsuites><testsuite name="gated" tests="1"><testcase classname="gated" name="ran once the gate opened"/></testsuite></testsuites>' > build/junit.xml
-`
-
 const world = useE2eWorld({ postgres: true })
-let gate: string
-
-beforeEach(() => {
-  gate = mkdtempSync(join(tmpdir(), 'devsys-e2e-gate-'))
-  chmodSync(gate, 0o755) // readable by the sandbox user when DevSys runs as root
-})
-afterEach(() => {
-  rmSync(gate, { recursive: true, force: true })
-})
-
-/** Host processes whose command line names `path`: the sandboxed test command and its bwrap. */
-function processesNaming(path: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
-}
+const gate = useGate()
 
 /** The running test job's lease: who holds it and when it runs out (ms since the epoch). */
 async function testJobLease() {
@@ -85,12 +43,16 @@ async function testJobLease() {
  * head and PR, when the kill happened, and the dead worker's lease as it was left.
  */
 async function killMidTests(leaseMs: number, hostname?: string) {
-  const env = { TEST_RUNNER: 'local', SANDBOX_READONLY_PATHS: gate, JOB_LEASE_MS: String(leaseMs) }
+  const env = {
+    TEST_RUNNER: 'local',
+    SANDBOX_READONLY_PATHS: gate.dir,
+    JOB_LEASE_MS: String(leaseMs),
+  }
   const first = await world.startDevsys({ env, ...(hostname === undefined ? {} : { hostname }) })
   const manifest = JSON.parse(BLOG_MANIFEST) as Record<string, unknown>
   manifest.id = 'gated-tests'
   manifest.tests = {
-    command: ['sh', '-c', GATED_SCRIPT, 'gated', gate],
+    command: gate.command(),
     junit: 'build/junit.xml',
     timeoutSeconds: 120,
   }
@@ -98,7 +60,7 @@ async function killMidTests(leaseMs: number, hostname?: string) {
 
   // 1. The tests run in the first process; a second worker joins the pool meanwhile.
   await waitForLog(first, (l) => l.msg === 'running tests', 'the start of the test command')
-  await waitUntil(world, () => processesNaming(gate).length > 0, 'the sandboxed test command')
+  await waitUntil(world, () => gate.processes().length > 0, 'the sandboxed test command')
   const second = await world.startDevsys({ env: { ...env, DEVSYS_ROLE: 'worker' } })
   expect(world.repo.checkRun(TESTS_CHECK, head)).toMatchObject({ status: 'in_progress' })
   expect((await testJobLease()).lockedBy).toContain(`:${first.pid}:`)
@@ -107,8 +69,8 @@ async function killMidTests(leaseMs: number, hostname?: string) {
   expect(await first.kill()).toBe('SIGKILL')
   const killedAt = Date.now()
   const lease = await testJobLease()
-  await waitUntil(world, () => processesNaming(gate).length === 0, 'the end of the sandbox', 10_000)
-  writeFileSync(join(gate, 'open'), '')
+  await waitUntil(world, () => gate.processes().length === 0, 'the end of the sandbox', 10_000)
+  gate.open()
   return { first, second, head, number, killedAt, lease }
 }
 
