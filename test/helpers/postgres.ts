@@ -44,7 +44,7 @@ export interface TestDatabase {
   url: string
   name: string
   /** Runs `sql` in this database as the admin user (grants, roles, inspection). */
-  asAdmin(sql: string): Promise<pg.QueryResult>
+  asAdmin(sql: string, values?: unknown[]): Promise<pg.QueryResult>
   drop(): Promise<void>
 }
 
@@ -57,7 +57,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: url.toString(),
     name,
-    asAdmin: (sql) => withAdmin((admin) => admin.query(sql), name),
+    asAdmin: (sql, values) => withAdmin((admin) => admin.query(sql, values), name),
     async drop() {
       await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
     },

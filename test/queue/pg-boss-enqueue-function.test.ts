@@ -18,15 +18,8 @@ describe.skipIf(!postgres)(
       stores.push(store)
       return store
     }
-    const sql = async (text: string, values: unknown[] = []) => {
-      const client = new pg.Client({ connectionString: database.url })
-      await client.connect()
-      try {
-        return (await client.query(text, values)).rows as Record<string, unknown>[]
-      } finally {
-        await client.end()
-      }
-    }
+    const sql = async (text: string, values: unknown[] = []) =>
+      (await database.asAdmin(text, values)).rows as Record<string, unknown>[]
 
     beforeEach(async () => {
       database = await createTestDatabase()
@@ -55,7 +48,12 @@ describe.skipIf(!postgres)(
         'enqueued',
         'enqueued',
       ])
-      expect((await a.listJobs()).map((j) => j.key).sort()).toEqual(['k:1', 'k:2'])
+      // d-1 was sent by both at once: whichever committed first has its job, the other none.
+      const keys = (await a.listJobs()).map((j) => j.key).sort()
+      expect([
+        ['k:1', 'k:2'],
+        ['k:2', 'k:3'],
+      ]).toContainEqual(keys)
     })
 
     it('fails only the item PostgreSQL refuses (a payload jsonb cannot hold), and commits the rest', async () => {

@@ -1,9 +1,8 @@
-import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { queueKind } from '../../src/queue/create-queue.js'
-import { uuidV5 } from '../../src/queue/pg-boss-rows.js'
 import { openPgBossJobStore } from '../../src/queue/pg-boss-job-store.js'
 import { createPgBossQueue } from '../../src/queue/pg-boss-queue.js'
+import { uuidV5 } from '../../src/queue/pg-boss-rows.js'
 import type { Queue } from '../../src/queue/queue.js'
 import type { JobHandler } from '../../src/queue/types.js'
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../helpers/postgres.js'
@@ -50,15 +49,8 @@ describe.skipIf(!postgres)('pg-boss queue: two processes on one database', () =>
     queues.push(queue)
     return queue
   }
-  const sql = async (text: string, values: unknown[] = []) => {
-    const client = new pg.Client({ connectionString: database.url })
-    await client.connect()
-    try {
-      return (await client.query(text, values)).rows as Record<string, unknown>[]
-    } finally {
-      await client.end()
-    }
-  }
+  const sql = async (text: string, values: unknown[] = []) =>
+    (await database.asAdmin(text, values)).rows as Record<string, unknown>[]
 
   beforeEach(async () => {
     database = await createTestDatabase()
