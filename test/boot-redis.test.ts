@@ -1,60 +1,29 @@
-import { createHmac, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import nock from 'nock'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type Devsys, startDevsys } from '../src/boot.js'
+import type { Devsys } from '../src/boot.js'
 import { createLogger } from '../src/logger.js'
-import { testPrivateKey } from './helpers/github.js'
-import { httpRequest } from './helpers/http.js'
+import { sendSignedWebhook, useDevsys } from './helpers/boot-devsys.js'
 import { examplePayload } from './helpers/payloads.js'
 import { freePort, requireRedis, startTestRedis, type TestRedis } from './helpers/redis.js'
 import { testLabel } from './intake/harness.js'
 
 const SECRET = 'boot-redis-test-secret'
 const PASSWORD = 'hunter2-redis-pass'
-let devsys: Devsys | undefined
-const dirs: string[] = []
 const unhandled: unknown[] = []
 const onUnhandled = (error: unknown) => unhandled.push(error)
 
 /** DevSys with app credentials and REDIS_URL, logging into `lines`. */
-async function start(redisUrl: string, lines: string[]): Promise<Devsys> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'devsys-boot-redis-'))
-  dirs.push(dataDir)
-  devsys = await startDevsys({
-    env: {
-      DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      APP_ID: '1',
-      PRIVATE_KEY: testPrivateKey(),
-      WEBHOOK_SECRET: SECRET,
-      REDIS_URL: redisUrl,
-    },
-    log: createLogger('info', { write: (line: string) => lines.push(line) }),
-  })
-  return devsys
+function start(redisUrl: string, lines: string[]): Promise<Devsys> {
+  const log = createLogger('info', { write: (line: string) => lines.push(line) })
+  return booted.start({ REDIS_URL: redisUrl }, { log })
 }
 
 /** A signed `issues.labeled` delivery, as GitHub sends it. */
-async function sendLabeled(port: number) {
+function sendLabeled(port: number) {
   const payload = examplePayload('issues', 'labeled', (p) => {
     p.label = testLabel('devsys')
   })
-  const body = JSON.stringify(payload)
-  const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`
-  return httpRequest(`http://127.0.0.1:${port}/api/github/webhooks`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'issues',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': signature,
-    },
-    body,
-  })
+  return sendSignedWebhook(port, SECRET, 'issues', payload)
 }
 
 /** GitHub's answers to the intake jobs of `times` `issues.labeled` deliveries (one token). */
@@ -89,13 +58,12 @@ afterAll(() => {
   process.off('uncaughtException', onUnhandled)
 })
 afterEach(async () => {
-  await devsys?.stop()
-  devsys = undefined
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   nock.cleanAll()
   nock.enableNetConnect()
   expect(unhandled).toEqual([])
 })
+// Registered after the check above, so that DevSys is stopped before it runs.
+const booted = useDevsys(SECRET, 'devsys-boot-redis-')
 
 describe.skipIf(!requireRedis('checks how DevSys runs with REDIS_URL'))('REDIS_URL', () => {
   let redis: TestRedis

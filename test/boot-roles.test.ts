@@ -2,72 +2,41 @@
  * Roles (DEVSYS_ROLE, DEVSYS_QUEUES): one image as receivers and worker pools sharing the queue
  * state in DATA_DIR; and the graceful stop each role makes.
  */
-import { createHmac, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createHmac } from 'node:crypto'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import nock from 'nock'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError, type Devsys, jobHandlers, startDevsys } from '../src/boot.js'
+import { ConfigError, type Devsys, jobHandlers } from '../src/boot.js'
 import { QUEUE_KINDS, QUEUE_NAMES } from '../src/config/roles.js'
 import { createLogger } from '../src/logger.js'
 import type { NewJob } from '../src/queue/queue.js'
 import { openSqliteJobStore } from '../src/queue/sqlite-job-store.js'
-import { testLogger, testPrivateKey } from './helpers/github.js'
+import { sendSignedWebhook, useDevsys } from './helpers/boot-devsys.js'
 import { holdingGitHub, until } from './helpers/holding-github.js'
 import { httpRequest } from './helpers/http.js'
 import { examplePayload } from './helpers/payloads.js'
-import { freePort } from './helpers/services.js'
 import { jobOf } from './store/support.js'
 
 const SECRET = 'boot-roles-secret'
-const running: Devsys[] = []
-const dirs: string[] = []
 
 function newDataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'devsys-roles-'))
-  dirs.push(dir)
-  return dir
+  return booted.newDataDir()
 }
 
-async function start(
+function start(
   env: Record<string, string>,
   opts: { dataDir?: string; lines?: string[] } = {},
 ): Promise<Devsys> {
   const lines = opts.lines
-  const log = lines
-    ? createLogger('info', { write: (line: string) => lines.push(line) })
-    : testLogger()
-  const devsys = await startDevsys({
-    env: {
-      DATA_DIR: opts.dataDir ?? newDataDir(),
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      APP_ID: '1',
-      PRIVATE_KEY: testPrivateKey(),
-      WEBHOOK_SECRET: SECRET,
-      ...env,
-    },
-    log,
-  })
-  running.push(devsys)
-  return devsys
+  const log = lines && createLogger('info', { write: (line: string) => lines.push(line) })
+  return booted.start(
+    { ...(opts.dataDir === undefined ? {} : { DATA_DIR: opts.dataDir }), ...env },
+    log ? { log } : {},
+  )
 }
 
-async function sendWebhook(port: number, event: string, payload: object) {
-  const body = JSON.stringify(payload)
-  const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`
-  return httpRequest(`http://127.0.0.1:${port}/api/github/webhooks`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': signature,
-    },
-    body,
-  })
+function sendWebhook(port: number, event: string, payload: object) {
+  return sendSignedWebhook(port, SECRET, event, payload)
 }
 
 const REPO = {
@@ -109,11 +78,11 @@ const revertJob = (repo = REPO): NewJob => ({
 })
 
 afterEach(async () => {
-  for (const devsys of running.splice(0)) await devsys.stop()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   nock.cleanAll()
   nock.enableNetConnect()
 })
+// Registered after the hook above, so that every DevSys is stopped before it runs.
+const booted = useDevsys(SECRET, 'devsys-roles-')
 
 describe('DEVSYS_ROLE=receiver', () => {
   it('stores a signed webhook’s job and runs nothing', async () => {

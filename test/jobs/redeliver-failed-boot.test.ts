@@ -1,45 +1,17 @@
-/**
- * REDELIVERY_INTERVAL_SECONDS at boot: a process running the `monitor` queue registers the scan,
- * one interval after start; interval 0, or a process without that queue, registers nothing.
- */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import nock from 'nock'
-import { afterEach, expect, it } from 'vitest'
-import { type Devsys, startDevsys } from '../../src/boot.js'
-import { GITHUB_API, testLogger, testPrivateKey, useGitHubMock } from '../helpers/github.js'
+import { expect, it } from 'vitest'
+import type { Devsys } from '../../src/boot.js'
+import { useDevsys } from '../helpers/boot-devsys.js'
+import { GITHUB_API, useGitHubMock } from '../helpers/github.js'
 import { until } from '../helpers/holding-github.js'
-import { freePort } from '../helpers/services.js'
 
 useGitHubMock()
 
-const running: Devsys[] = []
-const dirs: string[] = []
+const booted = useDevsys('redeliver-boot-secret', 'devsys-redeliver-boot-')
 
-afterEach(async () => {
-  for (const devsys of running.splice(0)) await devsys.stop()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-async function start(env: Record<string, string>): Promise<Devsys> {
-  const dir = mkdtempSync(join(tmpdir(), 'devsys-redeliver-boot-'))
-  dirs.push(dir)
-  const devsys = await startDevsys({
-    env: {
-      DATA_DIR: dir,
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      APP_ID: '1',
-      PRIVATE_KEY: testPrivateKey(),
-      WEBHOOK_SECRET: 'redeliver-boot-secret',
-      DEVSYS_ROLE: 'worker',
-      ...env,
-    },
-    log: testLogger(),
-  })
-  running.push(devsys)
-  return devsys
+/** A worker (DEVSYS_ROLE=worker) with `env`. */
+function start(env: Record<string, string>): Promise<Devsys> {
+  return booted.start({ DEVSYS_ROLE: 'worker', ...env })
 }
 
 const scans = (devsys: Devsys) => devsys.queue.listJobs({ kind: 'redeliver-failed' })

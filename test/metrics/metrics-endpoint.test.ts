@@ -1,58 +1,22 @@
-/**
- * /metrics as Prometheus scrapes it: DevSys started from its environment, signed webhooks in,
- * the text format read back over HTTP, with and without the manager API token.
- */
-import { createHmac, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import nock from 'nock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Devsys, startDevsys } from '../../src/boot.js'
-import { testLogger, testPrivateKey } from '../helpers/github.js'
+import type { Devsys } from '../../src/boot.js'
+import { sendSignedWebhook, useDevsys } from '../helpers/boot-devsys.js'
 import { until } from '../helpers/holding-github.js'
 import { httpRequest } from '../helpers/http.js'
 import { examplePayload } from '../helpers/payloads.js'
-import { freePort } from '../helpers/services.js'
 
 const SECRET = 'metrics-webhook-secret'
 const TOKEN = 'metrics-api-token-0123456789'
-const running: Devsys[] = []
-const dirs: string[] = []
+const devsys = useDevsys(SECRET, 'devsys-metrics-')
 
-async function start(env: Record<string, string> = {}): Promise<Devsys> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'devsys-metrics-'))
-  dirs.push(dataDir)
-  const devsys = await startDevsys({
-    env: {
-      DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      APP_ID: '1',
-      PRIVATE_KEY: testPrivateKey(),
-      WEBHOOK_SECRET: SECRET,
-      MANAGER_API_TOKEN: TOKEN,
-      REDELIVERY_INTERVAL_SECONDS: '0',
-      ...env,
-    },
-    log: testLogger(),
-  })
-  running.push(devsys)
-  return devsys
+/** DevSys with the API token, no redelivery scan, and `env`. */
+function start(env: Record<string, string> = {}): Promise<Devsys> {
+  return devsys.start({ MANAGER_API_TOKEN: TOKEN, REDELIVERY_INTERVAL_SECONDS: '0', ...env })
 }
 
 function sendWebhook(port: number, event: string, payload: object) {
-  const body = JSON.stringify(payload)
-  return httpRequest(`http://127.0.0.1:${port}/api/github/webhooks`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
-    },
-    body,
-  })
+  return sendSignedWebhook(port, SECRET, event, payload)
 }
 
 function scrape(port: number, headers: Record<string, string> = {}) {
@@ -76,8 +40,6 @@ beforeEach(() => {
 })
 
 afterEach(async () => {
-  for (const devsys of running.splice(0)) await devsys.stop()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   nock.cleanAll()
   nock.enableNetConnect()
 })
