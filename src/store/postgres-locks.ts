@@ -1,6 +1,6 @@
 import type { Pool } from 'pg'
 import { iso } from './open-postgres-pool.js'
-import type { AcquireDeployLockResult, DeployLock } from './store.js'
+import type { AcquireDeployLockResult, DeployLock, DeployLockHolder } from './store.js'
 
 interface LockRow {
   owner: string
@@ -46,12 +46,7 @@ export class PostgresLocks {
       if (row === undefined) continue
       return {
         acquired: false,
-        holder: {
-          owner: row.owner,
-          reason: row.reason,
-          acquiredAt: row.acquired_at,
-          expiresAt: row.expires_at,
-        },
+        holder: toHolder(row),
       }
     }
   }
@@ -75,16 +70,31 @@ export class PostgresLocks {
     return result.rowCount === 1
   }
 
+  /** Who holds the environment's lock now; undefined when it is free or expired. */
+  async holder(env: string): Promise<DeployLockHolder | undefined> {
+    const result = await this.pool.query<LockRow>(
+      `SELECT owner, reason, acquired_at, expires_at FROM deploy_locks
+        WHERE env = $1 AND expires_at > $2`,
+      [env, iso(this.now())],
+    )
+    const row = result.rows[0]
+    return row && toHolder(row)
+  }
+
   async list(): Promise<DeployLock[]> {
     const result = await this.pool.query<LockRow & { env: string }>(
       'SELECT env, owner, reason, acquired_at, expires_at FROM deploy_locks ORDER BY env',
     )
-    return result.rows.map((row) => ({
-      env: row.env,
-      owner: row.owner,
-      reason: row.reason,
-      acquiredAt: row.acquired_at,
-      expiresAt: row.expires_at,
-    }))
+    return result.rows.map((row) => ({ env: row.env, ...toHolder(row) }))
+  }
+}
+
+/** Who holds a lock, as the port reports it. */
+function toHolder(row: LockRow): DeployLockHolder {
+  return {
+    owner: row.owner,
+    reason: row.reason,
+    acquiredAt: row.acquired_at,
+    expiresAt: row.expires_at,
   }
 }

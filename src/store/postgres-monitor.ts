@@ -1,7 +1,6 @@
 import type { Pool } from 'pg'
 import type { MonitorState } from './monitor-records.js'
 import { iso } from './open-postgres-pool.js'
-import type { DeployLockHolder } from './store.js'
 
 interface Row {
   revision: number
@@ -55,27 +54,6 @@ export class PostgresMonitor {
             [...params, revision],
           )
     return result.rowCount === 1 ? { ...state, revision: revision + 1 } : undefined
-  }
-
-  async lockHolder(env: string): Promise<DeployLockHolder | undefined> {
-    const result = await this.pool.query<{
-      owner: string
-      reason: string
-      acquired_at: string
-      expires_at: string
-    }>(
-      `SELECT owner, reason, acquired_at, expires_at FROM deploy_locks
-        WHERE env = $1 AND expires_at > $2`,
-      [env, iso(this.now())],
-    )
-    const row = result.rows[0]
-    if (row === undefined) return undefined
-    return {
-      owner: row.owner,
-      reason: row.reason,
-      acquiredAt: row.acquired_at,
-      expiresAt: row.expires_at,
-    }
   }
 }
 

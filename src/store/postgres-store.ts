@@ -13,10 +13,10 @@ import { PostgresTestRuns } from './postgres-test-runs.js'
 import type {
   AcquireDeployLockResult,
   ApiToken,
-  DeployLock,
   AuditEvent,
   AuditFilter,
   CreateApiTokenResult,
+  DeployLock,
   DeployLockHolder,
   Deployment,
   DeploymentChange,
@@ -222,7 +222,7 @@ export class PostgresStore implements Store {
   }
 
   async getDeployLock(env: string): Promise<DeployLockHolder | undefined> {
-    return this.monitor.lockHolder(env)
+    return this.locks.holder(env)
   }
 
   async getMonitorState(repo: string, environment: string): Promise<MonitorState | undefined> {

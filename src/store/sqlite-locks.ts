@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3'
 import { iso } from './open-sqlite-database.js'
-import type { AcquireDeployLockResult, DeployLock } from './store.js'
+import type { AcquireDeployLockResult, DeployLock, DeployLockHolder } from './store.js'
 
 interface LockRow {
   owner: string
@@ -19,6 +19,7 @@ export class SqliteLocks {
     renew: Statement<Params>
     release: Statement<[string, string]>
     list: Statement<[], LockRow & { env: string }>
+    live: Statement<[string, string], LockRow>
   }
 
   constructor(
@@ -43,6 +44,8 @@ export class SqliteLocks {
       list: db.prepare(
         'SELECT env, owner, reason, acquired_at, expires_at FROM deploy_locks ORDER BY env',
       ),
+      live: db.prepare(`SELECT owner, reason, acquired_at, expires_at FROM deploy_locks
+        WHERE env = ? AND expires_at > ?`),
     }
   }
 
@@ -56,12 +59,7 @@ export class SqliteLocks {
       if (row === undefined) throw new Error(`deploy lock of ${env} vanished mid-transaction`)
       return {
         acquired: false,
-        holder: {
-          owner: row.owner,
-          reason: row.reason,
-          acquiredAt: row.acquired_at,
-          expiresAt: row.expires_at,
-        },
+        holder: toHolder(row),
       }
     })()
   }
@@ -79,13 +77,23 @@ export class SqliteLocks {
     return this.s.release.run(env, owner).changes === 1
   }
 
+  /** Who holds the environment's lock now; undefined when it is free or expired. */
+  holder(env: string): DeployLockHolder | undefined {
+    const row = this.s.live.get(env, iso(this.now()))
+    return row && toHolder(row)
+  }
+
   list(): DeployLock[] {
-    return this.s.list.all().map((row) => ({
-      env: row.env,
-      owner: row.owner,
-      reason: row.reason,
-      acquiredAt: row.acquired_at,
-      expiresAt: row.expires_at,
-    }))
+    return this.s.list.all().map((row) => ({ env: row.env, ...toHolder(row) }))
+  }
+}
+
+/** Who holds a lock, as the port reports it. */
+function toHolder(row: LockRow): DeployLockHolder {
+  return {
+    owner: row.owner,
+    reason: row.reason,
+    acquiredAt: row.acquired_at,
+    expiresAt: row.expires_at,
   }
 }

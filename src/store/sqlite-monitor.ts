@@ -1,24 +1,19 @@
 import type { Database, Statement } from 'better-sqlite3'
 import type { MonitorState } from './monitor-records.js'
 import { iso } from './open-sqlite-database.js'
-import type { DeployLockHolder } from './store.js'
 
 interface Row {
   revision: number
   state: string
 }
 
-/** Monitor states of the SQLite store (and the read of a deploy lock the monitor mutes on). */
+/** Monitor states of the SQLite store. */
 export class SqliteMonitor {
   private readonly s: {
     get: Statement<[string, string], Row>
     list: Statement<[], Row>
     insert: Statement<Record<string, string | number | null>>
     update: Statement<Record<string, string | number | null>>
-    lock: Statement<
-      [string, string],
-      { owner: string; reason: string; acquired_at: string; expires_at: string }
-    >
   }
 
   constructor(
@@ -36,8 +31,6 @@ export class SqliteMonitor {
       update: db.prepare(`UPDATE monitor_states SET revision = revision + 1, state = @state,
           next_check_at = @next, updated_at = @now
         WHERE repo = @repo AND environment = @environment AND revision = @revision`),
-      lock: db.prepare(`SELECT owner, reason, acquired_at, expires_at FROM deploy_locks
-        WHERE env = ? AND expires_at > ?`),
     }
   }
 
@@ -62,17 +55,6 @@ export class SqliteMonitor {
     const statement = state.revision === 0 ? this.s.insert : this.s.update
     if (statement.run(params).changes !== 1) return undefined
     return { ...state, revision: state.revision + 1 }
-  }
-
-  lockHolder(env: string): DeployLockHolder | undefined {
-    const row = this.s.lock.get(env, iso(this.now()))
-    if (row === undefined) return undefined
-    return {
-      owner: row.owner,
-      reason: row.reason,
-      acquiredAt: row.acquired_at,
-      expiresAt: row.expires_at,
-    }
   }
 }
 
