@@ -56,3 +56,54 @@ export interface DisabledDestination {
   disabledAt: string
   reason: string
 }
+
+/** A notification_deliveries row, as both stores read it. */
+export interface NotificationRow {
+  id: number
+  event_id: string
+  event_type: string
+  repo: string | null
+  destination: string
+  channel: string
+  status: NotificationStatus
+  attempts: number
+  last_error: string | null
+  created_at: string
+  updated_at: string
+  delivered_at: string | null
+}
+
+/** The record of a notification_deliveries row. */
+export function toNotification(row: NotificationRow): NotificationDelivery {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    repo: row.repo,
+    destination: row.destination,
+    channel: row.channel,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deliveredAt: row.delivered_at,
+  }
+}
+
+/** A notification_destinations row: a destination disabled with its settings' fingerprint. */
+export interface DestinationRow {
+  name: string
+  fingerprint: string
+  disabled_at: string
+  reason: string
+}
+
+export function toDisabledDestination(row: DestinationRow): DisabledDestination {
+  return {
+    name: row.name,
+    fingerprint: row.fingerprint,
+    disabledAt: row.disabled_at,
+    reason: row.reason,
+  }
+}

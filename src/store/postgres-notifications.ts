@@ -1,13 +1,16 @@
 import type { Pool } from 'pg'
-import type {
-  DisabledDestination,
-  NewNotificationDelivery,
-  NotificationChange,
-  NotificationDelivery,
-  NotificationFilter,
+import {
+  type DestinationRow,
+  type DisabledDestination,
+  type NewNotificationDelivery,
+  type NotificationChange,
+  type NotificationDelivery,
+  type NotificationFilter,
+  type NotificationRow,
+  toDisabledDestination,
+  toNotification,
 } from './notification-records.js'
 import { iso } from './open-postgres-pool.js'
-import { type NotificationRow, toNotification } from './sqlite-notifications.js'
 
 /** Notification deliveries and disabled destinations of the PostgreSQL store. */
 export class PostgresNotifications {
@@ -96,23 +99,11 @@ export class PostgresNotifications {
   }
 
   async disabled(name: string, fingerprint: string): Promise<DisabledDestination | undefined> {
-    const result = await this.pool.query<{
-      name: string
-      fingerprint: string
-      disabled_at: string
-      reason: string
-    }>('SELECT * FROM notification_destinations WHERE name = $1 AND fingerprint = $2', [
-      name,
-      fingerprint,
-    ])
+    const result = await this.pool.query<DestinationRow>(
+      'SELECT * FROM notification_destinations WHERE name = $1 AND fingerprint = $2',
+      [name, fingerprint],
+    )
     const row = result.rows[0]
-    return row
-      ? {
-          name: row.name,
-          fingerprint: row.fingerprint,
-          disabledAt: row.disabled_at,
-          reason: row.reason,
-        }
-      : undefined
+    return row && toDisabledDestination(row)
   }
 }

@@ -1,47 +1,16 @@
 import type { Database, Statement } from 'better-sqlite3'
-import type {
-  DisabledDestination,
-  NewNotificationDelivery,
-  NotificationChange,
-  NotificationDelivery,
-  NotificationFilter,
-  NotificationStatus,
+import {
+  type DestinationRow,
+  type DisabledDestination,
+  type NewNotificationDelivery,
+  type NotificationChange,
+  type NotificationDelivery,
+  type NotificationFilter,
+  type NotificationRow,
+  toDisabledDestination,
+  toNotification,
 } from './notification-records.js'
 import { iso } from './open-sqlite-database.js'
-
-/** A notification_deliveries row, as both stores read it. */
-export interface NotificationRow {
-  id: number
-  event_id: string
-  event_type: string
-  repo: string | null
-  destination: string
-  channel: string
-  status: NotificationStatus
-  attempts: number
-  last_error: string | null
-  created_at: string
-  updated_at: string
-  delivered_at: string | null
-}
-
-/** The record of a notification_deliveries row. */
-export function toNotification(row: NotificationRow): NotificationDelivery {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    eventType: row.event_type,
-    repo: row.repo,
-    destination: row.destination,
-    channel: row.channel,
-    status: row.status,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    deliveredAt: row.delivered_at,
-  }
-}
 
 type Params = Record<string, string | number | null>
 
@@ -53,10 +22,7 @@ export class SqliteNotifications {
     update: Statement<Params, NotificationRow>
     disable: Statement<Params>
     enable: Statement<[string]>
-    disabled: Statement<
-      [string, string],
-      { name: string; fingerprint: string; disabled_at: string; reason: string }
-    >
+    disabled: Statement<[string, string], DestinationRow>
   }
 
   constructor(
@@ -136,13 +102,6 @@ export class SqliteNotifications {
 
   disabled(name: string, fingerprint: string): DisabledDestination | undefined {
     const row = this.s.disabled.get(name, fingerprint)
-    return row
-      ? {
-          name: row.name,
-          fingerprint: row.fingerprint,
-          disabledAt: row.disabled_at,
-          reason: row.reason,
-        }
-      : undefined
+    return row && toDisabledDestination(row)
   }
 }
