@@ -5,7 +5,7 @@ import type { AcceptanceTuning } from '../deploy/steps/verify.js'
 import type { OnIncident } from '../monitor/incident-event.js'
 import { inMaintenanceWindow, monitorSettings } from '../monitor/monitor-settings.js'
 import { nextMonitorState } from '../monitor/next-monitor-state.js'
-import { listLiveDeployments, observeEnvironment } from '../monitor/observe-environment.js'
+import { listLiveEnvironments, observeEnvironment } from '../monitor/observe-environment.js'
 import { sendAlert } from '../monitor/send-alert.js'
 import type { Schedule } from '../queue/queue.js'
 import type { JobContext, JobHandler, Outcome } from '../queue/types.js'
@@ -71,12 +71,12 @@ export function createMonitorJob(deps: MonitorDeps): JobHandler<MonitorPayload> 
 }
 
 async function sweep(deps: MonitorDeps, now: number, ctx: JobContext): Promise<Outcome> {
-  // Environments deployed to lately, and every one checked before (however old its deploy).
+  // Environments with a live deploy, and every one checked before.
   const states = new Map(
     (await deps.store.listMonitorStates()).map((s) => [`${s.repo}:${s.environment}`, s]),
   )
   const live = new Map<string, { repo: string; environment: string }>(
-    (await listLiveDeployments(deps.store)).map((d) => [`${d.repo}:${d.environment}`, d]),
+    (await listLiveEnvironments(deps.store)).map((e) => [`${e.repo}:${e.environment}`, e]),
   )
   for (const [key, s] of states) if (!live.has(key)) live.set(key, s)
   const slot = Math.floor(now / (deps.tickMs ?? MONITOR_TICK_MS))

@@ -12,21 +12,16 @@ import { EMPTY_ALLOW_LIST } from '../verify/parse-allowed-hosts.js'
 import { runAcceptance } from '../verify/run-acceptance.js'
 import type { Observation } from './next-monitor-state.js'
 
-/** Recent successful deployments read to find environments deployed to lately. */
-const HISTORY_LIMIT = 1000
-
 /**
- * The deployment live in each environment deployed to lately (the newest that succeeded
- * there); environments checked before are known from their monitor state however old.
+ * Every environment that has had a successful deploy (so something is live there), from the
+ * deploy history's counts: one aggregate query, no deployment rows read.
  */
-export async function listLiveDeployments(
-  store: Pick<DeploymentStore, 'listDeployments'>,
-): Promise<Deployment[]> {
-  const history = await store.listDeployments({ state: 'success', limit: HISTORY_LIMIT })
-  const live = new Map<string, Deployment>()
-  for (const d of history) {
-    const key = `${d.repo}:${d.environment}`
-    if (!live.has(key)) live.set(key, d)
+export async function listLiveEnvironments(
+  store: Pick<DeploymentStore, 'countDeployments'>,
+): Promise<{ repo: string; environment: string }[]> {
+  const live = new Map<string, { repo: string; environment: string }>()
+  for (const { repo, environment, state } of await store.countDeployments()) {
+    if (state === 'success') live.set(`${repo}:${environment}`, { repo, environment })
   }
   return [...live.values()]
 }
