@@ -9,7 +9,13 @@ import path from 'node:path'
 import type { Logger } from 'pino'
 import { Probot, Server } from 'probot'
 import { type Devsys, startDevsys } from '../../src/boot.js'
-import { basePayload, freePort, makeDeliveries } from '../webhook-intake/deliveries.js'
+import {
+  basePayload,
+  checkStore,
+  freePort,
+  makeDeliveries,
+  type StoreCheck,
+} from '../webhook-intake/deliveries.js'
 import { medianRound, type RoundResult, sendAll } from '../webhook-intake/load.js'
 
 const SECRET = 'bench-webhook-secret'
@@ -17,16 +23,6 @@ const WEBHOOK_PATH = '/api/github/webhooks'
 
 export const INTAKE_TARGETS = ['bare', 'sqlite', 'postgres'] as const
 export type IntakeTarget = (typeof INTAKE_TARGETS)[number]
-
-/** What a DevSys store held after the run: exactly one job per delivery it acknowledged. */
-export interface StoreCheck {
-  deliveriesSent: number
-  deliveriesRecorded: number
-  jobs: number
-  missing: number
-  duplicated: number
-  exactlyOnePerDelivery: boolean
-}
 
 export interface IntakeResult {
   median: Record<IntakeTarget, RoundResult>
@@ -122,30 +118,5 @@ export async function measureIntake(opts: {
     await devsys.sqlite?.stop()
     await bare.stop()
     for (const dir of dataDirs) await rm(dir, { recursive: true, force: true })
-  }
-}
-
-/** Every delivery DevSys acknowledged must be recorded, with exactly one job. */
-async function checkStore(devsys: Devsys, sent: string[]): Promise<StoreCheck> {
-  const jobs = await devsys.queue.listJobs()
-  const byDelivery = new Map<string, number>()
-  for (const job of jobs) {
-    if (job.deliveryId) byDelivery.set(job.deliveryId, (byDelivery.get(job.deliveryId) ?? 0) + 1)
-  }
-  const missing = sent.filter((id) => !byDelivery.has(id)).length
-  const duplicated = [...byDelivery.values()].filter((count) => count > 1).length
-  let deliveriesRecorded = 0
-  for (const id of sent) if (await devsys.queue.hasDelivery(id)) deliveriesRecorded++
-  return {
-    deliveriesSent: sent.length,
-    deliveriesRecorded,
-    jobs: jobs.length,
-    missing,
-    duplicated,
-    exactlyOnePerDelivery:
-      missing === 0 &&
-      duplicated === 0 &&
-      jobs.length === sent.length &&
-      deliveriesRecorded === sent.length,
   }
 }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Devsys } from '../../src/boot.js'
 import type { Delivery } from './load.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -74,4 +75,42 @@ export function makeDeliveries(
       },
     }
   })
+}
+
+/** What a DevSys store held after the run: exactly one job per delivery it acknowledged. */
+export interface StoreCheck {
+  deliveriesSent: number
+  deliveriesRecorded: number
+  jobs: number
+  /** Jobs still queued (a receiver runs none). */
+  jobsQueued: number
+  missing: number
+  duplicated: number
+  exactlyOnePerDelivery: boolean
+}
+
+/** Every delivery DevSys acknowledged must be recorded, with exactly one job. */
+export async function checkStore(devsys: Devsys, sent: string[]): Promise<StoreCheck> {
+  const jobs = await devsys.queue.listJobs()
+  const byDelivery = new Map<string, number>()
+  for (const job of jobs) {
+    if (job.deliveryId) byDelivery.set(job.deliveryId, (byDelivery.get(job.deliveryId) ?? 0) + 1)
+  }
+  const missing = sent.filter((id) => !byDelivery.has(id)).length
+  const duplicated = [...byDelivery.values()].filter((count) => count > 1).length
+  let deliveriesRecorded = 0
+  for (const id of sent) if (await devsys.queue.hasDelivery(id)) deliveriesRecorded++
+  return {
+    deliveriesSent: sent.length,
+    deliveriesRecorded,
+    jobs: jobs.length,
+    jobsQueued: jobs.filter((j) => j.state === 'queued').length,
+    missing,
+    duplicated,
+    exactlyOnePerDelivery:
+      missing === 0 &&
+      duplicated === 0 &&
+      jobs.length === sent.length &&
+      deliveriesRecorded === sent.length,
+  }
 }

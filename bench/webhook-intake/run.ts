@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { Probot, Server } from 'probot'
 import { startDevsys } from '../../src/boot.js'
-import { basePayload, freePort, makeDeliveries } from './deliveries.js'
+import { basePayload, checkStore, freePort, makeDeliveries, type StoreCheck } from './deliveries.js'
 import { medianRound, type RoundResult, sendAll } from './load.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -111,25 +111,7 @@ async function main(): Promise<void> {
     }
 
     // 4. Every delivery DevSys acknowledged must be exactly one stored job.
-    const jobs = await devsys.queue.listJobs()
-    const byDelivery = new Map<string, number>()
-    for (const job of jobs) {
-      if (job.deliveryId) byDelivery.set(job.deliveryId, (byDelivery.get(job.deliveryId) ?? 0) + 1)
-    }
-    const missing = sentToDevsys.filter((id) => !byDelivery.has(id)).length
-    const duplicated = [...byDelivery.values()].filter((count) => count > 1).length
-    let deliveriesRecorded = 0
-    for (const id of sentToDevsys) if (await devsys.queue.hasDelivery(id)) deliveriesRecorded++
-    const store = {
-      deliveriesSent: sentToDevsys.length,
-      deliveriesRecorded,
-      jobs: jobs.length,
-      jobsQueued: jobs.filter((j) => j.state === 'queued').length,
-      missing,
-      duplicated,
-      exactlyOnePerDelivery:
-        missing === 0 && duplicated === 0 && jobs.length === sentToDevsys.length,
-    }
+    const store = await checkStore(devsys, sentToDevsys)
 
     // 5. Report.
     const bareMedian = medianRound(results.bare)
@@ -168,7 +150,7 @@ function renderReport(
   options: { n: number; concurrency: number; warmup: number; rounds: number },
   bare: RoundResult,
   devsys: RoundResult,
-  store: Record<string, number | boolean>,
+  store: StoreCheck,
 ): string {
   const row = (label: string, b: number, d: number, digits: number): string =>
     `| ${label} | ${fmt(b, digits)} | ${fmt(d, digits)} | ${fmt(d / b)} |`
