@@ -8,11 +8,11 @@
  */
 import { fork } from 'node:child_process'
 import { createHmac, randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import http from 'node:http'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { labeledIssueExample } from '../webhook-intake/deliveries.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const SECRET = 'bench-junit-secret'
@@ -55,19 +55,7 @@ function freePort(): Promise<number> {
 
 /** The official `issues.labeled` example, as one body to sign per delivery. */
 async function examplePayload(): Promise<string> {
-  const file = path.join(
-    HERE,
-    '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
-  )
-  const groups = JSON.parse(await readFile(file, 'utf8')) as {
-    name: string
-    examples: Record<string, unknown>[]
-  }[]
-  const example = groups
-    .find((g) => g.name === 'issues')
-    ?.examples.find((e) => e.action === 'labeled')
-  if (!example) throw new Error('@octokit/webhooks-examples has no issues.labeled example')
-  return JSON.stringify({ ...example, installation: { id: 1234 } })
+  return JSON.stringify({ ...(await labeledIssueExample()), installation: { id: 1234 } })
 }
 
 function deliver(agent: http.Agent, port: number, body: string): Promise<number> {

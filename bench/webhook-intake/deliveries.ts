@@ -22,8 +22,8 @@ export function freePort(): Promise<number> {
   })
 }
 
-/** The official `issues.labeled` example with an installation and the `devsys` label. */
-export async function basePayload(): Promise<Record<string, unknown>> {
+/** The official `issues.labeled` example of @octokit/webhooks-examples, as GitHub sends it. */
+export async function labeledIssueExample(): Promise<Record<string, unknown>> {
   const file = path.join(
     HERE,
     '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
@@ -36,6 +36,12 @@ export async function basePayload(): Promise<Record<string, unknown>> {
     .find((g) => g.name === 'issues')
     ?.examples.find((e) => e.action === 'labeled')
   if (!example) throw new Error('@octokit/webhooks-examples has no issues.labeled example')
+  return example
+}
+
+/** The official `issues.labeled` example with an installation and the `devsys` label. */
+export async function basePayload(): Promise<Record<string, unknown>> {
+  const example = await labeledIssueExample()
   const label = { ...(example.label as object), name: 'devsys' }
   const issue = example.issue as Record<string, unknown>
   return {
