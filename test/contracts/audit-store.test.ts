@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { AuditStore } from '../../src/store/store.js'
-import { at, newTask, } from './fixtures.js'
+import { at, newTask } from './fixtures.js'
 import { type StoreImplementation, storeImplementations, useStore } from './implementations.js'
 
 /** The AuditStore part: the append-only audit log. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { NotificationStore } from '../../src/store/store.js'
-import { at, } from './fixtures.js'
+import { at } from './fixtures.js'
 import { type StoreImplementation, storeImplementations, useStore } from './implementations.js'
 
 const delivery = {

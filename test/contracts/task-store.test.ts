@@ -5,7 +5,7 @@ import {
   type TestRunStore,
   taskSubject,
 } from '../../src/store/store.js'
-import { at, newTask, } from './fixtures.js'
+import { at, newTask } from './fixtures.js'
 import { type StoreImplementation, storeImplementations, useStore } from './implementations.js'
 
 /** The TaskStore part (with the audit events and test runs a task's changes write): what every store must do. */

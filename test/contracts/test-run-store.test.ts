@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { TaskStore, TestRunStore } from '../../src/store/store.js'
-import { at, newTask, } from './fixtures.js'
+import { at, newTask } from './fixtures.js'
 import { type StoreImplementation, storeImplementations, useStore } from './implementations.js'
 
 /** The TestRunStore part: each run of a task's tests. */

@@ -1,4 +1,10 @@
-
+/**
+ * Issue 10, item 5, as an operator sees it: DevSys is killed with SIGKILL while a task's tests
+ * run (the OOM killer, a host reboot of the container, `kill -9`), and started again on the same
+ * DATA_DIR. The new process recognises the test job leased by its dead predecessor and runs it
+ * again at once: `DevSys / tests` completes long before that lease would have expired, and no
+ * check run is left hanging in progress.
+ */
 import { describe, expect, it } from 'vitest'
 import { openSqliteJobStore } from '../../src/queue/sqlite-job-store.js'
 import { requireTool } from '../helpers/require-tool.js'

@@ -1,4 +1,12 @@
-
+/**
+ * Issue 13, item 6: a worker is killed with SIGKILL while it runs a task's tests on the pg-boss
+ * queue (PostgreSQL), and another worker process on the same database, already running, takes
+ * the job over and finishes it: `DevSys / tests` completes on GitHub and no check run is left in
+ * progress. How soon depends on what the other worker can know. On the same machine it sees the
+ * lease's process gone and requeues the job at its next poll (about a second). A worker on
+ * another machine cannot tell a dead worker from a slow one: it waits for the lease to run out
+ * (JOB_LEASE_MS after the last renewal), then requeues the job at its next poll.
+ */
 import { describe, expect, it } from 'vitest'
 import { requirePostgres } from '../helpers/postgres.js'
 import { requireTool } from '../helpers/require-tool.js'

@@ -1,3 +1,7 @@
+/**
+ * REDELIVERY_INTERVAL_SECONDS at boot: a process running the `monitor` queue registers the scan,
+ * one interval after start; interval 0, or a process without that queue, registers nothing.
+ */
 import nock from 'nock'
 import { expect, it } from 'vitest'
 import type { Devsys } from '../../src/boot.js'

@@ -1,3 +1,7 @@
+/**
+ * /metrics as Prometheus scrapes it: DevSys started from its environment, signed webhooks in,
+ * the text format read back over HTTP, with and without the manager API token.
+ */
 import nock from 'nock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Devsys } from '../../src/boot.js'
