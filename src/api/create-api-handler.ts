@@ -160,11 +160,7 @@ export function createApiHandler(deps: Pick<AppDeps, 'store' | 'config' | 'log' 
       if (error instanceof ApiError) {
         // A refused change is worth knowing about (who tried what); a refused read is not.
         if (error.status === 403 && refusal) await refusal().catch(() => undefined)
-        sendError(
-          res,
-          error,
-          error.status === 401 ? { 'www-authenticate': 'Bearer realm="devsys"' } : {},
-        )
+        sendError(res, error)
       } else {
         deps.log.error(
           { err: error, path: url.pathname, request: requestId },

@@ -29,13 +29,19 @@ export function sendJson(
   res.end(text)
 }
 
-/** Sends an ApiError as `{ error: { code, message, ...details } }`. */
+/**
+ * Sends an ApiError as `{ error: { code, message, ...details } }`; a 401 says how to
+ * authenticate (`WWW-Authenticate: Bearer`).
+ */
 export function sendError(res: ServerResponse, error: ApiError, headers?: Record<string, string>) {
   sendJson(
     res,
     error.status,
     { error: { code: error.code, message: error.message, ...error.details } },
-    headers,
+    {
+      ...(error.status === 401 ? { 'www-authenticate': 'Bearer realm="devsys"' } : {}),
+      ...headers,
+    },
   )
 }
 

@@ -44,9 +44,7 @@ export function serveMetrics(
       res.end(req.method === 'HEAD' ? undefined : body)
     } catch (error) {
       if (error instanceof ApiError) {
-        const headers: Record<string, string> =
-          error.status === 401 ? { 'www-authenticate': 'Bearer realm="devsys"' } : {}
-        sendError(res, error, headers)
+        sendError(res, error)
       } else {
         opts.log.error({ err: error }, 'collecting /metrics failed')
         sendError(
