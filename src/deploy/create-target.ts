@@ -11,6 +11,7 @@ import { resolveSshRoot } from './resolve-ssh-root.js'
 import { PhpMissingError, type PhpServe, servePhp } from './serve-local.js'
 import { createLocalTarget } from './targets/local-target.js'
 import { createPhpTarget, PHP_DEPLOY_BASE } from './targets/php-target.js'
+import { createSshPool } from './targets/ssh-pool.js'
 import { createSshTarget } from './targets/ssh-target.js'
 import { DeployError, type DeployTarget } from './types.js'
 
@@ -31,7 +32,7 @@ export interface Targets {
    * the port it had when `lastUrl` knows it and the port is free. Returns what it serves.
    */
   resumeLocal(): Promise<Array<{ repo: string; environment: string; url: string }>>
-  /** Stops the php -S servers of local environments. */
+  /** Stops the php -S servers of local environments and ends the kept SSH connections. */
   close(): Promise<void>
 }
 
@@ -63,6 +64,8 @@ export function localDeployRoot(dataDir: string, repo: string, environment: stri
  */
 export function createTargets(opts: TargetsOptions): Targets {
   const servers = new Map<string, Promise<PhpServe | null>>()
+  // One kept connection per ssh host, shared by deploys, rollbacks and monitor checks.
+  const sshPool = createSshPool()
   const sandbox = opts.sandbox === undefined ? {} : { sandbox: opts.sandbox }
   // As root, shared folders belong to the sandbox user, who runs the site and writes there.
   const settings = opts.sandbox
@@ -174,6 +177,7 @@ export function createTargets(opts: TargetsOptions): Targets {
             root: placed.root,
             shared,
             runCompose: opts.deploy.ssh.runCompose,
+            pool: sshPool,
             log,
             ...(config.url === undefined ? {} : { url: config.url }),
           })
@@ -190,6 +194,7 @@ export function createTargets(opts: TargetsOptions): Targets {
       return served
     },
     async close() {
+      await sshPool.close()
       const all = [...servers.values()]
       servers.clear()
       for (const server of await Promise.all(all)) await server?.stop()

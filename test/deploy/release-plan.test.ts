@@ -4,7 +4,6 @@ import {
   mkdir,
   mkdtemp,
   readdir,
-  readFile,
   readlink,
   rm,
   symlink,
@@ -27,7 +26,6 @@ import {
   sharedLinkTarget,
 } from '../../src/deploy/targets/release-plan.js'
 import { activateArgv } from '../../src/deploy/targets/php-scripts.js'
-import { activateCommand, prepareCommand } from '../../src/deploy/targets/ssh-commands.js'
 import { DeployError } from '../../src/deploy/types.js'
 
 const run = promisify(execFile)
@@ -180,24 +178,11 @@ describe('release plan (the layout of all three targets)', () => {
       ).resolves.toEqual(new Map())
     })
 
-    it('runs the ssh commands with a hostile root literally (through sh, as sshd would)', async () => {
-      const root = join(dir, `r $(touch ${join(dir, 'pwned')}) \`id\` 'q' ; x`)
-      await run('sh', ['-c', prepareCommand(root, ID, ['uploads'])])
-      await mkdir(join(root, 'releases', ID))
-      await writeFile(join(root, 'releases', ID, RELEASE_MARKER), '{}')
-      await run('sh', ['-c', activateCommand(root, ID)])
-      expect(await readlink(join(root, 'current'))).toBe(`releases/${ID}`)
-      await expect(run('sh', ['-c', activateCommand(root, 'b'.repeat(40))])).rejects.toMatchObject({
-        code: 3,
-      })
-      await expect(run('test', ['-e', join(dir, 'pwned')])).rejects.toBeTruthy()
-    })
-
-    it('points `previous` at the release that was live, in the ssh and php scripts alike', async () => {
+    // The ssh target does the same over SFTP: test/deploy/ssh-target.test.ts.
+    it('points `previous` at the release that was live, in the php script', async () => {
       const B = 'b'.repeat(40)
       const C = 'c'.repeat(64)
       const scripts = {
-        ssh: (root: string, id: string) => run('sh', ['-c', activateCommand(root, id)]),
         php: (root: string, id: string) => {
           const [shell = 'sh', ...args] = activateArgv(root, id)
           return run(shell, args)
@@ -235,26 +220,6 @@ describe('release plan (the layout of all three targets)', () => {
         }
       }
       await expect(run('test', ['-e', join(dir, 'pwned')])).rejects.toBeTruthy()
-    })
-
-    it('never removes the live release for lack of a marker (an older format)', async () => {
-      const root = join(dir, 'legacy')
-      const live = join(root, 'releases', ID)
-      await mkdir(live, { recursive: true })
-      await writeFile(join(live, 'index.php'), 'live')
-      await writeFile(join(live, '.devsys-files.json'), '{}')
-      await symlink(`releases/${ID}`, join(root, 'current'))
-      const error = await run('sh', ['-c', prepareCommand(root, ID, [])]).catch((e: unknown) => e)
-      expect(error).toMatchObject({ code: 4 })
-      expect((error as { stderr: string }).stderr).toMatch(
-        /is the live release but has no \.devsys-release\.json.*deploy another commit first/,
-      )
-      expect(await readFile(join(live, 'index.php'), 'utf8')).toBe('live')
-      // Once it is no longer live, the same folder is cleared for a fresh upload.
-      await rm(join(root, 'current'))
-      const { stdout } = await run('sh', ['-c', prepareCommand(root, ID, [])])
-      expect(stdout).toMatch(/^live\n/)
-      await expect(readFile(join(live, 'index.php'))).rejects.toMatchObject({ code: 'ENOENT' })
     })
   })
 })
