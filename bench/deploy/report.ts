@@ -1,4 +1,5 @@
 import { type Summary, summarize } from '../lib/summarize.js'
+import type { PhpSwitches } from './php-switch.js'
 import type { RollbackSample } from './rollback.js'
 import type { Timed } from './sides.js'
 import { describeMachine } from '../lib/machine.js'
@@ -40,6 +41,8 @@ export interface ReportInput {
   site: { files: number; folders: number; bytes: number; changed: string }
   rows: DeployRow[]
   rollback: RollbackSample[]
+  /** The php target's switches (2,000-file site), or why they were not measured. */
+  php: PhpSwitches
   targets: Target[]
 }
 
@@ -95,7 +98,7 @@ export function renderReport(input: ReportInput): string {
     '',
     ...describeMachine(input),
     `Server: OpenSSH's sshd on 127.0.0.1, started by the run, ${input.shellRc ? 'sessions running the login user’s ~/.bashrc (--shell-rc)' : 'sessions with SHLVL=1 so that bash skips the login user’s ~/.bashrc (see --shell-rc)'}; the same machine's disk holds the site and the deploy folders; each timed deploy and each series of switches starts after a \`sync\` (untimed), so no run pays for the previous one's writeback.`,
-    `Site: ${count(input.site.files)} files in ${count(input.site.folders)} folders, ${mib(input.site.bytes)} MiB; the one-file change rewrites \`${input.site.changed}\`. ${input.rounds} measured rounds after ${input.warmup} warm-up, each on fresh folders, alternating which side goes first. p90 is the nearest rank (with 5 runs, the slowest).`,
+    `Site: ${count(input.site.files)} files in ${count(input.site.folders)} folders, ${mib(input.site.bytes)} MiB; the one-file change rewrites \`${input.site.changed}\`. ${input.rounds} measured rounds after ${input.warmup} warm-up, each on fresh folders, alternating which side goes first (each goes first in half of them). p90 is the nearest rank.`,
     '',
     '| deploy | side | median (ms) | p90 (ms) | min–max (ms) | files sent | MiB sent | × rsync |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -111,17 +114,24 @@ export function renderReport(input: ReportInput): string {
     '',
     '## Rollback: `activate(previous)` by site size',
     '',
-    '| files | MiB | ssh, connected: median (ms) | p90 (ms) | ssh, new connection: median (ms) | local: median (ms) | p90 (ms) | ssh deploy full (ms) | ssh deploy one file (ms) |',
+    '| files | MiB | ssh, kept connection: median (ms) | p90 (ms) | ssh, connected: median (ms) | ssh, new connection: median (ms) | local: median (ms) | ssh deploy full (ms) | ssh deploy one file (ms) |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   )
   for (const r of [...input.rollback].sort((a, b) => a.files - b.files)) {
-    const ssh = summarize(r.sshSwitchMs)
-    const local = summarize(r.localSwitchMs)
+    const kept = summarize(r.sshKeptMs)
     lines.push(
-      `| ${count(r.files)} | ${mib(r.bytes)} | ${ms(ssh.median)} | ${ms(ssh.p90)} | ${ms(median(r.sshColdMs))} | ${ms(local.median)} | ${ms(local.p90)} | ${ms(r.sshDeployMs.full)} | ${ms(r.sshDeployMs.oneFile)} |`,
+      `| ${count(r.files)} | ${mib(r.bytes)} | ${ms(kept.median)} | ${ms(kept.p90)} | ${ms(median(r.sshSwitchMs))} | ${ms(median(r.sshColdMs))} | ${ms(median(r.localSwitchMs))} | ${ms(r.sshDeployMs.full)} | ${ms(r.sshDeployMs.oneFile)} |`,
     )
   }
-  lines.push('', '## Targets (issue 5, item 11)', '')
+  const php = input.php
+  lines.push(
+    '',
+    'php target (a devsys/php-apache container, the 2,000-file site): ' +
+      ('ms' in php
+        ? `switch median ${ms(summarize(php.ms).median)} ms, p90 ${ms(summarize(php.ms).p90)} ms (one Docker exec per switch; no target).`
+        : `${php.skipped}.`),
+  )
+  lines.push('', '## Targets (issue 16)', '')
   for (const t of input.targets) {
     lines.push(
       `- ${t.pass ? 'PASS' : 'FAIL'}: ${t.name}: ${t.value.toFixed(2)} (limit ${t.limit.toFixed(2)})${t.note === undefined ? '' : `; ${t.note}`}`,
@@ -129,10 +139,10 @@ export function renderReport(input: ReportInput): string {
   }
   lines.push(
     '',
-    '- **DevSys ssh target**: `createSshTarget` (src/deploy/targets/ssh-target.ts), timed from making the target to `close()`: one new SSH connection (ssh2), `upload` (hash the local files; one exec to prepare and read the live marker; one exec receiving the list of unchanged files, hard-linked on the host with `xargs cp -al`, then a tar of the changed ones, and renaming the release into place) and `activate` (one exec renaming a new `current` link). The full deploy goes to a new, empty deploy folder each round; the one-file deploy is a new release (new tree id) on top of it.',
+    '- **DevSys ssh target**: `createSshTarget` (src/deploy/targets/ssh-target.ts) on the kept connections of the run (one pool, as a DevSys worker has; the warm-up round opens it), timed from making the target to `close()`: `upload` (hash the local files while SFTP asks whether the release is there and reads the live marker; one exec channel receiving the list of unchanged files, hard-linked on the host with `xargs cp -al`, then a tar of the changed ones, and renaming the release into place) and `activate` (SFTP: a new link, then posix-rename over `current`). The full deploy goes to a new, empty deploy folder each round; the one-file deploy is a new release (new tree id) on top of it.',
     '- **rsync -a --delete**: `rsync -a --delete --stats -e "ssh -F /dev/null -i key -p port -o UserKnownHostsFile=…"` of the same site folder into an empty folder, then of the changed copy (made with `cp -a`, so the other files keep their modification times) into the same folder: rsync’s quick check skips them by size and time. It updates one folder in place: no release, no atomic switch, no rollback.',
     '- **fresh checkout (info)**: the changed site copied with new modification times, as a new checkout (`git archive`, a CI clone) leaves it, rsynced onto a copy of the original: every file fails the quick check, so rsync compares block checksums of all of them. DevSys hashes content and does not look at times. Not a target.',
-    '- **Rollback**: two releases (the site, then one file changed) deployed over ssh and to a local target, then `activate` alternating between them; one unmeasured switch first. "connected": the target’s connection is already open (one exec channel per switch); "new connection": a new target, `activate`, `close`, as a rollback command makes it. Every deploy and switch is checked on disk (the deployed files against the site, `current` against the release id).',
+    '- **Rollback**: two releases (the site, then one file changed) deployed over ssh and to a local target, then `activate` alternating between them; one unmeasured switch first. "kept connection": a new target on the kept connection, `activate`, `close`, as `/rollback` runs on a worker that talked to the host recently (the target); "connected": one target switching back and forth; "new connection": a new target without a kept connection (SSH handshake and SFTP session included). Every deploy and switch is checked on disk (the deployed files against the site, `current` against the release id).',
   )
   return `${lines.join('\n')}\n`
 }

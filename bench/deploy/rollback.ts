@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { createLocalTarget } from '../../src/deploy/targets/local-target.js'
+import { createSshPool } from '../../src/deploy/targets/ssh-pool.js'
 import type { DeployTarget } from '../../src/deploy/types.js'
 import type { Sshd } from '../../test/helpers/services.js'
 import { deployWithDevsys, liveRelease, settleDisk, sshTarget } from './sides.js'
@@ -15,7 +16,12 @@ export interface RollbackSample {
   sshDeployMs: { full: number; oneFile: number }
   /** `activate(previous)` on a connected ssh target, each switch, ms. */
   sshSwitchMs: number[]
-  /** A new ssh target, `activate(previous)`, `close()`: a rollback from scratch, ms. */
+  /**
+   * A new ssh target on the kept connection, `activate(previous)`, `close()`: a `/rollback` to
+   * a host DevSys talked to recently (its target factory keeps connections), ms.
+   */
+  sshKeptMs: number[]
+  /** A new ssh target on a new connection, `activate(previous)`, `close()`: no kept one, ms. */
   sshColdMs: number[]
   /** `activate(previous)` on the local target, each switch, ms. */
   localSwitchMs: number[]
@@ -42,9 +48,10 @@ export async function measureRollback(opts: {
   await mkdir(localRoot, { recursive: true })
 
   // 1. Two releases over ssh, b live.
-  const full = await deployWithDevsys(sshd, sshRoot, a, log)
-  const oneFile = await deployWithDevsys(sshd, sshRoot, b, log)
-  const ssh = sshTarget(sshd, sshRoot, log)
+  const pool = createSshPool()
+  const full = await deployWithDevsys(sshd, sshRoot, a, log, pool)
+  const oneFile = await deployWithDevsys(sshd, sshRoot, b, log, pool)
+  const ssh = sshTarget(sshd, sshRoot, log, pool)
   let sshSwitchMs: number[]
   try {
     sshSwitchMs = await switchBackAndForth(ssh, sshRoot, [a.id, b.id], opts.switches)
@@ -52,22 +59,16 @@ export async function measureRollback(opts: {
     await ssh.close()
   }
 
-  // 2. A rollback as a user's command makes it: a new connection each time.
+  // 2. A rollback as a user's command makes it: a new target, on the kept connection, then on
+  //    a new connection each time.
   await settleDisk()
-  const sshColdMs: number[] = []
-  for (let i = 0; i < opts.coldSwitches; i++) {
-    const id = i % 2 === 0 ? a.id : b.id
-    const started = performance.now()
-    const target = sshTarget(sshd, sshRoot, log)
-    try {
-      await target.activate(id)
-      await target.close()
-      sshColdMs.push(performance.now() - started)
-    } finally {
-      await target.close()
-    }
-    await expectLive(sshRoot, id)
-  }
+  const sshKeptMs = await newTargetSwitches(opts, sshRoot, [a.id, b.id], () =>
+    sshTarget(sshd, sshRoot, log, pool),
+  )
+  await pool.close()
+  const sshColdMs = await newTargetSwitches(opts, sshRoot, [a.id, b.id], () =>
+    sshTarget(sshd, sshRoot, log),
+  )
 
   // 3. The same two releases on the local target.
   const local = createLocalTarget({ root: localRoot })
@@ -84,13 +85,38 @@ export async function measureRollback(opts: {
     bytes: a.bytes,
     sshDeployMs: { full: full.ms, oneFile: oneFile.ms },
     sshSwitchMs,
+    sshKeptMs,
     sshColdMs,
     localSwitchMs,
   }
 }
 
+/** Times `coldSwitches` rollbacks, each by a new target from `make`: activate, close. */
+async function newTargetSwitches(
+  opts: { coldSwitches: number },
+  root: string,
+  [previous, latest]: [string, string],
+  make: () => DeployTarget,
+): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < opts.coldSwitches; i++) {
+    const id = i % 2 === 0 ? previous : latest
+    const started = performance.now()
+    const target = make()
+    try {
+      await target.activate(id)
+      await target.close()
+      times.push(performance.now() - started)
+    } finally {
+      await target.close()
+    }
+    await expectLive(root, id)
+  }
+  return times
+}
+
 /** Times `activate` alternating between two releases (the older first: a rollback). */
-async function switchBackAndForth(
+export async function switchBackAndForth(
   target: DeployTarget,
   root: string,
   [previous, latest]: [string, string],
@@ -111,7 +137,7 @@ async function switchBackAndForth(
   return times
 }
 
-async function expectLive(root: string, id: string): Promise<void> {
+export async function expectLive(root: string, id: string): Promise<void> {
   const live = await liveRelease(root)
   if (live !== id) throw new Error(`${root}/current points at ${live} after activating ${id}`)
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
+import type { SshPool } from '../../src/deploy/targets/ssh-pool.js'
 import { RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
 import type { Sshd } from '../../test/helpers/services.js'
 import type { DeployCase } from './report.js'
@@ -29,18 +30,22 @@ export async function runRound(opts: {
   a: Site
   b: Site
   fresh: Site
+  /** `a` and `b` as git checkouts, as DevSys deploys them (see gitCheckout). */
+  checkouts: { a: Site; b: Site }
   devsysFirst: boolean
   log: Logger
+  /** DevSys's kept connections (a worker's target factory has one). */
+  pool: SshPool
 }): Promise<Record<'devsys' | 'rsync', Partial<Record<DeployCase, Timed>>>> {
-  const { sshd, dir, a, b, fresh, log } = opts
+  const { sshd, dir, a, b, fresh, log, pool, checkouts } = opts
   const devsys = async () => {
     const root = path.join(dir, 'devsys')
     await settleDisk()
-    const full = await deployWithDevsys(sshd, root, a, log)
+    const full = await deployWithDevsys(sshd, root, checkouts.a, log, pool)
     expectSent('DevSys full deploy', full.sent, a.files)
     await expectSite(path.join(root, 'current'), a, 'DevSys full deploy')
     await settleDisk()
-    const one = await deployWithDevsys(sshd, root, b, log)
+    const one = await deployWithDevsys(sshd, root, checkouts.b, log, pool)
     expectSent('DevSys one-file deploy', one.sent, 1)
     if (one.upload.reused !== b.files - 1)
       throw new Error(

@@ -3,6 +3,7 @@ import { readlink } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import type { Logger } from 'pino'
+import type { SshPool } from '../../src/deploy/targets/ssh-pool.js'
 import { createSshTarget } from '../../src/deploy/targets/ssh-target.js'
 import type { DeployTarget, UploadResult } from '../../src/deploy/types.js'
 import type { Sshd } from '../../test/helpers/services.js'
@@ -20,8 +21,12 @@ export interface Timed {
   bytes: number
 }
 
-/** The ssh target DevSys makes for a deploy folder on the loopback sshd. */
-export function sshTarget(sshd: Sshd, root: string, log: Logger): DeployTarget {
+/**
+ * The ssh target DevSys makes for a deploy folder on the loopback sshd: on `pool`, the kept
+ * connections a DevSys process has (its target factory's pool), or without one on a new
+ * connection that close() ends.
+ */
+export function sshTarget(sshd: Sshd, root: string, log: Logger, pool?: SshPool): DeployTarget {
   return createSshTarget({
     host: sshd.host,
     port: sshd.port,
@@ -30,21 +35,23 @@ export function sshTarget(sshd: Sshd, root: string, log: Logger): DeployTarget {
     knownHostsPath: sshd.knownHostsPath,
     root,
     log,
+    ...(pool === undefined ? {} : { pool }),
   })
 }
 
 /**
- * A deploy as DevSys runs one: a new target (so a new SSH connection), upload, activate,
- * close. Timed from making the target to `close()` returning.
+ * A deploy as DevSys runs one: a new target on the process's kept connections (`pool`), upload,
+ * activate, close. Timed from making the target to `close()` returning.
  */
 export async function deployWithDevsys(
   sshd: Sshd,
   root: string,
   site: Site,
   log: Logger,
+  pool: SshPool,
 ): Promise<Timed & { upload: UploadResult }> {
   const started = performance.now()
-  const target = sshTarget(sshd, root, log)
+  const target = sshTarget(sshd, root, log, pool)
   try {
     const upload = await target.upload(
       { id: site.id, dir: site.dir },

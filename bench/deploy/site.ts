@@ -135,6 +135,31 @@ export async function freshCheckout(site: Site, dir: string): Promise<Site> {
   return { ...site, dir }
 }
 
+/**
+ * The site as DevSys deploys a commit: a git checkout of it (`.git` inside, index up to date),
+ * as the clone of a deploy job is. Same files, same tree id; rsync keeps deploying `site.dir`.
+ */
+export async function gitCheckout(site: Site, dir: string): Promise<Site> {
+  const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }
+  const git = (args: string[]) => run('git', ['-C', dir, ...args], { env, maxBuffer: 1 << 26 })
+  await run('cp', ['-a', '--', site.dir, dir])
+  await git(['init', '--quiet'])
+  await git(['add', '--all', '.'])
+  await git([
+    '-c',
+    'user.name=bench',
+    '-c',
+    'user.email=bench@devsys.invalid',
+    'commit',
+    '-qm',
+    'site',
+  ])
+  const { stdout } = await git(['rev-parse', 'HEAD^{tree}'])
+  if (stdout.trim() !== site.id)
+    throw new Error(`${dir}: tree ${stdout.trim()}, expected ${site.id}`)
+  return { ...site, dir }
+}
+
 /** The git tree id of a folder's files, computed with a throw-away index and object store. */
 async function treeId(dir: string): Promise<string> {
   const gitDir = await mkdtemp(`${dir}.git-`)

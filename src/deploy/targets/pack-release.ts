@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createReadStream, readFile as readFileCallback } from 'node:fs'
 import { join } from 'node:path'
 import { Transform } from 'node:stream'
@@ -14,13 +15,17 @@ const readFile = promisify(readFileCallback)
 const BATCH_BYTES = 256 * 1024
 /** Git records no folder modes: every folder of a release is created like this. */
 const DIR_MODE = 0o755
+/** Small files read ahead of the one being packed, so the disk is never waited on in turn. */
+const READ_AHEAD = 16
 
 /**
  * A tar of the release under `prefix` for the ssh and php targets: the folders of its files,
  * the files in `send` (with their permission bits), and the marker last (so a release that
  * has its marker has everything before it). The tar holds no symlinks: listReleaseFiles lists
  * a link inside the release as a copy of its file, so extracting can never write through one.
- * Files are streamed one by one; `counter.bytes` grows with what the consumer reads.
+ * Files are streamed one by one; `counter.bytes` grows with what the consumer reads. A sent
+ * file whose sha256 is empty (listed with `hash: false`) is hashed as it is read, and its hash
+ * set in `release.files` before the marker is written: a full upload reads each file once.
  */
 export function packRelease(
   dir: string,
@@ -62,12 +67,29 @@ export function packRelease(
     for (const folder of foldersOf(release.files.keys())) {
       pack.entry({ name: `${name(folder)}/`, type: 'directory', mode: DIR_MODE, ...common })
     }
-    for (const [path, file] of release.files) {
-      if (!send.has(path)) continue
+    const sent = [...release.files].filter(([path]) => send.has(path))
+    // Small files are read READ_AHEAD at a time, in order; big ones are streamed when due.
+    const reads = new Map<number, Promise<Buffer>>()
+    const readAhead = (from: number): void => {
+      for (let i = from; i < Math.min(sent.length, from + READ_AHEAD); i++) {
+        const entry = sent[i]
+        if (reads.has(i) || entry === undefined || entry[1].size > SMALL_FILE) continue
+        const reading = readFile(join(dir, entry[0]))
+        reading.catch(() => undefined) // awaited in turn below
+        reads.set(i, reading)
+      }
+    }
+    for (const [i, [path, file]] of sent.entries()) {
+      readAhead(i)
       const header = { name: name(path), type: 'file' as const, mode: file.mode, ...common }
-      if (file.size <= SMALL_FILE) {
-        // One read instead of a stream: most files of a site are small.
-        const data = await readFile(join(dir, path))
+      const reading = reads.get(i)
+      reads.delete(i)
+      if (reading !== undefined) {
+        const data = await reading
+        if (file.sha256 === '') {
+          file.sha256 = createHash('sha256').update(data).digest('hex')
+          file.size = data.length
+        }
         await new Promise<void>((resolve, reject) =>
           pack.entry({ ...header, size: data.length }, data, (error) =>
             error ? reject(error) : resolve(),
@@ -75,7 +97,11 @@ export function packRelease(
         )
       } else {
         const sink = pack.entry({ ...header, size: file.size })
-        await pipeline(createReadStream(join(dir, path)), sink)
+        const hash = file.sha256 === '' ? createHash('sha256') : undefined
+        const source = createReadStream(join(dir, path))
+        if (hash !== undefined) source.on('data', (chunk) => hash.update(chunk as Buffer))
+        await pipeline(source, sink)
+        if (hash !== undefined) file.sha256 = hash.digest('hex')
       }
     }
     const marker = Buffer.from(formatReleaseMarker(release))

@@ -19,7 +19,7 @@ export interface ReleaseMarker {
   files: ReleaseFiles
 }
 
-/** The marker's text: `{id, fileCount, files: {path: {sha256, size, mode}}}`, paths sorted. */
+/** The marker's text: `{id, fileCount, files: {path: {sha256, size, mode, blob?}}}`, paths sorted. */
 export function formatReleaseMarker(marker: ReleaseMarker): string {
   const files = Object.fromEntries(marker.files)
   return `${JSON.stringify({ id: marker.id, fileCount: marker.files.size, files })}\n`
@@ -37,7 +37,12 @@ export function parseReleaseMarker(text: string): ReleaseMarker | null {
   const files: ReleaseFiles = new Map()
   for (const [path, file] of Object.entries(value.files)) {
     if (!isReleaseFile(file)) return null
-    files.set(path, { sha256: file.sha256, size: file.size, mode: file.mode })
+    files.set(path, {
+      sha256: file.sha256,
+      size: file.size,
+      mode: file.mode,
+      ...(file.blob === undefined ? {} : { blob: file.blob }),
+    })
   }
   return value.fileCount === files.size ? { id: value.id, files } : null
 }
@@ -53,7 +58,9 @@ function isReleaseFile(value: unknown): value is ReleaseFile {
     Number.isSafeInteger(value.size) &&
     Number.isInteger(value.mode) &&
     (value.mode as number) >= 0 &&
-    (value.mode as number) <= 0o777
+    (value.mode as number) <= 0o777 &&
+    (value.blob === undefined ||
+      (typeof value.blob === 'string' && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(value.blob)))
   )
 }
 
@@ -67,13 +74,22 @@ function isReleaseFile(value: unknown): value is ReleaseFile {
 export async function listDeployFiles(
   release: Release,
   target: DeployTarget['kind'],
-  opts: { skipShared?: readonly string[]; signal?: AbortSignal | undefined } = {},
+  opts: {
+    skipShared?: readonly string[]
+    signal?: AbortSignal | undefined
+    /** The live release's files (its marker), see ListReleaseFilesOptions.known. */
+    known?: ReleaseFiles
+    /** False: leave the hashing to packRelease (see ListReleaseFilesOptions.hash). */
+    hash?: boolean
+  } = {},
 ): Promise<ReleaseFiles> {
   const shared = opts.skipShared ?? []
   try {
     return await listReleaseFiles(release.dir, {
       skip: (path) => path === RELEASE_MARKER || isShared(path, shared),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(opts.known === undefined ? {} : { known: opts.known }),
+      ...(opts.hash === undefined ? {} : { hash: opts.hash }),
     })
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)

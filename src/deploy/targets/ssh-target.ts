@@ -233,21 +233,23 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
     state,
 
     async diff(release, signal) {
-      const local = await listDeployFiles(release, 'ssh', { skipShared: shared, signal })
       const live = await sftp(
         async (session) => liveMarker(session, await readlinkOrNull(session, `${root}/current`)),
         'unavailable',
         'read the live release',
       )
+      const local = await listDeployFiles(release, 'ssh', {
+        skipShared: shared,
+        signal,
+        ...(live === null ? {} : { known: live.files }),
+      })
       return diffReleases(local, live?.files ?? new Map())
     },
 
     async upload(release, { signal, log }): Promise<UploadResult> {
       const id = checkReleaseId(release.id, 'ssh')
-      // 1. Hash the local release while asking the host (SFTP, no shell) whether the release
-      //    is there already and what is live.
-      const listing = listDeployFiles(release, 'ssh', { skipShared: shared, signal })
-      listing.catch(() => undefined) // awaited below, unless the host's answer throws first
+      // 1. Ask the host (SFTP, no shell) whether the release is there already and what is
+      //    live, then hash the local files that differ from the live release's in git.
       const host = await sftp(
         async (session) => {
           const [complete, link] = await Promise.all([
@@ -272,8 +274,13 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
         log.info({ target: 'ssh', release: id }, 'release already on the host')
         return { alreadyThere: true, sent: 0, reused: 0, bytesSent: 0 }
       }
-      const files = await listing
       const marker: ReleaseMarker | null = host.marker
+      // Nothing live to reuse: every file is sent, and hashed as the tar reads it.
+      const files = await listDeployFiles(release, 'ssh', {
+        skipShared: shared,
+        signal,
+        ...(marker === null ? { hash: false } : { known: marker.files }),
+      })
       const live: ReleaseFiles = marker?.files ?? new Map()
 
       // 2. Decide: unchanged files (content and mode) are linked on the host, the rest sent.
