@@ -17,7 +17,7 @@ const PATH = '`(/[!-_a-~]*)`'
 const GET_STEP = new RegExp(`^[^\`]*?\\b(?:opens|visits|requests|loads)\\s+${PATH}\\s*[.,;]?$`)
 /** `a visitor submits `title=Hi&body=There` to `/new.php``. */
 const POST_STEP = new RegExp(
-  `^[^\`]*?\\b(?:submits|posts)\\s+\`([^\`\\s]*)\`\\s+to\\s+${PATH}\\s*[.,;]?$`,
+  `^[^\`]*?\\b(?:submits|posts)\\s+\`([^\`]*)\`\\s+to\\s+${PATH}\\s*[.,;]?$`,
 )
 /** A form body: name=value pairs joined by &, URL-encoded. */
 const FORM = /^[\w.~%+-]+=[\w.~%+-]*(?:&[\w.~%+-]+=[\w.~%+-]*)*$/
