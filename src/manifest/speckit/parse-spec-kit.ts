@@ -70,17 +70,17 @@ export function parseSpecKit(
 
   // 2. The manifest the spec makes, validated with positions mapped back onto the spec.
   const { manifest, view, places } = assemble(outline, block.block, origin, opts.defaultId)
-  const blockAt = outline.devsysBlocks[0] ?? anchor
   const at = (p: SpecPosition): SourcePosition => ({
     line: p.line + offset,
     column: p.column,
     endLine: p.line + offset,
   })
-  const doc: LoadedDocument = {
-    value: manifest,
-    format: 'yaml',
-    locate: (segments) => at(places(segments) ?? blockAt),
+  // Values from the spec's text point at it; the rest at where the ```devsys block wrote them.
+  const locate: LoadedDocument['locate'] = (segments, key) => {
+    const place = places(segments)
+    return 'block' in place ? block.locate(place.block, key) : at(place)
   }
+  const doc: LoadedDocument = { value: manifest, format: 'yaml', locate }
   const empty = manifest.acceptance.length === 0
   // No check at all is said once, in the spec's words, not as the schema's minItems.
   const found = validateDocument(doc, getValidator()).filter(
@@ -100,11 +100,12 @@ export function parseSpecKit(
     ok: true,
     manifest: { ...manifest, speckit: view },
     text,
-    idAt: at(places(['id']) ?? blockAt),
+    idAt: locate(['id']),
   }
 }
 
-type Places = (segments: readonly string[]) => SpecPosition | undefined
+/** Where a manifest value came from: a place in the spec, or a path in the ```devsys block. */
+type Places = (segments: readonly string[]) => SpecPosition | { block: string[] }
 
 function assemble(
   outline: SpecOutline,
@@ -168,14 +169,21 @@ function assemble(
     edgeCases: outline.edgeCases,
     entities: outline.entities,
   }
-  const blockAt = outline.devsysBlocks[0]
-  const places: Places = ([first, index]) => {
+  const top = outline.title ?? { line: 1, column: 1 }
+  const places: Places = (segments) => {
+    const [first, index, ...rest] = segments
     const i = Number(index)
-    if (first === 'title') return outline.title
-    if (first === 'stories') return outline.stories[i]
-    if (first === 'acceptance' && i < derived.length) return derived[i]?.at
-    if (first === 'id' && block.id === undefined) return outline.title
-    return blockAt
+    if (first === 'title') return top
+    if (first === 'stories') return outline.stories[i] ?? top
+    if (first === 'acceptance' && index !== undefined && i < derived.length) {
+      return derived[i]?.at ?? top
+    }
+    if (first === 'acceptance' && index !== undefined) {
+      return { block: ['acceptance', String(i - derived.length), ...rest] }
+    }
+    if (first === 'id' && block.id === undefined) return top
+    if (first === 'description' && block.description === '') return top
+    return { block: [...segments] }
   }
   return { manifest, view, places }
 }

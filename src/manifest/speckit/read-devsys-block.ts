@@ -1,5 +1,5 @@
 import { compileSchemaFrom, readSchema } from '../compile-schema.js'
-import { loadDocument } from '../load-document.js'
+import { type LoadedDocument, loadDocument } from '../load-document.js'
 import type { ManifestOrigin, ManifestProblem } from '../types.js'
 import { validateDocument } from '../validate-document.js'
 import { applyStackDefaults } from '../apply-stack-defaults.js'
@@ -20,6 +20,11 @@ const BLOCK_PROPERTIES = [
 
 /** What a ```devsys block adds to a spec: the manifest's fields that spec-kit has no place for. */
 export type DevsysBlock = Record<string, unknown> & { stack: 'php' | 'static' }
+
+export type DevsysBlockResult =
+  /** locate: where the block wrote a value (spec lines). */
+  | { ok: true; block: DevsysBlock; locate: LoadedDocument['locate']; problems: ManifestProblem[] }
+  | { ok: false; problems: ManifestProblem[] }
 
 /** An example block, shown when a spec has none. */
 export const BLOCK_EXAMPLE = '```devsys\nstack: php\ndeploy:\n  target: php\n```'
@@ -53,9 +58,7 @@ export function readDevsysBlock(
   blocks: readonly SpecBlock[],
   origin: ManifestOrigin,
   anchor: SpecPosition,
-):
-  | { ok: true; block: DevsysBlock; problems: ManifestProblem[] }
-  | { ok: false; problems: ManifestProblem[] } {
+): DevsysBlockResult {
   const [block, second] = blocks
   if (block === undefined) {
     return {
@@ -97,5 +100,5 @@ export function readDevsysBlock(
   applyStackDefaults(value)
   const problems = [...loaded.problems, ...validateDocument(loaded.doc, getValidator())]
   if (problems.length > 0) return { ok: false, problems }
-  return { ok: true, block: value as DevsysBlock, problems: [] }
+  return { ok: true, block: value as DevsysBlock, locate: loaded.doc.locate, problems: [] }
 }

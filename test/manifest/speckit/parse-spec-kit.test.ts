@@ -156,3 +156,58 @@ describe('a Spec Kit spec as a manifest', () => {
     expect(problemsOf(spec)).toEqual([expect.stringMatching(/^48:4 \/acceptance\/2\/path: /)])
   })
 })
+
+describe('a Spec Kit spec: more of its rules', () => {
+  it('wants every story heading written with a priority, and every story with a scenario', () => {
+    const spec = blog
+      .replace(
+        '### User Story 2 - Open one post (Priority: P2)',
+        '### User Story 2 - Open one post',
+      )
+      .replace('1. **Given** a blog with the post', 'Given a blog with the post')
+      .replace('2. **Given** a blog with posts', 'Given a blog with posts')
+    expect(problemsOf(spec)).toEqual([
+      '22:5 User Story 1: User Story 1 has no Given/When/Then acceptance scenario',
+      "37:5 User Story: 'User Story 2 - Open one post' is not written 'User Story N - Title (Priority: PN)'",
+    ])
+  })
+
+  it('reports a duplicate success criterion and an unnamed feature', () => {
+    const spec = blog
+      .replace('# Feature Specification: Team blog', '# Feature Specification:')
+      .replace(
+        '- **SC-001**: A reader finds',
+        '- **SC-001**: Pages load fast.\n- **SC-001**: A reader finds',
+      )
+    expect(problemsOf(spec)).toEqual([
+      '1:3 title: the feature has no name',
+      '71:5 SC-001: SC-001 is used twice (first at line 70)',
+    ])
+  })
+
+  it('takes the id from the ```devsys block over the folder, and points a taken id at it', () => {
+    const spec = blog.replace('stack: php\n', 'id: team-news\nstack: php\n')
+    const result = parseManifest(spec, origin)
+    if (!result.ok) throw new Error(JSON.stringify(result.problems))
+    expect(result.manifest.id).toBe('team-news')
+    expect(result.idAt).toEqual({ line: 9, column: 5, endLine: 9 })
+  })
+
+  it('refuses a second ```devsys block, and checks the block’s YAML at its lines', () => {
+    const twice = blog.replace(
+      '## Requirements',
+      '```devsys\nstack: static\n```\n\n## Requirements',
+    )
+    expect(problemsOf(twice)).toEqual([
+      '54:1 devsys: the spec has a second ```devsys block (the first is at line 8)',
+    ])
+    const broken = blog.replace(
+      'deploy:\n  target: local',
+      'deploy:\n  target: moon\n  colour: red',
+    )
+    expect(problemsOf(broken)).toEqual([
+      '11:11 /deploy/target: \'deploy.target\' is "moon", which is not allowed',
+      "12:3 /deploy/colour: unknown property 'colour' in 'deploy'",
+    ])
+  })
+})
