@@ -167,7 +167,8 @@ async function acceptIssueManifest(
     ),
   )
   if (acceptance.kind !== 'saved') {
-    await reply.say(formatRejectedComment(found.origin.label, acceptance))
+    const what = found.origin.speckit || isSpecPath(found.origin.path) ? 'spec' : 'manifest'
+    await reply.say(formatRejectedComment(found.origin.label, acceptance, what))
     await reply.react('confused')
     return {
       status: 'rejected',

@@ -80,7 +80,8 @@ describe('Spec Kit specs through issue intake', () => {
     await devsys().deliver('issues', labelled(openMarkers))
 
     const { body } = await first.body
-    expect(body).toContain('### DevSys could not accept this manifest')
+    expect(body).toContain('### DevSys could not accept this spec')
+    expect(body).toContain('Edit the issue to fix the spec')
     expect(body).toContain('**issue #1 body** has 11 problems')
     expect(body).toMatch(/\| 1:26 \| `spec` \| template placeholder '\[FEATURE NAME\]'/)
     expect(body).toMatch(/\| 3:22 \| `spec` \| template placeholder '\[###-feature-name\]'/)
@@ -165,5 +166,24 @@ describe('Spec Kit specs through push intake', () => {
     expect(task?.source).toMatchObject({ kind: 'push', path, commit: SHA })
     expect(task?.spec).toContain('Plain PHP pages, no framework')
     expect(task?.spec).not.toContain('tasks:')
+  })
+
+  it('reads specs where the repo config says they are', async () => {
+    const path = 'docs/features/001-blog/spec.md'
+    nockGetContent(OWNER, REPO, CONFIG, null, 'specs: ["docs/features/*/spec.md"]\n')
+    nockGetContent(OWNER, REPO, path, SHA, spec)
+    nockGetContent(OWNER, REPO, 'docs/features/001-blog/plan.md', SHA, null)
+    nockGetContent(OWNER, REPO, 'docs/features/001-blog/tasks.md', SHA, null)
+    nockCreateCheckRun(OWNER, REPO, 80)
+    const completed = nockUpdateCheckRun(OWNER, REPO, 80)
+
+    // specs/002-x/spec.md no longer matches: it is never read.
+    await devsys().deliver('push', pushOf([path, 'specs/002-x/spec.md']))
+
+    const done = await completed.body
+    expect(done).toMatchObject({ conclusion: 'success', output: { title: '1 manifest accepted' } })
+    expect(
+      await devsys().store.getTask({ repo: `${OWNER}/${REPO}`, id: '001-blog' }),
+    ).toMatchObject({ source: { path } })
   })
 })
