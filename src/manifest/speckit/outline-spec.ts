@@ -105,7 +105,7 @@ export function outlineSpec(text: string): SpecOutline {
     }
     const item = LIST_ITEM.exec(content)
     if (!item) continue
-    const body = item[2] ?? item[1] ?? ''
+    const body = item[1] ?? ''
     const column = content.indexOf(body) + 1
     const id = ID_ITEM.exec(body)
     if (id) {

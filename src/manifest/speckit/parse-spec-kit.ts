@@ -36,7 +36,7 @@ export function parseSpecKit(
   text: string,
   origin: ManifestOrigin,
   opts: { maxBytes: number; defaultId?: string | undefined },
-): ParseResult & { idAt?: SourcePosition } {
+): ParseResult {
   const offset = origin.lineOffset ?? 0
   const shift = (p: ManifestProblem): ManifestProblem => ({
     ...p,

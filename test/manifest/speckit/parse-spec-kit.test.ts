@@ -210,4 +210,18 @@ describe('a Spec Kit spec: more of its rules', () => {
       "12:3 /deploy/colour: unknown property 'colour' in 'deploy'",
     ])
   })
+
+  it('refuses a spec over the size limit before reading it', () => {
+    const result = parseManifest(blog, origin, { maxBytes: 100 })
+    expect(result).toMatchObject({
+      ok: false,
+      problems: [
+        {
+          line: 1,
+          column: 1,
+          message: expect.stringMatching(/^spec is \d+ bytes, over the 100-byte limit$/),
+        },
+      ],
+    })
+  })
 })
