@@ -27,16 +27,25 @@ export function taskJson(task: Task) {
   }
 }
 
-/** `POST /api/tasks`: validates a manifest (JSON or YAML body) and creates or updates its task. */
+/**
+ * `POST /api/tasks`: validates a manifest (JSON or YAML body, or a Spec Kit spec.md as
+ * text/markdown) and creates or updates its task.
+ */
 export async function createTask(ctx: ApiContext): Promise<void> {
   const { req, res, url, deps, caller } = ctx
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
-  const format = /json$/.test(type) ? 'json' : /ya?ml$/.test(type) ? 'yaml' : undefined
+  const format = /json$/.test(type)
+    ? 'json'
+    : /ya?ml$/.test(type)
+      ? 'yaml'
+      : type === 'text/markdown'
+        ? 'speckit'
+        : undefined
   if (format === undefined) {
     throw new ApiError(
       415,
       'unsupported_media_type',
-      'send the manifest as application/json or application/yaml',
+      'send the manifest as application/json or application/yaml, or a Spec Kit spec.md as text/markdown',
     )
   }
   const repo = readRepoParam(url)
@@ -53,7 +62,10 @@ export async function createTask(ctx: ApiContext): Promise<void> {
   const text = await readBody(req, deps.config.maxManifestBytes)
   const acceptance = await acceptManifest(deps.store, {
     text,
-    origin: { label: 'request body', format },
+    origin:
+      format === 'speckit'
+        ? { label: 'request body', speckit: true }
+        : { label: 'request body', format },
     source: { kind: 'api', repo, key: 'api', requester: caller.actor },
     maxBytes: deps.config.maxManifestBytes,
   })

@@ -57,6 +57,8 @@ export interface NotificationSubscription {
 export interface RepoConfig {
   label: string
   manifests: string[]
+  /** Globs of Spec Kit specs (spec.md) that a push turns into tasks. */
+  specs: string[]
   environments: Record<string, EnvironmentConfig>
   runner: 'local' | 'docker' | 'remote-ssh' | 'auto'
   generator: {

@@ -1,4 +1,4 @@
-import { buildTaskSpec } from '../manifest/build-task-spec.js'
+import { buildTaskSpec, type SpecContext } from '../manifest/build-task-spec.js'
 import { locatePointer } from '../manifest/locate-pointer.js'
 import { parseManifest } from '../manifest/parse-manifest.js'
 import type { ManifestOrigin, ManifestProblem } from '../manifest/types.js'
@@ -17,12 +17,19 @@ export type Acceptance =
  */
 export async function acceptManifest(
   store: Pick<TaskStore, 'saveTask'>,
-  input: { text: string; origin: ManifestOrigin; source: TaskSource; maxBytes: number },
+  input: {
+    text: string
+    origin: ManifestOrigin
+    source: TaskSource
+    maxBytes: number
+    /** A Spec Kit spec's plan.md and tasks.md, kept in the task spec for the coding agent. */
+    context?: SpecContext
+  },
 ): Promise<Acceptance> {
   const parsed = parseManifest(input.text, input.origin, { maxBytes: input.maxBytes })
   if (!parsed.ok) return { kind: 'invalid', problems: parsed.problems }
   const { manifest } = parsed
-  const spec = buildTaskSpec(manifest, input.source)
+  const spec = buildTaskSpec(manifest, input.source, input.context)
   const saved = await store.saveTask({
     id: manifest.id,
     title: manifest.title,
@@ -31,7 +38,7 @@ export async function acceptManifest(
     spec,
   })
   if (saved.kind === 'conflict') {
-    const where = locatePointer(input.text, input.origin, '/id')
+    const where = parsed.idAt ?? locatePointer(input.text, input.origin, '/id')
     const problem: ManifestProblem = {
       pointer: '/id',
       ...where,

@@ -5,7 +5,9 @@ import { getRole, hasRole } from '../github/check-permission.js'
 import { readRepoFile } from '../github/read-repo-file.js'
 import { type StoredPayload, withRepoRef } from '../github/repo-ref.js'
 import { acceptManifest } from '../intake/accept-manifest.js'
+import { isSpecPath, readSpecContext } from '../intake/read-spec-context.js'
 import { startGeneration } from '../intake/start-generation.js'
+import type { SpecContext } from '../manifest/build-task-spec.js'
 import { extractManifestFromIssue } from '../manifest/extract-manifest.js'
 import type { ManifestOrigin } from '../manifest/types.js'
 import { publish } from '../notify/events.js'
@@ -153,6 +155,7 @@ async function acceptIssueManifest(
       installationId: payload.installationId,
     },
     maxBytes: deps.maxManifestBytes,
+    ...(found.context === undefined ? {} : { context: found.context }),
   })
   const where = { repo: repo.fullName, installationId: payload.installationId }
   await publish(
@@ -164,7 +167,8 @@ async function acceptIssueManifest(
     ),
   )
   if (acceptance.kind !== 'saved') {
-    await reply.say(formatRejectedComment(found.origin.label, acceptance))
+    const what = found.origin.speckit || isSpecPath(found.origin.path) ? 'spec' : 'manifest'
+    await reply.say(formatRejectedComment(found.origin.label, acceptance, what))
     await reply.react('confused')
     return {
       status: 'rejected',
@@ -188,7 +192,8 @@ async function acceptIssueManifest(
 }
 
 type FoundManifest =
-  | { kind: 'found'; text: string; origin: ManifestOrigin }
+  /** context: a Spec Kit spec file's plan.md and tasks.md. */
+  | { kind: 'found'; text: string; origin: ManifestOrigin; context?: SpecContext }
   | { kind: 'stop'; reason: string; message: string }
 
 async function findManifest(
@@ -208,6 +213,12 @@ async function findManifest(
           lineOffset: extracted.lineOffset,
         },
       }
+    case 'spec':
+      return {
+        kind: 'found',
+        text: extracted.text,
+        origin: { label: `issue #${payload.issue} body`, speckit: true },
+      }
     case 'invalid':
       return { kind: 'stop', reason: 'invalid-reference', message: extracted.message }
     case 'none':
@@ -215,7 +226,7 @@ async function findManifest(
         kind: 'stop',
         reason: 'no-manifest',
         message:
-          'Put the manifest in the issue body as a ```json or ```yaml block, or name a file in the repository on a line of its own: `manifest: specs/my-project.json`.',
+          'Put the manifest in the issue body as a ```json or ```yaml block, or name a file in the repository on a line of its own: `manifest: specs/my-project.json`, or a Spec Kit spec: `spec: specs/001-my-feature/spec.md`.',
       }
     case 'file': {
       const file = await readRepoFile(github, {
@@ -226,10 +237,21 @@ async function findManifest(
         maxBytes: deps.maxManifestBytes,
       })
       if (file.kind === 'found') {
+        const { path } = extracted
+        const context = isSpecPath(path)
+          ? await readSpecContext(github, {
+              owner: payload.repo.owner,
+              repo: payload.repo.name,
+              ref: payload.repo.defaultBranch,
+              specPath: path,
+              maxBytes: deps.maxManifestBytes,
+            })
+          : undefined
         return {
           kind: 'found',
           text: file.text,
-          origin: { label: extracted.path, path: extracted.path },
+          origin: { label: path, path },
+          ...(context === undefined ? {} : { context }),
         }
       }
       const why =

@@ -4,6 +4,7 @@ import { isBookkeepingPath } from '../generate/bookkeeping-paths.js'
 import { readRepoFile } from '../github/read-repo-file.js'
 import { type StoredPayload, withRepoRef } from '../github/repo-ref.js'
 import { type Acceptance, acceptManifest } from '../intake/accept-manifest.js'
+import { isSpecPath, readSpecContext } from '../intake/read-spec-context.js'
 import { startGeneration } from '../intake/start-generation.js'
 import { matchesManifestGlobs } from '../manifest/extract-manifest.js'
 import type { ManifestProblem } from '../manifest/types.js'
@@ -76,6 +77,7 @@ async function intakePush(
 ): Promise<Outcome> {
   // 1. Which changed files are manifests is the repo config's call, apart from DevSys's own
   //    records (.devsys/task.yml…), which a merged DevSys PR adds and are never manifests.
+  //    Spec Kit specs (specs/*/spec.md by default) are manifests too.
   const loaded = await fetchRepoConfig(github, {
     owner: payload.repo.owner,
     repo: payload.repo.name,
@@ -98,8 +100,11 @@ async function intakePush(
       }),
     })
   }
+  const { config } = loaded
   const manifests = payload.changedFiles.filter(
-    (path) => !isBookkeepingPath(path) && matchesManifestGlobs(path, loaded.config.manifests),
+    (path) =>
+      !isBookkeepingPath(path) &&
+      (matchesManifestGlobs(path, config.manifests) || matchesManifestGlobs(path, config.specs)),
   )
   if (manifests.length === 0) {
     return { status: 'skipped', reason: 'no-manifests', summary: 'the push changed no manifest' }
@@ -200,9 +205,19 @@ async function checkFile(
       ],
     }
   }
+  const context = isSpecPath(path)
+    ? await readSpecContext(github, {
+        owner: payload.repo.owner,
+        repo: payload.repo.name,
+        ref: payload.sha,
+        specPath: path,
+        maxBytes: deps.maxManifestBytes,
+      })
+    : undefined
   return acceptManifest(deps.store, {
     text: file.text,
     origin: { label: path, path },
+    ...(context === undefined ? {} : { context }),
     source: {
       kind: 'push',
       repo: payload.repo.fullName,

@@ -12,6 +12,12 @@ export type TaskSpecMeta = Pick<TaskSource, 'kind' | 'repo' | 'requester'> &
     createdAt?: string
   }
 
+/** A Spec Kit spec's plan.md and tasks.md, kept in the task spec for the coding agent. */
+export interface SpecContext {
+  plan?: string
+  tasks?: string
+}
+
 type Schema = { properties?: Record<string, Schema>; items?: Schema; $ref?: string }
 
 let projectSchema: (Schema & { $defs?: Record<string, Schema> }) | undefined
@@ -19,9 +25,14 @@ let projectSchema: (Schema & { $defs?: Record<string, Schema> }) | undefined
 /**
  * Renders the task spec handed to generators and runners: YAML with apiVersion, kind, metadata
  * and the validated manifest (defaults applied) under `spec`. Equal input gives byte-equal output:
- * manifest properties follow the schema's order and free-form `data` is sorted by key.
+ * manifest properties follow the schema's order and free-form `data` is sorted by key. A Spec
+ * Kit spec's plan.md and tasks.md, when given, follow under `context`.
  */
-export function buildTaskSpec(manifest: Manifest, meta: TaskSpecMeta): string {
+export function buildTaskSpec(
+  manifest: Manifest,
+  meta: TaskSpecMeta,
+  context: SpecContext = {},
+): string {
   const metadata = {
     id: manifest.id,
     title: manifest.title,
@@ -37,7 +48,17 @@ export function buildTaskSpec(manifest: Manifest, meta: TaskSpecMeta): string {
   }
   projectSchema ??= readSchema('project.schema.json') as Schema & { $defs?: Record<string, Schema> }
   const spec = canonicalize(manifest, projectSchema, projectSchema.$defs ?? {})
-  const document = { apiVersion: TASK_SPEC_API_VERSION, kind: 'Task', metadata, spec }
+  const extra = {
+    ...(context.plan === undefined ? {} : { plan: context.plan }),
+    ...(context.tasks === undefined ? {} : { tasks: context.tasks }),
+  }
+  const document = {
+    apiVersion: TASK_SPEC_API_VERSION,
+    kind: 'Task',
+    metadata,
+    spec,
+    ...(Object.keys(extra).length === 0 ? {} : { context: extra }),
+  }
   return stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })
 }
 

@@ -20,6 +20,14 @@ export function readSchema(fileName: string): Record<string, unknown> {
  * the failing schema on each error so messages can quote descriptions and hints.
  */
 export function compileSchema(fileName: string, opts: CompileOptions = {}): () => ValidateFunction {
+  return compileSchemaFrom(() => readSchema(fileName), opts)
+}
+
+/** Like compileSchema, for a schema built in code (e.g. a part of a file's schema). */
+export function compileSchemaFrom(
+  build: () => Record<string, unknown>,
+  opts: CompileOptions = {},
+): () => ValidateFunction {
   let validate: ValidateFunction | undefined
   return (): ValidateFunction => {
     if (validate) return validate
@@ -37,7 +45,7 @@ export function compileSchema(fileName: string, opts: CompileOptions = {}): () =
     ajv.addFormat('re2', { type: 'string', validate: (text) => compileBodyPattern(text).ok })
     // Our annotation keyword: how to fix a value that fails the schema's pattern or format.
     ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' })
-    const compiled = ajv.compile(readSchema(fileName))
+    const compiled = ajv.compile(build())
     validate = compiled
     return compiled
   }

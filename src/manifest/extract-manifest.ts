@@ -5,15 +5,21 @@ import picomatch from 'picomatch'
 export type ExtractedManifest =
   /** A fenced ```json / ```yaml block; lineOffset = body lines before the block's first line. */
   | { kind: 'inline'; text: string; format: 'json' | 'yaml'; lineOffset: number }
-  /** A repository file named on a line of its own: `manifest: specs/blog.json`. */
+  /**
+   * A repository file named on a line of its own: `manifest: specs/blog.json`, or a Spec Kit spec
+   * `spec: specs/001-blog/spec.md`.
+   */
   | { kind: 'file'; path: string }
+  /** The body is a Spec Kit spec itself (a `# Feature Specification:` line outside code). */
+  | { kind: 'spec'; text: string }
   | { kind: 'none' }
   /** Something that looks like a manifest reference but cannot be used; message says why. */
   | { kind: 'invalid'; message: string }
 
 const FORMATS: Record<string, 'json' | 'yaml'> = { json: 'json', yaml: 'yaml', yml: 'yaml' }
 const OPENING_FENCE = /^( {0,3})(`{3,}|~{3,})(.*)$/
-const FILE_REFERENCE = /^ {0,3}manifest\s*:\s*`?([^`\s]+)`?\s*$/i
+const FILE_REFERENCE = /^ {0,3}(manifest|spec)\s*:\s*`?([^`\s]+)`?\s*$/i
+const SPEC_TITLE = /^# Feature Specification:/i
 
 interface Line {
   text: string
@@ -28,14 +34,17 @@ interface Line {
  * - otherwise a line outside code blocks reading `manifest: <path>` (case-insensitive, the path
  *   optionally in backticks) names a repository file; the path must be relative, without `..`,
  *   backslashes or control characters, and end in .json, .yml or .yaml;
- * - a body with both is ambiguous and reported as invalid.
+ * - a line `spec: <path>` names a Spec Kit spec the same way (the path ends in .md);
+ * - a body with a `# Feature Specification:` line outside code blocks is a Spec Kit spec itself;
+ * - a body with more than one of these is ambiguous and reported as invalid.
  */
 export function extractManifestFromIssue(body: string | null): ExtractedManifest {
   if (body === null || body.trim() === '') return { kind: 'none' }
   const lines = splitLines(body)
   let inline: Extract<ExtractedManifest, { kind: 'inline' }> | undefined
-  let reference: { path: string; line: number } | undefined
+  let reference: { path: string; line: number; spec: boolean } | undefined
   let inlineLine = 0
+  let specLine = 0
 
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as Line
@@ -55,9 +64,22 @@ export function extractManifestFromIssue(body: string | null): ExtractedManifest
       i = close ?? lines.length
       continue
     }
-    const named = FILE_REFERENCE.exec(line.text)?.[1]
-    if (named !== undefined && reference === undefined) reference = { path: named, line: i + 1 }
+    if (SPEC_TITLE.test(line.text) && specLine === 0) specLine = i + 1
+    const named = FILE_REFERENCE.exec(line.text)
+    if (named?.[2] !== undefined && reference === undefined) {
+      reference = { path: named[2], line: i + 1, spec: named[1]?.toLowerCase() === 'spec' }
+    }
   }
+  if (specLine > 0 && (inline || reference)) {
+    const other = inline
+      ? `a manifest block (line ${inlineLine})`
+      : `a file reference (line ${reference?.line})`
+    return {
+      kind: 'invalid',
+      message: `The issue body is a Spec Kit spec (line ${specLine}) and also has ${other}; keep only one.`,
+    }
+  }
+  if (specLine > 0) return { kind: 'spec', text: body }
 
   if (inline && reference) {
     return {
@@ -66,7 +88,7 @@ export function extractManifestFromIssue(body: string | null): ExtractedManifest
     }
   }
   if (inline) return inline
-  if (reference) return checkReference(reference.path)
+  if (reference) return checkReference(reference.path, reference.spec)
   return { kind: 'none' }
 }
 
@@ -76,15 +98,24 @@ export function matchesManifestGlobs(path: string, globs: readonly string[]): bo
   return picomatch([...globs])(path)
 }
 
-function checkReference(raw: string): ExtractedManifest {
+function checkReference(raw: string, spec: boolean): ExtractedManifest {
   const reason = unsafePathReason(raw)
+  const example = spec ? 'spec: specs/001-blog/spec.md' : 'manifest: specs/blog.json'
   if (reason !== undefined) {
     return {
       kind: 'invalid',
-      message: `The manifest reference \`${printable(raw)}\` ${reason}. Name a file by its path from the repository root, e.g. \`manifest: specs/blog.json\`.`,
+      message: `The ${spec ? 'spec' : 'manifest'} reference \`${printable(raw)}\` ${reason}. Name a file by its path from the repository root, e.g. \`${example}\`.`,
     }
   }
   const path = posix.normalize(raw).replace(/^\.\//, '')
+  if (spec) {
+    return /\.md$/i.test(path)
+      ? { kind: 'file', path }
+      : {
+          kind: 'invalid',
+          message: `The spec file \`${path}\` must be a Spec Kit spec.md (end in .md).`,
+        }
+  }
   if (!/\.(json|ya?ml)$/i.test(path)) {
     return {
       kind: 'invalid',

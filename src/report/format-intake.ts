@@ -23,17 +23,18 @@ export function formatProblems(label: string, problems: ManifestProblem[]): stri
   ].join('\n')
 }
 
-/** The sticky issue comment for a manifest DevSys could not accept. */
+/** The sticky issue comment for a manifest (or a Spec Kit spec) DevSys could not accept. */
 export function formatRejectedComment(
   label: string,
   acceptance: Exclude<Acceptance, { kind: 'saved' }>,
+  what: 'manifest' | 'spec' = 'manifest',
 ): string {
   return [
-    '### DevSys could not accept this manifest',
+    `### DevSys could not accept this ${what}`,
     '',
     formatProblems(label, acceptance.problems),
     '',
-    'Nothing was created. Edit the issue to fix the manifest and DevSys will check it again.',
+    `Nothing was created. Edit the issue to fix the ${what} and DevSys will check it again.`,
   ].join('\n')
 }
 

@@ -1,5 +1,6 @@
 import type { Manifest } from '../manifest/types.js'
 import type { Task } from '../store/store.js'
+import { formatSpecUnderstanding } from './format-spec-understanding.js'
 
 const MAX_FILES_LISTED = 200
 
@@ -14,7 +15,8 @@ export function formatPullRequestTitle(task: Task): string {
 }
 
 /**
- * The PR's description: what it closes, what the manifest asks for, and what was generated. The
+ * The PR's description: what it closes, what the manifest asks for (for a Spec Kit spec, what
+ * DevSys understood scenario by scenario, and a checklist), and what was generated. The
  * hidden marker ties the PR to its task for people and tools reading it.
  */
 export function formatPullRequestBody(input: {
@@ -56,6 +58,7 @@ export function formatPullRequestBody(input: {
     '| --- | --- |',
     ...checks,
     '',
+    ...formatSpecUnderstanding(manifest),
     `<details><summary>Generated files (${files.length}) by the ${input.generator} generator at ${input.headSha.slice(0, 7)}</summary>`,
     '',
     ...listed,

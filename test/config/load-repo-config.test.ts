@@ -8,6 +8,7 @@ const fixture = (name: string): string =>
 const DEFAULTS: RepoConfig = {
   label: 'devsys',
   manifests: ['specs/*.json', '.devsys/*.yml', '.devsys/*.yaml', '.devsys/*.json'],
+  specs: ['specs/*/spec.md'],
   environments: {
     production: { target: 'local', keepReleases: 5, shared: [], php: {} },
   },

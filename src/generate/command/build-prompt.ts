@@ -7,6 +7,7 @@ import {
 } from '../bookkeeping-paths.js'
 import { renderTemplate } from '../scaffold/render-template.js'
 import type { GenerateRequest, TestFeedback } from '../types.js'
+import { specKitPromptView } from './spec-kit-prompt.js'
 
 /** Files of the work tree listed in the prompt; past this, a count per top folder. */
 export const PROMPT_TREE_FILES = 300
@@ -25,7 +26,8 @@ export type PromptRequest = Pick<
 
 /**
  * Writes the prompt handed to a coding agent: the rules it works under, what to build (stories,
- * acceptance checks, stack, test command), the feedback of a `/revise` (quoted), on a retry the
+ * acceptance checks, stack, test command; for a Spec Kit spec also its requirements, unchecked
+ * scenarios, plan.md and tasks.md), the feedback of a `/revise` (quoted), on a retry the
  * failing tests of the previous iteration, the work tree's layout, and the task spec. Text from
  * the repository and its test output is fenced and marked as data. Only triple-brace
  * (unescaped) variables are used: the prompt is Markdown read by the agent, not HTML.
@@ -78,6 +80,7 @@ export async function buildPrompt(
     shownFiles: shown.length,
     totalFiles: files.length,
     spec: fenced(spec.replace(/\n$/, ''), 'yaml'),
+    ...specKitPromptView(manifest, spec),
   })
 }
 
