@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   diffReleases,
@@ -10,6 +14,10 @@ import {
   ReleaseFilesError,
   sameFile,
 } from '../../src/deploy/release-files.js'
+import { packRelease } from '../../src/deploy/targets/pack-release.js'
+import { parseReleaseMarker, RELEASE_MARKER } from '../../src/deploy/targets/release-plan.js'
+
+const run = promisify(execFile)
 
 let dir: string
 beforeEach(async () => {
@@ -88,6 +96,71 @@ describe('listReleaseFiles', () => {
     await put('.marker.json', '{}')
     const files = await listReleaseFiles(join(dir, 'site'), { skip: (p) => p === '.marker.json' })
     expect([...files.keys()]).toEqual(['keep.txt'])
+  })
+})
+
+describe('listReleaseFiles in a git checkout', () => {
+  const git = (...args: string[]) =>
+    run('git', ['-C', join(dir, 'site'), ...args], {
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+    }).then((r) => r.stdout.trim())
+  const commit = async () => {
+    await git('add', '--all', '.')
+    await git('-c', 'user.name=t', '-c', 'user.email=t@devsys.invalid', 'commit', '-qm', 'release')
+  }
+
+  it('records blob ids, and takes unchanged files from `known` without reading them', async () => {
+    await put('a.txt', 'aaaa')
+    await put('b.txt', 'bbbb')
+    await git('init', '-q')
+    await commit()
+    const site = join(dir, 'site')
+    const first = await listReleaseFiles(site)
+    expect(first.get('a.txt')).toEqual({
+      sha256: sha('aaaa'),
+      size: 4,
+      mode: 0o644,
+      blob: await git('hash-object', 'a.txt'),
+    })
+    // A recorded hash that the content does not have: only a listing that did not read a.txt
+    // can return it, which is what a one-file redeploy relies on.
+    const known: ReleaseFiles = new Map(
+      [...first].map(([p, f]) => [p, { ...f, sha256: 'f'.repeat(64) }]),
+    )
+    const again = await listReleaseFiles(site, { known })
+    expect(again.get('a.txt')?.sha256).toBe('f'.repeat(64))
+    // An edit git has not seen (same size, not committed) is read and hashed, blob or not.
+    await put('a.txt', 'AAAA')
+    const edited = await listReleaseFiles(site, { known })
+    expect(edited.get('a.txt')?.sha256).toBe(sha('AAAA'))
+    expect(edited.get('b.txt')?.sha256).toBe('f'.repeat(64))
+    // Committed, its blob differs from the known one: read and hashed too.
+    await commit()
+    const committed = await listReleaseFiles(site, { known })
+    expect(committed.get('a.txt')).toMatchObject({
+      sha256: sha('AAAA'),
+      blob: await git('hash-object', 'a.txt'),
+    })
+  })
+
+  it('leaves the hash empty with hash: false, for packRelease to fill in as it reads', async () => {
+    await put('a.txt', 'aaaa')
+    await put('big.bin', 'x'.repeat(2 * 1024 * 1024))
+    const site = join(dir, 'site')
+    const files = await listReleaseFiles(site, { hash: false })
+    expect(files.get('a.txt')).toEqual({ sha256: '', size: 4, mode: 0o644 })
+    const { stream } = packRelease(site, { id: 'a'.repeat(40), files }, new Set(files.keys()), {
+      prefix: '',
+    })
+    const extracted = join(dir, 'out')
+    await mkdir(extracted)
+    await pipeline(stream, createWriteStream(join(dir, 'release.tar')))
+    await run('tar', ['-xf', join(dir, 'release.tar'), '-C', extracted])
+    // Hashed on the way (small file read at once, big one streamed), and so in the marker.
+    expect(files.get('a.txt')?.sha256).toBe(sha('aaaa'))
+    expect(files.get('big.bin')?.sha256).toBe(sha('x'.repeat(2 * 1024 * 1024)))
+    const marker = parseReleaseMarker(await readFile(join(extracted, RELEASE_MARKER), 'utf8'))
+    expect(marker?.files.get('big.bin')?.sha256).toBe(sha('x'.repeat(2 * 1024 * 1024)))
   })
 })
 
