@@ -1,31 +1,59 @@
 import { createHash } from 'node:crypto'
-import { createReadStream, readFile as readFileCallback } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { Transform } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { promisify } from 'node:util'
-import tar from 'tar-stream'
+import { Readable } from 'node:stream'
+import type { ReleaseFile } from '../release-files.js'
 import { formatReleaseMarker, RELEASE_MARKER, type ReleaseMarker } from './release-plan.js'
 
 /** Files up to this size are read in one go; bigger ones are streamed. */
 const SMALL_FILE = 1024 * 1024
-/** fs.readFile: about 3x faster than fs/promises' for small files on Node 20. */
-const readFile = promisify(readFileCallback)
-/** Tar bytes gathered before they are written on (fewer, bigger SSH packets). */
+/** Tar bytes gathered before they are passed on (fewer, bigger SSH packets). */
 const BATCH_BYTES = 256 * 1024
 /** Git records no folder modes: every folder of a release is created like this. */
 const DIR_MODE = 0o755
-/** Small files read ahead of the one being packed, so the disk is never waited on in turn. */
-const READ_AHEAD = 16
+
+/** tar-stream's header encoder (ustar, PAX for long names), used without its stream machinery. */
+interface TarHeader {
+  name: string
+  mode: number
+  uid: number
+  gid: number
+  size: number
+  mtime: Date
+  type: 'file' | 'directory' | 'pax-header'
+}
+const headers = createRequire(import.meta.url)('tar-stream/headers.js') as {
+  encode(header: TarHeader): Buffer | null
+  encodePax(opts: { name: string }): Buffer
+}
+
+/** A ustar header, or a PAX header carrying the name and then the ustar one (as tar-stream). */
+function encodeHeader(header: TarHeader): Buffer[] {
+  const plain = headers.encode(header)
+  if (plain !== null) return [plain]
+  const pax = headers.encodePax({ name: header.name })
+  const holder: TarHeader = { ...header, name: 'PaxHeader', size: pax.length, type: 'pax-header' }
+  const first = headers.encode(holder)
+  const second = headers.encode({ ...holder, size: header.size, type: header.type })
+  if (first === null || second === null) throw new Error(`cannot put ${header.name} in a tar`)
+  return [first, pax, padding(pax.length), second]
+}
+
+const ZEROS = Buffer.alloc(1024)
+/** The zeros that fill an entry's data up to the next 512-byte block. */
+const padding = (size: number): Buffer => ZEROS.subarray(0, (512 - (size % 512)) % 512)
 
 /**
  * A tar of the release under `prefix` for the ssh and php targets: the folders of its files,
  * the files in `send` (with their permission bits), and the marker last (so a release that
  * has its marker has everything before it). The tar holds no symlinks: listReleaseFiles lists
  * a link inside the release as a copy of its file, so extracting can never write through one.
- * Files are streamed one by one; `counter.bytes` grows with what the consumer reads. A sent
- * file whose sha256 is empty (listed with `hash: false`) is hashed as it is read, and its hash
- * set in `release.files` before the marker is written: a full upload reads each file once.
+ * The tar is passed on in 256 KB pieces (an SSH packet per
+ * piece, not per header); big files are streamed. A sent file whose sha256 is empty (listed
+ * with `hash: false`) is hashed as it is read, and its hash set in `release.files` before the
+ * marker is written: a full upload reads each file once. `counter.bytes` grows with what the
+ * consumer reads; a consumer that stops early (a lost connection) stops the reading too.
  */
 export function packRelease(
   dir: string,
@@ -33,83 +61,83 @@ export function packRelease(
   send: ReadonlySet<string>,
   opts: { prefix: string; owner?: { uid: number; gid: number } },
 ): { stream: NodeJS.ReadableStream; counter: { bytes: number } } {
-  const pack = tar.pack()
   const counter = { bytes: 0 }
-  // Counted on the way out (a 'data' listener on the pack would start it flowing too early),
-  // and coalesced: tar-stream emits a chunk per header and per file, and each chunk written
-  // to an SSH channel is a packet of its own, so 2,000 small files would mean 6,000 packets.
-  let batch: Buffer[] = []
-  let batched = 0
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      counter.bytes += chunk.length
-      batch.push(chunk)
-      batched += chunk.length
-      if (batched < BATCH_BYTES) return done()
-      const out = Buffer.concat(batch)
-      batch = []
-      batched = 0
-      done(null, out)
-    },
-    flush(done) {
-      done(null, batch.length === 0 ? null : Buffer.concat(batch))
-    },
-  })
-  pack.pipe(counted)
-  pack.on('error', (error) => counted.destroy(error))
-  // A consumer that stops early (a lost connection) stops the packing and its file reads too.
-  counted.on('close', () => pack.destroy())
   const common = { mtime: new Date(), uid: opts.owner?.uid ?? 0, gid: opts.owner?.gid ?? 0 }
   const name = (path: string): string => (opts.prefix === '' ? path : `${opts.prefix}/${path}`)
-  const fill = async (): Promise<void> => {
-    if (opts.prefix !== '')
-      pack.entry({ name: `${opts.prefix}/`, type: 'directory', mode: DIR_MODE, ...common })
+  const sent = [...release.files].filter(([path]) => send.has(path))
+
+  async function* tar(): AsyncGenerator<Buffer> {
+    let batch: Buffer[] = []
+    let batched = 0
+    const add = (...chunks: Buffer[]): void => {
+      for (const chunk of chunks) {
+        batch.push(chunk)
+        batched += chunk.length
+      }
+    }
+    /** Whether a batch is ready to go (each `yield take()` hands one over). */
+    const full = (): boolean => batched >= BATCH_BYTES
+    const take = (): Buffer => {
+      const out = Buffer.concat(batch, batched)
+      batch = []
+      batched = 0
+      counter.bytes += out.length
+      return out
+    }
+    const entry = (path: string, type: 'file' | 'directory', mode: number, size: number) =>
+      encodeHeader({ name: path, type, mode, size, ...common })
+
+    if (opts.prefix !== '') add(...entry(`${opts.prefix}/`, 'directory', DIR_MODE, 0))
     for (const folder of foldersOf(release.files.keys())) {
-      pack.entry({ name: `${name(folder)}/`, type: 'directory', mode: DIR_MODE, ...common })
+      add(...entry(`${name(folder)}/`, 'directory', DIR_MODE, 0))
+      if (full()) yield take()
     }
-    const sent = [...release.files].filter(([path]) => send.has(path))
-    // Small files are read READ_AHEAD at a time, in order; big ones are streamed when due.
-    const reads = new Map<number, Promise<Buffer>>()
-    const readAhead = (from: number): void => {
-      for (let i = from; i < Math.min(sent.length, from + READ_AHEAD); i++) {
-        const entry = sent[i]
-        if (reads.has(i) || entry === undefined || entry[1].size > SMALL_FILE) continue
-        const reading = readFile(join(dir, entry[0]))
-        reading.catch(() => undefined) // awaited in turn below
-        reads.set(i, reading)
+    // Small files are read synchronously: from the page cache that is microseconds each, and
+    // the generator hands over every BATCH_BYTES, so the event loop waits at most one batch
+    // (about 50 small files). Through the thread pool they took 3x longer in all.
+    for (const [path, file] of sent) {
+      if (file.size > SMALL_FILE) {
+        yield* bigFile(path, file)
+        continue
       }
-    }
-    for (const [i, [path, file]] of sent.entries()) {
-      readAhead(i)
-      const header = { name: name(path), type: 'file' as const, mode: file.mode, ...common }
-      const reading = reads.get(i)
-      reads.delete(i)
-      if (reading !== undefined) {
-        const data = await reading
-        if (file.sha256 === '') {
-          file.sha256 = createHash('sha256').update(data).digest('hex')
-          file.size = data.length
-        }
-        await new Promise<void>((resolve, reject) =>
-          pack.entry({ ...header, size: data.length }, data, (error) =>
-            error ? reject(error) : resolve(),
-          ),
-        )
-      } else {
-        const sink = pack.entry({ ...header, size: file.size })
-        const hash = file.sha256 === '' ? createHash('sha256') : undefined
-        const source = createReadStream(join(dir, path))
-        if (hash !== undefined) source.on('data', (chunk) => hash.update(chunk as Buffer))
-        await pipeline(source, sink)
-        if (hash !== undefined) file.sha256 = hash.digest('hex')
-      }
+      const data = readFileSync(join(dir, path))
+      if (file.sha256 === '') hashed(file, createHash('sha256').update(data), data.length)
+      add(...entry(name(path), 'file', file.mode, data.length), data, padding(data.length))
+      if (full()) yield take()
     }
     const marker = Buffer.from(formatReleaseMarker(release))
-    pack.entry({ name: name(RELEASE_MARKER), type: 'file', mode: 0o644, ...common }, marker)
-    pack.finalize()
+    // The marker, then the end of the archive (two empty blocks), with whatever is batched.
+    add(...entry(name(RELEASE_MARKER), 'file', 0o644, marker.length), marker)
+    add(padding(marker.length), ZEROS)
+    if (batched > 0) yield take()
+
+    /** A file over SMALL_FILE, streamed in the size it was listed with. */
+    async function* bigFile(path: string, file: ReleaseFile): AsyncGenerator<Buffer> {
+      const hash = file.sha256 === '' ? createHash('sha256') : undefined
+      add(...entry(name(path), 'file', file.mode, file.size))
+      if (full()) yield take()
+      let read = 0
+      for await (const chunk of createReadStream(join(dir, path))) {
+        const data = chunk as Buffer
+        read += data.length
+        if (read > file.size) throw new Error(`${path} grew while it was being sent`)
+        hash?.update(data)
+        add(data)
+        if (full()) yield take()
+      }
+      if (read !== file.size) throw new Error(`${path} shrank while it was being sent`)
+      if (hash !== undefined) hashed(file, hash, read)
+      add(padding(file.size))
+      if (full()) yield take()
+    }
   }
-  fill().catch((error: unknown) => pack.destroy(error as Error))
-  return { stream: counted, counter }
+  return { stream: Readable.from(tar(), { objectMode: false }), counter }
+}
+
+/** Records the hash (and size) of a file listed without one. */
+function hashed(file: ReleaseFile, hash: ReturnType<typeof createHash>, size: number): void {
+  file.sha256 = hash.digest('hex')
+  file.size = size
 }
 
 /** Every folder that holds one of `paths`, parents first. */
