@@ -159,7 +159,9 @@ async function main(): Promise<void> {
         if (measured) row.runs.push(run)
       }
       print(`  ${measured ? `round ${i - warmup + 1}` : 'warm-up'}: ${parts.join(', ')} ms`)
-      await rm(dir, { recursive: true, force: true })
+      // The rounds' folders stay until the run ends, so that no round pays for removing the
+      // last one's 8,000 files: on a disk mounted with discard (this one) the freed blocks are
+      // trimmed while the next writes go on (a 2,000-file extract measured 50 → 75 ms after).
     }
     await pool.close()
     compare(rows)
