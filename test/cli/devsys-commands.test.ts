@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { git } from '../helpers/git-remote.js'
@@ -83,6 +84,11 @@ describe('npx devsys validate', () => {
       const valid = await exec(BIN, ['validate', BLOG], root)
       expect(valid).toMatchObject({ code: 0 })
       expect(valid.stdout).toContain("manifest 'create-blog' is valid")
+      // A Spec Kit spec is named as one, with the checks its scenarios became.
+      const spec = fileURLToPath(new URL('../fixtures/specs/001-blog/spec.md', import.meta.url))
+      const checked = await exec(BIN, ['validate', spec], root)
+      expect(checked).toMatchObject({ code: 0 })
+      expect(checked.stdout).toContain("spec '001-blog' is valid (php stack, 3 acceptance checks)")
       const missing = await exec(BIN, ['validate', join(root, 'nope.json')], root)
       expect(missing.code).toBe(2)
       expect(missing.stdout).toContain('nope.json cannot be read (ENOENT)')
