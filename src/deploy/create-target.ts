@@ -11,6 +11,7 @@ import { resolveSshRoot } from './resolve-ssh-root.js'
 import { PhpMissingError, type PhpServe, servePhp } from './serve-local.js'
 import { createLocalTarget } from './targets/local-target.js'
 import { createPhpTarget, PHP_DEPLOY_BASE } from './targets/php-target.js'
+import type { ShellHelper } from './targets/shell-helper.js'
 import { createSshPool } from './targets/ssh-pool.js'
 import { createSshTarget } from './targets/ssh-target.js'
 import { DeployError, type DeployTarget } from './types.js'
@@ -64,8 +65,10 @@ export function localDeployRoot(dataDir: string, repo: string, environment: stri
  */
 export function createTargets(opts: TargetsOptions): Targets {
   const servers = new Map<string, Promise<PhpServe | null>>()
-  // One kept connection per ssh host, shared by deploys, rollbacks and monitor checks.
+  // One kept connection per ssh host and one helper shell per php container, shared by deploys,
+  // rollbacks and monitor checks.
   const sshPool = createSshPool()
+  const phpHelpers = new Map<string, Promise<ShellHelper>>()
   const sandbox = opts.sandbox === undefined ? {} : { sandbox: opts.sandbox }
   // As root, shared folders belong to the sandbox user, who runs the site and writes there.
   const settings = opts.sandbox
@@ -150,6 +153,7 @@ export function createTargets(opts: TargetsOptions): Targets {
             url: config.url ?? opts.deploy.php.url,
             // The server set PHP_DEPLOY_URL; a repository's url only counts if it is the same origin.
             trustedOrigin: new URL(opts.deploy.php.url).origin,
+            helpers: phpHelpers,
             ...(opts.docker === undefined ? {} : { docker: opts.docker }),
           })
         }
@@ -195,6 +199,8 @@ export function createTargets(opts: TargetsOptions): Targets {
     },
     async close() {
       await sshPool.close()
+      for (const helper of phpHelpers.values()) (await helper.catch(() => undefined))?.close()
+      phpHelpers.clear()
       const all = [...servers.values()]
       servers.clear()
       for (const server of await Promise.all(all)) await server?.stop()

@@ -162,4 +162,42 @@ describe.skipIf(!hasDocker)('php deploy target against a real Apache + PHP conta
       await other.remove()
     }
   })
+
+  it('runs its scripts in one helper shell per container, kept across targets, new after a restart', {
+    timeout: 60_000,
+  }, async () => {
+    // An engine whose containers count the execs made in them.
+    let execs = 0
+    const counting = Object.create(docker) as Dockerode
+    counting.getContainer = (id: string) => {
+      const container = docker.getContainer(id)
+      const exec = container.exec.bind(container)
+      container.exec = ((options: Dockerode.ExecCreateOptions) => {
+        execs++
+        return exec(options)
+      }) as typeof container.exec
+      return container
+    }
+    const helpers = new Map()
+    const target = () => createPhpTarget({ container: php.name, docker: counting, helpers })
+    const t = target()
+    await t.activate(first.id)
+    await t.activate(second.id)
+    expect(await t.state()).toMatchObject({ current: second.id })
+    await t.close()
+    // A rollback by a new target (as /rollback makes one) uses the same shell.
+    const rollback = target()
+    await rollback.activate(first.id)
+    expect(await rollback.state()).toMatchObject({ current: first.id })
+    await rollback.close()
+    expect(execs).toBe(1)
+    // The container restarts: its helper is gone with it, and the next switch starts another.
+    await php.container.restart({ t: 1 })
+    const after = target()
+    await after.activate(second.id)
+    expect(await after.state()).toMatchObject({ current: second.id })
+    expect(execs).toBe(2)
+    expect((await page()).body).toContain('Second edition')
+    for (const helper of helpers.values()) (await helper).close()
+  })
 })

@@ -340,7 +340,7 @@ describe.skipIf(!hasSshd || !hasPhp)('ssh deploy target against a real sshd on l
     for (let i = 0; i < 3; i++) await t.state()
     await t.prune(1)
     expect(seen.execs).toHaveLength(3)
-    expect(seen.execs[2]).toMatch(/^end=--devsys-end-[0-9a-f]{16}--/)
+    expect(seen.execs[2]).toMatch(/^end=--devsys-end-[0-9a-f]{16}--$/m)
     await t.close()
     // A rollback by a new target reuses the kept connection: no handshake, no shell.
     const rollback = target({ root: join(dir, 'many files'), pool })

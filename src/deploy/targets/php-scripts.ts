@@ -86,3 +86,26 @@ export function removeArgv(root: string, ids: readonly string[]): string[] {
 export function liveMarkerArgv(root: string): string[] {
   return ['sh', '-c', `cat -- "$1/current/${MARKER}" 2>/dev/null; exit 0`, 'sh', root]
 }
+
+/**
+ * The scripts above by name, for the php target's long-lived helper (shell-helper.ts): each
+ * script's text is the same whatever its arguments, which the helper passes as "$@".
+ */
+export const PHP_HELPER_VERBS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries({
+    prepare: prepareArgv('/', 'x', []),
+    finish: finishArgv('/', 'x', 'x', []),
+    state: stateArgv('/'),
+    activate: activateArgv('/', 'x'),
+    remove: removeArgv('/', []),
+    'live-marker': liveMarkerArgv('/'),
+  }).map(([verb, argv]) => [verb, argv[2] as string]),
+)
+
+/** One of the argvs above as a request to the helper: its script's name and its arguments. */
+export function asHelperRequest(argv: readonly string[]): { verb: string; args: string[] } {
+  const verb = Object.keys(PHP_HELPER_VERBS).find((v) => PHP_HELPER_VERBS[v] === argv[2])
+  if (verb === undefined || argv[0] !== 'sh' || argv[1] !== '-c')
+    throw new Error('not one of the php target scripts')
+  return { verb, args: argv.slice(4) }
+}

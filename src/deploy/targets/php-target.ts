@@ -3,14 +3,15 @@ import Dockerode from 'dockerode'
 import { describeEngine } from '../../../runner/docker/docker-errors.js'
 import { diffReleases } from '../release-files.js'
 import { DeployError, type DeployTarget, type UploadResult } from '../types.js'
-import { execInContainer } from './docker-exec.js'
 import { packRelease } from './pack-release.js'
+import { startPhpHelper } from './php-helper.js'
 import {
   activateArgv,
   finishArgv,
   liveMarkerArgv,
   prepareArgv,
   removeArgv,
+  asHelperRequest,
   SEPARATOR,
   stateArgv,
 } from './php-scripts.js'
@@ -22,6 +23,7 @@ import {
   parseStateOutput,
   releasesToPrune,
 } from './release-plan.js'
+import type { ShellHelper } from './shell-helper.js'
 
 export interface PhpTargetOptions {
   /** Name or id of the running Apache + PHP container (the `php` service). */
@@ -39,6 +41,11 @@ export interface PhpTargetOptions {
   url?: string
   /** The server's PHP_DEPLOY_URL origin (see DeployTarget.trustedOrigin). */
   trustedOrigin?: string
+  /**
+   * Each container's long-lived helper (php-helper.ts), kept across targets by DevSys's target
+   * factory. Without it, the target starts its own, and close() stops it.
+   */
+  helpers?: Map<string, Promise<ShellHelper>>
 }
 
 /**
@@ -52,8 +59,9 @@ export const PHP_SITE_VARIABLE = 'DEVSYS_SITE'
 
 /**
  * A deploy target inside an Apache + PHP container (devsys/php-apache), driven through the
- * Docker engine: a release is copied in with one putArchive into a temp folder and renamed by
- * an exec, and `current` is switched by another. Everything stays on the container's volume.
+ * Docker engine: a release is copied in with one putArchive into a temp folder, and the scripts
+ * that rename it into place, switch `current`, list and remove releases run in one long-lived
+ * helper shell per container (php-helper.ts). Everything stays on the container's volume.
  */
 /** The label (value `php`) that makes a container one DevSys may deploy into. */
 export const PHP_TARGET_LABEL = 'org.devsys.deploy-target'
@@ -64,6 +72,19 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
   const shared = checkSharedPaths(opts.shared ?? [])
   const where = `${root} in the container ${opts.container}`
   const container = docker.getContainer(opts.container)
+  const helpers = opts.helpers ?? new Map<string, Promise<ShellHelper>>()
+
+  /** The container's helper: started on first use, again when it has stopped (a restart). */
+  const helper = async (): Promise<ShellHelper> => {
+    const kept = helpers.get(opts.container)
+    if (kept !== undefined && (await kept.catch(() => undefined))?.closed === false) return kept
+    const started = startPhpHelper(docker, container)
+    helpers.set(opts.container, started)
+    started.catch(() => {
+      if (helpers.get(opts.container) === started) helpers.delete(opts.container)
+    })
+    return started
+  }
 
   /** Turns a Docker failure into a DeployError that says what is wrong and what to do. */
   const failure = (
@@ -153,9 +174,11 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
       opted = undefined
       throw error
     }
-    const result = await execInContainer(docker, container, argv).catch((error: unknown) => {
-      throw failure(error, code === 'switch-failed' ? 'unavailable' : code, what)
-    })
+    const result = await helper()
+      .then((h) => h.run(asHelperRequest(argv)))
+      .catch((error: unknown) => {
+        throw failure(error, code === 'switch-failed' ? 'unavailable' : code, what)
+      })
     if (result.code !== 0 && result.code !== 3) {
       const full = /No space left/i.test(result.stderr)
       throw new DeployError(
@@ -241,7 +264,9 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
     },
 
     async close() {
-      // Nothing held open: each call is its own HTTP request to the engine.
+      // A helper of its own ends with the target; one the factory keeps stays for the next.
+      if (opts.helpers === undefined)
+        for (const kept of helpers.values()) (await kept.catch(() => undefined))?.close()
     },
   }
 }
