@@ -9,8 +9,9 @@ export type PhpSwitches = { ms: number[] } | { skipped: string }
 
 /**
  * `activate` alternating between two releases on the php target (a devsys/php-apache container
- * started for it), after one unmeasured switch: what a rollback costs there, one Docker exec
- * per switch. Reported beside the ssh target's figures; it has no target of its own.
+ * started for it), after one unmeasured switch: what a rollback costs there, one request to the
+ * container's helper shell per switch. Reported beside the ssh target's figures; it has no
+ * target of its own.
  */
 export async function measurePhpSwitches(
   a: Site,

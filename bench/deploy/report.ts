@@ -128,7 +128,7 @@ export function renderReport(input: ReportInput): string {
     '',
     'php target (a devsys/php-apache container, the 2,000-file site): ' +
       ('ms' in php
-        ? `switch median ${ms(summarize(php.ms).median)} ms, p90 ${ms(summarize(php.ms).p90)} ms (one Docker exec per switch; no target).`
+        ? `switch median ${ms(summarize(php.ms).median)} ms, p90 ${ms(summarize(php.ms).p90)} ms (a request to the container's helper shell; no target).`
         : `${php.skipped}.`),
   )
   lines.push('', '## Targets (issue 16)', '')
