@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import type Dockerode from 'dockerode'
 import { PHP_HELPER_VERBS } from './php-scripts.js'
@@ -26,6 +27,10 @@ export async function startPhpHelper(
   docker.modem.demuxStream(stream, stdout, stderr)
   stderr.resume()
   stream.on('error', () => undefined)
+  // The engine's connection stays open with the helper; between requests it must not keep a
+  // process alive that is otherwise done (a target nobody closed, a one-off script).
+  const socket = stream as Partial<Pick<Socket, 'ref' | 'unref'>>
+  socket.unref?.()
   return wrapHelper(
     {
       write: (text) => stream.write(text),
@@ -35,6 +40,7 @@ export async function startPhpHelper(
         stream.once('end', listener)
         stream.once('close', listener)
       },
+      busy: (working) => (working ? socket.ref?.() : socket.unref?.()),
     },
     markers,
   )

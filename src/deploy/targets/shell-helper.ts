@@ -31,6 +31,11 @@ export interface HelperIo {
   close(): void
   onData(listener: (chunk: Buffer) => void): void
   onClose(listener: () => void): void
+  /**
+   * Told whether a request is under way: an idle helper should not keep the process alive
+   * (a socket of its own is unref'd in between).
+   */
+  busy?(working: boolean): void
 }
 
 /** The random markers that frame a helper's answers (hex: never in a path it prints). */
@@ -137,13 +142,16 @@ export function wrapHelper(io: HelperIo, markers: HelperMarkers): ShellHelper {
         io.close()
       }
       signal?.addEventListener('abort', onAbort, { once: true })
+      io.busy?.(true)
       waiting = {
         resolve: (r) => {
           signal?.removeEventListener('abort', onAbort)
+          io.busy?.(false)
           resolve(r)
         },
         reject: (e) => {
           signal?.removeEventListener('abort', onAbort)
+          io.busy?.(false)
           reject(signal?.aborted ? signal.reason : e)
         },
       }
