@@ -17,7 +17,7 @@ import {
   releasesToPrune,
   sharedLinkTarget,
 } from '../../src/deploy/targets/release-plan.js'
-import { activateArgv } from '../../src/deploy/targets/php-scripts.js'
+import { activateRequest, scriptArgv } from '../../src/deploy/targets/php-scripts.js'
 import { DeployError } from '../../src/deploy/types.js'
 
 const run = promisify(execFile)
@@ -176,7 +176,7 @@ describe('release plan (the layout of all three targets)', () => {
       const C = 'c'.repeat(64)
       const scripts = {
         php: (root: string, id: string) => {
-          const [shell = 'sh', ...args] = activateArgv(root, id)
+          const [shell = 'sh', ...args] = scriptArgv(activateRequest(root, id))
           return run(shell, args)
         },
       }

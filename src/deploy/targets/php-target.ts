@@ -6,14 +6,14 @@ import { DeployError, type DeployTarget, type UploadResult } from '../types.js'
 import { packRelease } from './pack-release.js'
 import { startPhpHelper } from './php-helper.js'
 import {
-  activateArgv,
-  finishArgv,
-  liveMarkerArgv,
-  prepareArgv,
-  removeArgv,
-  asHelperRequest,
+  activateRequest,
+  finishRequest,
+  liveMarkerRequest,
+  prepareRequest,
+  removeRequest,
+  type PhpRequest,
   SEPARATOR,
-  stateArgv,
+  stateRequest,
 } from './php-scripts.js'
 import {
   checkReleaseId,
@@ -163,7 +163,7 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
   }
 
   const run = async (
-    argv: string[],
+    request: PhpRequest,
     what: string,
     code: 'unavailable' | 'upload-failed' | 'switch-failed' = 'unavailable',
   ) => {
@@ -175,7 +175,7 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
       throw error
     }
     const result = await helper()
-      .then((h) => h.run(asHelperRequest(argv)))
+      .then((h) => h.run(request))
       .catch((error: unknown) => {
         throw failure(error, code === 'switch-failed' ? 'unavailable' : code, what)
       })
@@ -191,7 +191,7 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
   }
 
   const layout = async () =>
-    parseStateOutput((await run(stateArgv(root), 'read the releases')).stdout, SEPARATOR)
+    parseStateOutput((await run(stateRequest(root), 'read the releases')).stdout, SEPARATOR)
   const state = async () => {
     const { current, releases } = await layout()
     return { current, releases }
@@ -205,7 +205,7 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
 
     async diff(release, signal) {
       const local = await listDeployFiles(release, 'php', { skipShared: shared, signal })
-      const live = await run(liveMarkerArgv(root), 'read the live release')
+      const live = await run(liveMarkerRequest(root), 'read the live release')
       return diffReleases(local, parseReleaseMarker(live.stdout)?.files ?? new Map())
     },
 
@@ -214,7 +214,7 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
       const files = await listDeployFiles(release, 'php', { skipShared: shared, signal })
       // 1. Layout, stale temp releases removed, and is this release there already?
       const prepared = await run(
-        prepareArgv(root, id, shared),
+        prepareRequest(root, id, shared),
         'prepare the release folder',
         'upload-failed',
       )
@@ -236,7 +236,7 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
           throw failure(error, 'upload-failed', 'copy the release in')
         })
       // 3. Shared links, then the rename that makes the release complete.
-      await run(finishArgv(root, tmp, id, shared), 'finish the release', 'upload-failed')
+      await run(finishRequest(root, tmp, id, shared), 'finish the release', 'upload-failed')
       log.info(
         { target: 'php', release: id, sent: send.size, bytes: counter.bytes },
         'release copied in',
@@ -246,7 +246,11 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
 
     async activate(releaseId) {
       const id = checkReleaseId(releaseId, 'php')
-      const result = await run(activateArgv(root, id), `switch current to ${id}`, 'switch-failed')
+      const result = await run(
+        activateRequest(root, id),
+        `switch current to ${id}`,
+        'switch-failed',
+      )
       if (result.code === 3) {
         throw new DeployError(
           'not-found',
@@ -259,7 +263,7 @@ export function createPhpTarget(opts: PhpTargetOptions): DeployTarget {
     async prune(keep) {
       const { current, previous, releases } = await layout()
       const remove = releasesToPrune(releases, [current, previous], keep)
-      if (remove.length > 0) await run(removeArgv(root, remove), 'remove old releases')
+      if (remove.length > 0) await run(removeRequest(root, remove), 'remove old releases')
       return remove
     },
 

@@ -22,7 +22,7 @@ import {
 import { SEPARATOR, uploadCommand } from './ssh-commands.js'
 import { type ExecResult, execRemote } from './ssh-exec.js'
 import { type HelperRequest, type HelperResult, type SshHelper, startHelper } from './ssh-helper.js'
-import { type PooledConnection, type SshLease, type SshPool, createSshPool } from './ssh-pool.js'
+import { createSshPool, type PooledConnection, type SshLease, type SshPool } from './ssh-pool.js'
 import { readlinkOrNull, readTextOrNull, replaceLink, statOrNull } from './ssh-sftp.js'
 
 /** The environment's ssh settings and EXTERNAL_DEPLOY_SSH_KEY_PATH / _KNOWN_HOSTS, plus: */
@@ -69,8 +69,7 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
   const root = opts.root.replace(/\/+$/, '') || '/'
   const shared = checkSharedPaths(opts.shared ?? [])
   const where = `${opts.username}@${opts.host}:${root}`
-  const ownPool = opts.pool === undefined ? createSshPool() : undefined
-  const pool = opts.pool ?? (ownPool as SshPool)
+  const pool = opts.pool ?? createSshPool()
   const key = JSON.stringify([
     opts.host,
     opts.port ?? 22,
@@ -382,7 +381,7 @@ export function createSshTarget(opts: SshTargetOptions): DeployTarget {
       // In a shared pool the connection stays for the next deploy or rollback to this host.
       lease?.release()
       lease = undefined
-      await ownPool?.close()
+      if (opts.pool === undefined) await pool.close()
     },
   }
 }
