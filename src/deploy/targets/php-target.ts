@@ -9,9 +9,9 @@ import {
   activateRequest,
   finishRequest,
   liveMarkerRequest,
+  type PhpRequest,
   prepareRequest,
   removeRequest,
-  type PhpRequest,
   SEPARATOR,
   stateRequest,
 } from './php-scripts.js'

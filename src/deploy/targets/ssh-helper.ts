@@ -1,9 +1,9 @@
 import type { Client } from 'ssh2'
 import { RELEASE_MARKER } from './release-plan.js'
 import {
+  type HelperResult,
   helperMarkers,
   helperScript,
-  type HelperResult,
   type ShellHelper,
   wrapHelper,
 } from './shell-helper.js'
